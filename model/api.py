@@ -1,0 +1,42 @@
+"""The Python API: the same pipeline the CLI runs, returning DataFrames for notebooks."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .build import build
+from .read import from_frames, read_case
+from .results import Plan, make_plan
+from .solve import SolveOptions, solve
+from .validate import Case, validate
+
+
+def load_case(source: str | Path | dict[str, pd.DataFrame]) -> Case:
+    """Read and validate a case: a path (.xlsx or CSV folder) or a dict of DataFrames."""
+    raw = from_frames(source) if isinstance(source, dict) else read_case(source)
+    return validate(raw)
+
+
+def solve_case(source: str | Path | dict[str, pd.DataFrame] | Case, **options) -> Plan:
+    """Read, validate, build and solve a case and return the plan's tables.
+
+    options: solver (auto|simplex|ipm|pdlp), time_limit (s), threads, presolve, random_seed,
+    log; they override the case's settings table. Raises InputError for bad input and
+    SolveError when no optimal plan exists.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    case = source if isinstance(source, Case) else load_case(source)
+    timings["read_validate"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    built = build(case)
+    timings["build"] = time.perf_counter() - t0
+    opts = SolveOptions.from_settings(case.settings, **options)
+    sol = solve(built, opts)
+    timings["solve"] = sol.seconds
+    t0 = time.perf_counter()
+    plan = make_plan(built, sol, timings)
+    return plan

@@ -1,0 +1,509 @@
+"""Build the AOP linear program as a Pyomo model, then compile it to matrix form for HiGHS.
+
+Units: quantities in units per period, hours per period, money in the case currency.
+Every variable is >= 0. Only index combinations that can carry flow are created:
+
+* a product *is needed* at a site if it can reach, along lanes, a customer that demands it,
+  or the site holds a safety-stock or ending target for it;
+* a product *can exist* at a site if it is made there, is on hand there initially, or can
+  arrive on a lane from a site where it can exist (and is needed at the destination).
+
+Each constraint family is one function below, named after the family; its docstring states
+the row, its limit (the constant right-hand side) and the meaning of its shadow price.
+Sign convention everywhere: shadow_price = d(total cost) / d(limit).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from .validate import Case
+
+#: Constraint families and the names of their index columns, in index order.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "demand": ("product", "customer", "period"),
+    "balance": ("site", "product", "period"),
+    "capacity": ("site", "resource", "period"),
+    "overtime": ("site", "resource", "period"),
+    "production_max": ("site", "product", "period"),
+    "outsource_max": ("site", "product", "period"),
+    "lane_capacity": ("origin", "destination", "mode", "period"),
+    "storage": ("site", "period"),
+    "safety_stock": ("site", "product", "period"),
+    "ending": ("site", "product"),
+    "service": ("segment", "period"),
+}
+
+#: Variable families, their Pyomo component names and index columns.
+VARIABLES: dict[str, tuple[str, ...]] = {
+    "make": ("site", "product", "period"),
+    "outsource": ("site", "product", "period"),
+    "overtime_hours": ("site", "resource", "period"),
+    "ship": ("origin", "destination", "mode", "product", "period"),
+    "inv": ("site", "product", "period"),
+    "short": ("product", "customer", "period"),
+    "ss_short": ("site", "product", "period"),
+}
+
+
+@dataclass
+class Rows:
+    """Rows of one constraint family: index columns, ``limit``, ``sense`` ('<=', '>=', '==')
+    and ``expr`` (the Pyomo linear expression in variables only)."""
+
+    frame: pd.DataFrame
+
+
+@dataclass
+class LP:
+    """The compiled LP: min c x  s.t.  row_lower <= A x <= row_upper, col_lower <= x <= col_upper."""
+
+    c: np.ndarray
+    A: object  # scipy.sparse.csc_array
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_family: np.ndarray  # family name per row
+    row_index: list[tuple]  # Pyomo index per row
+    row_sense: np.ndarray  # -1 '>=', 0 '==', 1 '<='
+
+    @property
+    def num_col(self) -> int:
+        return int(self.c.shape[0])
+
+    @property
+    def num_row(self) -> int:
+        return int(self.row_lower.shape[0])
+
+
+@dataclass
+class Built:
+    """A built plan model: Pyomo model, variable tables (index + cost + column), LP matrix."""
+
+    case: Case
+    model: pyo.ConcreteModel
+    variables: dict[str, pd.DataFrame]
+    lp: LP | None = None
+    transit: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+# --------------------------------------------------------------------------------------
+# Index sets
+# --------------------------------------------------------------------------------------
+
+
+def _closure(seed: pd.DataFrame, edges: pd.DataFrame, src: str, dst: str) -> pd.DataFrame:
+    """Grow (node, product) pairs along edges src -> dst until nothing new appears."""
+    seen = seed.drop_duplicates()
+    frontier = seen
+    while not frontier.empty:
+        nxt = frontier.merge(edges, left_on="node", right_on=src)[[dst, "product"]]
+        nxt = nxt.rename(columns={dst: "node"}).drop_duplicates()
+        nxt = nxt.merge(seen, how="left", indicator=True)
+        frontier = nxt[nxt["_merge"] == "left_only"].drop(columns="_merge")
+        seen = pd.concat([seen, frontier], ignore_index=True)
+    return seen
+
+
+def lane_transit(case: Case) -> pd.DataFrame:
+    """Per lane: k = floor(tau), f = tau - k with tau = lead_time_days / mean period days."""
+    mean_days = float(case.periods["days"].mean())
+    tau = case.lanes["lead_time_days"] / mean_days
+    k = np.floor(tau + 1e-9)
+    f = (tau - k).clip(lower=0.0)
+    f = f.where(f > 1e-9, 0.0)
+    return case.lanes.assign(k=k.astype(int), f=f)
+
+
+def index_sets(case: Case) -> dict[str, pd.DataFrame]:
+    """Sparse (site, product) pairs and (lane, product) combinations that can carry flow."""
+    sites = set(case.sites["site"])
+    lanes = case.lanes
+    site_lanes = lanes[lanes["destination"].isin(sites)]
+    cust_lanes = lanes[~lanes["destination"].isin(sites)]
+
+    dem = case.demand[case.demand["quantity"] > 0][["customer", "product"]].drop_duplicates()
+    # needed: backwards from customers' demand and from sites' own targets.
+    seed = cust_lanes.merge(dem, left_on="destination", right_on="customer")[["origin", "product"]]
+    seed = seed.rename(columns={"origin": "node"})
+    inv = case.inventory
+    targets = inv[(inv["safety_stock"] > 0) | (inv["ending_min"].fillna(0) > 0)][["site", "product"]]
+    seed = pd.concat([seed, targets.rename(columns={"site": "node"})], ignore_index=True)
+    need = _closure(seed, site_lanes[["origin", "destination"]], "destination", "origin")
+    need_set = need.rename(columns={"node": "site"})
+
+    # can exist: forwards from production and opening stock, only where needed.
+    prod = case.production
+    makeable = prod[(prod["max_units"].fillna(np.inf) > 0) | prod["outsource_cost"].notna()][["site", "product"]]
+    src = pd.concat([makeable, inv[inv["initial"] > 0][["site", "product"]]], ignore_index=True)
+    src = src.merge(need_set).rename(columns={"site": "node"})
+    edges = site_lanes[["origin", "destination"]].drop_duplicates()
+    exist = _closure(src, edges, "origin", "destination").rename(columns={"node": "site"})
+    exist = exist.merge(need_set)
+
+    opening = inv[inv["initial"] > 0][["site", "product"]]
+    stock = pd.concat([exist, opening, targets], ignore_index=True).drop_duplicates()
+
+    ship_site = site_lanes.merge(exist.rename(columns={"site": "origin"})).merge(
+        exist.rename(columns={"site": "destination"})
+    )
+    ship_cust = cust_lanes.merge(exist.rename(columns={"site": "origin"})).merge(
+        dem.rename(columns={"customer": "destination"})
+    )
+    lane_products = pd.concat([ship_site, ship_cust], ignore_index=True)[["lane", "product"]]
+    return {"exist": exist, "stock": stock, "lane_products": lane_products, "demanded": dem}
+
+
+# --------------------------------------------------------------------------------------
+# Variables
+# --------------------------------------------------------------------------------------
+
+
+def _periods(case: Case) -> pd.DataFrame:
+    return case.periods[["period", "t", "days"]]
+
+
+def variable_tables(case: Case, sets: dict[str, pd.DataFrame], transit: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """One frame per variable family: index columns plus ``cost`` (money per unit of the variable)
+    and, where useful, the cost's parts."""
+    per = _periods(case)
+    prod_val = case.products.set_index("product")
+    T = len(per)
+    out: dict[str, pd.DataFrame] = {}
+
+    prod = case.production.merge(sets["exist"])
+    mk = prod[prod["max_units"].fillna(np.inf) > 0].merge(per, how="cross")
+    out["make"] = mk.assign(cost=mk["unit_cost"])[["site", "product", "period", "t", "cost", "max_units"]]
+    osrc = prod[prod["outsource_cost"].notna() & (prod["outsource_max_units"].fillna(np.inf) > 0)].merge(per, how="cross")
+    out["outsource"] = osrc.assign(cost=osrc["outsource_cost"])[["site", "product", "period", "t", "cost", "outsource_max_units"]]
+
+    made = case.routings.merge(out["make"][["site", "product"]].drop_duplicates())[["site", "resource"]].drop_duplicates()
+    cap = case.capacity.merge(made).merge(per[["period", "t"]])
+    ot = cap[cap["overtime_hours"] > 0]
+    out["overtime_hours"] = ot.assign(cost=ot["overtime_cost"])[["site", "resource", "period", "t", "cost", "overtime_hours"]]
+
+    lp = sets["lane_products"].merge(transit, on="lane")
+    sh = lp.merge(per[["period", "t"]], how="cross")
+    sh = sh[sh["t"] + sh["k"] <= T - 1]
+    uv = sh["product"].map(prod_val["unit_value"]) * sh["product"].map(prod_val["holding_rate"])
+    sh = sh.assign(
+        freight=sh["cost_per_unit"],
+        transit_holding=uv * sh["lead_time_days"] / 365.0,
+    )
+    sh["cost"] = sh["freight"] + sh["transit_holding"]
+    out["ship"] = sh[["origin", "destination", "mode", "product", "period", "t", "lane", "k", "f", "premium", "cost", "freight", "transit_holding"]].reset_index(drop=True)
+
+    st = sets["stock"].merge(per, how="cross")
+    hold = st["product"].map(prod_val["unit_value"]) * st["product"].map(prod_val["holding_rate"]) * st["days"] / 365.0
+    out["inv"] = st.assign(cost=hold)[["site", "product", "period", "t", "cost"]]
+
+    seg = case.customers.set_index("customer")["segment"]
+    d = case.demand[case.demand["quantity"] > 0]
+    sc = case.service.set_index("segment")["shortage_cost"]
+    segment = d["customer"].map(seg)
+    short_cost = segment.map(sc).fillna(d["price"])
+    out["short"] = d.assign(cost=short_cost, segment=segment).merge(per[["period", "t"]])[
+        ["product", "customer", "period", "t", "cost", "segment", "quantity", "price"]
+    ]
+
+    ss = case.inventory[case.inventory["safety_stock"] > 0].merge(per[["period", "t"]], how="cross")
+    out["ss_short"] = ss.assign(cost=ss["safety_stock_penalty"])[["site", "product", "period", "t", "cost", "safety_stock"]]
+    return {k: v.reset_index(drop=True) for k, v in out.items()}
+
+
+def _declare_vars(m: pyo.ConcreteModel, tables: dict[str, pd.DataFrame]) -> None:
+    for name, cols in VARIABLES.items():
+        df = tables[name]
+        keys = list(df[list(cols)].itertuples(index=False, name=None))
+        setattr(m, name, pyo.Var(keys, domain=pyo.NonNegativeReals, dense=True))
+        comp = getattr(m, name)
+        df["var"] = [comp[k] for k in keys]
+
+
+# --------------------------------------------------------------------------------------
+# Constraint families
+# --------------------------------------------------------------------------------------
+
+
+def _terms(df: pd.DataFrame, keys: list[str], coef: object = 1.0) -> pd.DataFrame:
+    """Terms (row key columns, coef, var) for grouping into rows."""
+    c = df[coef] if isinstance(coef, str) else coef
+    out = df[keys].copy()
+    out["coef"] = c
+    out["var"] = df["var"].values
+    return out
+
+
+def _arrivals(ship: pd.DataFrame, T: int) -> pd.DataFrame:
+    """Arrival terms of shipments: share 1-f in t+k and f in t+k+1, inside the horizon."""
+    on = ship.assign(t=ship["t"] + ship["k"], coef=1.0 - ship["f"])
+    late = ship.assign(t=ship["t"] + ship["k"] + 1, coef=ship["f"])
+    arr = pd.concat([on, late], ignore_index=True)
+    return arr[(arr["coef"] > 1e-12) & (arr["t"] <= T - 1)]
+
+
+def _rows(m: pyo.ConcreteModel, name: str, terms: pd.DataFrame, limits: pd.DataFrame, sense: str) -> None:
+    """Declare constraint ``name`` with one row per row of ``limits`` (index columns + ``limit``).
+
+    Rows whose expression has no variables are skipped (they constrain nothing) unless
+    their limit cannot hold, which is reported by ``check_empty_rows`` before solving.
+    """
+    keys = list(FAMILIES[name])
+    limits = limits.drop_duplicates(keys)
+    if terms.empty or limits.empty:
+        lim = dict(zip(limits[keys].itertuples(index=False, name=None), limits["limit"].astype(float)))
+        _note_empty(m, name, lim, {}, sense)
+        setattr(m, name, pyo.Constraint(pyo.Any))
+        return
+    terms = terms.merge(limits[keys], on=keys)
+    codes, uniques = pd.MultiIndex.from_frame(terms[keys]).factorize()
+    order = np.argsort(codes, kind="stable")
+    coefs = terms["coef"].to_numpy()[order]
+    vars_ = terms["var"].to_numpy()[order]
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    exprs = {
+        uniques[i]: LinearExpression(constant=0, linear_coefs=list(coefs[bounds[i] : bounds[i + 1]]), linear_vars=list(vars_[bounds[i] : bounds[i + 1]]))
+        for i in range(len(uniques))
+    }
+    lim = dict(zip(limits[keys].itertuples(index=False, name=None), limits["limit"].astype(float)))
+    idx = [k for k in lim if k in exprs]
+    _note_empty(m, name, lim, exprs, sense)
+    if sense == "<=":
+        rule = lambda m, *k: exprs[k] <= lim[k]  # noqa: E731
+    elif sense == ">=":
+        rule = lambda m, *k: exprs[k] >= lim[k]  # noqa: E731
+    else:
+        rule = lambda m, *k: exprs[k] == lim[k]  # noqa: E731
+    setattr(m, name, pyo.Constraint(idx, rule=rule))
+
+
+def _note_empty(m: pyo.ConcreteModel, name: str, lim: dict, exprs: dict, sense: str) -> None:
+    """Remember rows with no variable whose limit cannot hold (e.g. a fill-rate target for a
+    segment no lane reaches): the plan is infeasible and the solve step says which row."""
+    bad = [
+        (name, k, v)
+        for k, v in lim.items()
+        if k not in exprs and ((sense == ">=" and v > 1e-9) or (sense == "<=" and v < -1e-9) or (sense == "==" and abs(v) > 1e-9))
+    ]
+    m.empty_rows = getattr(m, "empty_rows", []) + bad
+
+
+def demand(m, v, case: Case, sets, T: int) -> pd.DataFrame:
+    """demand[p,c,t]:  sum_lanes arrivals[l,p,t] + short[p,c,t] = quantity[p,c,t]   (units)
+
+    One row per product and customer with demand and every period (quantity 0 where the case
+    has no row, so nothing is delivered then). Shadow price: money per unit, the marginal cost
+    of serving one more unit of demand (>= 0; at most the shortage cost)."""
+    ship = v["ship"]
+    arr = _arrivals(ship[~ship["destination"].isin(set(case.sites["site"]))], T)
+    arr = arr.rename(columns={"destination": "customer"})
+    per = _periods(case)[["period", "t"]]
+    arr = arr.drop(columns="period").merge(per, on="t")
+    terms = pd.concat([_terms(arr, ["product", "customer", "period"], "coef"), _terms(v["short"], ["product", "customer", "period"])])
+    grid = sets["demanded"].merge(per, how="cross")
+    q = case.demand[["product", "customer", "period", "quantity"]]
+    lim = grid.merge(q, how="left").fillna({"quantity": 0.0}).rename(columns={"quantity": "limit"})
+    _rows(m, "demand", terms, lim[["product", "customer", "period", "limit"]], "==")
+    return arr
+
+
+def balance(m, v, case: Case, sets, T: int) -> None:
+    """balance[s,p,t]:  inv[t] - inv[t-1] - make - outsource - arrivals + departures = receipts   (units)
+
+    receipts is the opening stock (``initial``) in the first period and 0 after, the limit of
+    the row. Shadow price: money per unit; minus the marginal value of one more unit of the
+    product on hand at the site in that period (<= 0 when stock is worth having)."""
+    per = _periods(case)[["period", "t"]]
+    inv = v["inv"]
+    prev = inv[inv["t"] < T - 1].assign(t=lambda d: d["t"] + 1).drop(columns="period").merge(per, on="t")
+    sites = set(case.sites["site"])
+    ship = v["ship"]
+    arr = _arrivals(ship[ship["destination"].isin(sites)], T).drop(columns="period").merge(per, on="t")
+    arr = arr.rename(columns={"destination": "site"})
+    dep = ship.rename(columns={"origin": "site"})
+    k = ["site", "product", "period"]
+    terms = pd.concat(
+        [
+            _terms(inv, k, 1.0),
+            _terms(prev, k, -1.0),
+            _terms(v["make"], k, -1.0),
+            _terms(v["outsource"], k, -1.0),
+            _terms(arr, k, -arr["coef"].to_numpy()),
+            _terms(dep, k, 1.0),
+        ]
+    )
+    opening = case.inventory[["site", "product", "initial"]]
+    lim = inv[k + ["t"]].merge(opening, how="left")
+    lim["limit"] = np.where(lim["t"] == 0, lim["initial"].fillna(0.0), 0.0)
+    _rows(m, "balance", terms, lim[k + ["limit"]], "==")
+
+
+def capacity(m, v, case: Case) -> None:
+    """capacity[s,r,t]:  sum_p hours_per_unit[s,p,r] * make[s,p,t] - overtime_hours[s,r,t] <= hours   (hours)
+
+    Shadow price: money per hour of regular capacity (<= 0: what one more hour would save)."""
+    k = ["site", "resource", "period"]
+    use = v["make"].merge(case.routings, on=["site", "product"])
+    terms = pd.concat([_terms(use, k, "hours_per_unit"), _terms(v["overtime_hours"], k, -1.0)])
+    lim = case.capacity.rename(columns={"hours": "limit"})
+    _rows(m, "capacity", terms, lim[k + ["limit"]], "<=")
+
+
+def overtime(m, v, case: Case) -> None:
+    """overtime[s,r,t]:  overtime_hours[s,r,t] <= overtime_hours limit   (hours)
+
+    Shadow price: money per hour of overtime allowance (<= 0 when all overtime is used)."""
+    ot = v["overtime_hours"]
+    k = ["site", "resource", "period"]
+    _rows(m, "overtime", _terms(ot, k), ot[k].assign(limit=ot["overtime_hours"]), "<=")
+
+
+def production_max(m, v, case: Case) -> None:
+    """production_max[s,p,t]:  make[s,p,t] <= max_units   (units)
+
+    Shadow price: money per unit of the site's production limit for the product (<= 0)."""
+    mk = v["make"]
+    mk = mk[np.isfinite(mk["max_units"].fillna(np.inf))]
+    k = ["site", "product", "period"]
+    _rows(m, "production_max", _terms(mk, k), mk[k].assign(limit=mk["max_units"]), "<=")
+
+
+def outsource_max(m, v, case: Case) -> None:
+    """outsource_max[s,p,t]:  outsource[s,p,t] <= outsource_max_units   (units)
+
+    Shadow price: money per unit of co-manufacturing allowance (<= 0)."""
+    o = v["outsource"]
+    o = o[np.isfinite(o["outsource_max_units"].fillna(np.inf))]
+    k = ["site", "product", "period"]
+    _rows(m, "outsource_max", _terms(o, k), o[k].assign(limit=o["outsource_max_units"]), "<=")
+
+
+def lane_capacity(m, v, case: Case) -> None:
+    """lane_capacity[o,d,mode,t]:  sum_p ship[o,d,mode,p,t] <= capacity   (units leaving in t)
+
+    Shadow price: money per unit of lane capacity in the period (<= 0)."""
+    k = ["origin", "destination", "mode", "period"]
+    lanes = case.lanes[np.isfinite(case.lanes["capacity"].fillna(np.inf))]
+    lim = lanes[["origin", "destination", "mode", "capacity"]].merge(_periods(case)[["period"]], how="cross")
+    _rows(m, "lane_capacity", _terms(v["ship"], k), lim.rename(columns={"capacity": "limit"}), "<=")
+
+
+def storage(m, v, case: Case) -> None:
+    """storage[s,t]:  sum_p inv[s,p,t] <= storage_capacity   (units on hand at period end)
+
+    Shadow price: money per unit of storage space in the period (<= 0)."""
+    sites = case.sites[np.isfinite(case.sites["storage_capacity"].fillna(np.inf))]
+    lim = sites[["site", "storage_capacity"]].merge(_periods(case)[["period"]], how="cross")
+    _rows(m, "storage", _terms(v["inv"], ["site", "period"]), lim.rename(columns={"storage_capacity": "limit"}), "<=")
+
+
+def safety_stock(m, v, case: Case) -> None:
+    """safety_stock[s,p,t]:  inv[s,p,t] + ss_short[s,p,t] >= safety_stock   (units)
+
+    Soft: each unit short of the target costs safety_stock_penalty per period. Shadow price:
+    money per unit of target (>= 0: the cost of one more unit of safety stock)."""
+    k = ["site", "product", "period"]
+    ss = v["ss_short"]
+    terms = pd.concat([_terms(v["inv"].merge(ss[k]), k), _terms(ss, k)])
+    _rows(m, "safety_stock", terms, ss[k].assign(limit=ss["safety_stock"]), ">=")
+
+
+def ending(m, v, case: Case) -> None:
+    """ending[s,p]:  inv[s,p,last period] >= ending_min   (units)
+
+    Shadow price: money per unit of required closing stock (>= 0)."""
+    last = case.periods["period"].iloc[-1]
+    inv = v["inv"][v["inv"]["period"] == last]
+    req = case.inventory[case.inventory["ending_min"].notna()][["site", "product", "ending_min"]]
+    _rows(m, "ending", _terms(inv, ["site", "product"]), req.rename(columns={"ending_min": "limit"}), ">=")
+
+
+def service(m, case: Case, arrivals: pd.DataFrame) -> None:
+    """service[g,t]:  sum_{c in g, p} arrivals[p,c,t] >= fill_rate[g] * demand[g,t]   (units)
+
+    For segments with a fill-rate target and demand in the period. Shadow price: money per
+    unit of required delivered volume (>= 0); times demand/100, the cost of one point of fill rate."""
+    seg = case.customers.set_index("customer")["segment"]
+    arr = arrivals.assign(segment=arrivals["customer"].map(seg))
+    d = case.demand.assign(segment=case.demand["customer"].map(seg))
+    dem = d.groupby(["segment", "period"], as_index=False)["quantity"].sum()
+    target = dem.merge(case.service[case.service["fill_rate"] > 0][["segment", "fill_rate"]])
+    target = target[target["quantity"] > 0]
+    lim = target.assign(limit=target["fill_rate"] * target["quantity"])
+    _rows(m, "service", _terms(arr, ["segment", "period"], "coef"), lim[["segment", "period", "limit"]], ">=")
+
+
+# --------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------
+
+
+def build(case: Case) -> Built:
+    """Build the Pyomo model of the plan (sparse) and compile it to an LP matrix."""
+    transit = lane_transit(case)
+    sets = index_sets(case)
+    v = variable_tables(case, sets, transit)
+    T = len(case.periods)
+    m = pyo.ConcreteModel(name="aop")
+    _declare_vars(m, v)
+    arrivals = demand(m, v, case, sets, T)
+    balance(m, v, case, sets, T)
+    capacity(m, v, case)
+    overtime(m, v, case)
+    production_max(m, v, case)
+    outsource_max(m, v, case)
+    lane_capacity(m, v, case)
+    storage(m, v, case)
+    safety_stock(m, v, case)
+    ending(m, v, case)
+    service(m, case, arrivals)
+    m.total_cost = pyo.Objective(expr=_objective(v), sense=pyo.minimize)
+    built = Built(case=case, model=m, variables=v, transit=transit)
+    built.lp = compile_lp(built)
+    return built
+
+
+def _objective(v: dict[str, pd.DataFrame]) -> LinearExpression:
+    coefs: list[float] = []
+    vars_: list = []
+    for df in v.values():
+        nz = df["cost"].to_numpy() != 0
+        coefs.extend(df["cost"].to_numpy()[nz].tolist())
+        vars_.extend(df["var"].to_numpy()[nz].tolist())
+    return LinearExpression(constant=0, linear_coefs=coefs, linear_vars=vars_)
+
+
+def compile_lp(built: Built) -> LP:
+    """Compile the Pyomo model to matrix form (Pyomo's standard-form compiler, mixed senses)
+    and record, per variable table, the column each variable occupies (-1: in no row)."""
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    info = LinearStandardFormCompiler().write(built.model, mixed_form=True)
+    col_of = {id(var): i for i, var in enumerate(info.columns)}
+    for df in built.variables.values():
+        df["col"] = np.fromiter((col_of.get(id(x), -1) for x in df["var"]), dtype=np.int64, count=len(df))
+    n = len(info.columns)
+    rhs = np.asarray(info.rhs, dtype=float)
+    sense = np.fromiter((r.bound_type for r in info.rows), dtype=np.int8, count=len(info.rows))
+    inf = math.inf
+    row_lower = np.where(sense == 1, -inf, rhs)
+    row_upper = np.where(sense == -1, inf, rhs)
+    c = np.asarray(info.c.toarray()).ravel() if info.c.shape[0] else np.zeros(n)
+    return LP(
+        c=c,
+        A=info.A,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        col_lower=np.zeros(n),
+        col_upper=np.full(n, inf),
+        row_family=np.array([r.constraint.parent_component().local_name for r in info.rows], dtype=object),
+        row_index=[r.constraint.index() for r in info.rows],
+        row_sense=sense,
+    )

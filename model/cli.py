@@ -1,0 +1,93 @@
+"""The `aop` command: `aop solve CASE --out DIR`, `aop validate CASE`.
+
+Exit codes: 0 optimal, 2 bad input, 3 infeasible or unbounded (or no plan in the time
+limit), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from . import __version__
+from .errors import InputError, SolveError
+
+EXIT_OK, EXIT_OTHER, EXIT_INPUT, EXIT_NO_PLAN = 0, 1, 2, 3
+MAX_PRINTED = 200
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="aop", description="Annual operating plan optimizer (Pyomo LP solved by HiGHS).")
+    p.add_argument("--version", action="version", version=f"aop {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("solve", help="solve a case and write the plan")
+    s.add_argument("case", help="an .xlsx workbook or a folder of <table>.csv files")
+    s.add_argument("--out", required=True, help="output folder for plan.xlsx and the CSV tables")
+    s.add_argument("--solver", choices=["auto", "simplex", "ipm", "pdlp"], help="HiGHS algorithm (default: the case's setting, else auto)")
+    s.add_argument("--time-limit", type=float, help="solver time limit in seconds")
+    s.add_argument("--threads", type=int, help="solver threads")
+    s.add_argument("--log", action="store_true", default=None, help="print the HiGHS log")
+    v = sub.add_parser("validate", help="check a case without solving it")
+    v.add_argument("case")
+    return p
+
+
+def _print_problems(err: InputError) -> None:
+    n = len(err.problems)
+    print(f"aop: the case has {n} problem{'s' if n != 1 else ''}:", file=sys.stderr)
+    for p in err.problems[:MAX_PRINTED]:
+        print(f"  - {p}", file=sys.stderr)
+    if n > MAX_PRINTED:
+        print(f"  ... and {n - MAX_PRINTED} more", file=sys.stderr)
+
+
+def _warn(warnings) -> None:
+    for w in warnings:
+        print(f"aop: warning: {w}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .api import load_case, solve_case
+    from .report import write_plan
+
+    try:
+        t0 = time.perf_counter()
+        case = load_case(args.case)
+        _warn(case.warnings)
+        if args.command == "validate":
+            print(f"aop: {args.case} is valid ({len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods)")
+            return EXIT_OK
+        print(f"aop: read and validated {args.case} in {time.perf_counter() - t0:.2f} s")
+        plan = solve_case(case, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log)
+        paths = write_plan(plan, args.out)
+    except InputError as err:
+        _print_problems(err)
+        return EXIT_INPUT
+    except SolveError as err:
+        print(f"aop: no plan: {err}", file=sys.stderr)
+        return EXIT_NO_PLAN if err.status in ("infeasible", "unbounded", "time_limit") else EXIT_OTHER
+    except KeyboardInterrupt:
+        print("aop: interrupted", file=sys.stderr)
+        return EXIT_OTHER
+    except Exception as err:  # noqa: BLE001 - the user gets a message, not a traceback
+        print(f"aop: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_OTHER
+    s = plan.summary.set_index("metric")["value"]
+    cur = plan.currency
+    print(f"aop: optimal plan, total cost {float(s['total_cost']):,.2f} {cur}; revenue {float(s['revenue']):,.2f} {cur}; fill rate {float(s['fill_rate']):.1%}")
+    print(f"aop: premium freight {float(s['premium_freight_spend']):,.2f} {cur}; solved by {s['solver']} ({s['algorithm']}) in {float(s['solve_seconds']):.2f} s")
+    top = plan.shadow_prices
+    top = top[top["constraint"].isin(["capacity", "lane_capacity", "storage", "service", "production_max", "outsource_max", "overtime"])]
+    top = top.reindex(top["shadow_price"].abs().sort_values(ascending=False).index).head(5)
+    if len(top):
+        print("aop: most costly binding limits:")
+        for m in top["meaning"]:
+            print(f"  - {m}")
+    print(f"aop: wrote {len(paths)} files to {args.out} (plan.xlsx and one CSV per table)")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

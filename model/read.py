@@ -1,0 +1,158 @@
+"""Read a case (an .xlsx workbook or a folder of CSV files) into raw tables.
+
+Nothing is interpreted here beyond the header: every value stays as the user typed it and
+each row keeps ``_row``, the row number the user sees (Excel row or CSV line), so later
+messages can point at it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError, Problem
+from .schema import TABLES
+
+ROW = "_row"
+
+
+@dataclass
+class RawCase:
+    """Tables as read: column names normalised, values untouched, ``_row`` per row."""
+
+    source: str
+    tables: dict[str, pd.DataFrame]
+    where: dict[str, str]  # table -> "sheet 'x'" or "x.csv"
+    problems: list[Problem] = field(default_factory=list)
+
+
+def normalise_header(name: object) -> str:
+    return str(name).strip().lower().replace(" ", "_") if name is not None else ""
+
+
+def _frame(header: list, rows: list[tuple[int, list]]) -> pd.DataFrame:
+    cols = [normalise_header(h) for h in header]
+    keep = [i for i, c in enumerate(cols) if c]
+    data = {cols[i]: [r[i] if i < len(r) else None for _, r in rows] for i in keep}
+    df = pd.DataFrame(data, dtype=object)
+    df[ROW] = [n for n, _ in rows]
+    return df
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def read_workbook(path: Path) -> RawCase:
+    """Read every sheet named after a known table; cached values only (no formula evaluation)."""
+    from openpyxl import load_workbook
+
+    problems: list[Problem] = []
+    try:
+        wb_val = load_workbook(path, read_only=True, data_only=True)
+        wb_fx = load_workbook(path, read_only=True, data_only=False)
+    except Exception as exc:  # zip, XML and part errors all mean the same to the user
+        raise InputError([Problem(str(path.name), f"cannot be read as an Excel workbook: {exc}")]) from None
+    tables: dict[str, pd.DataFrame] = {}
+    where: dict[str, str] = {}
+    try:
+        for ws in wb_val.worksheets:
+            name = normalise_header(ws.title)
+            if name not in TABLES:
+                continue
+            label = f"sheet '{ws.title}'"
+            fx_rows = wb_fx[ws.title].iter_rows(values_only=True)
+            header: list | None = None
+            rows: list[tuple[int, list]] = []
+            for n, (vals, fx) in enumerate(zip(ws.iter_rows(values_only=True), fx_rows), start=1):
+                vals = list(vals)
+                if header is None:
+                    if all(_blank(v) for v in vals):
+                        continue
+                    header = vals
+                    continue
+                if all(_blank(v) for v in vals) and all(_blank(v) for v in fx):
+                    continue
+                for i, (v, f) in enumerate(zip(vals, fx)):
+                    if v is None and isinstance(f, str) and f.startswith("="):
+                        col = normalise_header(header[i]) if i < len(header) else f"#{i + 1}"
+                        problems.append(Problem(label, "formula has no saved value: open and save the workbook in Excel, or type the value", n, col, f))
+                rows.append((n, [_cell(v) for v in vals]))
+            tables[name] = _frame(header or [], rows)
+            where[name] = label
+    finally:
+        wb_val.close()
+        wb_fx.close()
+    return RawCase(str(path), tables, where, problems)
+
+
+def _cell(v: object) -> object:
+    # Excel turns "2027-01" typed by a planner into a date; read it back as the period name.
+    if isinstance(v, dt.datetime):
+        if v.time() == dt.time(0) and v.day == 1:
+            return v.strftime("%Y-%m")
+        return v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.strftime("%Y-%m") if v.day == 1 else v.isoformat()
+    return v
+
+
+def read_csv_folder(path: Path) -> RawCase:
+    """Read ``<table>.csv`` files; values stay text, converted during validation."""
+    tables: dict[str, pd.DataFrame] = {}
+    where: dict[str, str] = {}
+    problems: list[Problem] = []
+    for f in sorted(path.glob("*.csv")):
+        name = normalise_header(f.stem)
+        if name not in TABLES:
+            continue
+        try:
+            with f.open(newline="", encoding="utf-8-sig") as fh:
+                reader = csv.reader(fh)
+                header = None
+                rows: list[tuple[int, list]] = []
+                for vals in reader:
+                    line = reader.line_num
+                    if all(_blank(v) for v in vals):
+                        continue
+                    if header is None:
+                        header = vals
+                        continue
+                    rows.append((line, [v if v.strip() else None for v in vals]))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            problems.append(Problem(f.name, f"cannot be read as UTF-8 CSV: {exc}"))
+            continue
+        tables[name] = _frame(header or [], rows)
+        where[name] = f.name
+    return RawCase(str(path), tables, where, problems)
+
+
+def read_case(path: str | Path) -> RawCase:
+    """Read a case from an .xlsx workbook or a folder of CSV files."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError([Problem(str(p), "does not exist")])
+    if p.is_dir():
+        return read_csv_folder(p)
+    if p.suffix.lower() in {".xlsx", ".xlsm"}:
+        return read_workbook(p)
+    raise InputError([Problem(str(p), "is neither an .xlsx workbook nor a folder of CSV files")])
+
+
+def from_frames(tables: dict[str, pd.DataFrame], source: str = "<tables>") -> RawCase:
+    """Wrap in-memory DataFrames (the notebook route) as a raw case; rows count from 2 like Excel."""
+    out: dict[str, pd.DataFrame] = {}
+    where: dict[str, str] = {}
+    for name, df in tables.items():
+        key = normalise_header(name)
+        d = df.copy()
+        d.columns = [normalise_header(c) for c in d.columns]
+        d = d.astype(object).where(d.notna(), None)
+        d[ROW] = range(2, len(d) + 2)
+        out[key] = d.reset_index(drop=True)
+        where[key] = f"table '{key}'"
+    return RawCase(source, out, where)

@@ -1,0 +1,283 @@
+"""Turn a solution into tidy tables named in the planners' words.
+
+Every table is a long DataFrame whose index columns carry the input's names (site, product,
+customer, period ...). Writers only consume these tables. Shadow prices follow one sign
+convention: the change in total cost (money) per one-unit rise of the constraint's limit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .build import FAMILIES, Built
+from .solve import Solution
+
+INDEX_COLUMNS = ["site", "resource", "product", "customer", "segment", "origin", "destination", "mode", "period"]
+SHADOW_COLUMNS = ["constraint", *INDEX_COLUMNS, "limit", "activity", "slack", "shadow_price", "limit_lower", "limit_upper", "meaning"]
+TOL = 1e-7
+
+#: Unit of each family's limit, and the sentence describing a one-unit rise of it.
+LIMIT_UNITS = {
+    "demand": "units",
+    "balance": "units",
+    "capacity": "hours",
+    "overtime": "hours",
+    "production_max": "units",
+    "outsource_max": "units",
+    "lane_capacity": "units",
+    "storage": "units",
+    "safety_stock": "units",
+    "ending": "units",
+    "service": "units",
+}
+
+
+@dataclass
+class Plan:
+    """The optimal plan: ``tables`` maps table name to DataFrame (summary, production,
+    capacity, shipments, inventory, demand, service, shadow_prices)."""
+
+    status: str
+    total_cost: float
+    currency: str
+    tables: dict[str, pd.DataFrame]
+    warnings: list = field(default_factory=list)
+
+    @property
+    def shadow_prices(self) -> pd.DataFrame:
+        return self.tables["shadow_prices"]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.tables["summary"]
+
+    def metric(self, name: str) -> float:
+        s = self.tables["summary"]
+        return float(s.loc[s["metric"] == name, "value"].iloc[0])
+
+
+def _values(df: pd.DataFrame, sol: Solution) -> np.ndarray:
+    col = df["col"].to_numpy()
+    x = np.where(col >= 0, sol.col_value[np.clip(col, 0, None)] if len(sol.col_value) else 0.0, 0.0)
+    return np.where(np.abs(x) < 1e-9, 0.0, x)
+
+
+def variable_values(built: Built, sol: Solution) -> dict[str, pd.DataFrame]:
+    """Each variable table with a ``value`` column (units or hours), variable objects dropped."""
+    return {name: df.drop(columns=["var"]).assign(value=_values(df, sol)) for name, df in built.variables.items()}
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "?"
+    if math.isinf(x):
+        return "unlimited" if x > 0 else "-unlimited"
+    return f"{x:,.2f}" if abs(x) < 1e15 else f"{x:.3g}"
+
+
+def _subject(family: str, r: dict) -> str:
+    """What a one-unit rise of the limit means, in words."""
+    g = r.get
+    return {
+        "demand": f"serving one more unit of {g('product')} to {g('customer')} in {g('period')}",
+        "balance": f"one more unit of {g('product')} on hand at {g('site')} in {g('period')}",
+        "capacity": f"one more hour of {g('resource')} at {g('site')} in {g('period')}",
+        "overtime": f"one more overtime hour allowed on {g('resource')} at {g('site')} in {g('period')}",
+        "production_max": f"one more unit of {g('product')} allowed to be made at {g('site')} in {g('period')}",
+        "outsource_max": f"one more unit of {g('product')} allowed to be co-manufactured for {g('site')} in {g('period')}",
+        "lane_capacity": f"one more unit of capacity on lane {g('origin')} -> {g('destination')} by {g('mode')} in {g('period')}",
+        "storage": f"one more unit of storage space at {g('site')} in {g('period')}",
+        "safety_stock": f"one more unit of safety stock of {g('product')} at {g('site')} in {g('period')}",
+        "ending": f"one more unit of required closing stock of {g('product')} at {g('site')}",
+        "service": f"one more unit delivered on time to segment {g('segment')} in {g('period')}",
+    }[family]
+
+
+def meaning(family: str, r: dict, currency: str) -> str:
+    sp = r["shadow_price"]
+    verb = "would save" if sp < 0 else "would cost"
+    unit = LIMIT_UNITS[family]
+    text = f"{_subject(family, r)[0].upper()}{_subject(family, r)[1:]} {verb} {_fmt(abs(sp))} {currency}"
+    if family == "service" and r.get("demand_units"):
+        text += f" ({_fmt(abs(sp) * r['demand_units'] / 100)} {currency} per percentage point of fill rate)"
+    lo, hi = r.get("limit_lower"), r.get("limit_upper")
+    if lo is not None and not (isinstance(lo, float) and math.isnan(lo)):
+        text += f"; holds while the limit stays between {_fmt(lo)} and {_fmt(hi)} {unit}"
+    return text + "."
+
+
+def shadow_prices(built: Built, sol: Solution, all_rows: bool = False) -> pd.DataFrame:
+    """One row per binding constraint (or every row with ``all_rows``).
+
+    A row binds when its shadow price is non-zero or an inequality sits at its limit.
+    limit: the right-hand side; activity: the left-hand side at the optimum; slack: how far
+    the activity is from the limit on the allowed side (0 when binding); limit_lower/upper:
+    the range of the limit over which the shadow price holds (HiGHS ranging)."""
+    lp = built.lp
+    limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)
+    act = sol.row_value
+    slack = np.where(lp.row_sense == 1, limit - act, np.where(lp.row_sense == -1, act - limit, 0.0))
+    dual = np.where(np.abs(sol.row_dual) < 1e-9, 0.0, sol.row_dual)
+    scale = np.maximum(1.0, np.abs(limit))
+    binding = (np.abs(dual) > 1e-9) | ((lp.row_sense != 0) & (np.abs(slack) <= TOL * scale))
+    keep = np.ones_like(binding) if all_rows else binding
+    idx = np.flatnonzero(keep)
+    frames = []
+    fam = lp.row_family[idx]
+    for family in pd.unique(fam):
+        sel = idx[fam == family]
+        names = FAMILIES[family]
+        keys = [lp.row_index[i] for i in sel]
+        df = pd.DataFrame(keys, columns=list(names))
+        df.insert(0, "constraint", family)
+        df["limit"] = limit[sel]
+        df["activity"] = act[sel]
+        df["slack"] = np.where(np.abs(slack[sel]) < 1e-9, 0.0, slack[sel])
+        df["shadow_price"] = dual[sel]
+        df["limit_lower"] = sol.row_bound_lower[sel] if len(sol.row_bound_lower) else np.nan
+        df["limit_upper"] = sol.row_bound_upper[sel] if len(sol.row_bound_upper) else np.nan
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=SHADOW_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    for c in INDEX_COLUMNS:
+        if c not in out:
+            out[c] = None
+    # Ranging is only meaningful for binding rows; HiGHS reports +-inf as its infinity.
+    for c in ("limit_lower", "limit_upper"):
+        out[c] = out[c].where(np.abs(out[c]) < 1e29, np.sign(out[c]) * np.inf)
+    service_demand = _segment_demand(built)
+    recs = out.to_dict("records")
+    out["meaning"] = [
+        meaning(r["constraint"], {**r, "demand_units": service_demand.get((r["segment"], r["period"]))}, built.case.currency)
+        for r in recs
+    ]
+    out = out[SHADOW_COLUMNS]
+    out = out.assign(_abs=out["shadow_price"].abs()).sort_values(["constraint", "_abs"], ascending=[True, False]).drop(columns="_abs")
+    return out.reset_index(drop=True)
+
+
+def _segment_demand(built: Built) -> dict[tuple, float]:
+    case = built.case
+    seg = case.customers.set_index("customer")["segment"]
+    d = case.demand.assign(segment=case.demand["customer"].map(seg))
+    return d.groupby(["segment", "period"])["quantity"].sum().to_dict()
+
+
+def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = None) -> Plan:
+    """All result tables for a solved plan."""
+    case = built.case
+    v = variable_values(built, sol)
+    cur = case.currency
+    order = {p: i for i, p in enumerate(case.period_names)}
+
+    make, out_ = v["make"], v["outsource"]
+    k = ["site", "product", "period"]
+    production = make[k + ["t", "value", "cost"]].rename(columns={"value": "make", "cost": "unit_cost"}).merge(
+        out_[k + ["t", "value", "cost"]].rename(columns={"value": "outsource", "cost": "outsource_cost"}), how="outer", on=k + ["t"]
+    )
+    production[["make", "outsource"]] = production[["make", "outsource"]].fillna(0.0)
+    production["cost"] = production["make"] * production["unit_cost"].fillna(0) + production["outsource"] * production["outsource_cost"].fillna(0)
+    production = production[(production["make"] > 0) | (production["outsource"] > 0)]
+    production = production.sort_values(["site", "product", "t"]).drop(columns="t")
+
+    use = make.merge(case.routings, on=["site", "product"])
+    use = use.assign(used=use["value"] * use["hours_per_unit"]).groupby(["site", "resource", "period"], as_index=False)["used"].sum()
+    cap = case.capacity.merge(use, how="inner")
+    ot = v["overtime_hours"][["site", "resource", "period", "value"]].rename(columns={"value": "overtime_used"})
+    cap = cap.merge(ot, how="left").fillna({"overtime_used": 0.0})
+    cap["overtime_cost_total"] = cap["overtime_used"] * cap["overtime_cost"]
+    cap["utilization"] = np.where(cap["hours"] > 0, cap["used"] / cap["hours"], np.nan)
+    capacity_tbl = cap[["site", "resource", "period", "hours", "overtime_hours", "used", "overtime_used", "utilization", "overtime_cost_total"]]
+    capacity_tbl = capacity_tbl.assign(_t=capacity_tbl["period"].map(order)).sort_values(["site", "resource", "_t"]).drop(columns="_t")
+
+    sh = v["ship"]
+    sh = sh[sh["value"] > 0]
+    shipments = sh.assign(
+        arrival_period=[case.period_names[min(t + kk, len(order) - 1)] for t, kk in zip(sh["t"], sh["k"])],
+        freight_cost=sh["value"] * sh["freight"],
+        transit_holding_cost=sh["value"] * sh["transit_holding"],
+    ).rename(columns={"value": "quantity", "freight": "cost_per_unit"})
+    shipments = shipments.sort_values(["origin", "destination", "mode", "product", "t"])[
+        ["origin", "destination", "mode", "premium", "product", "period", "arrival_period", "quantity", "cost_per_unit", "freight_cost", "transit_holding_cost"]
+    ]
+
+    inv = v["inv"]
+    ss = v["ss_short"][["site", "product", "period", "safety_stock", "value"]].rename(columns={"value": "safety_stock_short"})
+    inventory = inv.merge(ss, how="left", on=k).fillna({"safety_stock": 0.0, "safety_stock_short": 0.0})
+    uv = case.products.set_index("product")["unit_value"]
+    inventory = inventory.assign(
+        on_hand=inventory["value"], inventory_value=inventory["value"] * inventory["product"].map(uv), holding_cost=inventory["value"] * inventory["cost"]
+    )
+    inventory = inventory.sort_values(["site", "product", "t"])[
+        ["site", "product", "period", "on_hand", "safety_stock", "safety_stock_short", "inventory_value", "holding_cost"]
+    ]
+
+    seg = case.customers.set_index("customer")["segment"]
+    dem = case.demand[["product", "customer", "period", "quantity", "price"]].copy()
+    dem["segment"] = dem["customer"].map(seg)
+    short = v["short"][["product", "customer", "period", "value", "cost"]].rename(columns={"value": "short", "cost": "shortage_cost"})
+    dem = dem.merge(short, how="left", on=["product", "customer", "period"]).fillna({"short": 0.0, "shortage_cost": 0.0})
+    dem["served"] = dem["quantity"] - dem["short"]
+    dem["revenue"] = dem["served"] * dem["price"]
+    dem["revenue_lost"] = dem["short"] * dem["price"]
+    demand_tbl = dem.assign(_t=dem["period"].map(order)).sort_values(["customer", "product", "_t"])[
+        ["product", "customer", "segment", "period", "quantity", "served", "short", "price", "revenue", "revenue_lost", "shortage_cost"]
+    ]
+
+    svc = dem.groupby(["segment", "period"], as_index=False)[["quantity", "served", "short"]].sum()
+    svc["fill_rate"] = np.where(svc["quantity"] > 0, svc["served"] / svc["quantity"], np.nan)
+    target = case.service.set_index("segment")["fill_rate"]
+    svc["target"] = svc["segment"].map(target).fillna(0.0)
+    service_tbl = svc.assign(_t=svc["period"].map(order)).sort_values(["segment", "_t"]).drop(columns="_t")
+
+    costs = {
+        "production_cost": float((make["value"] * make["cost"]).sum()),
+        "outsourcing_cost": float((out_["value"] * out_["cost"]).sum()),
+        "overtime_cost": float((v["overtime_hours"]["value"] * v["overtime_hours"]["cost"]).sum()),
+        "freight_cost": float((v["ship"]["value"] * v["ship"]["freight"]).sum()),
+        "holding_cost_sites": float((inv["value"] * inv["cost"]).sum()),
+        "holding_cost_in_transit": float((v["ship"]["value"] * v["ship"]["transit_holding"]).sum()),
+        "shortage_cost": float((v["short"]["value"] * v["short"]["cost"]).sum()),
+        "safety_stock_penalty": float((v["ss_short"]["value"] * v["ss_short"]["cost"]).sum()),
+    }
+    premium = v["ship"][v["ship"]["premium"].astype(bool)]
+    total_q = float(dem["quantity"].sum())
+    rows = [
+        ("status", sol.status, ""),
+        ("total_cost", sol.objective, cur),
+        *[(k_, v_, cur) for k_, v_ in costs.items()],
+        ("revenue", float(dem["revenue"].sum()), cur),
+        ("revenue_lost", float(dem["revenue_lost"].sum()), cur),
+        ("demand_units", total_q, "units"),
+        ("served_units", float(dem["served"].sum()), "units"),
+        ("fill_rate", float(dem["served"].sum()) / total_q if total_q else float("nan"), "fraction"),
+        ("premium_freight_spend", float((premium["value"] * premium["freight"]).sum()), cur),
+        ("premium_freight_units", float(premium["value"].sum()), "units"),
+        ("inventory_value_end", float(inventory.loc[inventory["period"] == case.period_names[-1], "inventory_value"].sum()), cur),
+        ("solver", sol.solver, ""),
+        ("algorithm", sol.algorithm, ""),
+        ("solve_seconds", sol.seconds, "s"),
+        ("variables", built.lp.num_col, "count"),
+        ("constraints", built.lp.num_row, "count"),
+    ]
+    for stage, secs in (elapsed or {}).items():
+        rows.append((f"{stage}_seconds", secs, "s"))
+    summary = pd.DataFrame(rows, columns=["metric", "value", "unit"])
+    summary["value"] = summary["value"].astype(object)
+
+    tables = {
+        "summary": summary,
+        "production": production.reset_index(drop=True),
+        "capacity": capacity_tbl.reset_index(drop=True),
+        "shipments": shipments.reset_index(drop=True),
+        "inventory": inventory.reset_index(drop=True),
+        "demand": demand_tbl.reset_index(drop=True),
+        "service": service_tbl.reset_index(drop=True),
+        "shadow_prices": shadow_prices(built, sol),
+    }
+    return Plan(status=sol.status, total_cost=sol.objective, currency=cur, tables=tables, warnings=list(case.warnings))

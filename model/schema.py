@@ -1,0 +1,229 @@
+"""The input contract: one schema per table.
+
+Every table of a case is described here once (column, type, default, unit, meaning).
+Reading, validation, defaults, the blank template workbook and the README's contract
+table are all driven from these definitions, so they cannot drift apart.
+
+Units: quantities in units, money in the case's currency, time in days, capacity in hours,
+rates as fractions (0.25 = 25 %).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Sentinel for "no default: a blank cell means unlimited/none" (kept as NaN in frames).
+UNLIMITED = float("inf")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input table.
+
+    kind: 'str', 'float', 'bool' or 'period' (a period name, read as text).
+    default: value used for a blank cell; ``None`` means a blank stays blank (NaN) and the
+    model reads it as described in ``meaning``. A required column has no default.
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    default: Any = None
+    unit: str = ""
+    meaning: str = ""
+    minimum: float | None = 0.0  # numeric columns: smallest allowed value (None: any)
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    """One input table (an Excel sheet or a CSV file named ``<name>.csv``)."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    required: bool = False
+    meaning: str = ""
+    references: dict[str, str] = field(default_factory=dict)  # column -> table it names
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _c(name: str, kind: str = "float", **kw: Any) -> Column:
+    return Column(name, kind, **kw)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "periods",
+            (
+                _c("period", "period", required=True, meaning="plan bucket name, e.g. 2027-01; in plan order"),
+                _c("days", default=30.0, unit="days", meaning="length of the period", minimum=1e-9),
+            ),
+            key=("period",),
+            required=True,
+            meaning="The plan's time buckets, in order as listed.",
+        ),
+        Table(
+            "products",
+            (
+                _c("product", "str", required=True, meaning="SKU or product family"),
+                _c("unit_value", default=0.0, unit="money/unit", meaning="standard cost: values inventory"),
+                _c("price", default=0.0, unit="money/unit", meaning="selling price (default for demand rows)"),
+                _c("holding_rate", default=0.25, unit="1/year", meaning="holding cost per year, as a fraction of unit_value"),
+            ),
+            key=("product",),
+            required=True,
+            meaning="What is made, moved, stocked and sold.",
+        ),
+        Table(
+            "sites",
+            (
+                _c("site", "str", required=True, meaning="plant or distribution centre"),
+                _c("kind", "str", required=True, choices=("plant", "dc"), meaning="plant or dc"),
+                _c("storage_capacity", unit="units", meaning="cap on total on-hand units at period end; blank: unlimited"),
+            ),
+            key=("site",),
+            required=True,
+            meaning="Plants make and store; DCs store and ship.",
+        ),
+        Table(
+            "customers",
+            (
+                _c("customer", "str", required=True, meaning="demand point"),
+                _c("segment", "str", default="default", meaning="service segment (see service)"),
+            ),
+            key=("customer",),
+            required=True,
+            meaning="Demand points; segments carry service targets.",
+        ),
+        Table(
+            "demand",
+            (
+                _c("product", "str", required=True),
+                _c("customer", "str", required=True),
+                _c("period", "period", required=True),
+                _c("quantity", required=True, unit="units", meaning="forecast demand"),
+                _c("price", unit="money/unit", meaning="blank: the product's price"),
+                _c("std", default=0.0, unit="units/period", meaning="forecast error (used by later features)"),
+            ),
+            key=("product", "customer", "period"),
+            required=True,
+            meaning="Forecast demand per product, customer and period.",
+            references={"product": "products", "customer": "customers", "period": "periods"},
+        ),
+        Table(
+            "production",
+            (
+                _c("site", "str", required=True, meaning="a plant"),
+                _c("product", "str", required=True),
+                _c("unit_cost", default=0.0, unit="money/unit", meaning="variable cost per unit made"),
+                _c("max_units", unit="units/period", meaning="blank: unlimited"),
+                _c("outsource_cost", unit="money/unit", meaning="co-manufacturing cost; blank: no outsourcing"),
+                _c("outsource_max_units", unit="units/period", meaning="blank: unlimited"),
+            ),
+            key=("site", "product"),
+            meaning="Where a product can be made (plants only), per period.",
+            references={"site": "sites", "product": "products"},
+        ),
+        Table(
+            "routings",
+            (
+                _c("site", "str", required=True),
+                _c("product", "str", required=True),
+                _c("resource", "str", required=True, meaning="line, machine or crew"),
+                _c("hours_per_unit", required=True, unit="hours/unit"),
+            ),
+            key=("site", "product", "resource"),
+            meaning="Resource hours each unit made consumes.",
+            references={"site": "sites", "product": "products"},
+        ),
+        Table(
+            "capacity",
+            (
+                _c("site", "str", required=True),
+                _c("resource", "str", required=True),
+                _c("period", "period", meaning="blank: every period; a period row overrides the blank row"),
+                _c("hours", required=True, unit="hours/period", meaning="regular hours"),
+                _c("overtime_hours", default=0.0, unit="hours/period"),
+                _c("overtime_cost", default=0.0, unit="money/hour"),
+            ),
+            key=("site", "resource", "period"),
+            meaning="Resource hours available per period.",
+            references={"site": "sites", "period": "periods"},
+        ),
+        Table(
+            "lanes",
+            (
+                _c("origin", "str", required=True, meaning="a site"),
+                _c("destination", "str", required=True, meaning="a site or a customer"),
+                _c("mode", "str", required=True, meaning="e.g. truck, rail, ocean, air"),
+                _c("cost_per_unit", default=0.0, unit="money/unit"),
+                _c("lead_time_days", default=0.0, unit="days"),
+                _c("lead_time_std_days", default=0.0, unit="days", meaning="lead-time spread (used by later features)"),
+                _c("capacity", unit="units/period", meaning="all products together; blank: unlimited"),
+                _c("premium", "bool", default=False, meaning="premium (expedited) freight"),
+            ),
+            key=("origin", "destination", "mode"),
+            required=True,
+            meaning="Transport links; every product may move on every lane.",
+            references={"origin": "sites"},
+        ),
+        Table(
+            "inventory",
+            (
+                _c("site", "str", required=True),
+                _c("product", "str", required=True),
+                _c("initial", default=0.0, unit="units", meaning="on hand before the first period"),
+                _c("safety_stock", default=0.0, unit="units", meaning="target on hand at each period end"),
+                _c("safety_stock_penalty", unit="money/unit/period", meaning="blank: the product's unit_value"),
+                _c("ending_min", unit="units", meaning="minimum on hand after the last period; blank: none"),
+            ),
+            key=("site", "product"),
+            meaning="Opening stock, safety stock and ending targets.",
+            references={"site": "sites", "product": "products"},
+        ),
+        Table(
+            "service",
+            (
+                _c("segment", "str", required=True),
+                _c("fill_rate", default=0.0, unit="fraction", maximum=1.0, meaning="share of demand delivered in period"),
+                _c("shortage_cost", unit="money/unit", meaning="blank: the demand row's price"),
+            ),
+            key=("segment",),
+            meaning="Service targets and the cost of a unit not delivered.",
+        ),
+        Table(
+            "settings",
+            (
+                _c("key", "str", required=True),
+                _c("value", "str", required=True),
+            ),
+            key=("key",),
+            meaning="currency, solver options (solver, time_limit, threads, presolve ...).",
+        ),
+    ]
+}
+
+#: Tables a case must have.
+REQUIRED_TABLES = [t.name for t in TABLES.values() if t.required]
+
+#: Settings keys understood by the tool, with defaults and meaning.
+SETTINGS: dict[str, tuple[Any, str]] = {
+    "currency": ("USD", "currency code used in messages and reports"),
+    "solver": ("auto", "HiGHS algorithm: auto, simplex, ipm (with crossover) or pdlp"),
+    "time_limit": (float("inf"), "solver time limit in seconds"),
+    "threads": (0, "solver threads (0: HiGHS decides)"),
+    "presolve": ("on", "HiGHS presolve: on or off"),
+    "random_seed": (0, "HiGHS random seed"),
+    "output_flag": ("false", "print the HiGHS log"),
+}

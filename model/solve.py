@@ -1,0 +1,169 @@
+"""Solve the compiled LP with HiGHS (highspy) and read back values, duals and ranging.
+
+Algorithm choice: simplex for small plans; from about 50k columns interior point with
+crossover, which is far faster there and still ends on a basis, so duals and ranging are exact.
+The termination status is checked before any value is read.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+
+from .build import LP, Built
+from .errors import SolveError
+
+IPM_FROM_COLUMNS = 50_000
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Solver settings. ``solver``: auto | simplex | ipm | pdlp. ``time_limit`` in seconds."""
+
+    solver: str = "auto"
+    time_limit: float = math.inf
+    threads: int = 0
+    presolve: str = "on"
+    random_seed: int = 0
+    log: bool = False
+    ranging: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, str], **override) -> "SolveOptions":
+        base = cls(
+            solver=settings.get("solver", "auto").lower(),
+            time_limit=float(settings.get("time_limit", math.inf)),
+            threads=int(float(settings.get("threads", 0))),
+            presolve=settings.get("presolve", "on").lower(),
+            random_seed=int(float(settings.get("random_seed", 0))),
+            log=settings.get("output_flag", "false").lower() in ("true", "yes", "1", "on"),
+        )
+        return base.replace(**{k: v for k, v in override.items() if v is not None})
+
+    def replace(self, **kw) -> "SolveOptions":
+        from dataclasses import replace
+
+        return replace(self, **kw)
+
+
+@dataclass
+class Solution:
+    """What HiGHS returned. Arrays are indexed like the LP's columns and rows."""
+
+    status: str
+    objective: float
+    col_value: np.ndarray
+    row_value: np.ndarray
+    row_dual: np.ndarray
+    col_dual: np.ndarray
+    row_bound_lower: np.ndarray  # ranging: lowest limit for which the shadow price holds
+    row_bound_upper: np.ndarray
+    algorithm: str
+    seconds: float
+    solver: str
+    options: dict[str, object] = field(default_factory=dict)
+    iterations: dict[str, int] = field(default_factory=dict)
+
+
+def choose_algorithm(lp: LP, requested: str) -> str:
+    if requested != "auto":
+        return requested
+    return "ipm" if lp.num_col >= IPM_FROM_COLUMNS else "simplex"
+
+
+def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, object]]:
+    """A HiGHS instance loaded with the LP and the options (returned for the record)."""
+    h = highspy.Highs()
+    algorithm = choose_algorithm(lp, opts.solver)
+    options: dict[str, object] = {
+        "solver": {"simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}[algorithm],
+        "presolve": opts.presolve,
+        "random_seed": opts.random_seed,
+        "output_flag": bool(opts.log),
+        "log_to_console": bool(opts.log),
+    }
+    if algorithm == "ipm":
+        options["run_crossover"] = "on"
+    if math.isfinite(opts.time_limit):
+        options["time_limit"] = float(opts.time_limit)
+    if opts.threads:
+        options["threads"] = int(opts.threads)
+    for k, v in options.items():
+        h.setOptionValue(k, v)
+    A = lp.A.tocsc()
+    A.sort_indices()
+    inf = highspy.kHighsInf
+    model = highspy.HighsLp()
+    model.num_col_ = lp.num_col
+    model.num_row_ = lp.num_row
+    model.col_cost_ = np.ascontiguousarray(lp.c, dtype=np.float64)
+    model.col_lower_ = np.ascontiguousarray(lp.col_lower, dtype=np.float64)
+    model.col_upper_ = np.where(np.isinf(lp.col_upper), inf, lp.col_upper).astype(np.float64)
+    model.row_lower_ = np.where(np.isinf(lp.row_lower), -inf, lp.row_lower).astype(np.float64)
+    model.row_upper_ = np.where(np.isinf(lp.row_upper), inf, lp.row_upper).astype(np.float64)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = A.indptr.astype(np.int32)
+    model.a_matrix_.index_ = A.indices.astype(np.int32)
+    model.a_matrix_.value_ = A.data.astype(np.float64)
+    if h.passModel(model) != highspy.HighsStatus.kOk:
+        raise SolveError("error", "HiGHS rejected the model")
+    options["algorithm"] = algorithm
+    return h, options
+
+
+def solve(built: Built, opts: SolveOptions | None = None) -> Solution:
+    """Solve the built plan; raise ``SolveError`` unless HiGHS proves optimality."""
+    opts = opts or SolveOptions()
+    lp = built.lp
+    empty = getattr(built.model, "empty_rows", [])
+    if empty:
+        fam, key, lim = empty[0]
+        more = f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""
+        raise SolveError("infeasible", f"{fam} {key} requires {lim:g} but nothing in the network can contribute to it{more}")
+    h, options = make_highs(lp, opts)
+    start = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - start
+    status = h.modelStatusToString(h.getModelStatus())
+    version = f"HiGHS {h.version()}"
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise SolveError(_status_word(h.getModelStatus()), f"HiGHS says: {status}")
+    sol = h.getSolution()
+    info = h.getInfo()
+    lo = np.full(lp.num_row, np.nan)
+    hi = np.full(lp.num_row, np.nan)
+    if opts.ranging and h.getBasis().valid:
+        status_r, rng = h.getRanging()
+        if rng.valid:
+            lo = np.asarray(rng.row_bound_dn.value_, dtype=float)
+            hi = np.asarray(rng.row_bound_up.value_, dtype=float)
+    return Solution(
+        status="optimal",
+        objective=float(info.objective_function_value),
+        col_value=np.asarray(sol.col_value, dtype=float),
+        row_value=np.asarray(sol.row_value, dtype=float),
+        row_dual=np.asarray(sol.row_dual, dtype=float),
+        col_dual=np.asarray(sol.col_dual, dtype=float),
+        row_bound_lower=lo,
+        row_bound_upper=hi,
+        algorithm=str(options["algorithm"]),
+        seconds=seconds,
+        solver=version,
+        options=options,
+        iterations={"simplex": int(info.simplex_iteration_count), "ipm": int(info.ipm_iteration_count)},
+    )
+
+
+def _status_word(status: highspy.HighsModelStatus) -> str:
+    S = highspy.HighsModelStatus
+    if status == S.kInfeasible:
+        return "infeasible"
+    if status in (S.kUnbounded, S.kUnboundedOrInfeasible):
+        return "unbounded"
+    if status == S.kTimeLimit:
+        return "time_limit"
+    return "not_solved"

@@ -1,0 +1,292 @@
+"""Validate a raw case against the contract and return a typed, defaulted ``Case``.
+
+Every problem is gathered (missing tables and columns, bad types, negative quantities,
+unknown references, duplicate keys, plant-only data on a DC ...) and raised together as one
+``InputError``; warnings (extra columns, unreachable customers) ride along on the ``Case``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, Problem
+from .read import ROW, RawCase
+from .schema import REQUIRED_TABLES, SETTINGS, TABLES, Column, Table
+
+TRUE = {"true", "yes", "y", "1", "x"}
+FALSE = {"false", "no", "n", "0", ""}
+
+
+@dataclass
+class Case:
+    """A validated case: typed tables with defaults applied.
+
+    ``capacity`` is expanded to one row per site, resource and period (period rows override
+    the blank-period row). ``demand.price`` and ``inventory.safety_stock_penalty`` are filled
+    from the products table. All money is in ``currency``.
+    """
+
+    source: str
+    periods: pd.DataFrame
+    products: pd.DataFrame
+    sites: pd.DataFrame
+    customers: pd.DataFrame
+    demand: pd.DataFrame
+    production: pd.DataFrame
+    routings: pd.DataFrame
+    capacity: pd.DataFrame
+    lanes: pd.DataFrame
+    inventory: pd.DataFrame
+    service: pd.DataFrame
+    settings: dict[str, str]
+    currency: str = "USD"
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def period_names(self) -> list[str]:
+        return list(self.periods["period"])
+
+
+def _text(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _is_blank(s: pd.Series) -> pd.Series:
+    return s.isna() | s.map(lambda v: isinstance(v, str) and not v.strip())
+
+
+def _convert(df: pd.DataFrame, table: Table, col: Column, where: str, problems: list[Problem]) -> pd.Series:
+    """Convert one column to its kind, apply the default, record every bad cell."""
+    s = df[col.name] if col.name in df else pd.Series([None] * len(df), index=df.index, dtype=object)
+    blank = _is_blank(s)
+    rows = df[ROW]
+    if col.required:
+        for r in rows[blank]:
+            problems.append(Problem(where, "is blank but required", int(r), col.name))
+    if col.kind in ("str", "period"):
+        out = s.where(blank, s.map(_text, na_action="ignore"))
+        out = out.where(~blank, col.default)
+        if col.choices:
+            lower = out.map(lambda v: v.lower() if isinstance(v, str) else v)
+            bad = ~blank & ~lower.isin(col.choices)
+            for r, v in zip(rows[bad], s[bad]):
+                problems.append(Problem(where, f"must be one of {', '.join(col.choices)}", int(r), col.name, v))
+            out = lower
+        return out.astype(object)
+    if col.kind == "bool":
+        txt = s.map(lambda v: str(v).strip().lower(), na_action="ignore")
+        bad = ~blank & ~txt.isin(TRUE | FALSE)
+        for r, v in zip(rows[bad], s[bad]):
+            problems.append(Problem(where, "must be true or false", int(r), col.name, v))
+        return txt.isin(TRUE).where(~blank, bool(col.default))
+    num = pd.to_numeric(s.where(~blank, None).map(_number, na_action="ignore"), errors="coerce").astype(float)
+    bad = ~blank & (num.isna() | ~np.isfinite(num))
+    for r, v in zip(rows[bad], s[bad]):
+        problems.append(Problem(where, "must be a finite number", int(r), col.name, v))
+    ok = ~blank & ~bad
+    if col.minimum is not None:
+        low = ok & (num < col.minimum)
+        what = "must not be negative" if col.minimum == 0 else f"must be at least {col.minimum:g}"
+        if col.minimum > 0 and col.minimum < 1e-6:
+            what = "must be positive"
+        for r, v in zip(rows[low], s[low]):
+            problems.append(Problem(where, what, int(r), col.name, v))
+    if col.maximum is not None:
+        high = ok & (num > col.maximum)
+        for r, v in zip(rows[high], s[high]):
+            problems.append(Problem(where, f"must be at most {col.maximum:g}", int(r), col.name, v))
+    default = np.nan if col.default is None else float(col.default)
+    return num.where(~blank, default)
+
+
+def _number(v: object) -> object:
+    if isinstance(v, bool):
+        return float("nan")  # TRUE in a number column is a typo, not 1
+    if isinstance(v, str):
+        t = v.strip().replace("_", "")
+        return t
+    return v
+
+
+def _table(raw: RawCase, name: str, problems: list[Problem], warnings: list[Problem]) -> pd.DataFrame:
+    spec = TABLES[name]
+    if name not in raw.tables:
+        if spec.required:
+            problems.append(Problem(raw.source, f"required table '{name}' is missing (a sheet or {name}.csv)"))
+        return pd.DataFrame({**{c.name: pd.Series(dtype=object if c.kind in ("str", "period") else float) for c in spec.columns}, ROW: pd.Series(dtype=int)})
+    df = raw.tables[name]
+    where = raw.where[name]
+    missing = [c.name for c in spec.columns if c.required and c.name not in df.columns]
+    for c in missing:
+        problems.append(Problem(where, f"required column '{c}' is missing"))
+    extra = [c for c in df.columns if c != ROW and c not in spec.names]
+    for c in extra:
+        warnings.append(Problem(where, "unknown column is ignored", column=c))
+    if missing:
+        return pd.DataFrame({**{c.name: pd.Series(dtype=object) for c in spec.columns}, ROW: pd.Series(dtype=int)})
+    out = pd.DataFrame({c.name: _convert(df, spec, c, where, problems) for c in spec.columns}, index=df.index)
+    out[ROW] = df[ROW].astype(int)
+    # Duplicate keys: name both rows the user must reconcile.
+    key = list(spec.key)
+    keyed = out[key].astype(str)
+    dup = keyed.duplicated(keep=False)
+    if dup.any():
+        first_row = out[dup].groupby(key, dropna=False, sort=False)[ROW].transform("min")
+        for idx in out.index[dup]:
+            r = int(out.at[idx, ROW])
+            if r != int(first_row.loc[idx]):
+                vals = ", ".join(f"{k}={out.at[idx, k]}" for k in key)
+                problems.append(Problem(where, f"duplicate of row {int(first_row.loc[idx])} ({vals})", r))
+    return out.reset_index(drop=True)
+
+
+def _check_refs(df: pd.DataFrame, col: str, allowed: set, what: str, where: str, problems: list[Problem], skip_blank: bool = False) -> None:
+    vals = df[col]
+    bad = ~vals.isin(allowed)
+    if skip_blank:
+        bad &= vals.notna()
+    for r, v in zip(df.loc[bad, ROW], vals[bad]):
+        problems.append(Problem(where, f"unknown {what}", int(r), col, v))
+
+
+def validate(raw: RawCase) -> Case:
+    """Check the whole case; raise ``InputError`` listing every problem, else return a ``Case``."""
+    problems: list[Problem] = list(raw.problems)
+    warnings: list[Problem] = []
+    t = {name: _table(raw, name, problems, warnings) for name in TABLES}
+    w = {name: raw.where.get(name, f"table '{name}'") for name in TABLES}
+
+    periods, products, sites, customers = t["periods"], t["products"], t["sites"], t["customers"]
+    P = set(periods["period"].dropna())
+    PR = set(products["product"].dropna())
+    S = set(sites["site"].dropna())
+    C = set(customers["customer"].dropna())
+    plants = set(sites.loc[sites["kind"] == "plant", "site"])
+
+    both = S & C
+    for r, v in zip(customers.loc[customers["customer"].isin(both), ROW], customers.loc[customers["customer"].isin(both), "customer"]):
+        problems.append(Problem(w["customers"], "is also a site name; site and customer names must differ", int(r), "customer", v))
+
+    d = t["demand"]
+    _check_refs(d, "product", PR, "product", w["demand"], problems)
+    _check_refs(d, "customer", C, "customer", w["demand"], problems)
+    _check_refs(d, "period", P, "period", w["demand"], problems)
+
+    pr = t["production"]
+    _check_refs(pr, "product", PR, "product", w["production"], problems)
+    _check_refs(pr, "site", S, "site", w["production"], problems)
+    dc_rows = pr["site"].isin(S - plants)
+    for r, v in zip(pr.loc[dc_rows, ROW], pr.loc[dc_rows, "site"]):
+        problems.append(Problem(w["production"], "is a DC; only plants make products", int(r), "site", v))
+
+    ro = t["routings"]
+    _check_refs(ro, "product", PR, "product", w["routings"], problems)
+    _check_refs(ro, "site", S, "site", w["routings"], problems)
+    made = set(zip(pr["site"], pr["product"]))
+    no_prod = ~pd.Series([k in made for k in zip(ro["site"], ro["product"])], index=ro.index, dtype=bool) & ro["site"].isin(S) & ro["product"].isin(PR)
+    for r, s_, p_ in zip(ro.loc[no_prod, ROW], ro.loc[no_prod, "site"], ro.loc[no_prod, "product"]):
+        problems.append(Problem(w["routings"], f"{p_} has no production row at {s_}", int(r), "product", p_))
+
+    ca = t["capacity"]
+    _check_refs(ca, "site", S, "site", w["capacity"], problems)
+    _check_refs(ca, "period", P, "period", w["capacity"], problems, skip_blank=True)
+    dc_cap = ca["site"].isin(S - plants)
+    for r, v in zip(ca.loc[dc_cap, ROW], ca.loc[dc_cap, "site"]):
+        problems.append(Problem(w["capacity"], "is a DC; resource capacity belongs to plants", int(r), "site", v))
+    have_cap = set(zip(ca["site"], ca["resource"]))
+    no_cap = ~pd.Series([k in have_cap for k in zip(ro["site"], ro["resource"])], index=ro.index, dtype=bool)
+    for r, s_, res in zip(ro.loc[no_cap, ROW], ro.loc[no_cap, "site"], ro.loc[no_cap, "resource"]):
+        problems.append(Problem(w["routings"], f"resource {res} at {s_} has no row in capacity", int(r), "resource", res))
+
+    la = t["lanes"]
+    _check_refs(la, "origin", S, "site", w["lanes"], problems)
+    _check_refs(la, "destination", S | C, "site or customer", w["lanes"], problems)
+    loop = la["origin"] == la["destination"]
+    for r, v in zip(la.loc[loop, ROW], la.loc[loop, "origin"]):
+        problems.append(Problem(w["lanes"], "origin and destination are the same", int(r), "destination", v))
+
+    inv = t["inventory"]
+    _check_refs(inv, "site", S, "site", w["inventory"], problems)
+    _check_refs(inv, "product", PR, "product", w["inventory"], problems)
+
+    sv = t["service"]
+    segs = set(customers["segment"].dropna())
+    unknown_seg = ~sv["segment"].isin(segs)
+    for r, v in zip(sv.loc[unknown_seg, ROW], sv.loc[unknown_seg, "segment"]):
+        warnings.append(Problem(w["service"], "no customer is in this segment", int(r), "segment", v))
+
+    settings = _settings(t["settings"], w["settings"], problems)
+
+    if problems:
+        raise InputError(problems)
+
+    # Reachability warning: a customer with demand but no inbound lane can only be short.
+    served = set(la["destination"])
+    lonely = d.loc[~d["customer"].isin(served)].drop_duplicates("customer")
+    for r, v in zip(lonely[ROW], lonely["customer"]):
+        warnings.append(Problem(w["demand"], "no lane reaches this customer: its demand will be short", int(r), "customer", v))
+
+    # Defaults that depend on other tables.
+    price = products.set_index("product")["price"]
+    d["price"] = d["price"].fillna(d["product"].map(price))
+    value = products.set_index("product")["unit_value"]
+    inv["safety_stock_penalty"] = inv["safety_stock_penalty"].fillna(inv["product"].map(value))
+    periods = periods.assign(t=range(len(periods)))
+    return Case(
+        source=raw.source,
+        periods=periods,
+        products=products,
+        sites=sites,
+        customers=customers,
+        demand=d,
+        production=pr,
+        routings=ro,
+        capacity=_expand_capacity(ca, list(periods["period"])),
+        lanes=la.assign(lane=range(len(la))),
+        inventory=inv,
+        service=sv,
+        settings=settings,
+        currency=settings["currency"],
+        warnings=warnings,
+    )
+
+
+def _expand_capacity(ca: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
+    """One row per site, resource and period; a period row overrides the blank-period row."""
+    base = ca[ca["period"].isna()].drop(columns="period")
+    grid = base.merge(pd.DataFrame({"period": periods}), how="cross")
+    specific = ca[ca["period"].notna()]
+    out = pd.concat([specific, grid], ignore_index=True)
+    out = out.drop_duplicates(["site", "resource", "period"], keep="first")
+    return out.reset_index(drop=True)
+
+
+def _settings(df: pd.DataFrame, where: str, problems: list[Problem]) -> dict[str, str]:
+    out = {k: str(v) for k, (v, _) in SETTINGS.items()}
+    for r, k, v in zip(df[ROW], df["key"], df["value"]):
+        if k is None:
+            continue
+        key = str(k).strip().lower()
+        if key not in SETTINGS:
+            problems.append(Problem(where, f"unknown setting (known: {', '.join(SETTINGS)})", int(r), "key", k))
+            continue
+        out[key] = str(v).strip() if v is not None else out[key]
+    try:
+        float(out["time_limit"])
+        int(float(out["threads"]))
+        int(float(out["random_seed"]))
+    except ValueError as exc:
+        problems.append(Problem(where, f"time_limit, threads and random_seed must be numbers ({exc})"))
+    if out["solver"].lower() not in ("auto", "simplex", "ipm", "pdlp"):
+        problems.append(Problem(where, "solver must be auto, simplex, ipm or pdlp", None, "value", out["solver"]))
+    return out
+
+
+def is_unlimited(x: float) -> bool:
+    return x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))
