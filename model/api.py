@@ -36,7 +36,4 @@ def solve_case(source: str | Path | dict[str, pd.DataFrame] | Case, **options) -
     timings["build"] = time.perf_counter() - t0
     opts = SolveOptions.from_settings(case.settings, **options)
     sol = solve(built, opts)
-    timings["solve"] = sol.seconds
-    t0 = time.perf_counter()
-    plan = make_plan(built, sol, timings)
-    return plan
+    return make_plan(built, sol, timings)

@@ -8,6 +8,8 @@ The termination status is checked before any value is read.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -75,9 +77,23 @@ def choose_algorithm(lp: LP, requested: str) -> str:
     return "ipm" if lp.num_col >= IPM_FROM_COLUMNS else "simplex"
 
 
+def _new_highs() -> highspy.Highs:
+    """A HiGHS instance without the copyright banner HiGHS prints on stdout at creation
+    (it would interleave with the command's own output)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, object]]:
     """A HiGHS instance loaded with the LP and the options (returned for the record)."""
-    h = highspy.Highs()
+    h = _new_highs()
     algorithm = choose_algorithm(lp, opts.solver)
     options: dict[str, object] = {
         "solver": {"simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}[algorithm],

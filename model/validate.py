@@ -146,11 +146,10 @@ def _table(raw: RawCase, name: str, problems: list[Problem], warnings: list[Prob
     return out.reset_index(drop=True)
 
 
-def _check_refs(df: pd.DataFrame, col: str, allowed: set, what: str, where: str, problems: list[Problem], skip_blank: bool = False) -> None:
+def _check_refs(df: pd.DataFrame, col: str, allowed: set, what: str, where: str, problems: list[Problem]) -> None:
+    """Unknown names; blanks are skipped (a blank required cell is already reported)."""
     vals = df[col]
-    bad = ~vals.isin(allowed)
-    if skip_blank:
-        bad &= vals.notna()
+    bad = ~vals.isin(allowed) & vals.notna()
     for r, v in zip(df.loc[bad, ROW], vals[bad]):
         problems.append(Problem(where, f"unknown {what}", int(r), col, v))
 
@@ -195,7 +194,7 @@ def validate(raw: RawCase) -> Case:
 
     ca = t["capacity"]
     _check_refs(ca, "site", S, "site", w["capacity"], problems)
-    _check_refs(ca, "period", P, "period", w["capacity"], problems, skip_blank=True)
+    _check_refs(ca, "period", P, "period", w["capacity"], problems)
     dc_cap = ca["site"].isin(S - plants)
     for r, v in zip(ca.loc[dc_cap, ROW], ca.loc[dc_cap, "site"]):
         problems.append(Problem(w["capacity"], "is a DC; resource capacity belongs to plants", int(r), "site", v))

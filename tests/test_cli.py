@@ -1,0 +1,109 @@
+"""The `aop` command end to end: exit codes, files written, outputs that read back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from model.cli import main
+from tests.conftest import REPO, write_csvs, write_xlsx
+
+EXAMPLE = REPO / "data" / "example.xlsx"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "model.cli", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def test_solve_writes_workbook_and_csvs_that_read_back(tables, tmp_path):
+    case = write_xlsx(tables, tmp_path / "case.xlsx")
+    out = tmp_path / "plan"
+    assert main(["solve", str(case), "--out", str(out)]) == 0
+    sheets = pd.read_excel(out / "plan.xlsx", sheet_name=None)
+    assert {"summary", "production", "shipments", "inventory", "demand", "service", "shadow_prices", "capacity"} <= set(sheets)
+    summary = pd.read_csv(out / "summary.csv").set_index("metric")["value"]
+    assert summary["status"] == "optimal"
+    total = float(summary["total_cost"])
+    parts = ["production_cost", "outsourcing_cost", "overtime_cost", "freight_cost", "holding_cost_sites", "holding_cost_in_transit", "shortage_cost", "safety_stock_penalty"]
+    assert sum(float(summary[p]) for p in parts) == pytest.approx(total, rel=1e-9)
+    sp = pd.read_csv(out / "shadow_prices.csv")
+    assert list(sp.columns[:1]) == ["constraint"] and "meaning" in sp.columns
+    cap = sp[sp["constraint"] == "capacity"]
+    assert (cap["shadow_price"] < 0).all() and len(cap) >= 1
+    assert "EUR" in cap["meaning"].iloc[0]
+    # The workbook is for people: frozen header.
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out / "plan.xlsx")
+    assert wb["shadow_prices"].freeze_panes == "A2"
+    assert not list(out.glob(".aop-*")), "temporary folder left behind"
+
+
+def test_csv_folder_case_gives_same_cost(tables, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["solve", str(write_xlsx(tables, tmp_path / "c.xlsx")), "--out", str(a)]) == 0
+    assert main(["solve", str(write_csvs(tables, tmp_path / "c")), "--out", str(b)]) == 0
+    ca = pd.read_csv(a / "summary.csv").set_index("metric")["value"]["total_cost"]
+    cb = pd.read_csv(b / "summary.csv").set_index("metric")["value"]["total_cost"]
+    assert float(ca) == pytest.approx(float(cb), rel=1e-9)
+
+
+def test_user_strings_stay_text_in_the_workbook(tables, tmp_path):
+    evil = '=HYPERLINK("http://x","y")'
+    for name in ("products", "demand", "production", "routings", "inventory"):
+        tables[name]["product"] = tables[name]["product"].replace("A", evil)
+    out = tmp_path / "plan"
+    assert main(["solve", str(write_xlsx(tables, tmp_path / "c.xlsx")), "--out", str(out)]) == 0
+    from openpyxl import load_workbook
+
+    ws = load_workbook(out / "plan.xlsx")["demand"]
+    cells = [c for row in ws.iter_rows() for c in row if c.value == evil]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_bad_input_exits_2_with_all_messages_and_no_traceback(tables, tmp_path):
+    tables["demand"].loc[0, "quantity"] = -3
+    tables["lanes"].loc[0, "origin"] = "NOWHERE"
+    r = run("solve", str(write_xlsx(tables, tmp_path / "c.xlsx")), "--out", str(tmp_path / "p"))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert "sheet 'demand' row 2, column 'quantity'" in r.stderr
+    assert "sheet 'lanes' row 2, column 'origin'" in r.stderr
+    assert "2 problems" in r.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_missing_file_exits_2(tmp_path):
+    r = run("solve", str(tmp_path / "nope.xlsx"), "--out", str(tmp_path / "p"))
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_infeasible_plan_exits_3_and_keeps_previous_plan(tables, tmp_path):
+    out = tmp_path / "plan"
+    assert main(["solve", str(write_xlsx(tables, tmp_path / "ok.xlsx")), "--out", str(out)]) == 0
+    before = (out / "plan.xlsx").read_bytes()
+    tables["inventory"]["ending_min"] = [1e6]  # DC1 cannot end the year with a million units of A
+    r = run("solve", str(write_xlsx(tables, tmp_path / "bad.xlsx")), "--out", str(out))
+    assert r.returncode == 3, r.stderr
+    assert "infeasible" in r.stderr
+    assert (out / "plan.xlsx").read_bytes() == before
+
+
+def test_validate_command(tables, tmp_path):
+    r = run("validate", str(write_xlsx(tables, tmp_path / "c.xlsx")))
+    assert r.returncode == 0 and "is valid" in r.stdout
+
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="example workbook not generated")
+def test_bundled_example_solves_from_the_cli(tmp_path):
+    r = run("solve", str(EXAMPLE), "--out", str(tmp_path / "plan"))
+    assert r.returncode == 0, r.stderr
+    summary = pd.read_csv(tmp_path / "plan" / "summary.csv").set_index("metric")["value"]
+    assert summary["status"] == "optimal"
+    assert float(summary["total_cost"]) > 0
+    sp = pd.read_csv(tmp_path / "plan" / "shadow_prices.csv")
+    assert (sp["constraint"] == "capacity").any(), "the example's bottleneck line should bind"

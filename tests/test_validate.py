@@ -1,0 +1,140 @@
+"""Bad input: every planted problem gives its own message naming table, row, column and value."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from model import InputError, load_case
+from model.read import read_case
+from model.validate import validate
+from tests.conftest import write_csvs, write_xlsx
+
+
+def problems(tables) -> list[str]:
+    with pytest.raises(InputError) as exc:
+        load_case(tables)
+    return [str(p) for p in exc.value.problems]
+
+
+def test_small_case_is_valid(tables):
+    case = load_case(tables)
+    assert case.currency == "EUR"
+    # blank-period capacity row expands to every period
+    assert len(case.capacity) == 3
+    # demand price defaults to the product's price
+    assert case.demand.loc[0, "price"] == 25.0
+
+
+PLANTED = [
+    # (table, row index, column, bad value, words expected in the message)
+    ("demand", 2, "quantity", -5, "must not be negative"),
+    ("demand", 0, "product", "ZZZ", "unknown product"),
+    ("demand", 1, "customer", "NOBODY", "unknown customer"),
+    ("demand", 3, "period", "2031-01", "unknown period"),
+    ("demand", 4, "quantity", "lots", "must be a finite number"),
+    ("products", 1, "holding_rate", "abc", "must be a finite number"),
+    ("sites", 1, "kind", "warehouse", "must be one of plant, dc"),
+    ("lanes", 2, "origin", "MARS", "unknown site"),
+    ("lanes", 3, "destination", "NOWHERE", "unknown site or customer"),
+    ("lanes", 0, "premium", "maybe", "must be true or false"),
+    ("routings", 0, "resource", "PRESS", "has no row in capacity"),
+    ("production", 1, "site", "DC1", "is a DC"),
+    ("service", 0, "fill_rate", 1.5, "must be at most 1"),
+    ("periods", 0, "days", 0, "must be positive"),
+    ("inventory", 0, "initial", float("inf"), "must be a finite number"),
+]
+
+
+@pytest.mark.parametrize("table,row,column,value,words", PLANTED, ids=[f"{p[0]}.{p[2]}" for p in PLANTED])
+def test_each_planted_problem_gives_its_message(tables, table, row, column, value, words):
+    df = tables[table].astype(object)
+    df.loc[row, column] = value
+    tables[table] = df
+    msgs = problems(tables)
+    hits = [m for m in msgs if words in m]
+    assert hits, msgs
+    assert f"table '{table}' row {row + 2}, column '{column}'" in hits[0]
+
+
+def test_n_planted_problems_give_n_messages(tables):
+    for table, row, column, value, _ in PLANTED[:6]:
+        df = tables[table].astype(object)
+        df.loc[row, column] = value
+        tables[table] = df
+    msgs = problems(tables)
+    assert len(msgs) == 6, msgs
+
+
+def test_missing_table_and_column(tables):
+    del tables["lanes"]
+    tables["demand"] = tables["demand"].drop(columns="quantity")
+    msgs = problems(tables)
+    assert any("required table 'lanes' is missing" in m for m in msgs)
+    assert any("required column 'quantity' is missing" in m for m in msgs)
+
+
+def test_duplicate_key_names_both_rows(tables):
+    tables["products"] = pd.concat([tables["products"], tables["products"].iloc[[0]]], ignore_index=True)
+    msgs = problems(tables)
+    assert msgs == ["table 'products' row 4: duplicate of row 2 (product=A)"]
+
+
+def test_site_and_customer_names_must_differ(tables):
+    tables["customers"].loc[0, "customer"] = "DC1"
+    tables["demand"]["customer"] = tables["demand"]["customer"].replace("C1", "DC1")
+    msgs = problems(tables)
+    assert any("site and customer names must differ" in m for m in msgs)
+
+
+def test_capacity_at_a_dc_is_refused(tables):
+    tables["capacity"] = pd.concat([tables["capacity"], pd.DataFrame({"site": ["DC1"], "resource": ["DOCK"], "hours": [10.0]})], ignore_index=True)
+    assert any("resource capacity belongs to plants" in m for m in problems(tables))
+
+
+def test_extra_column_and_unreachable_customer_are_warnings(tables):
+    tables["products"]["colour"] = "red"
+    tables["customers"] = pd.concat([tables["customers"], pd.DataFrame({"customer": ["C9"], "segment": ["gold"]})], ignore_index=True)
+    tables["demand"] = pd.concat([tables["demand"], pd.DataFrame({"product": ["A"], "customer": ["C9"], "period": ["2027-01"], "quantity": [5]})], ignore_index=True)
+    case = load_case(tables)
+    text = [str(w) for w in case.warnings]
+    assert any("unknown column is ignored" in w and "colour" in w for w in text)
+    assert any("no lane reaches this customer" in w and "C9" in w for w in text)
+
+
+def test_xlsx_rows_are_excel_row_numbers(tables, tmp_path):
+    tables["demand"].loc[4, "quantity"] = -1
+    path = write_xlsx(tables, tmp_path / "case.xlsx")
+    with pytest.raises(InputError) as exc:
+        validate(read_case(path))
+    assert [str(p) for p in exc.value.problems] == ["sheet 'demand' row 6, column 'quantity': must not be negative (value: -1)"]
+
+
+def test_csv_rows_are_line_numbers(tables, tmp_path):
+    tables["lanes"].loc[1, "mode"] = None
+    folder = write_csvs(tables, tmp_path / "case")
+    with pytest.raises(InputError) as exc:
+        validate(read_case(folder))
+    assert [str(p) for p in exc.value.problems] == ["lanes.csv line 3, column 'mode': is blank but required"]
+
+
+def test_formula_without_cached_value_is_reported(tables, tmp_path):
+    from openpyxl import load_workbook
+
+    path = write_xlsx(tables, tmp_path / "case.xlsx")
+    wb = load_workbook(path)
+    wb["demand"]["D3"] = "=D2*2"  # openpyxl saves formulas without a cached value
+    wb.save(path)
+    with pytest.raises(InputError) as exc:
+        validate(read_case(path))
+    msgs = [str(p) for p in exc.value.problems]
+    assert any("sheet 'demand' row 3, column 'quantity': formula has no saved value" in m for m in msgs), msgs
+
+
+def test_same_case_from_xlsx_csv_and_frames(tables, tmp_path):
+    a = load_case(tables)
+    b = load_case(write_xlsx(tables, tmp_path / "c.xlsx"))
+    c = load_case(write_csvs(tables, tmp_path / "c"))
+    for x in (b, c):
+        pd.testing.assert_frame_equal(a.demand.drop(columns="_row"), x.demand.drop(columns="_row"), check_dtype=False)
+        pd.testing.assert_frame_equal(a.lanes.drop(columns="_row"), x.lanes.drop(columns="_row"), check_dtype=False)
