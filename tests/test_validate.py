@@ -138,3 +138,12 @@ def test_same_case_from_xlsx_csv_and_frames(tables, tmp_path):
     for x in (b, c):
         pd.testing.assert_frame_equal(a.demand.drop(columns="_row"), x.demand.drop(columns="_row"), check_dtype=False)
         pd.testing.assert_frame_equal(a.lanes.drop(columns="_row"), x.lanes.drop(columns="_row"), check_dtype=False)
+
+
+def test_readme_contract_table_is_generated_from_the_schema():
+    from model.docs import contract_markdown
+    from tests.conftest import REPO
+
+    text = (REPO / "README.md").read_text()
+    block = text.split("<!-- contract:start -->")[1].split("<!-- contract:end -->")[0].strip()
+    assert block == contract_markdown().strip(), "README contract is stale: regenerate with python -m model.docs"
