@@ -38,6 +38,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "safety_stock": ("site", "product", "period"),
     "ending": ("site", "product"),
     "service": ("segment", "period"),
+    "supply": ("site", "product", "period"),
+    "delivery": ("product", "customer", "period"),
+    "backlog": ("product", "customer", "period"),
 }
 
 #: Variable families, their Pyomo component names and index columns.
@@ -49,6 +52,11 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "inv": ("site", "product", "period"),
     "short": ("product", "customer", "period"),
     "ss_short": ("site", "product", "period"),
+    "buy": ("site", "product", "period"),
+    "ontime": ("product", "customer", "period"),
+    "late": ("product", "customer", "period"),
+    "newlate": ("product", "customer", "period"),
+    "backlog_units": ("product", "customer", "period"),
 }
 
 
@@ -99,19 +107,6 @@ class Built:
 # --------------------------------------------------------------------------------------
 
 
-def _closure(seed: pd.DataFrame, edges: pd.DataFrame, src: str, dst: str) -> pd.DataFrame:
-    """Grow (node, product) pairs along edges src -> dst until nothing new appears."""
-    seen = seed.drop_duplicates()
-    frontier = seen
-    while not frontier.empty:
-        nxt = frontier.merge(edges, left_on="node", right_on=src)[[dst, "product"]]
-        nxt = nxt.rename(columns={dst: "node"}).drop_duplicates()
-        nxt = nxt.merge(seen, how="left", indicator=True)
-        frontier = nxt[nxt["_merge"] == "left_only"].drop(columns="_merge")
-        seen = pd.concat([seen, frontier], ignore_index=True)
-    return seen
-
-
 def lane_transit(case: Case) -> pd.DataFrame:
     """Per lane: k = floor(tau), f = tau - k with tau = lead_time_days / mean period days."""
     mean_days = float(case.periods["days"].mean())
@@ -122,34 +117,58 @@ def lane_transit(case: Case) -> pd.DataFrame:
     return case.lanes.assign(k=k.astype(int), f=f)
 
 
+def _grow(seed: pd.DataFrame, step) -> pd.DataFrame:
+    """Fixed point of (site, product) pairs: add ``step(frontier)`` until nothing is new."""
+    seen = seed.drop_duplicates()
+    frontier = seen
+    while not frontier.empty:
+        nxt = step(frontier).drop_duplicates().merge(seen, how="left", indicator=True)
+        frontier = nxt[nxt["_merge"] == "left_only"].drop(columns="_merge")
+        seen = pd.concat([seen, frontier], ignore_index=True)
+    return seen
+
+
 def index_sets(case: Case) -> dict[str, pd.DataFrame]:
     """Sparse (site, product) pairs and (lane, product) combinations that can carry flow."""
     sites = set(case.sites["site"])
+    suppliers = set(case.sites.loc[case.sites["kind"] == "supplier", "site"])
     lanes = case.lanes
     site_lanes = lanes[lanes["destination"].isin(sites)]
     cust_lanes = lanes[~lanes["destination"].isin(sites)]
+    back = site_lanes[["origin", "destination"]].drop_duplicates()
+    bom = case.bom[["site", "product", "component"]]
 
     dem = case.demand[case.demand["quantity"] > 0][["customer", "product"]].drop_duplicates()
-    # needed: backwards from customers' demand and from sites' own targets.
+    # needed: backwards from customers' demand and sites' own targets, through lanes and BOMs.
     seed = cust_lanes.merge(dem, left_on="destination", right_on="customer")[["origin", "product"]]
-    seed = seed.rename(columns={"origin": "node"})
+    seed = seed.rename(columns={"origin": "site"})
     inv = case.inventory
     targets = inv[(inv["safety_stock"] > 0) | (inv["ending_min"].fillna(0) > 0)][["site", "product"]]
-    seed = pd.concat([seed, targets.rename(columns={"site": "node"})], ignore_index=True)
-    need = _closure(seed, site_lanes[["origin", "destination"]], "destination", "origin")
-    need_set = need.rename(columns={"node": "site"})
 
-    # can exist: forwards from production and opening stock, only where needed.
+    def upstream(f: pd.DataFrame) -> pd.DataFrame:
+        by_lane = f.merge(back, left_on="site", right_on="destination")[["origin", "product"]].rename(columns={"origin": "site"})
+        by_bom = f.merge(bom, on=["site", "product"])[["site", "component"]].rename(columns={"component": "product"})
+        return pd.concat([by_lane, by_bom], ignore_index=True)
+
+    need = _grow(pd.concat([seed, targets], ignore_index=True), upstream)
+
+    # can exist: forwards from production, purchases and opening stock, only where needed.
     prod = case.production
     makeable = prod[(prod["max_units"].fillna(np.inf) > 0) | prod["outsource_cost"].notna()][["site", "product"]]
-    src = pd.concat([makeable, inv[inv["initial"] > 0][["site", "product"]]], ignore_index=True)
-    src = src.merge(need_set).rename(columns={"site": "node"})
-    edges = site_lanes[["origin", "destination"]].drop_duplicates()
-    exist = _closure(src, edges, "origin", "destination").rename(columns={"node": "site"})
-    exist = exist.merge(need_set)
-
+    sup = case.supply
+    buyable = sup[sup["max_units"].fillna(np.inf) > 0][["site", "product"]] if len(sup) else sup[["site", "product"]]
     opening = inv[inv["initial"] > 0][["site", "product"]]
-    stock = pd.concat([exist, opening, targets], ignore_index=True).drop_duplicates()
+    src = pd.concat([makeable, buyable, opening], ignore_index=True).merge(need)
+    fwd = back.rename(columns={"origin": "site"})
+
+    def downstream(f: pd.DataFrame) -> pd.DataFrame:
+        return f.merge(fwd, on="site")[["destination", "product"]].rename(columns={"destination": "site"}).merge(need)
+
+    exist = _grow(src, downstream)
+    made = makeable.merge(need)
+    components = made.merge(bom, on=["site", "product"])[["site", "component"]].rename(columns={"component": "product"})
+    stock = pd.concat([exist, opening, targets, components], ignore_index=True).drop_duplicates()
+    stock = stock[~stock["site"].isin(suppliers)]
 
     ship_site = site_lanes.merge(exist.rename(columns={"site": "origin"})).merge(
         exist.rename(columns={"site": "destination"})
@@ -158,7 +177,7 @@ def index_sets(case: Case) -> dict[str, pd.DataFrame]:
         dem.rename(columns={"customer": "destination"})
     )
     lane_products = pd.concat([ship_site, ship_cust], ignore_index=True)[["lane", "product"]]
-    return {"exist": exist, "stock": stock, "lane_products": lane_products, "demanded": dem}
+    return {"exist": exist, "stock": stock, "lane_products": lane_products, "demanded": dem, "need": need}
 
 
 # --------------------------------------------------------------------------------------
@@ -215,7 +234,37 @@ def variable_tables(case: Case, sets: dict[str, pd.DataFrame], transit: pd.DataF
 
     ss = case.inventory[case.inventory["safety_stock"] > 0].merge(per[["period", "t"]], how="cross")
     out["ss_short"] = ss.assign(cost=ss["safety_stock_penalty"])[["site", "product", "period", "t", "cost", "safety_stock"]]
+
+    sup = case.supply.merge(sets["exist"]).merge(per[["period", "t"]])
+    sup = sup[sup["max_units"].fillna(np.inf) > 0]
+    out["buy"] = sup.assign(cost=sup["unit_cost"])[["site", "product", "period", "t", "cost", "max_units"]]
+
+    out.update(backorder_tables(case, sets, per))
     return {k: v.reset_index(drop=True) for k, v in out.items()}
+
+
+def backorder_tables(case: Case, sets: dict[str, pd.DataFrame], per: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Variables of customers whose segment accepts backorders (service.backorder_cost given):
+    ontime and late deliveries, new backorders and the backlog at each period end (units).
+    The backlog left after the last period also costs the shortage cost: it is lost."""
+    seg = case.customers.set_index("customer")["segment"]
+    bo = case.service.set_index("segment")["backorder_cost"].dropna()
+    sc = case.service.set_index("segment")["shortage_cost"]
+    pairs = sets["demanded"].assign(segment=lambda d: d["customer"].map(seg))
+    pairs = pairs[pairs["segment"].isin(bo.index)]
+    grid = pairs.merge(per[["period", "t"]], how="cross")
+    grid = grid.merge(case.demand[["product", "customer", "period", "quantity", "price"]], how="left")
+    grid["quantity"] = grid["quantity"].fillna(0.0)
+    last_price = grid["price"].fillna(grid["product"].map(case.products.set_index("product")["price"]))
+    lost = grid["segment"].map(sc).fillna(last_price)
+    bcost = grid["segment"].map(bo) + np.where(grid["t"] == len(per) - 1, lost, 0.0)
+    cols = ["product", "customer", "period", "t", "cost", "segment"]
+    return {
+        "ontime": grid.assign(cost=0.0)[cols],
+        "late": grid.assign(cost=0.0)[cols],
+        "newlate": grid[grid["quantity"] > 0].assign(cost=0.0)[cols],
+        "backlog_units": grid.assign(cost=bcost, lost_cost=lost, backorder_cost=grid["segment"].map(bo))[cols + ["lost_cost", "backorder_cost"]],
+    }
 
 
 def _declare_vars(m: pyo.ConcreteModel, tables: dict[str, pd.DataFrame]) -> None:
@@ -306,19 +355,52 @@ def demand(m, v, case: Case, sets, T: int) -> pd.DataFrame:
     arr = arr.rename(columns={"destination": "customer"})
     per = _periods(case)[["period", "t"]]
     arr = arr.drop(columns="period").merge(per, on="t")
-    terms = pd.concat([_terms(arr, ["product", "customer", "period"], "coef"), _terms(v["short"], ["product", "customer", "period"])])
+    k = ["product", "customer", "period"]
+    bo = set(v["ontime"]["customer"])
+    direct = arr[~arr["customer"].isin(bo)]
+    terms = pd.concat([_terms(direct, k, "coef"), _terms(v["short"], k), _terms(v["ontime"], k), _terms(v["newlate"], k)])
     grid = sets["demanded"].merge(per, how="cross")
     q = case.demand[["product", "customer", "period", "quantity"]]
     lim = grid.merge(q, how="left").fillna({"quantity": 0.0}).rename(columns={"quantity": "limit"})
-    _rows(m, "demand", terms, lim[["product", "customer", "period", "limit"]], "==")
-    return arr
+    _rows(m, "demand", terms, lim[k + ["limit"]], "==")
+    ontime = pd.concat([direct, v["ontime"].assign(coef=1.0)], ignore_index=True)
+    delivery(m, v, arr[arr["customer"].isin(bo)])
+    backlog(m, v, case, T)
+    return ontime
+
+
+def delivery(m, v, arr: pd.DataFrame) -> None:
+    """delivery[p,c,t]:  arrivals[p,c,t] - ontime[p,c,t] - late[p,c,t] = 0   (units)
+
+    Only for customers whose segment accepts backorders: what arrives serves this period's
+    demand on time or clears backlog. Shadow price: money per unit, minus the value of one
+    more unit arriving at the customer in the period."""
+    k = ["product", "customer", "period"]
+    terms = pd.concat([_terms(arr, k, "coef"), _terms(v["ontime"], k, -1.0), _terms(v["late"], k, -1.0)])
+    _rows(m, "delivery", terms, v["ontime"][k].assign(limit=0.0), "==")
+
+
+def backlog(m, v, case: Case, T: int) -> None:
+    """backlog[p,c,t]:  backlog_units[t] - backlog_units[t-1] - newlate[t] + late[t] = 0   (units)
+
+    The backlog starts at 0; each unit in it at a period end costs backorder_cost, and what is
+    still owed after the last period costs the shortage cost. Shadow price: money per unit, the
+    cost of owing the customer one more unit at the end of the period (>= 0)."""
+    k = ["product", "customer", "period"]
+    b = v["backlog_units"]
+    per = _periods(case)[["period", "t"]]
+    prev = b[b["t"] < T - 1].assign(t=lambda d: d["t"] + 1).drop(columns="period").merge(per, on="t")
+    terms = pd.concat([_terms(b, k, 1.0), _terms(prev, k, -1.0), _terms(v["newlate"], k, -1.0), _terms(v["late"], k, 1.0)])
+    _rows(m, "backlog", terms, b[k].assign(limit=0.0), "==")
 
 
 def balance(m, v, case: Case, sets, T: int) -> None:
-    """balance[s,p,t]:  inv[t] - inv[t-1] - make - outsource - arrivals + departures = receipts   (units)
+    """balance[s,p,t]:  inv[t] - inv[t-1] - make - outsource - buy - arrivals + departures
+    + sum_bom quantity * make[s,parent,t] = receipts   (units)
 
     receipts is the opening stock (``initial``) in the first period and 0 after, the limit of
-    the row. Shadow price: money per unit; minus the marginal value of one more unit of the
+    the row. At a supplier there is no inventory: departures = buy. Components are consumed
+    from the plant's own stock in the period the parent is made. Shadow price: money per unit; minus the marginal value of one more unit of the
     product on hand at the site in that period (<= 0 when stock is worth having)."""
     per = _periods(case)[["period", "t"]]
     inv = v["inv"]
@@ -329,20 +411,26 @@ def balance(m, v, case: Case, sets, T: int) -> None:
     arr = arr.rename(columns={"destination": "site"})
     dep = ship.rename(columns={"origin": "site"})
     k = ["site", "product", "period"]
+    use = v["make"].merge(case.bom, on=["site", "product"], suffixes=("", "_bom"))
+    use = use.drop(columns="product").rename(columns={"component": "product"})
     terms = pd.concat(
         [
             _terms(inv, k, 1.0),
             _terms(prev, k, -1.0),
             _terms(v["make"], k, -1.0),
             _terms(v["outsource"], k, -1.0),
+            _terms(v["buy"], k, -1.0),
             _terms(arr, k, -arr["coef"].to_numpy()),
             _terms(dep, k, 1.0),
+            _terms(use, k, "quantity"),
         ]
     )
     opening = case.inventory[["site", "product", "initial"]]
     lim = inv[k + ["t"]].merge(opening, how="left")
     lim["limit"] = np.where(lim["t"] == 0, lim["initial"].fillna(0.0), 0.0)
-    _rows(m, "balance", terms, lim[k + ["limit"]], "==")
+    # Suppliers hold no stock: what they sell in a period leaves in that period.
+    sup = v["buy"][k].assign(limit=0.0)
+    _rows(m, "balance", terms, pd.concat([lim[k + ["limit"]], sup], ignore_index=True), "==")
 
 
 def capacity(m, v, case: Case) -> None:
@@ -383,6 +471,16 @@ def outsource_max(m, v, case: Case) -> None:
     o = o[np.isfinite(o["outsource_max_units"].fillna(np.inf))]
     k = ["site", "product", "period"]
     _rows(m, "outsource_max", _terms(o, k), o[k].assign(limit=o["outsource_max_units"]), "<=")
+
+
+def supply(m, v, case: Case) -> None:
+    """supply[v,p,t]:  buy[v,p,t] <= max_units   (units a supplier can sell in the period)
+
+    Shadow price: money per unit of supplier capacity (<= 0: what one more unit would save)."""
+    b = v["buy"]
+    b = b[np.isfinite(b["max_units"].fillna(np.inf))]
+    k = ["site", "product", "period"]
+    _rows(m, "supply", _terms(b, k), b[k].assign(limit=b["max_units"]), "<=")
 
 
 def lane_capacity(m, v, case: Case) -> None:
@@ -426,8 +524,9 @@ def ending(m, v, case: Case) -> None:
 
 
 def service(m, case: Case, arrivals: pd.DataFrame) -> None:
-    """service[g,t]:  sum_{c in g, p} arrivals[p,c,t] >= fill_rate[g] * demand[g,t]   (units)
+    """service[g,t]:  sum_{c in g, p} ontime[p,c,t] >= fill_rate[g] * demand[g,t]   (units)
 
+    On-time deliveries (OTIF): arrivals, less what clears backlog where backorders are allowed.
     For segments with a fill-rate target and demand in the period. Shadow price: money per
     unit of required delivered volume (>= 0); times demand/100, the cost of one point of fill rate."""
     seg = case.customers.set_index("customer")["segment"]
@@ -459,6 +558,7 @@ def build(case: Case) -> Built:
     overtime(m, v, case)
     production_max(m, v, case)
     outsource_max(m, v, case)
+    supply(m, v, case)
     lane_capacity(m, v, case)
     storage(m, v, case)
     safety_stock(m, v, case)

@@ -33,6 +33,9 @@ LIMIT_UNITS = {
     "safety_stock": "units",
     "ending": "units",
     "service": "units",
+    "supply": "units",
+    "delivery": "units",
+    "backlog": "units",
 }
 
 
@@ -94,6 +97,9 @@ def _subject(family: str, r: dict) -> str:
         "safety_stock": f"one more unit of safety stock of {g('product')} at {g('site')} in {g('period')}",
         "ending": f"one more unit of required closing stock of {g('product')} at {g('site')}",
         "service": f"one more unit delivered on time to segment {g('segment')} in {g('period')}",
+        "supply": f"one more unit of {g('product')} available from supplier {g('site')} in {g('period')}",
+        "delivery": f"one more unit of {g('product')} arriving at {g('customer')} in {g('period')} from outside the plan",
+        "backlog": f"owing {g('customer')} one more unit of {g('product')} at the end of {g('period')}",
     }[family]
 
 
@@ -168,6 +174,34 @@ def _segment_demand(built: Built) -> dict[tuple, float]:
     return d.groupby(["segment", "period"])["quantity"].sum().to_dict()
 
 
+def backorders(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per product, customer and period of backorder segments: on-time and late deliveries,
+    new backorders and the backlog at period end (units).
+
+    The LP fixes the backlog (cumulative demand not lost minus cumulative deliveries) but not
+    how a period's arrivals split between this period's demand and older backlog: a unit can
+    be backordered and delivered late in the same period at no cost. The report uses the one
+    canonical split that maximises on-time delivery (the OTIF row's own view): arrivals serve
+    the period's demand first, the rest clears backlog."""
+    k = ["product", "customer", "period"]
+    b = v["backlog_units"]
+    out = b[k + ["t", "segment", "backorder_cost", "lost_cost"]].assign(backlog=b["value"])
+    lp = pd.concat([v["ontime"][k + ["value"]], v["late"][k + ["value"]]]).groupby(k, as_index=False)["value"].sum()
+    out = out.merge(lp.rename(columns={"value": "delivered"}), how="left", on=k)
+    short = v["short"][k + ["value"]].rename(columns={"value": "short"})
+    out = out.merge(short, how="left", on=k).merge(built.case.demand[k + ["quantity", "price"]], how="left", on=k)
+    out = out.fillna({"delivered": 0.0, "short": 0.0, "quantity": 0.0})
+    due = (out["quantity"] - out["short"]).clip(lower=0.0)
+    out["ontime"] = np.minimum(out["delivered"], due)
+    out["late"] = out["delivered"] - out["ontime"]
+    out["new_backorders"] = due - out["ontime"]
+    out["price"] = out["price"].fillna(out["product"].map(built.case.products.set_index("product")["price"]))
+    out["is_last"] = (out["t"] == len(built.case.periods) - 1).astype(float)
+    for c in ("ontime", "late", "new_backorders"):
+        out[c] = out[c].where(out[c].abs() > 1e-9, 0.0)
+    return out.sort_values(["customer", "product", "t"]).reset_index(drop=True)
+
+
 def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = None) -> Plan:
     """All result tables for a solved plan."""
     case = built.case
@@ -220,17 +254,25 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
     seg = case.customers.set_index("customer")["segment"]
     dem = case.demand[["product", "customer", "period", "quantity", "price"]].copy()
     dem["segment"] = dem["customer"].map(seg)
-    short = v["short"][["product", "customer", "period", "value", "cost"]].rename(columns={"value": "short", "cost": "shortage_cost"})
-    dem = dem.merge(short, how="left", on=["product", "customer", "period"]).fillna({"short": 0.0, "shortage_cost": 0.0})
+    pcp = ["product", "customer", "period"]
+    short = v["short"][pcp + ["value", "cost"]].rename(columns={"value": "short", "cost": "shortage_cost"})
+    dem = dem.merge(short, how="left", on=pcp).fillna({"short": 0.0, "shortage_cost": 0.0})
+    bo = backorders(built, v)
+    dem = dem.merge(bo[pcp + ["ontime", "new_backorders", "late", "backlog"]], how="left", on=pcp)
+    has_bo = dem["ontime"].notna()
+    dem["ontime"] = dem["ontime"].where(has_bo, dem["quantity"] - dem["short"])
+    dem = dem.fillna({"new_backorders": 0.0, "late": 0.0, "backlog": 0.0})
     dem["served"] = dem["quantity"] - dem["short"]
-    dem["revenue"] = dem["served"] * dem["price"]
-    dem["revenue_lost"] = dem["short"] * dem["price"]
+    dem["revenue"] = (dem["ontime"] + dem["late"]) * dem["price"]
+    dem["revenue_deferred"] = dem["late"] * dem["price"]
+    last = dem["period"] == case.period_names[-1]
+    dem["revenue_lost"] = (dem["short"] + np.where(last, dem["backlog"], 0.0)) * dem["price"]
     demand_tbl = dem.assign(_t=dem["period"].map(order)).sort_values(["customer", "product", "_t"])[
-        ["product", "customer", "segment", "period", "quantity", "served", "short", "price", "revenue", "revenue_lost", "shortage_cost"]
+        ["product", "customer", "segment", "period", "quantity", "ontime", "new_backorders", "late", "backlog", "short", "price", "revenue", "revenue_deferred", "revenue_lost", "shortage_cost"]
     ]
 
-    svc = dem.groupby(["segment", "period"], as_index=False)[["quantity", "served", "short"]].sum()
-    svc["fill_rate"] = np.where(svc["quantity"] > 0, svc["served"] / svc["quantity"], np.nan)
+    svc = dem.groupby(["segment", "period"], as_index=False)[["quantity", "ontime", "late", "short"]].sum()
+    svc["fill_rate"] = np.where(svc["quantity"] > 0, svc["ontime"] / svc["quantity"], np.nan)
     target = case.service.set_index("segment")["fill_rate"]
     svc["target"] = svc["segment"].map(target).fillna(0.0)
     service_tbl = svc.assign(_t=svc["period"].map(order)).sort_values(["segment", "_t"]).drop(columns="_t")
@@ -244,6 +286,9 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
         "holding_cost_in_transit": float((v["ship"]["value"] * v["ship"]["transit_holding"]).sum()),
         "shortage_cost": float((v["short"]["value"] * v["short"]["cost"]).sum()),
         "safety_stock_penalty": float((v["ss_short"]["value"] * v["ss_short"]["cost"]).sum()),
+        "purchase_cost": float((v["buy"]["value"] * v["buy"]["cost"]).sum()),
+        "backorder_cost": float((bo["backlog"] * bo["backorder_cost"]).sum()),
+        "unserved_backlog_cost": float((bo["backlog"] * bo["lost_cost"] * bo["is_last"]).sum()),
     }
     premium = v["ship"][v["ship"]["premium"].astype(bool)]
     total_q = float(dem["quantity"].sum())
@@ -252,10 +297,13 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
         ("total_cost", sol.objective, cur),
         *[(k_, v_, cur) for k_, v_ in costs.items()],
         ("revenue", float(dem["revenue"].sum()), cur),
+        ("revenue_deferred", float(dem["revenue_deferred"].sum()), cur),
         ("revenue_lost", float(dem["revenue_lost"].sum()), cur),
         ("demand_units", total_q, "units"),
-        ("served_units", float(dem["served"].sum()), "units"),
-        ("fill_rate", float(dem["served"].sum()) / total_q if total_q else float("nan"), "fraction"),
+        ("ontime_units", float(dem["ontime"].sum()), "units"),
+        ("late_units", float(dem["late"].sum()), "units"),
+        ("lost_units", float(dem["short"].sum() + dem.loc[last, "backlog"].sum()), "units"),
+        ("fill_rate", float(dem["ontime"].sum()) / total_q if total_q else float("nan"), "fraction"),
         ("premium_freight_spend", float((premium["value"] * premium["freight"]).sum()), cur),
         ("premium_freight_units", float(premium["value"].sum()), "units"),
         ("inventory_value_end", float(inventory.loc[inventory["period"] == case.period_names[-1], "inventory_value"].sum()), cur),
@@ -280,4 +328,20 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
         "service": service_tbl.reset_index(drop=True),
         "shadow_prices": shadow_prices(built, sol),
     }
+    buy = v["buy"]
+    if len(case.supply) or len(buy):
+        b = buy[buy["value"] > 0]
+        tables["purchases"] = b.assign(quantity=b["value"], unit_cost=b["cost"], purchase_cost=b["value"] * b["cost"]).sort_values(["site", "product", "t"])[
+            ["site", "product", "period", "quantity", "unit_cost", "purchase_cost"]
+        ].rename(columns={"site": "supplier"}).reset_index(drop=True)
+    if len(case.bom):
+        use = make.merge(case.bom, on=["site", "product"])
+        use = use[use["value"] > 0]
+        tables["consumption"] = use.assign(made=use["value"], component_units=use["value"] * use["quantity"]).sort_values(["site", "product", "component", "t"])[
+            ["site", "product", "component", "period", "made", "quantity", "component_units"]
+        ].rename(columns={"quantity": "units_per_unit"}).reset_index(drop=True)
+    if len(bo):
+        tables["backorders"] = bo[(bo["new_backorders"] > 0) | (bo["late"] > 0) | (bo["backlog"] > 0)].assign(
+            revenue_deferred=lambda d: d["late"] * d["price"]
+        )[["product", "customer", "segment", "period", "new_backorders", "late", "backlog", "revenue_deferred"]].reset_index(drop=True)
     return Plan(status=sol.status, total_cost=sol.objective, currency=cur, tables=tables, warnings=list(case.warnings))

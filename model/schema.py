@@ -88,13 +88,13 @@ TABLES: dict[str, Table] = {
         Table(
             "sites",
             (
-                _c("site", "str", required=True, meaning="plant or distribution centre"),
-                _c("kind", "str", required=True, choices=("plant", "dc"), meaning="plant or dc"),
+                _c("site", "str", required=True, meaning="plant, distribution centre or supplier"),
+                _c("kind", "str", required=True, choices=("plant", "dc", "supplier")),
                 _c("storage_capacity", unit="units", meaning="cap on total on-hand units at period end; blank: unlimited"),
             ),
             key=("site",),
             required=True,
-            meaning="Plants make and store; DCs store and ship.",
+            meaning="Plants make and store; DCs store and ship; suppliers sell and ship, holding no stock.",
         ),
         Table(
             "customers",
@@ -179,6 +179,31 @@ TABLES: dict[str, Table] = {
             references={"origin": "sites"},
         ),
         Table(
+            "supply",
+            (
+                _c("site", "str", required=True, meaning="a supplier"),
+                _c("product", "str", required=True, meaning="what the supplier sells (usually a component)"),
+                _c("period", "period", meaning="blank: every period; a period row overrides the blank row (max_units 0 = outage)"),
+                _c("unit_cost", default=0.0, unit="money/unit", meaning="purchase price"),
+                _c("max_units", unit="units/period", meaning="blank: unlimited"),
+            ),
+            key=("site", "product", "period"),
+            meaning="What suppliers can sell, per period.",
+            references={"site": "sites", "product": "products", "period": "periods"},
+        ),
+        Table(
+            "bom",
+            (
+                _c("site", "str", required=True, meaning="a plant"),
+                _c("product", "str", required=True, meaning="the product made there"),
+                _c("component", "str", required=True, meaning="a product consumed to make it"),
+                _c("quantity", required=True, unit="units/unit", meaning="component units per unit made", minimum=1e-12),
+            ),
+            key=("site", "product", "component"),
+            meaning="Bills of materials: making consumes components from the plant's own stock in the same period.",
+            references={"site": "sites", "product": "products", "component": "products"},
+        ),
+        Table(
             "inventory",
             (
                 _c("site", "str", required=True),
@@ -198,6 +223,7 @@ TABLES: dict[str, Table] = {
                 _c("segment", "str", required=True),
                 _c("fill_rate", default=0.0, unit="fraction", maximum=1.0, meaning="share of demand delivered in period"),
                 _c("shortage_cost", unit="money/unit", meaning="blank: the demand row's price"),
+                _c("backorder_cost", unit="money/unit/period", meaning="cost per unit waiting per period; blank: no backorders (late demand is lost)"),
             ),
             key=("segment",),
             meaning="Service targets and the cost of a unit not delivered.",

@@ -25,8 +25,8 @@ FALSE = {"false", "no", "n", "0", ""}
 class Case:
     """A validated case: typed tables with defaults applied.
 
-    ``capacity`` is expanded to one row per site, resource and period (period rows override
-    the blank-period row). ``demand.price`` and ``inventory.safety_stock_penalty`` are filled
+    ``capacity`` and ``supply`` are expanded to one row per period (period rows override the
+    blank-period row). ``demand.price`` and ``inventory.safety_stock_penalty`` are filled
     from the products table. All money is in ``currency``.
     """
 
@@ -43,6 +43,8 @@ class Case:
     inventory: pd.DataFrame
     service: pd.DataFrame
     settings: dict[str, str]
+    supply: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bom: pd.DataFrame = field(default_factory=pd.DataFrame)
     currency: str = "USD"
     warnings: list[Problem] = field(default_factory=list)
 
@@ -167,6 +169,8 @@ def validate(raw: RawCase) -> Case:
     S = set(sites["site"].dropna())
     C = set(customers["customer"].dropna())
     plants = set(sites.loc[sites["kind"] == "plant", "site"])
+    suppliers = set(sites.loc[sites["kind"] == "supplier", "site"])
+    kind = dict(zip(sites["site"], sites["kind"]))
 
     both = S & C
     for r, v in zip(customers.loc[customers["customer"].isin(both), ROW], customers.loc[customers["customer"].isin(both), "customer"]):
@@ -182,7 +186,7 @@ def validate(raw: RawCase) -> Case:
     _check_refs(pr, "site", S, "site", w["production"], problems)
     dc_rows = pr["site"].isin(S - plants)
     for r, v in zip(pr.loc[dc_rows, ROW], pr.loc[dc_rows, "site"]):
-        problems.append(Problem(w["production"], "is a DC; only plants make products", int(r), "site", v))
+        problems.append(Problem(w["production"], f"is a {_kind_word(kind[v])}; only plants make products (suppliers sell through the supply table)", int(r), "site", v))
 
     ro = t["routings"]
     _check_refs(ro, "product", PR, "product", w["routings"], problems)
@@ -197,7 +201,7 @@ def validate(raw: RawCase) -> Case:
     _check_refs(ca, "period", P, "period", w["capacity"], problems)
     dc_cap = ca["site"].isin(S - plants)
     for r, v in zip(ca.loc[dc_cap, ROW], ca.loc[dc_cap, "site"]):
-        problems.append(Problem(w["capacity"], "is a DC; resource capacity belongs to plants", int(r), "site", v))
+        problems.append(Problem(w["capacity"], f"is a {_kind_word(kind[v])}; resource capacity belongs to plants", int(r), "site", v))
     have_cap = set(zip(ca["site"], ca["resource"]))
     no_cap = ~pd.Series([k in have_cap for k in zip(ro["site"], ro["resource"])], index=ro.index, dtype=bool)
     for r, s_, res in zip(ro.loc[no_cap, ROW], ro.loc[no_cap, "site"], ro.loc[no_cap, "resource"]):
@@ -210,9 +214,27 @@ def validate(raw: RawCase) -> Case:
     for r, v in zip(la.loc[loop, ROW], la.loc[loop, "origin"]):
         problems.append(Problem(w["lanes"], "origin and destination are the same", int(r), "destination", v))
 
+    into_supplier = la["destination"].isin(suppliers)
+    for r, v in zip(la.loc[into_supplier, ROW], la.loc[into_supplier, "destination"]):
+        problems.append(Problem(w["lanes"], "is a supplier; suppliers ship but receive nothing", int(r), "destination", v))
+
     inv = t["inventory"]
     _check_refs(inv, "site", S, "site", w["inventory"], problems)
     _check_refs(inv, "product", PR, "product", w["inventory"], problems)
+    at_supplier = inv["site"].isin(suppliers)
+    for r, v in zip(inv.loc[at_supplier, ROW], inv.loc[at_supplier, "site"]):
+        problems.append(Problem(w["inventory"], "is a supplier; suppliers hold no stock", int(r), "site", v))
+
+    su = t["supply"]
+    _check_refs(su, "site", S, "site", w["supply"], problems)
+    _check_refs(su, "product", PR, "product", w["supply"], problems)
+    _check_refs(su, "period", P, "period", w["supply"], problems)
+    not_sup = su["site"].isin(S - suppliers)
+    for r, v in zip(su.loc[not_sup, ROW], su.loc[not_sup, "site"]):
+        problems.append(Problem(w["supply"], f"is a {_kind_word(kind[v])}; supply rows belong to suppliers", int(r), "site", v))
+
+    bom = t["bom"]
+    _check_bom(bom, w["bom"], S, PR, plants, kind, made, pr, su, inv, problems)
 
     sv = t["service"]
     segs = set(customers["segment"].dropna())
@@ -237,7 +259,10 @@ def validate(raw: RawCase) -> Case:
     value = products.set_index("product")["unit_value"]
     inv["safety_stock_penalty"] = inv["safety_stock_penalty"].fillna(inv["product"].map(value))
     periods = periods.assign(t=range(len(periods)))
+    names = list(periods["period"])
     return Case(
+        supply=_expand_periods(su, names, ["site", "product"]),
+        bom=bom,
         source=raw.source,
         periods=periods,
         products=products,
@@ -246,7 +271,7 @@ def validate(raw: RawCase) -> Case:
         demand=d,
         production=pr,
         routings=ro,
-        capacity=_expand_capacity(ca, list(periods["period"])),
+        capacity=_expand_periods(ca, names, ["site", "resource"]),
         lanes=la.assign(lane=range(len(la))),
         inventory=inv,
         service=sv,
@@ -256,14 +281,57 @@ def validate(raw: RawCase) -> Case:
     )
 
 
-def _expand_capacity(ca: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
-    """One row per site, resource and period; a period row overrides the blank-period row."""
-    base = ca[ca["period"].isna()].drop(columns="period")
+def _expand_periods(df: pd.DataFrame, periods: list[str], keys: list[str]) -> pd.DataFrame:
+    """One row per key and period; a row naming a period overrides the blank-period row."""
+    base = df[df["period"].isna()].drop(columns="period")
     grid = base.merge(pd.DataFrame({"period": periods}), how="cross")
-    specific = ca[ca["period"].notna()]
+    specific = df[df["period"].notna()]
     out = pd.concat([specific, grid], ignore_index=True)
-    out = out.drop_duplicates(["site", "resource", "period"], keep="first")
+    out = out.drop_duplicates(keys + ["period"], keep="first")
     return out.reset_index(drop=True)
+
+
+def _kind_word(kind: str) -> str:
+    return {"dc": "DC", "plant": "plant", "supplier": "supplier"}.get(kind, str(kind))
+
+
+def _check_bom(bom, where, S, PR, plants, kind, made, pr, su, inv, problems) -> None:
+    """BOM rows: at plants, for products made there, components with a source, no cycles."""
+    _check_refs(bom, "site", S, "site", where, problems)
+    _check_refs(bom, "product", PR, "product", where, problems)
+    _check_refs(bom, "component", PR, "product", where, problems)
+    for r, v in zip(bom.loc[bom["site"].isin(S - plants), ROW], bom.loc[bom["site"].isin(S - plants), "site"]):
+        problems.append(Problem(where, f"is a {_kind_word(kind[v])}; bills of materials belong to plants", int(r), "site", v))
+    ok = bom["site"].isin(plants) & bom["product"].isin(PR)
+    for r, s_, p_ in zip(bom.loc[ok, ROW], bom.loc[ok, "site"], bom.loc[ok, "product"]):
+        if (s_, p_) not in made:
+            problems.append(Problem(where, f"{p_} has no production row at {s_}", int(r), "product", p_))
+    same = bom["product"] == bom["component"]
+    for r, v in zip(bom.loc[same, ROW], bom.loc[same, "component"]):
+        problems.append(Problem(where, "a product cannot be its own component", int(r), "component", v))
+    sources = set(pr["product"]) | set(su["product"]) | set(inv.loc[inv["initial"] > 0, "product"])
+    nosrc = bom["component"].isin(PR) & ~bom["component"].isin(sources)
+    for r, v in zip(bom.loc[nosrc, ROW], bom.loc[nosrc, "component"]):
+        problems.append(Problem(where, "component has no source: no production, supply or opening stock anywhere", int(r), "component", v))
+    # Cycles: a product that (through its components) needs itself can never be made.
+    edges: dict[str, set[str]] = {}
+    for p_, c_ in zip(bom.loc[~same, "product"], bom.loc[~same, "component"]):
+        edges.setdefault(p_, set()).add(c_)
+    for r, p_, c_ in zip(bom.loc[~same, ROW], bom.loc[~same, "product"], bom.loc[~same, "component"]):
+        if _reaches(edges, c_, p_):
+            problems.append(Problem(where, f"bill-of-materials cycle: {c_} needs {p_} again", int(r), "component", c_))
+
+
+def _reaches(edges: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen, stack = set(), [start]
+    while stack:
+        n = stack.pop()
+        if n == goal:
+            return True
+        if n not in seen:
+            seen.add(n)
+            stack.extend(edges.get(n, ()))
+    return False
 
 
 def _settings(df: pd.DataFrame, where: str, problems: list[Problem]) -> dict[str, str]:
