@@ -11,6 +11,13 @@ Every variable is >= 0. Only index combinations that can carry flow are created:
 Each constraint family is one function below, named after the family; its docstring states
 the row, its limit (the constant right-hand side) and the meaning of its shadow price.
 Sign convention everywhere: shadow_price = d(total cost) / d(limit).
+
+A family function states its rows once, as a table of terms (row key, column, coefficient)
+and a table of limits. Two back ends read those tables: ``assemble`` stacks them straight
+into the sparse matrix HiGHS takes (the default: vectorised, no Python object per variable),
+and ``pyomo_model`` builds the same LP as a Pyomo model with variables and constraints
+indexed by the business keys (``m.capacity['PL1', 'LINE', '2027-03']``), compiled by Pyomo's
+standard-form compiler. The tests check that both give the same LP.
 """
 
 from __future__ import annotations
@@ -60,17 +67,30 @@ VARIABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass
-class Rows:
-    """Rows of one constraint family: index columns, ``limit``, ``sense`` ('<=', '>=', '==')
-    and ``expr`` (the Pyomo linear expression in variables only)."""
+SENSE = {"<=": 1, ">=": -1, "==": 0}
 
-    frame: pd.DataFrame
+
+@dataclass
+class Block:
+    """The rows of one constraint family: ``keys`` (index columns, one row per constraint),
+    ``limit`` (right-hand side), ``sense`` (1 '<=', -1 '>=', 0 '=='), and the family's
+    nonzeros as (row within the block, column, coefficient)."""
+
+    family: str
+    keys: pd.DataFrame
+    limit: np.ndarray
+    sense: int
+    row: np.ndarray
+    col: np.ndarray
+    coef: np.ndarray
 
 
 @dataclass
 class LP:
-    """The compiled LP: min c x  s.t.  row_lower <= A x <= row_upper, col_lower <= x <= col_upper."""
+    """The LP in matrix form: min c x  s.t.  row_lower <= A x <= row_upper, x >= 0.
+
+    Rows are the blocks' rows stacked in order; ``blocks[i]`` occupies rows
+    ``offsets[i]:offsets[i + 1]``."""
 
     c: np.ndarray
     A: object  # scipy.sparse.csc_array
@@ -78,9 +98,9 @@ class LP:
     row_upper: np.ndarray
     col_lower: np.ndarray
     col_upper: np.ndarray
-    row_family: np.ndarray  # family name per row
-    row_index: list[tuple]  # Pyomo index per row
     row_sense: np.ndarray  # -1 '>=', 0 '==', 1 '<='
+    blocks: list[Block]
+    offsets: np.ndarray
 
     @property
     def num_col(self) -> int:
@@ -90,15 +110,28 @@ class LP:
     def num_row(self) -> int:
         return int(self.row_lower.shape[0])
 
+    @property
+    def row_family(self) -> np.ndarray:
+        return np.repeat(np.array([b.family for b in self.blocks], dtype=object), np.diff(self.offsets))
+
+
+@dataclass
+class Rows:
+    """Constraint blocks gathered while building, and rows that cannot hold (no variable can
+    meet a positive limit), reported as infeasible before solving."""
+
+    blocks: list[Block] = field(default_factory=list)
+    empty_rows: list[tuple] = field(default_factory=list)
+
 
 @dataclass
 class Built:
-    """A built plan model: Pyomo model, variable tables (index + cost + column), LP matrix."""
+    """A built plan: variable tables (index columns, ``cost``, ``col``) and the LP."""
 
     case: Case
-    model: pyo.ConcreteModel
     variables: dict[str, pd.DataFrame]
-    lp: LP | None = None
+    lp: LP
+    empty_rows: list[tuple] = field(default_factory=list)
     transit: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
@@ -267,13 +300,14 @@ def backorder_tables(case: Case, sets: dict[str, pd.DataFrame], per: pd.DataFram
     }
 
 
-def _declare_vars(m: pyo.ConcreteModel, tables: dict[str, pd.DataFrame]) -> None:
-    for name, cols in VARIABLES.items():
+def _number_columns(tables: dict[str, pd.DataFrame]) -> int:
+    """Give every variable its LP column, family after family in ``VARIABLES`` order."""
+    n = 0
+    for name in VARIABLES:
         df = tables[name]
-        keys = list(df[list(cols)].itertuples(index=False, name=None))
-        setattr(m, name, pyo.Var(keys, domain=pyo.NonNegativeReals, dense=True))
-        comp = getattr(m, name)
-        df["var"] = [comp[k] for k in keys]
+        df["col"] = np.arange(n, n + len(df), dtype=np.int64)
+        n += len(df)
+    return n
 
 
 # --------------------------------------------------------------------------------------
@@ -286,7 +320,7 @@ def _terms(df: pd.DataFrame, keys: list[str], coef: object = 1.0) -> pd.DataFram
     c = df[coef] if isinstance(coef, str) else coef
     out = df[keys].copy()
     out["coef"] = c
-    out["var"] = df["var"].values
+    out["col"] = df["col"].to_numpy()
     return out
 
 
@@ -298,53 +332,38 @@ def _arrivals(ship: pd.DataFrame, T: int) -> pd.DataFrame:
     return arr[(arr["coef"] > 1e-12) & (arr["t"] <= T - 1)]
 
 
-def _rows(m: pyo.ConcreteModel, name: str, terms: pd.DataFrame, limits: pd.DataFrame, sense: str) -> None:
-    """Declare constraint ``name`` with one row per row of ``limits`` (index columns + ``limit``).
+def _rows(m: Rows, name: str, terms: pd.DataFrame, limits: pd.DataFrame, sense: str) -> None:
+    """Add family ``name``: one row per row of ``limits`` (index columns + ``limit``) that has
+    at least one term; terms are (index columns, ``coef``, ``col``).
 
-    Rows whose expression has no variables are skipped (they constrain nothing) unless
-    their limit cannot hold, which is reported by ``check_empty_rows`` before solving.
-    """
+    A row with no term constrains nothing, unless its limit cannot hold (e.g. a fill-rate target
+    for a segment no lane reaches): that is remembered and reported as infeasible."""
     keys = list(FAMILIES[name])
-    limits = limits.drop_duplicates(keys)
-    if terms.empty or limits.empty:
-        lim = dict(zip(limits[keys].itertuples(index=False, name=None), limits["limit"].astype(float)))
-        _note_empty(m, name, lim, {}, sense)
-        setattr(m, name, pyo.Constraint(pyo.Any))
-        return
-    terms = terms.merge(limits[keys], on=keys)
-    codes, uniques = pd.MultiIndex.from_frame(terms[keys]).factorize()
-    order = np.argsort(codes, kind="stable")
-    coefs = terms["coef"].to_numpy()[order]
-    vars_ = terms["var"].to_numpy()[order]
-    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    exprs = {
-        uniques[i]: LinearExpression(constant=0, linear_coefs=list(coefs[bounds[i] : bounds[i + 1]]), linear_vars=list(vars_[bounds[i] : bounds[i + 1]]))
-        for i in range(len(uniques))
-    }
-    lim = dict(zip(limits[keys].itertuples(index=False, name=None), limits["limit"].astype(float)))
-    idx = [k for k in lim if k in exprs]
-    _note_empty(m, name, lim, exprs, sense)
-    if sense == "<=":
-        rule = lambda m, *k: exprs[k] <= lim[k]  # noqa: E731
-    elif sense == ">=":
-        rule = lambda m, *k: exprs[k] >= lim[k]  # noqa: E731
-    else:
-        rule = lambda m, *k: exprs[k] == lim[k]  # noqa: E731
-    setattr(m, name, pyo.Constraint(idx, rule=rule))
+    limits = limits.drop_duplicates(keys).reset_index(drop=True)
+    rows = limits[keys].assign(_r=np.arange(len(limits)))
+    t = terms[keys + ["coef", "col"]].merge(rows, on=keys) if len(terms) and len(limits) else pd.DataFrame({"_r": [], "coef": [], "col": []})
+    t = t[t["coef"].to_numpy() != 0]
+    used = np.zeros(len(limits), dtype=bool)
+    used[t["_r"].to_numpy(dtype=np.int64)] = True
+    lim = limits["limit"].to_numpy(dtype=float)
+    bad = ~used & ((lim > 1e-9) if sense == ">=" else (lim < -1e-9) if sense == "<=" else (np.abs(lim) > 1e-9))
+    m.empty_rows.extend((name, k, v) for k, v in zip(limits.loc[bad, keys].itertuples(index=False, name=None), lim[bad]))
+    # Renumber the rows that have terms, keeping the limits' order.
+    new = np.cumsum(used) - 1
+    m.blocks.append(
+        Block(
+            family=name,
+            keys=limits.loc[used, keys].reset_index(drop=True),
+            limit=lim[used],
+            sense=SENSE[sense],
+            row=new[t["_r"].to_numpy(dtype=np.int64)],
+            col=t["col"].to_numpy(dtype=np.int64),
+            coef=t["coef"].to_numpy(dtype=float),
+        )
+    )
 
 
-def _note_empty(m: pyo.ConcreteModel, name: str, lim: dict, exprs: dict, sense: str) -> None:
-    """Remember rows with no variable whose limit cannot hold (e.g. a fill-rate target for a
-    segment no lane reaches): the plan is infeasible and the solve step says which row."""
-    bad = [
-        (name, k, v)
-        for k, v in lim.items()
-        if k not in exprs and ((sense == ">=" and v > 1e-9) or (sense == "<=" and v < -1e-9) or (sense == "==" and abs(v) > 1e-9))
-    ]
-    m.empty_rows = getattr(m, "empty_rows", []) + bad
-
-
-def demand(m, v, case: Case, sets, T: int) -> pd.DataFrame:
+def demand(m: Rows, v, case: Case, sets, T: int) -> pd.DataFrame:
     """demand[p,c,t]:  sum_lanes arrivals[l,p,t] + short[p,c,t] = quantity[p,c,t]   (units)
 
     One row per product and customer with demand and every period (quantity 0 where the case
@@ -545,14 +564,14 @@ def service(m, case: Case, arrivals: pd.DataFrame) -> None:
 
 
 def build(case: Case) -> Built:
-    """Build the Pyomo model of the plan (sparse) and compile it to an LP matrix."""
+    """Build the plan's LP: sparse variable tables, every constraint family, the matrix."""
     transit = lane_transit(case)
     sets = index_sets(case)
     v = variable_tables(case, sets, transit)
+    n = _number_columns(v)
     T = len(case.periods)
-    m = pyo.ConcreteModel(name="aop")
-    _declare_vars(m, v)
-    arrivals = demand(m, v, case, sets, T)
+    m = Rows()
+    ontime = demand(m, v, case, sets, T)
     balance(m, v, case, sets, T)
     capacity(m, v, case)
     overtime(m, v, case)
@@ -563,47 +582,112 @@ def build(case: Case) -> Built:
     storage(m, v, case)
     safety_stock(m, v, case)
     ending(m, v, case)
-    service(m, case, arrivals)
-    m.total_cost = pyo.Objective(expr=_objective(v), sense=pyo.minimize)
-    built = Built(case=case, model=m, variables=v, transit=transit)
-    built.lp = compile_lp(built)
-    return built
+    service(m, case, ontime)
+    return Built(case=case, variables=v, lp=assemble(m.blocks, _costs(v, n)), empty_rows=m.empty_rows, transit=transit)
 
 
-def _objective(v: dict[str, pd.DataFrame]) -> LinearExpression:
-    coefs: list[float] = []
-    vars_: list = []
+def _costs(v: dict[str, pd.DataFrame], n: int) -> np.ndarray:
+    c = np.zeros(n)
     for df in v.values():
-        nz = df["cost"].to_numpy() != 0
-        coefs.extend(df["cost"].to_numpy()[nz].tolist())
-        vars_.extend(df["var"].to_numpy()[nz].tolist())
-    return LinearExpression(constant=0, linear_coefs=coefs, linear_vars=vars_)
+        c[df["col"].to_numpy()] = df["cost"].to_numpy(dtype=float)
+    return c
 
 
-def compile_lp(built: Built) -> LP:
-    """Compile the Pyomo model to matrix form (Pyomo's standard-form compiler, mixed senses)
-    and record, per variable table, the column each variable occupies (-1: in no row)."""
-    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+def assemble(blocks: list[Block], c: np.ndarray) -> LP:
+    """Stack the blocks into one sparse matrix (CSC) with row bounds from limits and senses."""
+    from scipy.sparse import coo_array
 
-    info = LinearStandardFormCompiler().write(built.model, mixed_form=True)
-    col_of = {id(var): i for i, var in enumerate(info.columns)}
-    for df in built.variables.values():
-        df["col"] = np.fromiter((col_of.get(id(x), -1) for x in df["var"]), dtype=np.int64, count=len(df))
-    n = len(info.columns)
-    rhs = np.asarray(info.rhs, dtype=float)
-    sense = np.fromiter((r.bound_type for r in info.rows), dtype=np.int8, count=len(info.rows))
-    inf = math.inf
-    row_lower = np.where(sense == 1, -inf, rhs)
-    row_upper = np.where(sense == -1, inf, rhs)
-    c = np.asarray(info.c.toarray()).ravel() if info.c.shape[0] else np.zeros(n)
+    sizes = np.array([len(b.limit) for b in blocks], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    rows = np.concatenate([b.row + off for b, off in zip(blocks, offsets)])
+    cols = np.concatenate([b.col for b in blocks])
+    vals = np.concatenate([b.coef for b in blocks])
+    A = coo_array((vals, (rows, cols)), shape=(int(offsets[-1]), len(c))).tocsc()
+    A.sum_duplicates()
+    limit = np.concatenate([b.limit for b in blocks])
+    sense = np.repeat(np.array([b.sense for b in blocks], dtype=np.int8), sizes)
     return LP(
         c=c,
-        A=info.A,
-        row_lower=row_lower,
-        row_upper=row_upper,
-        col_lower=np.zeros(n),
-        col_upper=np.full(n, inf),
-        row_family=np.array([r.constraint.parent_component().local_name for r in info.rows], dtype=object),
-        row_index=[r.constraint.index() for r in info.rows],
+        A=A,
+        row_lower=np.where(sense == 1, -math.inf, limit),
+        row_upper=np.where(sense == -1, math.inf, limit),
+        col_lower=np.zeros(len(c)),
+        col_upper=np.full(len(c), math.inf),
         row_sense=sense,
+        blocks=blocks,
+        offsets=offsets,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The same LP as a Pyomo model
+# --------------------------------------------------------------------------------------
+
+
+def pyomo_model(built: Built) -> tuple[pyo.ConcreteModel, list]:
+    """The plan as a Pyomo model: one ``Var`` per variable family and one ``Constraint`` per
+    family, both indexed by business keys (``m.ship['PL1', 'DC1', 'truck', 'A', '2027-01']``),
+    objective ``m.total_cost``. Also returns the Pyomo variable of each matrix column.
+    For inspection, export (``m.write('plan.lp')``) and other solvers."""
+    m = pyo.ConcreteModel(name="aop")
+    col_var: list = [None] * built.lp.num_col
+    for name, cols in VARIABLES.items():
+        df = built.variables[name]
+        keys = list(df[list(cols)].itertuples(index=False, name=None))
+        comp = pyo.Var(keys, domain=pyo.NonNegativeReals, dense=True)
+        m.add_component(name, comp)
+        for k, c in zip(keys, df["col"].to_numpy()):
+            col_var[c] = comp[k]
+    for b in built.lp.blocks:
+        order = np.argsort(b.row, kind="stable")
+        bounds = np.searchsorted(b.row[order], np.arange(len(b.limit) + 1))
+        cols, coefs = b.col[order], b.coef[order]
+        keys = list(b.keys.itertuples(index=False, name=None))
+        comp = pyo.Constraint(keys)
+        m.add_component(b.family, comp)
+        for i, k in enumerate(keys):
+            lo, hi = bounds[i], bounds[i + 1]
+            body = LinearExpression(constant=0, linear_coefs=coefs[lo:hi].tolist(), linear_vars=[col_var[j] for j in cols[lo:hi]])
+            lim = float(b.limit[i])
+            comp[k] = body <= lim if b.sense == 1 else body >= lim if b.sense == -1 else body == lim
+    nz = np.flatnonzero(built.lp.c)
+    m.total_cost = pyo.Objective(expr=LinearExpression(constant=0, linear_coefs=built.lp.c[nz].tolist(), linear_vars=[col_var[j] for j in nz]), sense=pyo.minimize)
+    return m, col_var
+
+
+def compile_pyomo(built: Built) -> LP:
+    """Compile ``pyomo_model(built)`` with Pyomo's standard-form compiler; return it as an LP in
+    the matrix back end's row and column order, so results read the same way."""
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+    from scipy.sparse import coo_array
+
+    m, col_var = pyomo_model(built)
+    info = LinearStandardFormCompiler().write(m, mixed_form=True)
+    lp = built.lp
+    col_of = {id(v): i for i, v in enumerate(col_var)}
+    cols = np.array([col_of[id(v)] for v in info.columns], dtype=np.int64)
+    row_of = {}
+    for b, off in zip(lp.blocks, lp.offsets):
+        for i, k in enumerate(b.keys.itertuples(index=False, name=None)):
+            row_of[(b.family, k)] = off + i
+    rows = np.array([row_of[(r.constraint.parent_component().local_name, r.constraint.index())] for r in info.rows], dtype=np.int64)
+    A = info.A.tocoo()
+    A = coo_array((A.data, (rows[A.row], cols[A.col])), shape=(lp.num_row, lp.num_col)).tocsc()
+    c = np.zeros(lp.num_col)
+    if info.c.shape[0]:
+        c[cols] = np.asarray(info.c.toarray()).ravel()
+    rhs = np.full(lp.num_row, np.nan)
+    rhs[rows] = np.asarray(info.rhs, dtype=float)
+    sense = np.zeros(lp.num_row, dtype=np.int8)
+    sense[rows] = [r.bound_type for r in info.rows]
+    return LP(
+        c=c,
+        A=A,
+        row_lower=np.where(sense == 1, -math.inf, rhs),
+        row_upper=np.where(sense == -1, math.inf, rhs),
+        col_lower=np.zeros(lp.num_col),
+        col_upper=np.full(lp.num_col, math.inf),
+        row_sense=sense,
+        blocks=lp.blocks,
+        offsets=lp.offsets,
     )

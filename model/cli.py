@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=float, help="solver time limit in seconds")
     s.add_argument("--threads", type=int, help="solver threads")
     s.add_argument("--log", action="store_true", default=None, help="print the HiGHS log")
+    s.add_argument("--backend", choices=["matrix", "pyomo"], help="build the LP straight into a matrix (default) or through a Pyomo model")
     v = sub.add_parser("validate", help="check a case without solving it")
     v.add_argument("case")
     return p
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"aop: {args.case} is valid ({len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods)")
             return EXIT_OK
         print(f"aop: read and validated {args.case} in {time.perf_counter() - t0:.2f} s")
-        plan = solve_case(case, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log)
+        plan = solve_case(case, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
         paths = write_plan(plan, args.out)
     except InputError as err:
         _print_problems(err)

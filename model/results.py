@@ -71,7 +71,7 @@ def _values(df: pd.DataFrame, sol: Solution) -> np.ndarray:
 
 def variable_values(built: Built, sol: Solution) -> dict[str, pd.DataFrame]:
     """Each variable table with a ``value`` column (units or hours), variable objects dropped."""
-    return {name: df.drop(columns=["var"]).assign(value=_values(df, sol)) for name, df in built.variables.items()}
+    return {name: df.assign(value=_values(df, sol)) for name, df in built.variables.items()}
 
 
 def _fmt(x: float) -> str:
@@ -131,21 +131,20 @@ def shadow_prices(built: Built, sol: Solution, all_rows: bool = False) -> pd.Dat
     scale = np.maximum(1.0, np.abs(limit))
     binding = (np.abs(dual) > 1e-9) | ((lp.row_sense != 0) & (np.abs(slack) <= TOL * scale))
     keep = np.ones_like(binding) if all_rows else binding
-    idx = np.flatnonzero(keep)
     frames = []
-    fam = lp.row_family[idx]
-    for family in pd.unique(fam):
-        sel = idx[fam == family]
-        names = FAMILIES[family]
-        keys = [lp.row_index[i] for i in sel]
-        df = pd.DataFrame(keys, columns=list(names))
-        df.insert(0, "constraint", family)
-        df["limit"] = limit[sel]
-        df["activity"] = act[sel]
-        df["slack"] = np.where(np.abs(slack[sel]) < 1e-9, 0.0, slack[sel])
-        df["shadow_price"] = dual[sel]
-        df["limit_lower"] = sol.row_bound_lower[sel] if len(sol.row_bound_lower) else np.nan
-        df["limit_upper"] = sol.row_bound_upper[sel] if len(sol.row_bound_upper) else np.nan
+    for b, off in zip(lp.blocks, lp.offsets):
+        sel = np.flatnonzero(keep[off : off + len(b.limit)])
+        if not len(sel):
+            continue
+        g = sel + off
+        df = b.keys.iloc[sel].reset_index(drop=True)
+        df.insert(0, "constraint", b.family)
+        df["limit"] = limit[g]
+        df["activity"] = act[g]
+        df["slack"] = np.where(np.abs(slack[g]) < 1e-9, 0.0, slack[g])
+        df["shadow_price"] = dual[g]
+        df["limit_lower"] = sol.row_bound_lower[g]
+        df["limit_upper"] = sol.row_bound_upper[g]
         frames.append(df)
     if not frames:
         return pd.DataFrame(columns=SHADOW_COLUMNS)

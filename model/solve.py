@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from .build import LP, Built
+from .build import LP, Built, compile_pyomo
 from .errors import SolveError
 
 IPM_FROM_COLUMNS = 50_000
@@ -33,6 +33,7 @@ class SolveOptions:
     random_seed: int = 0
     log: bool = False
     ranging: bool = True
+    backend: str = "matrix"  # or "pyomo": the same LP built and compiled through Pyomo
 
     @classmethod
     def from_settings(cls, settings: dict[str, str], **override) -> "SolveOptions":
@@ -134,8 +135,8 @@ def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, obj
 def solve(built: Built, opts: SolveOptions | None = None) -> Solution:
     """Solve the built plan; raise ``SolveError`` unless HiGHS proves optimality."""
     opts = opts or SolveOptions()
-    lp = built.lp
-    empty = getattr(built.model, "empty_rows", [])
+    lp = compile_pyomo(built) if opts.backend == "pyomo" else built.lp
+    empty = built.empty_rows
     if empty:
         fam, key, lim = empty[0]
         more = f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""
