@@ -19,6 +19,40 @@ from .schema import TABLES
 
 ROW = "_row"
 
+#: Refuse workbooks beyond these before parsing them (zip bombs, absurd sheets).
+MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
+MAX_COMPRESSION_RATIO = 200.0
+MAX_ZIP_MEMBERS = 10_000
+
+
+def check_xml_defences() -> None:
+    """openpyxl parses with defusedxml only when it is installed and not disabled: refuse to
+    read workbooks otherwise (billion laughs, external entities)."""
+    import openpyxl.xml
+
+    if not openpyxl.xml.DEFUSEDXML:
+        raise InputError([Problem("aop", "defusedxml is not active in openpyxl (install defusedxml; do not set OPENPYXL_DEFUSEDXML=False): refusing to read workbooks")])
+
+
+def check_zip(path: Path) -> None:
+    """Size limits on the workbook's zip container, read from its directory before any XML is parsed."""
+    import zipfile
+
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError([Problem(name, f"is not a valid .xlsx workbook (not a zip file: {exc})")]) from None
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise InputError([Problem(name, f"has {len(infos):,} parts; a workbook has far fewer (limit {MAX_ZIP_MEMBERS:,})")])
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise InputError([Problem(name, f"unpacks to {total / 1024**2:,.0f} MiB, over the {MAX_UNCOMPRESSED_BYTES / 1024**2:,.0f} MiB limit")])
+    for i in infos:
+        if i.file_size > 50 * 1024**2 and i.file_size > MAX_COMPRESSION_RATIO * max(i.compress_size, 1):
+            raise InputError([Problem(name, f"part {i.filename} is compressed {i.file_size / max(i.compress_size, 1):,.0f} to 1 (limit {MAX_COMPRESSION_RATIO:.0f}): refusing a possible zip bomb")])
+
 
 @dataclass
 class RawCase:
@@ -51,12 +85,22 @@ def read_workbook(path: Path) -> RawCase:
     """Read every sheet named after a known table; cached values only (no formula evaluation)."""
     from openpyxl import load_workbook
 
-    problems: list[Problem] = []
+    check_xml_defences()
+    check_zip(path)
     try:
-        wb_val = load_workbook(path, read_only=True, data_only=True)
-        wb_fx = load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:  # zip, XML and part errors all mean the same to the user
-        raise InputError([Problem(str(path.name), f"cannot be read as an Excel workbook: {exc}")]) from None
+        return _read_workbook(path)
+    except InputError:
+        raise
+    except Exception as exc:  # zip, XML, entity and part errors all mean the same to the user
+        raise InputError([Problem(path.name, f"cannot be read as an Excel workbook: {type(exc).__name__}: {exc}")]) from None
+
+
+def _read_workbook(path: Path) -> RawCase:
+    from openpyxl import load_workbook
+
+    problems: list[Problem] = []
+    wb_val = load_workbook(path, read_only=True, data_only=True)
+    wb_fx = load_workbook(path, read_only=True, data_only=False)
     tables: dict[str, pd.DataFrame] = {}
     where: dict[str, str] = {}
     try:
@@ -65,10 +109,15 @@ def read_workbook(path: Path) -> RawCase:
             if name not in TABLES:
                 continue
             label = f"sheet '{ws.title}'"
+            # The declared used range may be absurd (A1:XFD1048576): read only what is there.
+            ws.reset_dimensions()
+            wb_fx[ws.title].reset_dimensions()
             fx_rows = wb_fx[ws.title].iter_rows(values_only=True)
             header: list | None = None
             rows: list[tuple[int, list]] = []
             for n, (vals, fx) in enumerate(zip(ws.iter_rows(values_only=True), fx_rows), start=1):
+                if header is not None:
+                    vals, fx = vals[: len(header)], fx[: len(header)]
                 vals = list(vals)
                 if header is None:
                     if all(_blank(v) for v in vals):

@@ -1,0 +1,77 @@
+"""Hostile and odd workbooks: refused with one clear message, or read correctly."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+
+from model import InputError, load_case
+from model.read import read_case
+from tests.conftest import write_csvs, write_xlsx
+
+
+def _one_problem(path) -> str:
+    with pytest.raises(InputError) as exc:
+        read_case(path)
+    assert len(exc.value.problems) == 1
+    return str(exc.value.problems[0])
+
+
+def test_not_a_zip_is_one_message(tmp_path):
+    p = tmp_path / "case.xlsx"
+    p.write_text("this is not a workbook")
+    assert "is not a valid .xlsx workbook" in _one_problem(p)
+
+
+def test_zip_bomb_is_refused_before_parsing(tmp_path):
+    p = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", b"\0" * (60 * 1024**2))
+    assert "possible zip bomb" in _one_problem(p)
+
+
+def test_billion_laughs_is_refused(tables, tmp_path):
+    p = write_xlsx(tables, tmp_path / "case.xlsx")
+    entities = "".join(f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10))
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">' + entities + "]>"
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>'
+    )
+    q = tmp_path / "laughs.xlsx"
+    with zipfile.ZipFile(p) as src, zipfile.ZipFile(q, "w") as dst:
+        assert "xl/worksheets/sheet1.xml" in src.namelist()
+        for item in src.infolist():
+            data = laughs.encode() if item.filename == "xl/worksheets/sheet1.xml" else src.read(item.filename)
+            dst.writestr(item, data)
+    msg = _one_problem(q)
+    assert "cannot be read as an Excel workbook" in msg and "laughs.xlsx" in msg
+
+
+def test_defusedxml_must_be_active(monkeypatch, tables, tmp_path):
+    import openpyxl.xml
+
+    p = write_xlsx(tables, tmp_path / "case.xlsx")
+    monkeypatch.setattr(openpyxl.xml, "DEFUSEDXML", False)
+    assert "defusedxml is not active" in _one_problem(p)
+
+
+def test_absurd_used_range_reads_only_the_cells_there(tables, tmp_path):
+    from openpyxl import load_workbook
+
+    p = write_xlsx(tables, tmp_path / "case.xlsx")
+    wb = load_workbook(p)
+    wb["lanes"]["XFD1048576"] = "stray"
+    wb.save(p)
+    case = load_case(p)
+    assert len(case.lanes) == len(tables["lanes"])
+
+
+def test_csv_with_byte_order_mark_and_blank_rows(tables, tmp_path):
+    folder = write_csvs(tables, tmp_path / "case")
+    text = (folder / "demand.csv").read_text().splitlines()
+    (folder / "demand.csv").write_text("\ufeff" + "\n".join(text[:3] + [",,,", ""] + text[3:]) + "\n")
+    case = load_case(folder)
+    assert len(case.demand) == len(tables["demand"])
+    assert list(case.demand["product"].iloc[:2]) == ["A", "A"]
