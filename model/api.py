@@ -20,17 +20,21 @@ def load_case(source: str | Path | dict[str, pd.DataFrame]) -> Case:
     return validate(raw)
 
 
-def solve_case(source: str | Path | dict[str, pd.DataFrame] | Case, **options) -> Plan:
+def solve_case(source: str | Path | dict[str, pd.DataFrame] | Case, timings: dict[str, float] | None = None, **options) -> Plan:
     """Read, validate, build and solve a case and return the plan's tables.
 
     options: solver (auto|simplex|ipm|pdlp), time_limit (s), threads, presolve, random_seed,
     log; they override the case's settings table. Raises InputError for bad input and
-    SolveError when no optimal plan exists.
+    SolveError when no optimal plan exists. ``timings`` (stage -> seconds) of work done before
+    the call, e.g. reading the case, are reported with the plan's own.
     """
-    timings: dict[str, float] = {}
+    timings = dict(timings or {})
     t0 = time.perf_counter()
-    case = source if isinstance(source, Case) else load_case(source)
-    timings["read_validate"] = time.perf_counter() - t0
+    if not isinstance(source, Case):
+        case = load_case(source)
+        timings["read_validate"] = time.perf_counter() - t0
+    else:
+        case = source
     t0 = time.perf_counter()
     built = build(case)
     timings["build"] = time.perf_counter() - t0

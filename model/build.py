@@ -447,8 +447,10 @@ def balance(m, v, case: Case, sets, T: int) -> None:
     opening = case.inventory[["site", "product", "initial"]]
     lim = inv[k + ["t"]].merge(opening, how="left")
     lim["limit"] = np.where(lim["t"] == 0, lim["initial"].fillna(0.0), 0.0)
-    # Suppliers hold no stock: what they sell in a period leaves in that period.
-    sup = v["buy"][k].assign(limit=0.0)
+    # Suppliers hold no stock: what leaves in a period is what they sell in it (every period,
+    # so nothing leaves in an outage, where there is no buy variable).
+    suppliers = set(case.sites.loc[case.sites["kind"] == "supplier", "site"])
+    sup = sets["exist"][sets["exist"]["site"].isin(suppliers)].merge(per, how="cross")[k].assign(limit=0.0)
     _rows(m, "balance", terms, pd.concat([lim[k + ["limit"]], sup], ignore_index=True), "==")
 
 

@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", choices=["matrix", "pyomo"], help="build the LP straight into a matrix (default) or through a Pyomo model")
     v = sub.add_parser("validate", help="check a case without solving it")
     v.add_argument("case")
+    t = sub.add_parser("template", help="write a blank case workbook documenting every table and column")
+    t.add_argument("path", help="where to write the .xlsx template")
     return p
 
 
@@ -50,6 +52,12 @@ def _warn(warnings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "template":
+        from .docs import write_template
+
+        write_template(args.path)
+        print(f"aop: wrote the blank case template {args.path}")
+        return EXIT_OK
     from .api import load_case, solve_case
     from .report import write_plan
 
@@ -60,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "validate":
             print(f"aop: {args.case} is valid ({len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods)")
             return EXIT_OK
-        print(f"aop: read and validated {args.case} in {time.perf_counter() - t0:.2f} s")
-        plan = solve_case(case, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
+        loaded = time.perf_counter() - t0
+        print(f"aop: read and validated {args.case} in {loaded:.2f} s; building and solving ...", flush=True)
+        plan = solve_case(case, timings={"read_validate": loaded}, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
         paths = write_plan(plan, args.out)
     except InputError as err:
         _print_problems(err)

@@ -76,7 +76,8 @@ TABLES: dict[str, Table] = {
         Table(
             "products",
             (
-                _c("product", "str", required=True, meaning="SKU or product family"),
+                _c("product", "str", required=True, meaning="SKU (or product, at the level the plan is made)"),
+                _c("family", "str", meaning="product family, for grouping in reports"),
                 _c("unit_value", default=0.0, unit="money/unit", meaning="standard cost: values inventory"),
                 _c("price", default=0.0, unit="money/unit", meaning="selling price (default for demand rows)"),
                 _c("holding_rate", default=0.25, unit="1/year", meaning="holding cost per year, as a fraction of unit_value"),

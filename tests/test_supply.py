@@ -211,3 +211,15 @@ def test_supply_at_a_plant_and_lanes_into_a_supplier_are_refused():
     msgs = _msgs(t)
     assert any("supply rows belong to suppliers" in m for m in msgs)
     assert any("suppliers ship but receive nothing" in m for m in msgs)
+
+
+def test_nothing_leaves_a_supplier_during_a_full_outage():
+    # P2 outage is total (max_units 0): nothing may leave SUP in P2 by any mode. With value 10
+    # the plan builds ahead as before (98 with 2 outage units): now those 2 units also come
+    # from building ahead: 60 + 10 * 4 = 100.
+    t = outage_case(value=10.0, air=5.0, backorder=3.0)
+    t["supply"].loc[1, "max_units"] = 0.0
+    plan = solve_case(t)
+    ships = plan.tables["shipments"]
+    assert ships[(ships["origin"] == "SUP") & (ships["period"] == "P2")]["quantity"].sum() == pytest.approx(0.0)
+    assert plan.total_cost == pytest.approx(100.0)

@@ -1,0 +1,193 @@
+"""Generate the bundled example case (data/example.xlsx) and the blank template (data/template.xlsx).
+
+A consumer-goods company's 2027 plan: 20 SKUs in four families with their own seasonality,
+three plants (the South bottling line is the summer bottleneck), five DCs, fifteen customers in
+three segments, and two suppliers of key components: bottle preforms from Asia by ocean
+(35 days, a wide spread) with air as the premium option and a Lunar-New-Year outage in February,
+and film from a local supplier by truck. Seeded: the same file every time.
+
+    python scripts/make_example.py [--out-dir data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from model.docs import write_template  # noqa: E402
+from model.report import write_workbook  # noqa: E402
+
+MONTHS = [f"2027-{m:02d}" for m in range(1, 13)]
+DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+FAMILIES = {
+    # family: (unit value range, seasonality by month, plants, line)
+    "BEV": ((4.0, 9.0), [0.7, 0.7, 0.85, 1.0, 1.2, 1.45, 1.55, 1.5, 1.1, 0.85, 0.75, 0.9], ("PL-SOUTH", "PL-NORTH"), "LINE-BOTTLING"),
+    "SNK": ((3.0, 7.0), [0.85, 0.8, 0.9, 0.95, 0.95, 0.9, 0.9, 0.95, 1.05, 1.2, 1.35, 1.55], ("PL-EAST", "PL-SOUTH"), "LINE-SNACKS"),
+    "HOM": ((6.0, 15.0), [1.0] * 12, ("PL-NORTH", "PL-EAST"), "LINE-LIQUIDS"),
+    "PRS": ((8.0, 22.0), [0.95, 0.95, 1.0, 1.0, 1.05, 1.05, 1.05, 1.0, 1.0, 1.0, 0.95, 1.1], ("PL-EAST",), "LINE-LIQUIDS"),
+}
+PLANTS = ["PL-NORTH", "PL-SOUTH", "PL-EAST"]
+DCS = ["DC-NORTHEAST", "DC-SOUTHEAST", "DC-MIDWEST", "DC-WEST", "DC-TEXAS"]
+SUPPLIERS = ["SUP-ASIA-PREFORM", "SUP-LOCAL-FILM"]
+CUSTOMERS = {
+    "key_accounts": ["MEGAMART", "VALUECLUB", "FRESHCO", "GROCERPLUS", "CITYMARKET"],
+    "retail": ["CORNERSTORES", "PHARMAONE", "QUICKSTOP", "HOMEGOODS", "FUELMART", "CAMPUSSHOP"],
+    "online": ["SHOPNOW", "DAILYBOX", "CLICKCART", "PANTRYDIRECT"],
+}
+# Nearest DCs of each customer (one or two), and the plant a key account may be served from directly.
+SERVED_BY = {
+    "MEGAMART": ["DC-NORTHEAST", "DC-MIDWEST"], "VALUECLUB": ["DC-SOUTHEAST", "DC-TEXAS"], "FRESHCO": ["DC-WEST"],
+    "GROCERPLUS": ["DC-MIDWEST"], "CITYMARKET": ["DC-NORTHEAST"], "CORNERSTORES": ["DC-SOUTHEAST"],
+    "PHARMAONE": ["DC-MIDWEST", "DC-NORTHEAST"], "QUICKSTOP": ["DC-TEXAS"], "HOMEGOODS": ["DC-WEST", "DC-TEXAS"],
+    "FUELMART": ["DC-SOUTHEAST"], "CAMPUSSHOP": ["DC-NORTHEAST"], "SHOPNOW": ["DC-MIDWEST", "DC-WEST"],
+    "DAILYBOX": ["DC-NORTHEAST"], "CLICKCART": ["DC-TEXAS"], "PANTRYDIRECT": ["DC-SOUTHEAST", "DC-MIDWEST"],
+}
+DIRECT = {"MEGAMART": "PL-NORTH", "VALUECLUB": "PL-SOUTH"}
+# Plant -> DC distance class: 0 near, 1 medium, 2 far (drives lead times and freight).
+DISTANCE = {
+    "PL-NORTH": [0, 1, 0, 2, 2],
+    "PL-SOUTH": [1, 0, 1, 2, 0],
+    "PL-EAST": [0, 0, 1, 2, 1],
+}
+
+
+def make_example_tables(seed: int = 2027) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    products, production, routings, bom = [], [], [], []
+    for fam, ((lo, hi), season, plants, line) in FAMILIES.items():
+        for i in range(1, 6):
+            sku = f"{fam}-{i:03d}"
+            value = round(float(rng.uniform(lo, hi)), 2)
+            products.append({"product": sku, "family": fam, "unit_value": value, "price": round(value * float(rng.uniform(1.5, 2.1)), 2), "holding_rate": 0.25})
+            for k, plant in enumerate(plants[: 1 + (i % 2)] if len(plants) > 1 else plants):
+                cost = round(value * float(rng.uniform(0.55, 0.7)) * (1.0 + 0.06 * k), 2)
+                out = round(cost * 1.45, 2) if fam in ("BEV", "SNK") else None
+                production.append({"site": plant, "product": sku, "unit_cost": cost, "max_units": None, "outsource_cost": out, "outsource_max_units": 4000.0 if out else None})
+                routings.append({"site": plant, "product": sku, "resource": line, "hours_per_unit": round(float(rng.uniform(0.0035, 0.006)), 4)})
+                if fam == "BEV":
+                    bom.append({"site": plant, "product": sku, "component": "CMP-PREFORM", "quantity": 1.0})
+                if fam == "SNK":
+                    bom.append({"site": plant, "product": sku, "component": "CMP-FILM", "quantity": 0.05})
+    products += [
+        {"product": "CMP-PREFORM", "family": "component", "unit_value": 0.22, "price": 0.0, "holding_rate": 0.2},
+        {"product": "CMP-FILM", "family": "component", "unit_value": 1.8, "price": 0.0, "holding_rate": 0.2},
+    ]
+    products_t = pd.DataFrame(products)
+
+    customers = [{"customer": c, "segment": seg} for seg, cs in CUSTOMERS.items() for c in cs]
+    scale = {"key_accounts": 2600.0, "retail": 900.0, "online": 700.0}
+    demand = []
+    for c in customers:
+        skus = [p["product"] for p in products if p["family"] != "component" and rng.uniform() < (0.85 if c["segment"] == "key_accounts" else 0.55)]
+        for sku in skus:
+            fam = sku[:3]
+            base = scale[c["segment"]] * float(rng.uniform(0.5, 1.5))
+            for m, month in enumerate(MONTHS):
+                q = base * FAMILIES[fam][1][m] * float(rng.uniform(0.9, 1.1))
+                demand.append({"product": sku, "customer": c["customer"], "period": month, "quantity": float(round(q)), "std": round(q * float(rng.uniform(0.1, 0.25)), 1)})
+    demand_t = pd.DataFrame(demand)
+
+    # Capacity: hours per month sized on average load; the South bottling line is short in summer.
+    dem_by_sku = demand_t.groupby(["product", "period"])["quantity"].sum()
+    rt = pd.DataFrame(routings)
+    share = rt.groupby("product")["site"].transform("count")
+    load = rt.assign(share=1.0 / share).merge(dem_by_sku.rename("q").reset_index(), on="product")
+    load["hours"] = load["q"] * load["share"] * load["hours_per_unit"]
+    monthly = load.groupby(["site", "resource", "period"])["hours"].sum().groupby(["site", "resource"]).mean()
+    capacity = []
+    for (site, res), avg in monthly.items():
+        factor = 0.93 if (site, res) == ("PL-SOUTH", "LINE-BOTTLING") else 1.15
+        capacity.append({"site": site, "resource": res, "period": None, "hours": float(round(avg * factor)), "overtime_hours": float(round(avg * 0.12)), "overtime_cost": 62.0})
+    capacity.append({"site": "PL-SOUTH", "resource": "LINE-BOTTLING", "period": "2027-08", "hours": float(round(monthly[("PL-SOUTH", "LINE-BOTTLING")] * 0.6)), "overtime_hours": float(round(monthly[("PL-SOUTH", "LINE-BOTTLING")] * 0.12)), "overtime_cost": 62.0})
+    capacity.append({"site": "PL-EAST", "resource": "LINE-SNACKS", "period": "2027-10", "hours": float(round(monthly[("PL-EAST", "LINE-SNACKS")] * 0.8)), "overtime_hours": float(round(monthly[("PL-EAST", "LINE-SNACKS")] * 0.12)), "overtime_cost": 70.0})
+
+    lanes = []
+    for plant, dist in DISTANCE.items():
+        for dc, d in zip(DCS, dist):
+            truck_days, rail_days = [(2, 5), (3, 8), (5, 12)][d]
+            lanes.append({"origin": plant, "destination": dc, "mode": "truck", "cost_per_unit": [0.18, 0.3, 0.48][d], "lead_time_days": truck_days, "lead_time_std_days": 0.5 + 0.5 * d, "capacity": None, "premium": False})
+            lanes.append({"origin": plant, "destination": dc, "mode": "rail", "cost_per_unit": [0.1, 0.16, 0.25][d], "lead_time_days": rail_days, "lead_time_std_days": 1.5 + d, "capacity": [None, 60000.0, 45000.0][d], "premium": False})
+            if d == 2:
+                lanes.append({"origin": plant, "destination": dc, "mode": "air", "cost_per_unit": 2.4, "lead_time_days": 1, "lead_time_std_days": 0.3, "capacity": 8000.0, "premium": True})
+    for cust, dcs in SERVED_BY.items():
+        for dc in dcs:
+            lanes.append({"origin": dc, "destination": cust, "mode": "truck", "cost_per_unit": round(float(rng.uniform(0.12, 0.3)), 2), "lead_time_days": float(rng.integers(1, 3)), "lead_time_std_days": 0.5, "capacity": None, "premium": False})
+    for cust, plant in DIRECT.items():
+        lanes.append({"origin": plant, "destination": cust, "mode": "truck", "cost_per_unit": 0.15, "lead_time_days": 2.0, "lead_time_std_days": 0.5, "capacity": 30000.0, "premium": False})
+    for plant in PLANTS:
+        lanes.append({"origin": "SUP-ASIA-PREFORM", "destination": plant, "mode": "ocean", "cost_per_unit": 0.01, "lead_time_days": 35.0, "lead_time_std_days": 10.0, "capacity": None, "premium": False})
+        lanes.append({"origin": "SUP-ASIA-PREFORM", "destination": plant, "mode": "air", "cost_per_unit": 0.09, "lead_time_days": 4.0, "lead_time_std_days": 1.0, "capacity": 150000.0, "premium": True})
+        lanes.append({"origin": "SUP-LOCAL-FILM", "destination": plant, "mode": "truck", "cost_per_unit": 0.05, "lead_time_days": 3.0, "lead_time_std_days": 1.0, "capacity": None, "premium": False})
+
+    supply = [
+        {"site": "SUP-ASIA-PREFORM", "product": "CMP-PREFORM", "period": None, "unit_cost": 0.2, "max_units": 1_600_000.0},
+        {"site": "SUP-ASIA-PREFORM", "product": "CMP-PREFORM", "period": "2027-02", "unit_cost": 0.2, "max_units": 0.0},
+        {"site": "SUP-LOCAL-FILM", "product": "CMP-FILM", "period": None, "unit_cost": 1.7, "max_units": None},
+    ]
+
+    # Opening stock: about three weeks of January at each customer's first DC; safety stock at DCs.
+    first = demand_t[demand_t["period"] == MONTHS[0]].assign(site=lambda d: d["customer"].map(lambda c: SERVED_BY[c][0]))
+    dc_stock = first.groupby(["site", "product"], as_index=False)["quantity"].sum()
+    inventory = dc_stock.assign(
+        initial=(dc_stock["quantity"] * 0.7).round(0),
+        safety_stock=(dc_stock["quantity"] * 0.25).round(0),
+        safety_stock_penalty=None,
+        ending_min=None,
+    ).drop(columns="quantity")
+    inventory.loc[inventory.index % 4 == 0, "ending_min"] = inventory["safety_stock"]
+    comp_stock = pd.DataFrame(
+        [{"site": p, "product": "CMP-PREFORM", "initial": q, "safety_stock": 0.0, "safety_stock_penalty": None, "ending_min": None} for p, q in (("PL-NORTH", 20_000.0), ("PL-SOUTH", 40_000.0))]
+    )
+    inventory = pd.concat([inventory, comp_stock], ignore_index=True)
+
+    sites = [{"site": p, "kind": "plant", "storage_capacity": None} for p in PLANTS]
+    sites += [{"site": d, "kind": "dc", "storage_capacity": 140_000.0 if d == "DC-SOUTHEAST" else 400_000.0} for d in DCS]
+    sites += [{"site": s, "kind": "supplier", "storage_capacity": None} for s in SUPPLIERS]
+
+    return {
+        "periods": pd.DataFrame({"period": MONTHS, "days": DAYS}),
+        "products": products_t,
+        "sites": pd.DataFrame(sites),
+        "customers": pd.DataFrame(customers),
+        "demand": demand_t,
+        "production": pd.DataFrame(production),
+        "routings": rt,
+        "capacity": pd.DataFrame(capacity),
+        "lanes": pd.DataFrame(lanes),
+        "supply": pd.DataFrame(supply),
+        "bom": pd.DataFrame(bom),
+        "inventory": inventory,
+        "service": pd.DataFrame(
+            [
+                {"segment": "key_accounts", "fill_rate": 0.98, "shortage_cost": None, "backorder_cost": None},
+                {"segment": "retail", "fill_rate": 0.95, "shortage_cost": None, "backorder_cost": 0.6},
+                {"segment": "online", "fill_rate": 0.9, "shortage_cost": 25.0, "backorder_cost": None},
+            ]
+        ),
+        "settings": pd.DataFrame({"key": ["currency", "solver"], "value": ["USD", "auto"]}),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out-dir", default=str(REPO / "data"))
+    ap.add_argument("--seed", type=int, default=2027)
+    a = ap.parse_args(argv)
+    out = Path(a.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = make_example_tables(a.seed)
+    write_workbook(tables, out / "example.xlsx")
+    write_template(out / "template.xlsx")
+    print(f"wrote {out / 'example.xlsx'} ({len(tables['products'])} products, {len(tables['customers'])} customers, {len(tables['demand'])} demand rows, {len(tables['lanes'])} lanes) and {out / 'template.xlsx'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
