@@ -389,13 +389,14 @@ def demand(m: Rows, v, case: Case, sets, T: int) -> pd.DataFrame:
 
 
 def delivery(m, v, arr: pd.DataFrame) -> None:
-    """delivery[p,c,t]:  arrivals[p,c,t] - ontime[p,c,t] - late[p,c,t] = 0   (units)
+    """delivery[p,c,t]:  ontime[p,c,t] + late[p,c,t] - arrivals[p,c,t] = receipts (0)   (units)
 
     Only for customers whose segment accepts backorders: what arrives serves this period's
-    demand on time or clears backlog. Shadow price: money per unit, minus the value of one
-    more unit arriving at the customer in the period."""
+    demand on time or clears backlog. The limit is units reaching the customer from outside
+    the plan (none), as in ``balance``. Shadow price: money per unit, minus the value of one
+    more unit arriving at the customer in the period (<= 0)."""
     k = ["product", "customer", "period"]
-    terms = pd.concat([_terms(arr, k, "coef"), _terms(v["ontime"], k, -1.0), _terms(v["late"], k, -1.0)])
+    terms = pd.concat([_terms(arr, k, -arr["coef"].to_numpy()), _terms(v["ontime"], k, 1.0), _terms(v["late"], k, 1.0)])
     _rows(m, "delivery", terms, v["ontime"][k].assign(limit=0.0), "==")
 
 

@@ -79,6 +79,8 @@ def _fmt(x: float) -> str:
         return "?"
     if math.isinf(x):
         return "unlimited" if x > 0 else "-unlimited"
+    if abs(x) < 0.005:
+        x = 0.0  # no "-0.00"
     return f"{x:,.2f}" if abs(x) < 1e15 else f"{x:.3g}"
 
 

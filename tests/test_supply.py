@@ -129,6 +129,10 @@ def test_outage_covered_by_backorders():
     assert sp(plan, "backlog", product="K", customer="C", period="P3") == pytest.approx(10.0)
     # Demand in P3: a unit more waits (10), in P1 it would be served late from ocean (7 + 3).
     assert sp(plan, "demand", product="K", customer="C", period="P3") == pytest.approx(10.0)
+    # A unit arriving at C from outside the plan: in P4 it saves an ocean unit (7), in P3 a
+    # backorder (10).
+    assert sp(plan, "delivery", product="K", customer="C", period="P4") == pytest.approx(-7.0)
+    assert sp(plan, "delivery", product="K", customer="C", period="P3") == pytest.approx(-10.0)
 
 
 def test_fill_rate_target_forces_ontime_delivery():
