@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pandas as pd
 from .build import build
 from .read import from_frames, read_case
 from .results import Plan, make_plan
-from .solve import SolveOptions, solve
+from .solve import SolveOptions, choose_algorithm, solve
 from .validate import Case, validate
 
 
@@ -20,14 +21,21 @@ def load_case(source: str | Path | dict[str, pd.DataFrame]) -> Case:
     return validate(raw)
 
 
-def solve_case(source: str | Path | dict[str, pd.DataFrame] | Case, timings: dict[str, float] | None = None, **options) -> Plan:
+def solve_case(
+    source: str | Path | dict[str, pd.DataFrame] | Case,
+    timings: dict[str, float] | None = None,
+    progress: Callable[[str], None] | None = None,
+    **options,
+) -> Plan:
     """Read, validate, build and solve a case and return the plan's tables.
 
     options: solver (auto|simplex|ipm|pdlp), time_limit (s), threads, presolve, random_seed,
     log; they override the case's settings table. Raises InputError for bad input and
     SolveError when no optimal plan exists. ``timings`` (stage -> seconds) of work done before
-    the call, e.g. reading the case, are reported with the plan's own.
+    the call, e.g. reading the case, are reported with the plan's own; ``progress`` receives a
+    line of text as each stage starts and ends.
     """
+    say = progress or (lambda _msg: None)
     timings = dict(timings or {})
     t0 = time.perf_counter()
     if not isinstance(source, Case):
@@ -39,5 +47,12 @@ def solve_case(source: str | Path | dict[str, pd.DataFrame] | Case, timings: dic
     built = build(case)
     timings["build"] = time.perf_counter() - t0
     opts = SolveOptions.from_settings(case.settings, **options)
+    lp = built.lp
+    say(f"built the LP in {timings['build']:.2f} s: {lp.num_col:,} variables, {lp.num_row:,} rows, {lp.A.nnz:,} nonzeros")
+    say(f"solving with HiGHS ({choose_algorithm(lp, opts.solver)}{', time limit %g s' % opts.time_limit if opts.time_limit != float('inf') else ''}) ...")
     sol = solve(built, opts)
-    return make_plan(built, sol, timings)
+    say(f"solved in {sol.seconds:.2f} s; reading results ...")
+    t0 = time.perf_counter()
+    plan = make_plan(built, sol, timings)
+    timings["results"] = time.perf_counter() - t0
+    return plan

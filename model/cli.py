@@ -69,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"aop: {args.case} is valid ({len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods)")
             return EXIT_OK
         loaded = time.perf_counter() - t0
-        print(f"aop: read and validated {args.case} in {loaded:.2f} s; building and solving ...", flush=True)
-        plan = solve_case(case, timings={"read_validate": loaded}, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
+        print(f"aop: read and validated {args.case} in {loaded:.2f} s", flush=True)
+        plan = solve_case(case, timings={"read_validate": loaded}, progress=lambda m: print(f"aop: {m}", flush=True), solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
+        t0 = time.perf_counter()
         paths = write_plan(plan, args.out)
+        wrote = time.perf_counter() - t0
     except InputError as err:
         _print_problems(err)
         return EXIT_INPUT
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         print("aop: most costly binding limits:")
         for m in top["meaning"]:
             print(f"  - {m}")
-    print(f"aop: wrote {len(paths)} files to {args.out} (plan.xlsx and one CSV per table)")
+    print(f"aop: wrote {len(paths)} files to {args.out} in {wrote:.2f} s (plan.xlsx and one CSV per table)")
     return EXIT_OK
 
 

@@ -17,7 +17,11 @@ import pandas as pd
 
 from .results import Plan
 
-SHEET_ORDER = ["summary", "shadow_prices", "production", "capacity", "shipments", "inventory", "demand", "service"]
+#: Tables longer than this go to CSV only (the workbook's contents sheet says so), except the
+#: shadow prices, whose largest rows stay in the workbook. Excel's own limit is 1,048,576 rows.
+MAX_SHEET_ROWS = 100_000
+
+SHEET_ORDER = ["contents", "summary", "shadow_prices", "production", "capacity", "shipments", "inventory", "demand", "service"]
 MONEY_WORDS = ("cost", "revenue", "price", "value", "spend")
 FRACTION_WORDS = ("fill_rate", "utilization", "target")
 
@@ -27,68 +31,92 @@ def _number_format(column: str) -> str | None:
         return "0.0%"
     if column == "shadow_price" or any(w in column for w in MONEY_WORDS):
         return "#,##0.00"
-    return "#,##0.##"
+    return "#,##0.0#"
 
 
-def _write_sheet(wb, name: str, df: pd.DataFrame) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    ws = wb.create_sheet(name)
-    ws.freeze_panes = "A2"
+def _write_sheet(wb, formats: dict, name: str, df: pd.DataFrame) -> None:
+    """One table as a sheet: bold frozen header, widths from the data, number formats by
+    column meaning; strings always written as strings (never formulas or links)."""
+    ws = wb.add_worksheet(name[:31])
     cols = list(df.columns)
-    for i, c in enumerate(cols, start=1):
+    ws.freeze_panes(1, 0)
+    for i, c in enumerate(cols):
         sample = df[c].head(200).map(lambda v: len(str(v)))
         width = max([len(c)] + sample.tolist()) + 2
-        ws.column_dimensions[get_column_letter(i)].width = min(max(width, 8), 80 if c == "meaning" else 40)
-    bold = Font(bold=True)
-    header = []
-    for c in cols:
-        cell = WriteOnlyCell(ws, value=c)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    kinds = [df[c].dtype.kind for c in cols]
-    formats = [_number_format(c) if k in "fi" else None for c, k in zip(cols, kinds)]
-    for row in df.itertuples(index=False, name=None):
-        out = []
-        for v, k, fmt in zip(row, kinds, formats):
-            if v is None or (isinstance(v, float) and np.isnan(v)):
-                out.append(None)
-            elif isinstance(v, str):
-                cell = WriteOnlyCell(ws, value=v)
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-                out.append(cell)
-            elif isinstance(v, (float, np.floating)) and np.isinf(v):
-                out.append("unlimited" if v > 0 else "-unlimited")
-            elif fmt and isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-                cell = WriteOnlyCell(ws, value=float(v))
-                cell.number_format = fmt
-                out.append(cell)
-            else:
-                out.append(v.item() if hasattr(v, "item") else v)
-        ws.append(out)
+        ws.set_column(i, i, min(max(width, 8), 80 if c == "meaning" else 40))
+    ws.write_row(0, 0, cols, formats["header"])
+    for i, c in enumerate(cols):
+        col = df[c]
+        kind = col.dtype.kind
+        if kind in "fiu":
+            fmt = formats[_number_format(c)]
+            values = col.to_numpy(dtype=float)
+            for r, v in enumerate(values, start=1):
+                if np.isfinite(v):
+                    ws.write_number(r, i, v, fmt)
+                elif not np.isnan(v):
+                    ws.write_string(r, i, "unlimited" if v > 0 else "-unlimited")
+        elif kind == "b":
+            for r, v in enumerate(col.tolist(), start=1):
+                ws.write_boolean(r, i, bool(v))
+        else:
+            for r, v in enumerate(col.tolist(), start=1):
+                if v is None or (isinstance(v, float) and np.isnan(v)):
+                    continue
+                if isinstance(v, str):
+                    ws.write_string(r, i, v)
+                elif isinstance(v, (bool, np.bool_)):
+                    ws.write_boolean(r, i, bool(v))
+                elif isinstance(v, (int, float, np.integer, np.floating)):
+                    x = float(v)
+                    if np.isfinite(x):
+                        ws.write_number(r, i, x, formats[_number_format(c)])
+                    else:
+                        ws.write_string(r, i, "unlimited" if x > 0 else "-unlimited")
+                else:
+                    ws.write_string(r, i, str(v))
 
 
 def write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> None:
-    """Write tables as sheets in a streaming (write-only) workbook."""
-    from openpyxl import Workbook
+    """Write tables as sheets with XlsxWriter (column by column; no formula interpretation)."""
+    import xlsxwriter
 
-    wb = Workbook(write_only=True)
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False})
+    formats = {"header": wb.add_format({"bold": True})}
+    for f in ("0.0%", "#,##0.00", "#,##0.0#"):
+        formats[f] = wb.add_format({"num_format": f})
     for name in [n for n in SHEET_ORDER if n in tables] + [n for n in tables if n not in SHEET_ORDER]:
-        _write_sheet(wb, name, tables[name])
-    wb.save(path)
+        _write_sheet(wb, formats, name, tables[name])
+    wb.close()
 
 
-def write_plan(plan: Plan, out_dir: str | Path) -> list[Path]:
+def workbook_tables(tables: dict[str, pd.DataFrame], max_rows: int = MAX_SHEET_ROWS) -> dict[str, pd.DataFrame]:
+    """What goes into plan.xlsx: a contents sheet first, then every table that fits; the
+    shadow prices keep their largest (by absolute value) rows when cut."""
+    sheets: dict[str, pd.DataFrame] = {}
+    contents = []
+    for name, df in tables.items():
+        n = len(df)
+        if n <= max_rows:
+            sheets[name] = df
+            where = f"sheet {name} and {name}.csv"
+        elif name == "shadow_prices":
+            sheets[name] = df.loc[df["shadow_price"].abs().sort_values(ascending=False).index[:max_rows]]
+            where = f"sheet {name}: the {max_rows:,} largest by size; all {n:,} in {name}.csv"
+        else:
+            where = f"{name}.csv only ({n:,} rows is too many for a useful sheet)"
+        contents.append({"table": name, "rows": n, "where": where})
+    return {"contents": pd.DataFrame(contents), **sheets}
+
+
+def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = MAX_SHEET_ROWS) -> list[Path]:
     """Write plan.xlsx and <table>.csv into ``out_dir`` atomically; return the paths written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".aop-", dir=out))
     try:
         names = []
-        write_workbook(plan.tables, tmp / "plan.xlsx")
+        write_workbook(workbook_tables(plan.tables, max_sheet_rows), tmp / "plan.xlsx")
         names.append("plan.xlsx")
         for name, df in plan.tables.items():
             df.to_csv(tmp / f"{name}.csv", index=False)

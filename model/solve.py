@@ -109,6 +109,9 @@ def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, obj
         options["time_limit"] = float(opts.time_limit)
     if opts.threads:
         options["threads"] = int(opts.threads)
+        # HiGHS fixes its process-wide task scheduler at the first run; a different thread
+        # count later fails ("global scheduler has already been initialized") unless reset.
+        h.resetGlobalScheduler(True)
     for k, v in options.items():
         h.setOptionValue(k, v)
     A = lp.A.tocsc()

@@ -31,3 +31,18 @@ def test_pyomo_model_is_indexed_by_business_keys():
     assert ("PL1", "LINE", "2027-01") in m.capacity
     assert ("PL1", "DC1", "truck", "A", "2027-01") in m.ship
     assert m.capacity["PL1", "LINE", "2027-01"].upper == 140.0
+
+
+def test_solver_choice_from_settings_or_options_gives_the_same_plan_prices():
+    import pandas as pd
+
+    tables = small_case()
+    simplex = solve_case(tables, solver="simplex")
+    tables["settings"] = pd.DataFrame({"key": ["currency", "solver", "threads", "random_seed"], "value": ["EUR", "ipm", "1", "3"]})
+    ipm = solve_case(tables)
+    assert ipm.summary.set_index("metric").loc["algorithm", "value"] == "ipm"
+    assert ipm.total_cost == pytest.approx(simplex.total_cost, rel=1e-9)
+    # Crossover ends on a basis: binding rows and their prices agree with simplex.
+    a = simplex.shadow_prices.set_index(["constraint", "period"]).query("constraint == 'capacity'")["shadow_price"]
+    b = ipm.shadow_prices.set_index(["constraint", "period"]).query("constraint == 'capacity'")["shadow_price"]
+    pd.testing.assert_series_equal(a.sort_index(), b.sort_index(), rtol=1e-6)

@@ -107,3 +107,19 @@ def test_bundled_example_solves_from_the_cli(tmp_path):
     assert float(summary["total_cost"]) > 0
     sp = pd.read_csv(tmp_path / "plan" / "shadow_prices.csv")
     assert (sp["constraint"] == "capacity").any(), "the example's bottleneck line should bind"
+
+
+def test_large_tables_go_to_csv_only_and_contents_says_where(tables, tmp_path):
+    from model import solve_case
+    from model.report import write_plan
+
+    plan = solve_case(tables)
+    write_plan(plan, tmp_path / "p", max_sheet_rows=5)
+    sheets = pd.read_excel(tmp_path / "p" / "plan.xlsx", sheet_name=None)
+    contents = sheets["contents"].set_index("table")
+    assert len(plan.tables["demand"]) > 5 and "demand" not in sheets
+    assert "demand.csv only" in contents.loc["demand", "where"]
+    assert len(pd.read_csv(tmp_path / "p" / "demand.csv")) == len(plan.tables["demand"])
+    sp = sheets["shadow_prices"]
+    assert len(sp) == 5
+    assert sp["shadow_price"].abs().min() >= plan.shadow_prices["shadow_price"].abs().nlargest(5).min() - 1e-9
