@@ -26,11 +26,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-SIZES = {  # products, plants, dcs, customers, periods, modes, density
-    "10k": (40, 2, 4, 20, 12, 3, 0.3),
-    "100k": (250, 3, 6, 60, 12, 3, 0.3),
-    "300k": (500, 3, 8, 100, 12, 3, 0.3),
-    "1m": (1000, 3, 10, 150, 12, 3, 0.3),
+SIZES = {  # products, plants, dcs, customers, periods, modes, density -> about N variables
+    "10k": (25, 2, 3, 12, 12, 3, 0.3),
+    "30k": (60, 2, 4, 20, 12, 3, 0.3),
+    "100k": (120, 3, 6, 40, 12, 3, 0.3),
+    "300k": (170, 3, 8, 70, 12, 3, 0.3),
+    "1m": (1000, 3, 10, 150, 12, 3, 0.073),
 }
 
 
