@@ -316,7 +316,7 @@ def _number_columns(tables: dict[str, pd.DataFrame]) -> int:
 
 
 def _terms(df: pd.DataFrame, keys: list[str], coef: object = 1.0) -> pd.DataFrame:
-    """Terms (row key columns, coef, var) for grouping into rows."""
+    """Terms (row key columns, coef, col) of one variable family for a constraint family."""
     c = df[coef] if isinstance(coef, str) else coef
     out = df[keys].copy()
     out["coef"] = c

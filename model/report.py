@@ -7,6 +7,7 @@ clobbered plan. Strings from the case are written to the workbook as text, never
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -20,6 +21,9 @@ from .results import Plan
 #: Tables longer than this go to CSV only (the workbook's contents sheet says so), except the
 #: shadow prices, whose largest rows stay in the workbook. Excel's own limit is 1,048,576 rows.
 MAX_SHEET_ROWS = 100_000
+
+#: Number format of a summary value by its unit (three-letter units are currencies).
+UNIT_FORMATS = {"fraction": "0.0%", "units": "#,##0", "count": "#,##0", "s": "0.00"}
 
 SHEET_ORDER = ["contents", "summary", "shadow_prices", "production", "capacity", "shipments", "inventory", "demand", "service"]
 MONEY_WORDS = ("cost", "revenue", "price", "value", "spend")
@@ -36,7 +40,8 @@ def _number_format(column: str) -> str | None:
 
 def _write_sheet(wb, formats: dict, name: str, df: pd.DataFrame) -> None:
     """One table as a sheet: bold frozen header, widths from the data, number formats by
-    column meaning; strings always written as strings (never formulas or links)."""
+    column meaning; strings always written as strings (never formulas or links). Rows are
+    written in order so the workbook streams to disk (XlsxWriter's constant_memory mode)."""
     ws = wb.add_worksheet(name[:31])
     cols = list(df.columns)
     ws.freeze_panes(1, 0)
@@ -45,45 +50,55 @@ def _write_sheet(wb, formats: dict, name: str, df: pd.DataFrame) -> None:
         width = max([len(c)] + sample.tolist()) + 2
         ws.set_column(i, i, min(max(width, 8), 80 if c == "meaning" else 40))
     ws.write_row(0, 0, cols, formats["header"])
-    for i, c in enumerate(cols):
+    writers = []
+    for c in cols:
         col = df[c]
-        kind = col.dtype.kind
-        if kind in "fiu":
-            fmt = formats[_number_format(c)]
-            values = col.to_numpy(dtype=float)
-            for r, v in enumerate(values, start=1):
-                if np.isfinite(v):
-                    ws.write_number(r, i, v, fmt)
-                elif not np.isnan(v):
-                    ws.write_string(r, i, "unlimited" if v > 0 else "-unlimited")
-        elif kind == "b":
-            for r, v in enumerate(col.tolist(), start=1):
-                ws.write_boolean(r, i, bool(v))
+        if c == "value" and "unit" in df.columns:  # a summary: each row has its own unit
+            fmts = [formats[UNIT_FORMATS.get(u, "#,##0.00" if len(str(u)) == 3 else "#,##0.0#")] for u in df["unit"]]
+            writers.append((_per_row_cell, list(zip(col.tolist(), fmts)), None))
+        elif col.dtype.kind in "fiu":
+            writers.append((_number_cell, col.to_numpy(dtype=float).tolist(), formats[_number_format(c)]))
         else:
-            for r, v in enumerate(col.tolist(), start=1):
-                if v is None or (isinstance(v, float) and np.isnan(v)):
-                    continue
-                if isinstance(v, str):
-                    ws.write_string(r, i, v)
-                elif isinstance(v, (bool, np.bool_)):
-                    ws.write_boolean(r, i, bool(v))
-                elif isinstance(v, (int, float, np.integer, np.floating)):
-                    x = float(v)
-                    if np.isfinite(x):
-                        ws.write_number(r, i, x, formats[_number_format(c)])
-                    else:
-                        ws.write_string(r, i, "unlimited" if x > 0 else "-unlimited")
-                else:
-                    ws.write_string(r, i, str(v))
+            writers.append((_any_cell, col.tolist(), formats[_number_format(c)]))
+    for r in range(len(df)):
+        for i, (write, values, fmt) in enumerate(writers):
+            write(ws, r + 1, i, values[r], fmt)
+
+
+def _per_row_cell(ws, r: int, c: int, value_fmt: tuple, _fmt) -> None:
+    _any_cell(ws, r, c, value_fmt[0], value_fmt[1])
+
+
+def _number_cell(ws, r: int, c: int, v: float, fmt) -> None:
+    if v == v and v not in (math.inf, -math.inf):
+        ws.write_number(r, c, v, fmt)
+    elif v == v:
+        ws.write_string(r, c, "unlimited" if v > 0 else "-unlimited")
+
+
+def _any_cell(ws, r: int, c: int, v, fmt) -> None:
+    if v is None:
+        return
+    if isinstance(v, str):
+        ws.write_string(r, c, v)
+    elif isinstance(v, (bool, np.bool_)):
+        ws.write_boolean(r, c, bool(v))
+    elif isinstance(v, (int, float, np.integer, np.floating)):
+        _number_cell(ws, r, c, float(v), fmt)
+    else:
+        ws.write_string(r, c, str(v))
 
 
 def write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> None:
-    """Write tables as sheets with XlsxWriter (column by column; no formula interpretation)."""
+    """Write tables as sheets with XlsxWriter, streaming row by row; no formula interpretation."""
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False})
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False},
+    )
     formats = {"header": wb.add_format({"bold": True})}
-    for f in ("0.0%", "#,##0.00", "#,##0.0#"):
+    for f in ("0.0%", "#,##0.00", "#,##0.0#", "#,##0", "0.00"):
         formats[f] = wb.add_format({"num_format": f})
     for name in [n for n in SHEET_ORDER if n in tables] + [n for n in tables if n not in SHEET_ORDER]:
         _write_sheet(wb, formats, name, tables[name])

@@ -20,6 +20,13 @@ INDEX_COLUMNS = ["site", "resource", "product", "customer", "segment", "origin",
 SHADOW_COLUMNS = ["constraint", *INDEX_COLUMNS, "limit", "activity", "slack", "shadow_price", "limit_lower", "limit_upper", "meaning"]
 TOL = 1e-7
 
+#: Order of families in the shadow-price table: limits a reviewer can act on first (capacity,
+#: suppliers, lanes, space, service promises), then demand and the flow-accounting rows.
+REVIEW_ORDER = [
+    "capacity", "overtime", "production_max", "outsource_max", "supply", "lane_capacity", "storage",
+    "service", "safety_stock", "ending", "demand", "backlog", "delivery", "balance",
+]
+
 #: Unit of each family's limit, and the sentence describing a one-unit rise of it.
 LIMIT_UNITS = {
     "demand": "units",
@@ -164,7 +171,8 @@ def shadow_prices(built: Built, sol: Solution, all_rows: bool = False) -> pd.Dat
         for r in recs
     ]
     out = out[SHADOW_COLUMNS]
-    out = out.assign(_abs=out["shadow_price"].abs()).sort_values(["constraint", "_abs"], ascending=[True, False]).drop(columns="_abs")
+    rank = out["constraint"].map({f: i for i, f in enumerate(REVIEW_ORDER)})
+    out = out.assign(_rank=rank, _abs=out["shadow_price"].abs()).sort_values(["_rank", "_abs"], ascending=[True, False]).drop(columns=["_rank", "_abs"])
     return out.reset_index(drop=True)
 
 

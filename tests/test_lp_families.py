@@ -243,3 +243,9 @@ def test_every_family_has_a_hand_solved_test():
             if expected != 0.0:
                 sp(plan, family, **index)
     assert COVERED | supply.FAMILIES_COVERED == set(FAMILIES)
+
+
+def test_shadow_price_review_order_names_every_family():
+    from model.results import REVIEW_ORDER
+
+    assert sorted(REVIEW_ORDER) == sorted(FAMILIES)
