@@ -8,6 +8,7 @@ subprocess. Prints the ratios pipeline / bare solve for time and memory.
     python scripts/benchmark.py --size small            # about 10k variables
     python scripts/benchmark.py --size 1m               # about 1M variables (minutes)
     python scripts/benchmark.py --size all              # the scaling table for the README
+    python scripts/benchmark.py --size 10k,100k         # several sizes
     python scripts/benchmark.py --case path/to/case     # an existing case
 """
 
@@ -125,7 +126,7 @@ def bench(case: str, solver: str, label: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", default="10k", help=f"one of {', '.join(SIZES)} or all")
+    ap.add_argument("--size", default="10k", help=f"one or more of {', '.join(SIZES)} (comma-separated) or all")
     ap.add_argument("--case", help="benchmark this case instead of a generated one")
     ap.add_argument("--solver", default="auto")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         bench(a.case, a.solver, a.case)
         return 0
     rows = []
-    for size in SIZES if a.size == "all" else [a.size]:
+    for size in SIZES if a.size == "all" else a.size.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             pr, pl, dc, cu, pe, mo, de = SIZES[size]
             write(generate(pr, pl, dc, cu, pe, mo, de), Path(tmp) / "case")
