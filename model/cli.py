@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=float, help="solver time limit in seconds")
     s.add_argument("--threads", type=int, help="solver threads")
     s.add_argument("--log", action="store_true", default=None, help="print the HiGHS log")
+    s.add_argument("--sheet-rows", type=int, default=None, help="largest table kept as a workbook sheet (default 100000; larger ones are CSV only)")
     s.add_argument("--backend", choices=["matrix", "pyomo"], help="build the LP straight into a matrix (default) or through a Pyomo model")
     v = sub.add_parser("validate", help="check a case without solving it")
     v.add_argument("case")
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aop: read and validated {args.case} in {loaded:.2f} s", flush=True)
         plan = solve_case(case, timings={"read_validate": loaded}, progress=lambda m: print(f"aop: {m}", flush=True), solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
         t0 = time.perf_counter()
-        paths = write_plan(plan, args.out)
+        paths = write_plan(plan, args.out, **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
         wrote = time.perf_counter() - t0
     except InputError as err:
         _print_problems(err)

@@ -20,6 +20,12 @@ INDEX_COLUMNS = ["site", "resource", "product", "customer", "segment", "origin",
 SHADOW_COLUMNS = ["constraint", *INDEX_COLUMNS, "limit", "activity", "slack", "shadow_price", "limit_lower", "limit_upper", "meaning"]
 TOL = 1e-7
 
+#: Summary metrics that add up to total_cost (money).
+COST_COMPONENTS = [
+    "production_cost", "outsourcing_cost", "overtime_cost", "purchase_cost", "freight_cost", "holding_cost_sites",
+    "holding_cost_in_transit", "shortage_cost", "backorder_cost", "unserved_backlog_cost", "safety_stock_penalty",
+]
+
 #: Order of families in the shadow-price table: limits a reviewer can act on first (capacity,
 #: suppliers, lanes, space, service promises), then demand and the flow-accounting rows.
 REVIEW_ORDER = [
@@ -304,7 +310,7 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
     rows = [
         ("status", sol.status, ""),
         ("total_cost", sol.objective, cur),
-        *[(k_, v_, cur) for k_, v_ in costs.items()],
+        *[(k_, costs[k_], cur) for k_ in COST_COMPONENTS],
         ("revenue", float(dem["revenue"].sum()), cur),
         ("revenue_deferred", float(dem["revenue_deferred"].sum()), cur),
         ("revenue_lost", float(dem["revenue_lost"].sum()), cur),

@@ -28,8 +28,9 @@ def test_solve_writes_workbook_and_csvs_that_read_back(tables, tmp_path):
     summary = pd.read_csv(out / "summary.csv").set_index("metric")["value"]
     assert summary["status"] == "optimal"
     total = float(summary["total_cost"])
-    parts = ["production_cost", "outsourcing_cost", "overtime_cost", "freight_cost", "holding_cost_sites", "holding_cost_in_transit", "shortage_cost", "safety_stock_penalty"]
-    assert sum(float(summary[p]) for p in parts) == pytest.approx(total, rel=1e-9)
+    from model.results import COST_COMPONENTS
+
+    assert sum(float(summary[p]) for p in COST_COMPONENTS) == pytest.approx(total, rel=1e-9)
     sp = pd.read_csv(out / "shadow_prices.csv")
     assert list(sp.columns[:1]) == ["constraint"] and "meaning" in sp.columns
     cap = sp[sp["constraint"] == "capacity"]

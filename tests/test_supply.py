@@ -122,6 +122,9 @@ def test_outage_covered_by_backorders():
     assert plan.metric("late_units") == pytest.approx(8.0)
     assert plan.metric("revenue_deferred") == pytest.approx(800.0)
     assert plan.metric("backorder_cost") == pytest.approx(24.0)
+    from model.results import COST_COMPONENTS
+
+    assert sum(plan.metric(c) for c in COST_COMPONENTS) == pytest.approx(plan.total_cost)
     bo = plan.tables["backorders"].set_index("period")
     assert bo.loc["P3", "backlog"] == pytest.approx(8.0) and bo.loc["P4", "late"] == pytest.approx(8.0)
     assert sp(plan, "supply", site="SUP", product="K", period="P2") == pytest.approx(7.0 - 10.0)
