@@ -80,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
     except SolveError as err:
         print(f"aop: no plan: {err}", file=sys.stderr)
+        report = err.report
+        for line in report.lines() if hasattr(report, "lines") else [str(report)] if report else []:
+            print(f"aop: {line}", file=sys.stderr)
+        if args.command == "solve":
+            from .report import write_no_plan
+
+            written = write_no_plan(err.status, err.detail, report, args.out)
+            print(f"aop: wrote {', '.join(p.name for p in written)} to {args.out}", file=sys.stderr)
         return EXIT_NO_PLAN if err.status in ("infeasible", "unbounded", "time_limit") else EXIT_OTHER
     except KeyboardInterrupt:
         print("aop: interrupted", file=sys.stderr)

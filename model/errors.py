@@ -40,7 +40,8 @@ class InputError(Exception):
 class SolveError(Exception):
     """The solver did not return an optimal plan (infeasible, unbounded, time limit ...)."""
 
-    def __init__(self, status: str, detail: str = ""):
+    def __init__(self, status: str, detail: str = "", report: object = None):
         self.status = status
         self.detail = detail
+        self.report = report  # e.g. diagnose.Infeasibility for an infeasible plan
         super().__init__(f"{status}: {detail}" if detail else status)

@@ -141,3 +141,29 @@ def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = MAX_SHEET_
         return [out / n for n in names]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_no_plan(status: str, detail: str, report: object, out_dir: str | Path) -> list[Path]:
+    """Why there is no plan: ``no_plan.txt`` (printed text) and, for an infeasible plan,
+    ``infeasible_relaxation.csv`` and ``infeasible_conflict.csv``. Written atomically beside any
+    previous plan, which stays as it was."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".aop-", dir=out))
+    try:
+        lines = [f"No plan: {status}. {detail}"]
+        files = {}
+        if hasattr(report, "lines"):
+            lines += report.lines()
+            files = {"infeasible_relaxation.csv": report.relaxation, "infeasible_conflict.csv": report.conflict}
+        elif report:
+            lines.append(str(report))
+        (tmp / "no_plan.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        for name, df in files.items():
+            df.to_csv(tmp / name, index=False)
+        names = ["no_plan.txt", *files]
+        for n in names:
+            os.replace(tmp / n, out / n)
+        return [out / n for n in names]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

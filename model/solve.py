@@ -151,7 +151,17 @@ def solve(built: Built, opts: SolveOptions | None = None) -> Solution:
     status = h.modelStatusToString(h.getModelStatus())
     version = f"HiGHS {h.version()}"
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise SolveError(_status_word(h.getModelStatus()), f"HiGHS says: {status}")
+        word = _status_word(h.getModelStatus())
+        report = None
+        if word == "infeasible":
+            from .diagnose import diagnose
+
+            report = diagnose(built, h)
+        elif word == "time_limit":
+            report = f"HiGHS stopped at the time limit of {opts.time_limit:g} s without proving an optimal plan; raise --time-limit or try --solver ipm"
+        elif word == "unbounded":
+            report = "The plan's cost can fall without limit: a variable with a negative cost is not bounded by any limit (check negative costs)"
+        raise SolveError(word, f"HiGHS says: {status}", report)
     sol = h.getSolution()
     info = h.getInfo()
     lo = np.full(lp.num_row, np.nan)

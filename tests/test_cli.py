@@ -124,3 +124,30 @@ def test_large_tables_go_to_csv_only_and_contents_says_where(tables, tmp_path):
     sp = sheets["shadow_prices"]
     assert len(sp) == 5
     assert sp["shadow_price"].abs().min() >= plan.shadow_prices["shadow_price"].abs().nlargest(5).min() - 1e-9
+
+
+def test_infeasible_plan_is_explained_in_business_terms(tables, tmp_path):
+    # Gold wants 98 % on time but the line has 50 hours and no overtime or co-manufacturing.
+    tables["service"]["fill_rate"] = [0.98, 0.0]
+    tables["capacity"]["overtime_hours"] = [0.0]
+    tables["capacity"]["hours"] = [50.0]
+    tables["production"]["outsource_max_units"] = [0.0, None]
+    out = tmp_path / "plan"
+    r = run("solve", str(write_xlsx(tables, tmp_path / "c.xlsx")), "--out", str(out))
+    assert r.returncode == 3, r.stderr
+    assert "segment gold's 98.0% fill rate in 2027-01 cannot be met; 91.1% can" in r.stderr
+    relax = pd.read_csv(out / "infeasible_relaxation.csv")
+    assert set(relax["constraint"]) == {"service"}
+    conflict = pd.read_csv(out / "infeasible_conflict.csv")
+    assert {"capacity", "service"} <= set(conflict["constraint"])
+    assert "fill rate" in (out / "no_plan.txt").read_text()
+    assert not (out / "plan.xlsx").exists()
+
+
+def test_time_limit_has_its_own_report(tmp_path):
+    from scripts.generate_case import generate
+
+    case = write_csvs(generate(products=60, dcs=4, customers=20), tmp_path / "c")
+    r = run("solve", str(case), "--out", str(tmp_path / "p"), "--time-limit", "0.001", "--solver", "ipm")
+    assert r.returncode == 3, r.stderr
+    assert "time limit" in (tmp_path / "p" / "no_plan.txt").read_text()
