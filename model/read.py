@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,19 @@ class RawCase:
     tables: dict[str, pd.DataFrame]
     where: dict[str, str]  # table -> "sheet 'x'" or "x.csv"
     problems: list[Problem] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # file read -> SHA-256 of its bytes
+
+    def table_hashes(self) -> dict[str, str]:
+        """SHA-256 of each table as read (values as text, in order), for provenance."""
+        return {name: hashlib.sha256(df.drop(columns=ROW).to_csv(index=False).encode()).hexdigest() for name, df in self.tables.items()}
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def normalise_header(name: object) -> str:
@@ -136,7 +150,7 @@ def _read_workbook(path: Path) -> RawCase:
     finally:
         wb_val.close()
         wb_fx.close()
-    return RawCase(str(path), tables, where, problems)
+    return RawCase(str(path), tables, where, problems, {path.name: sha256_file(path)})
 
 
 def _cell(v: object) -> object:
@@ -177,7 +191,8 @@ def read_csv_folder(path: Path) -> RawCase:
             continue
         tables[name] = _frame(header or [], rows)
         where[name] = f.name
-    return RawCase(str(path), tables, where, problems)
+    files = {f.name: sha256_file(f) for f in sorted(path.glob("*.csv")) if normalise_header(f.stem) in TABLES}
+    return RawCase(str(path), tables, where, problems, files)
 
 
 def read_case(path: str | Path) -> RawCase:

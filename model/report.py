@@ -124,6 +124,25 @@ def workbook_tables(tables: dict[str, pd.DataFrame], max_rows: int = MAX_SHEET_R
     return {"contents": pd.DataFrame(contents), **sheets}
 
 
+#: A cell starting with one of these is a formula to spreadsheet programs (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_for_csv(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP's
+    advice for CSV injection); numbers are left alone."""
+    out = df
+    for c in df.columns:
+        if df[c].dtype.kind == "O":
+            col = df[c]
+            risky = col.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+            if risky.any():
+                if out is df:
+                    out = df.copy()
+                out[c] = col.where(~risky, "'" + col.astype(str))
+    return out
+
+
 def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = MAX_SHEET_ROWS) -> list[Path]:
     """Write plan.xlsx and <table>.csv into ``out_dir`` atomically; return the paths written."""
     out = Path(out_dir)
@@ -134,7 +153,7 @@ def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = MAX_SHEET_
         write_workbook(workbook_tables(plan.tables, max_sheet_rows), tmp / "plan.xlsx")
         names.append("plan.xlsx")
         for name, df in plan.tables.items():
-            df.to_csv(tmp / f"{name}.csv", index=False)
+            inert_for_csv(df).to_csv(tmp / f"{name}.csv", index=False)
             names.append(f"{name}.csv")
         for n in names:
             os.replace(tmp / n, out / n)

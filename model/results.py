@@ -217,6 +217,27 @@ def backorders(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out.sort_values(["customer", "product", "t"]).reset_index(drop=True)
 
 
+def provenance(case, sol: Solution) -> pd.DataFrame:
+    """What this plan was made from and with: the case, SHA-256 of every input file and table,
+    the versions of Python and the libraries, the HiGHS options (seed and threads included) and
+    the time, so the same inputs and versions can be checked to give the same objective."""
+    import datetime as dt
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    rows = [{"item": "case", "value": case.source}, {"item": "solved at (UTC)", "value": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}]
+    rows.append({"item": "python", "value": platform.python_version()})
+    for pkg in ("aop", "pyomo", "highspy", "pandas", "numpy", "scipy", "openpyxl", "xlsxwriter", "defusedxml"):
+        try:
+            rows.append({"item": pkg, "value": version(pkg)})
+        except PackageNotFoundError:
+            rows.append({"item": pkg, "value": "not installed"})
+    rows.append({"item": "solver", "value": sol.solver})
+    rows += [{"item": f"option {k}", "value": str(v)} for k, v in sorted(sol.options.items())]
+    rows.append({"item": "objective", "value": repr(sol.objective)})
+    return pd.concat([pd.DataFrame(rows), case.inputs], ignore_index=True)
+
+
 def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = None) -> Plan:
     """All result tables for a solved plan."""
     case = built.case
@@ -343,6 +364,7 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
         "service": service_tbl.reset_index(drop=True),
         "shadow_prices": shadow_prices(built, sol),
     }
+    tables["provenance"] = provenance(case, sol)
     buy = v["buy"]
     if len(case.supply) or len(buy):
         b = buy[buy["value"] > 0]

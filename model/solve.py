@@ -107,13 +107,14 @@ def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, obj
         options["run_crossover"] = "on"
     if math.isfinite(opts.time_limit):
         options["time_limit"] = float(opts.time_limit)
+    options["threads"] = int(opts.threads)  # 0: HiGHS decides
     if opts.threads:
-        options["threads"] = int(opts.threads)
         # HiGHS fixes its process-wide task scheduler at the first run; a different thread
         # count later fails ("global scheduler has already been initialized") unless reset.
         h.resetGlobalScheduler(True)
     for k, v in options.items():
-        h.setOptionValue(k, v)
+        if not (k == "threads" and v == 0):
+            h.setOptionValue(k, v)
     A = lp.A.tocsc()
     A.sort_indices()
     inf = highspy.kHighsInf
@@ -171,6 +172,7 @@ def solve(built: Built, opts: SolveOptions | None = None) -> Solution:
         if rng.valid:
             lo = np.asarray(rng.row_bound_dn.value_, dtype=float)
             hi = np.asarray(rng.row_bound_up.value_, dtype=float)
+    check_solution(lp, np.asarray(sol.col_value, dtype=float), np.asarray(sol.row_dual, dtype=float), float(info.objective_function_value))
     return Solution(
         status="optimal",
         objective=float(info.objective_function_value),
@@ -186,6 +188,30 @@ def solve(built: Built, opts: SolveOptions | None = None) -> Solution:
         options=options,
         iterations={"simplex": int(info.simplex_iteration_count), "ipm": int(info.ipm_iteration_count)},
     )
+
+
+def check_solution(lp: LP, x: np.ndarray, y: np.ndarray, objective: float, tol: float = 1e-6) -> None:
+    """Check HiGHS's answer independently: x >= 0, every row within its bounds and the primal
+    and dual objectives equal, all within ``tol`` relative to the numbers involved. A violation
+    is a numerical failure and stops the run rather than report a wrong plan."""
+    problems = []
+    if len(x) and x.min() < -tol:
+        problems.append(f"a variable is negative ({x.min():.3g})")
+    ax = lp.A @ x
+    scale = np.maximum(1.0, np.abs(np.where(np.isfinite(lp.row_lower), lp.row_lower, lp.row_upper)))
+    worst_low = np.max(np.where(np.isfinite(lp.row_lower), (lp.row_lower - ax) / scale, 0.0), initial=0.0)
+    worst_high = np.max(np.where(np.isfinite(lp.row_upper), (ax - lp.row_upper) / scale, 0.0), initial=0.0)
+    if max(worst_low, worst_high) > tol:
+        problems.append(f"a constraint is violated by {max(worst_low, worst_high):.3g} (relative)")
+    primal = float(lp.c @ x)
+    limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)
+    dual = float(y @ np.where(np.isfinite(limit), limit, 0.0))
+    if abs(primal - objective) > tol * max(1.0, abs(objective)):
+        problems.append(f"the objective {objective:.10g} does not match c.x = {primal:.10g}")
+    if abs(primal - dual) > tol * max(1.0, abs(primal)):
+        problems.append(f"primal {primal:.10g} and dual {dual:.10g} objectives differ")
+    if problems:
+        raise SolveError("numerical", "HiGHS's solution fails the independent check: " + "; ".join(problems))
 
 
 def _status_word(status: highspy.HighsModelStatus) -> str:

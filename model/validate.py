@@ -45,6 +45,7 @@ class Case:
     settings: dict[str, str]
     supply: pd.DataFrame = field(default_factory=pd.DataFrame)
     bom: pd.DataFrame = field(default_factory=pd.DataFrame)
+    inputs: pd.DataFrame = field(default_factory=pd.DataFrame)  # item, sha256 of files and tables read
     currency: str = "USD"
     warnings: list[Problem] = field(default_factory=list)
 
@@ -260,7 +261,12 @@ def validate(raw: RawCase) -> Case:
     inv["safety_stock_penalty"] = inv["safety_stock_penalty"].fillna(inv["product"].map(value))
     periods = periods.assign(t=range(len(periods)))
     names = list(periods["period"])
+    inputs = pd.DataFrame(
+        [{"item": f"input file {k}", "value": v} for k, v in raw.files.items()]
+        + [{"item": f"input table {k}", "value": v} for k, v in raw.table_hashes().items()]
+    )
     return Case(
+        inputs=inputs,
         supply=_expand_periods(su, names, ["site", "product"]),
         bom=bom,
         source=raw.source,
