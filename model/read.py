@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +110,28 @@ def read_workbook(path: Path) -> RawCase:
         raise InputError([Problem(path.name, f"cannot be read as an Excel workbook: {type(exc).__name__}: {exc}")]) from None
 
 
+_DECIMAL_COMMA = re.compile(r"^\s*(-?\d+),(\d+)\s*$")
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+def merged_ranges(path: Path, part: str) -> list[tuple[str, int]]:
+    """Merged ranges of a worksheet part, read by streaming the XML (they follow the data)."""
+    import zipfile
+
+    found: list[tuple[str, int]] = []
+    with zipfile.ZipFile(path) as zf, zf.open(part.lstrip("/")) as fh:
+        tail = b""
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            text = tail + block
+            for m in _MERGE.finditer(text):
+                ref = m.group(1).decode() + m.group(2).decode()
+                if m.group(3):
+                    ref += ":" + m.group(3).decode() + m.group(4).decode()
+                found.append((ref, int(m.group(2))))
+            tail = text[-200:]
+    return sorted(set(found), key=lambda x: x[1])
+
+
 def _read_workbook(path: Path) -> RawCase:
     from openpyxl import load_workbook
 
@@ -123,6 +146,8 @@ def _read_workbook(path: Path) -> RawCase:
             if name not in TABLES:
                 continue
             label = f"sheet '{ws.title}'"
+            for ref, row in merged_ranges(path, ws._worksheet_path):
+                problems.append(Problem(label, f"has merged cells {ref}: unmerge them and fill every cell (a merged range keeps its value only in its first cell)", row))
             # The declared used range may be absurd (A1:XFD1048576): read only what is there.
             ws.reset_dimensions()
             wb_fx[ws.title].reset_dimensions()
@@ -175,7 +200,11 @@ def read_csv_folder(path: Path) -> RawCase:
             continue
         try:
             with f.open(newline="", encoding="utf-8-sig") as fh:
-                reader = csv.reader(fh)
+                first = fh.readline()
+                fh.seek(0)
+                # Excel in comma-decimal locales saves "CSV" with semicolons (and 1,5 for 1.5).
+                semicolon = first.count(";") > first.count(",")
+                reader = csv.reader(fh, delimiter=";" if semicolon else ",")
                 header = None
                 rows: list[tuple[int, list]] = []
                 for vals in reader:
@@ -185,6 +214,8 @@ def read_csv_folder(path: Path) -> RawCase:
                     if header is None:
                         header = vals
                         continue
+                    if semicolon:
+                        vals = [_DECIMAL_COMMA.sub(r"\1.\2", v) for v in vals]
                     rows.append((line, [v if v.strip() else None for v in vals]))
         except (UnicodeDecodeError, csv.Error) as exc:
             problems.append(Problem(f.name, f"cannot be read as UTF-8 CSV: {exc}"))

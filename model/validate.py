@@ -18,6 +18,8 @@ from .read import ROW, RawCase
 from .schema import REQUIRED_TABLES, SETTINGS, TABLES, Column, Table
 
 TRUE = {"true", "yes", "y", "1", "x"}
+#: Longest name accepted: well below Excel's 32,767-character cell limit, so nothing is cut on output.
+MAX_TEXT = 1_000
 FALSE = {"false", "no", "n", "0", ""}
 
 
@@ -74,6 +76,9 @@ def _convert(df: pd.DataFrame, table: Table, col: Column, where: str, problems: 
             problems.append(Problem(where, "is blank but required", int(r), col.name))
     if col.kind in ("str", "period"):
         out = s.where(blank, s.map(_text, na_action="ignore"))
+        long = out.map(lambda v: isinstance(v, str) and len(v) > MAX_TEXT)
+        for r, v in zip(rows[long], out[long]):
+            problems.append(Problem(where, f"is {len(v):,} characters long; names are limited to {MAX_TEXT:,}", int(r), col.name, v[:40] + "..."))
         out = out.where(~blank, col.default)
         if col.choices:
             lower = out.map(lambda v: v.lower() if isinstance(v, str) else v)

@@ -75,3 +75,51 @@ def test_csv_with_byte_order_mark_and_blank_rows(tables, tmp_path):
     case = load_case(folder)
     assert len(case.demand) == len(tables["demand"])
     assert list(case.demand["product"].iloc[:2]) == ["A", "A"]
+
+
+def test_merged_cells_are_reported_with_their_location(tables, tmp_path):
+    from openpyxl import load_workbook
+
+    p = write_xlsx(tables, tmp_path / "case.xlsx")
+    wb = load_workbook(p)
+    wb["demand"].merge_cells("A3:A4")
+    wb.save(p)
+    with pytest.raises(InputError) as exc:
+        load_case(p)
+    msgs = [str(x) for x in exc.value.problems]
+    assert any(m.startswith("sheet 'demand' row 3: has merged cells A3:A4") for m in msgs), msgs
+
+
+def test_semicolon_csv_with_decimal_commas(tables, tmp_path):
+    folder = write_csvs(tables, tmp_path / "case")
+    tables["products"].to_csv(folder / "products.csv", sep=";", decimal=",", index=False)
+    case = load_case(folder)
+    assert case.products.set_index("product").loc["A", "holding_rate"] == 0.25
+
+
+def test_workbook_in_the_1904_date_system(tables, tmp_path):
+    import datetime as dt
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    p = write_xlsx(tables, tmp_path / "case.xlsx")
+    wb = load_workbook(p)
+    wb.epoch = CALENDAR_MAC_1904
+    for sheet in ("periods", "demand"):
+        ws = wb[sheet]
+        col = [c.value for c in ws[1]].index("period") + 1
+        for r in range(2, ws.max_row + 1):
+            y, m = map(int, ws.cell(r, col).value.split("-"))
+            ws.cell(r, col).value = dt.datetime(y, m, 1)  # typed as dates, as Excel does
+    wb.save(p)
+    case = load_case(p)
+    assert case.period_names == ["2027-01", "2027-02", "2027-03"]
+    assert set(case.demand["period"]) == set(case.period_names)
+
+
+def test_over_long_names_are_refused(tables):
+    tables["products"].loc[0, "product"] = "X" * 40_000
+    with pytest.raises(InputError) as exc:
+        load_case(tables)
+    assert any("40,000 characters long" in str(p) for p in exc.value.problems)

@@ -1,0 +1,56 @@
+"""Property: any broken case gives an InputError (exit 2), a SolveError (exit 3) or a valid plan,
+never another exception (a traceback)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model import InputError, SolveError, solve_case
+from tests.conftest import small_case
+
+NASTY = st.one_of(
+    st.none(),
+    st.text(max_size=8),
+    st.integers(-(10**7), 10**7),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.sampled_from(["PL1", "DC1", "C1", "C2", "A", "B", "LINE", "2027-01", "plant", "dc", "supplier", "-1", "1e400", "=A1", " ", "0", "1,5", "true"]),
+)
+
+
+@st.composite
+def broken_cases(draw):
+    t = small_case()
+    for _ in range(draw(st.integers(1, 4))):
+        name = draw(st.sampled_from(sorted(t)))
+        df = t[name].astype(object)
+        action = draw(st.sampled_from(["cell", "cell", "cell", "drop_row", "drop_column", "drop_table", "duplicate_row"]))
+        if action == "cell" and len(df):
+            r = draw(st.integers(0, len(df) - 1))
+            c = draw(st.sampled_from(list(df.columns)))
+            df.iloc[r, df.columns.get_loc(c)] = draw(NASTY)
+        elif action == "drop_row" and len(df):
+            df = df.drop(index=df.index[draw(st.integers(0, len(df) - 1))])
+        elif action == "drop_column":
+            df = df.drop(columns=draw(st.sampled_from(list(df.columns))))
+        elif action == "duplicate_row" and len(df):
+            df = pd.concat([df, df.iloc[[draw(st.integers(0, len(df) - 1))]]], ignore_index=True)
+        elif action == "drop_table":
+            t.pop(name)
+            continue
+        t[name] = df.reset_index(drop=True)
+    return t
+
+
+@given(broken_cases())
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+def test_broken_cases_never_crash(tables):
+    try:
+        plan = solve_case(tables)
+    except (InputError, SolveError) as err:
+        assert str(err)
+        return
+    assert plan.status == "optimal"
+    assert plan.total_cost == plan.total_cost  # not NaN
