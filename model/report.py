@@ -143,11 +143,25 @@ def inert_for_csv(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _staging(out: Path) -> Path:
+    """A fresh temporary folder inside ``out``; folders left by a run that was killed more than
+    an hour ago are removed first."""
+    import time
+
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob(".aop-*"):
+        try:
+            if old.is_dir() and time.time() - old.stat().st_mtime > 3600:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
+    return Path(tempfile.mkdtemp(prefix=".aop-", dir=out))
+
+
 def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = MAX_SHEET_ROWS) -> list[Path]:
     """Write plan.xlsx and <table>.csv into ``out_dir`` atomically; return the paths written."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".aop-", dir=out))
+    tmp = _staging(out)
     try:
         names = []
         write_workbook(workbook_tables(plan.tables, max_sheet_rows), tmp / "plan.xlsx")
@@ -167,8 +181,7 @@ def write_no_plan(status: str, detail: str, report: object, out_dir: str | Path)
     ``infeasible_relaxation.csv`` and ``infeasible_conflict.csv``. Written atomically beside any
     previous plan, which stays as it was."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".aop-", dir=out))
+    tmp = _staging(out)
     try:
         lines = [f"No plan: {status}. {detail}"]
         files = {}

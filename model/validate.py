@@ -8,6 +8,7 @@ unknown references, duplicate keys, plant-only data on a DC ...) and raised toge
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,7 @@ from .schema import REQUIRED_TABLES, SETTINGS, TABLES, Column, Table
 TRUE = {"true", "yes", "y", "1", "x"}
 #: Longest name accepted: well below Excel's 32,767-character cell limit, so nothing is cut on output.
 MAX_TEXT = 1_000
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 FALSE = {"false", "no", "n", "0", ""}
 
 
@@ -76,6 +78,9 @@ def _convert(df: pd.DataFrame, table: Table, col: Column, where: str, problems: 
             problems.append(Problem(where, "is blank but required", int(r), col.name))
     if col.kind in ("str", "period"):
         out = s.where(blank, s.map(_text, na_action="ignore"))
+        ctrl = out.map(lambda v: isinstance(v, str) and bool(CONTROL.search(v)))
+        for r, v in zip(rows[ctrl], out[ctrl]):
+            problems.append(Problem(where, "contains a control character (invisible in Excel, unsafe in files); retype the name", int(r), col.name, v))
         long = out.map(lambda v: isinstance(v, str) and len(v) > MAX_TEXT)
         for r, v in zip(rows[long], out[long]):
             problems.append(Problem(where, f"is {len(v):,} characters long; names are limited to {MAX_TEXT:,}", int(r), col.name, v[:40] + "..."))

@@ -77,3 +77,26 @@ def test_failure_while_writing_leaves_the_previous_plan_byte_identical(tables, t
     assert main(["solve", str(write_xlsx(tables, tmp_path / "c2.xlsx")), "--out", str(out)]) == 1
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     assert after == before, "the previous plan changed or temporary files were left behind"
+
+
+def test_control_characters_in_names_are_refused(tables):
+    from model import InputError
+
+    tables["customers"].loc[0, "customer"] = "C\x07ONE"
+    with pytest.raises(InputError) as exc:
+        load_case(tables)
+    assert any("control character" in str(p) for p in exc.value.problems)
+
+
+def test_temporary_folders_of_a_killed_run_are_cleared(tables, tmp_path):
+    import os
+    import time
+
+    out = tmp_path / "plan"
+    stale = out / ".aop-killed"
+    stale.mkdir(parents=True)
+    (stale / "plan.xlsx").write_bytes(b"half")
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    assert main(["solve", str(write_xlsx(tables, tmp_path / "c.xlsx")), "--out", str(out)]) == 0
+    assert not list(out.glob(".aop-*"))
