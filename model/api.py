@@ -11,7 +11,7 @@ import pandas as pd
 from .build import build
 from .read import from_frames, read_case
 from .results import Plan, make_plan
-from .solve import SolveOptions, choose_algorithm, solve
+from .solve import SolveOptions, choose_algorithm, numeric_check, solve
 from .validate import Case, validate
 
 
@@ -48,11 +48,15 @@ def solve_case(
     timings["build"] = time.perf_counter() - t0
     opts = SolveOptions.from_settings(case.settings, **options)
     lp = built.lp
+    numeric_warnings = numeric_check(lp)[2]
+    for w in numeric_warnings:
+        say(f"warning: {w}")
     say(f"built the LP in {timings['build']:.2f} s: {lp.num_col:,} variables, {lp.num_row:,} rows, {lp.A.nnz:,} nonzeros")
     say(f"solving with HiGHS ({choose_algorithm(lp, opts.solver)}{', time limit %g s' % opts.time_limit if opts.time_limit != float('inf') else ''}) ...")
     sol = solve(built, opts)
     say(f"solved in {sol.seconds:.2f} s; reading results ...")
     t0 = time.perf_counter()
     plan = make_plan(built, sol, timings)
+    plan.warnings.extend(numeric_warnings)
     timings["results"] = time.perf_counter() - t0
     return plan

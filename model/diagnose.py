@@ -74,8 +74,9 @@ def _meaning(r: dict, achievable: float, demand: dict) -> str:
     return f"{fam} [{keys}] has limit {r['limit']:,.2f}; the plan {verb} {achievable:,.2f}"
 
 
-def diagnose(built: Built, highs) -> Infeasibility:
-    """IIS and smallest relaxation for an LP HiGHS found infeasible (``highs`` holds it)."""
+def diagnose(built: Built, highs, quantity_scale: float = 1.0) -> Infeasibility:
+    """IIS and smallest relaxation for an LP HiGHS found infeasible (``highs`` holds it, with
+    quantities divided by ``quantity_scale``)."""
     lp = built.lp
     conflict = pd.DataFrame()
     try:
@@ -88,7 +89,7 @@ def diagnose(built: Built, highs) -> Infeasibility:
     relaxation = pd.DataFrame()
     for tier in (PROMISES, RELAXABLE):
         try:
-            relaxation = _relax(built, highs, tier)
+            relaxation = _relax(built, highs, tier, quantity_scale)
         except Exception:  # noqa: BLE001
             relaxation = None
         if relaxation is not None:
@@ -96,7 +97,7 @@ def diagnose(built: Built, highs) -> Infeasibility:
     return Infeasibility(conflict=conflict, relaxation=relaxation if relaxation is not None else pd.DataFrame())
 
 
-def _relax(built: Built, highs, families: set[str]) -> pd.DataFrame | None:
+def _relax(built: Built, highs, families: set[str], quantity_scale: float = 1.0) -> pd.DataFrame | None:
     """Least total movement of the rows of ``families`` that makes the LP feasible, or None
     when moving them cannot."""
     lp = built.lp
@@ -105,7 +106,7 @@ def _relax(built: Built, highs, families: set[str]) -> pd.DataFrame | None:
     sol = highs.getSolution()
     if not sol.value_valid:
         return None
-    act = np.asarray(sol.row_value, dtype=float)
+    act = np.asarray(sol.row_value, dtype=float) * quantity_scale
     tol = 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(lp.row_lower), lp.row_lower, lp.row_upper)))
     fixed = penalty < 0
     if np.any(fixed & ((act < lp.row_lower - tol) | (act > lp.row_upper + tol))):

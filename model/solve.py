@@ -72,6 +72,34 @@ class Solution:
     iterations: dict[str, int] = field(default_factory=dict)
 
 
+#: Above this, money or quantities are rescaled by a power of ten before HiGHS sees them.
+RESCALE_ABOVE = 1e9
+#: A coefficient range (largest / smallest nonzero) beyond this earns a warning.
+WIDE_RANGE = 1e9
+
+
+def numeric_check(lp: LP) -> tuple[float, float, list[str]]:
+    """Money and quantity scale factors for HiGHS (powers of ten, 1 when not needed) and
+    warnings about number ranges HiGHS handles poorly. Inputs are already finite (validation)."""
+    warnings = []
+    a = np.abs(lp.A.data[lp.A.data != 0]) if lp.A.nnz else np.ones(1)
+    if a.max() / a.min() > WIDE_RANGE:
+        warnings.append(f"matrix coefficients range from {a.min():.3g} to {a.max():.3g}: check units (e.g. hours_per_unit in hours, BOM quantities per unit)")
+    c = np.abs(lp.c[lp.c != 0])
+    b = np.abs(np.concatenate([lp.row_lower[np.isfinite(lp.row_lower)], lp.row_upper[np.isfinite(lp.row_upper)]]))
+    b = b[b != 0]
+    cost_scale = qty_scale = 1.0
+    if len(c) and c.max() > RESCALE_ABOVE:
+        cost_scale = 10.0 ** -math.ceil(math.log10(c.max() / 1e6))
+        warnings.append(f"costs up to {c.max():.3g}: money passed to HiGHS in units of {1 / cost_scale:g}")
+    if len(b) and b.max() > RESCALE_ABOVE:
+        qty_scale = 10.0 ** math.ceil(math.log10(b.max() / 1e6))
+        warnings.append(f"limits up to {b.max():.3g}: quantities passed to HiGHS in units of {qty_scale:g}")
+    if len(c) and c.max() / c.min() > WIDE_RANGE:
+        warnings.append(f"costs range from {c.min():.3g} to {c.max():.3g}: the smallest may be lost in the solver's tolerances")
+    return cost_scale, qty_scale, warnings
+
+
 def choose_algorithm(lp: LP, requested: str) -> str:
     if requested != "auto":
         return requested
@@ -121,11 +149,12 @@ def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, obj
     model = highspy.HighsLp()
     model.num_col_ = lp.num_col
     model.num_row_ = lp.num_row
-    model.col_cost_ = np.ascontiguousarray(lp.c, dtype=np.float64)
+    cost_scale, qty_scale, _ = numeric_check(lp)
+    model.col_cost_ = np.ascontiguousarray(lp.c * cost_scale, dtype=np.float64)
     model.col_lower_ = np.ascontiguousarray(lp.col_lower, dtype=np.float64)
     model.col_upper_ = np.where(np.isinf(lp.col_upper), inf, lp.col_upper).astype(np.float64)
-    model.row_lower_ = np.where(np.isinf(lp.row_lower), -inf, lp.row_lower).astype(np.float64)
-    model.row_upper_ = np.where(np.isinf(lp.row_upper), inf, lp.row_upper).astype(np.float64)
+    model.row_lower_ = np.where(np.isinf(lp.row_lower), -inf, lp.row_lower / qty_scale).astype(np.float64)
+    model.row_upper_ = np.where(np.isinf(lp.row_upper), inf, lp.row_upper / qty_scale).astype(np.float64)
     model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     model.a_matrix_.start_ = A.indptr.astype(np.int32)
     model.a_matrix_.index_ = A.indices.astype(np.int32)
@@ -133,6 +162,8 @@ def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, obj
     if h.passModel(model) != highspy.HighsStatus.kOk:
         raise SolveError("error", "HiGHS rejected the model")
     options["algorithm"] = algorithm
+    options["cost_scale"] = cost_scale
+    options["quantity_scale"] = qty_scale
     return h, options
 
 
@@ -157,7 +188,7 @@ def solve(built: Built, opts: SolveOptions | None = None) -> Solution:
         if word == "infeasible":
             from .diagnose import diagnose
 
-            report = diagnose(built, h)
+            report = diagnose(built, h, options["quantity_scale"])
         elif word == "time_limit":
             report = f"HiGHS stopped at the time limit of {opts.time_limit:g} s without proving an optimal plan; raise --time-limit or try --solver ipm"
         elif word == "unbounded":
@@ -165,21 +196,26 @@ def solve(built: Built, opts: SolveOptions | None = None) -> Solution:
         raise SolveError(word, f"HiGHS says: {status}", report)
     sol = h.getSolution()
     info = h.getInfo()
+    # Back to the case's units: x and limits times the quantity scale, prices over the money scale.
+    cs, qs = options["cost_scale"], options["quantity_scale"]
     lo = np.full(lp.num_row, np.nan)
     hi = np.full(lp.num_row, np.nan)
     if opts.ranging and h.getBasis().valid:
         status_r, rng = h.getRanging()
         if rng.valid:
-            lo = np.asarray(rng.row_bound_dn.value_, dtype=float)
-            hi = np.asarray(rng.row_bound_up.value_, dtype=float)
-    check_solution(lp, np.asarray(sol.col_value, dtype=float), np.asarray(sol.row_dual, dtype=float), float(info.objective_function_value))
+            lo = np.asarray(rng.row_bound_dn.value_, dtype=float) * qs
+            hi = np.asarray(rng.row_bound_up.value_, dtype=float) * qs
+    x = np.asarray(sol.col_value, dtype=float) * qs
+    y = np.asarray(sol.row_dual, dtype=float) / cs
+    objective = float(info.objective_function_value) * qs / cs
+    check_solution(lp, x, y, objective)
     return Solution(
         status="optimal",
-        objective=float(info.objective_function_value),
-        col_value=np.asarray(sol.col_value, dtype=float),
-        row_value=np.asarray(sol.row_value, dtype=float),
-        row_dual=np.asarray(sol.row_dual, dtype=float),
-        col_dual=np.asarray(sol.col_dual, dtype=float),
+        objective=objective,
+        col_value=x,
+        row_value=np.asarray(sol.row_value, dtype=float) * qs,
+        row_dual=y,
+        col_dual=np.asarray(sol.col_dual, dtype=float) / cs,
         row_bound_lower=lo,
         row_bound_upper=hi,
         algorithm=str(options["algorithm"]),
@@ -198,7 +234,9 @@ def check_solution(lp: LP, x: np.ndarray, y: np.ndarray, objective: float, tol: 
     if len(x) and x.min() < -tol:
         problems.append(f"a variable is negative ({x.min():.3g})")
     ax = lp.A @ x
-    scale = np.maximum(1.0, np.abs(np.where(np.isfinite(lp.row_lower), lp.row_lower, lp.row_upper)))
+    # Relative to the larger of the limit and the terms in the row (a balance row's limit is 0).
+    terms = abs(lp.A) @ np.abs(x)
+    scale = np.maximum.reduce([np.ones_like(ax), np.abs(np.where(np.isfinite(lp.row_lower), lp.row_lower, lp.row_upper)), terms])
     worst_low = np.max(np.where(np.isfinite(lp.row_lower), (lp.row_lower - ax) / scale, 0.0), initial=0.0)
     worst_high = np.max(np.where(np.isfinite(lp.row_upper), (ax - lp.row_upper) / scale, 0.0), initial=0.0)
     if max(worst_low, worst_high) > tol:

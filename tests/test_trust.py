@@ -100,3 +100,40 @@ def test_temporary_folders_of_a_killed_run_are_cleared(tables, tmp_path):
     os.utime(stale, (old, old))
     assert main(["solve", str(write_xlsx(tables, tmp_path / "c.xlsx")), "--out", str(out)]) == 0
     assert not list(out.glob(".aop-*"))
+
+
+def _scaled_quantities(tables, k):
+    t = {n: df.copy() for n, df in tables.items()}
+    t["demand"]["quantity"] = t["demand"]["quantity"].astype(float) * k
+    t["capacity"]["hours"] = t["capacity"]["hours"] * k
+    t["capacity"]["overtime_hours"] = t["capacity"]["overtime_hours"] * k
+    t["production"]["outsource_max_units"] = t["production"]["outsource_max_units"] * k
+    t["sites"]["storage_capacity"] = t["sites"]["storage_capacity"] * k
+    t["inventory"][["initial", "safety_stock"]] = t["inventory"][["initial", "safety_stock"]] * k
+    return t
+
+
+def test_huge_quantities_are_rescaled_and_give_the_same_plan(tables):
+    base = solve_case(tables)
+    big = solve_case(_scaled_quantities(tables, 1e10))
+    assert any("quantities passed to HiGHS in units of" in w for w in big.warnings)
+    assert big.total_cost == pytest.approx(base.total_cost * 1e10, rel=1e-6)
+    a = base.shadow_prices.query("constraint == 'capacity'")["shadow_price"].to_numpy()
+    b = big.shadow_prices.query("constraint == 'capacity'")["shadow_price"].to_numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_huge_money_is_rescaled_and_prices_scale_with_it(tables):
+    base = solve_case(tables)
+    t = {n: df.copy() for n, df in tables.items()}
+    t["products"][["unit_value", "price"]] = t["products"][["unit_value", "price"]] * 1e10
+    t["production"][["unit_cost", "outsource_cost"]] = t["production"][["unit_cost", "outsource_cost"]] * 1e10
+    t["capacity"]["overtime_cost"] = t["capacity"]["overtime_cost"] * 1e10
+    t["lanes"]["cost_per_unit"] = t["lanes"]["cost_per_unit"] * 1e10
+    t["service"]["shortage_cost"] = t["service"]["shortage_cost"] * 1e10
+    big = solve_case(t)
+    assert any("money passed to HiGHS" in w for w in big.warnings)
+    assert big.total_cost == pytest.approx(base.total_cost * 1e10, rel=1e-6)
+    a = base.shadow_prices.query("constraint == 'capacity'")["shadow_price"].to_numpy()
+    b = big.shadow_prices.query("constraint == 'capacity'")["shadow_price"].to_numpy()
+    np.testing.assert_allclose(a * 1e10, b, rtol=1e-6)
