@@ -93,7 +93,7 @@ def _convert(df: pd.DataFrame, table: Table, col: Column, where: str, problems: 
             out = lower
         return out.astype(object)
     if col.kind == "bool":
-        txt = s.map(lambda v: str(v).strip().lower(), na_action="ignore")
+        txt = s.map(lambda v: _text(v).lower(), na_action="ignore")  # 1.0 from a sheet is "1"
         bad = ~blank & ~txt.isin(TRUE | FALSE)
         for r, v in zip(rows[bad], s[bad]):
             problems.append(Problem(where, "must be true or false", int(r), col.name, v))

@@ -147,3 +147,9 @@ def test_readme_contract_table_is_generated_from_the_schema():
     text = (REPO / "README.md").read_text()
     block = text.split("<!-- contract:start -->")[1].split("<!-- contract:end -->")[0].strip()
     assert block == contract_markdown().strip(), "README contract is stale: regenerate with python -m model.docs"
+
+
+def test_true_false_columns_accept_one_and_zero_as_numbers(tables):
+    # A 0/1 column read from a sheet or built in pandas arrives as floats 0.0 and 1.0.
+    tables["lanes"]["premium"] = [0.0, 1.0, 0.0, 0.0]
+    assert load_case(tables).lanes["premium"].tolist() == [False, True, False, False]
