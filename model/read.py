@@ -98,8 +98,6 @@ def _blank(v: object) -> bool:
 
 def read_workbook(path: Path) -> RawCase:
     """Read every sheet named after a known table; cached values only (no formula evaluation)."""
-    from openpyxl import load_workbook
-
     check_xml_defences()
     check_zip(path)
     try:
@@ -112,13 +110,38 @@ def read_workbook(path: Path) -> RawCase:
 
 _DECIMAL_COMMA = re.compile(r"^\s*(-?\d+),(\d+)\s*$")
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\s(?:[^>]*?\s)?r="([A-Z]{1,3})([0-9]{1,7})"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+#: A sheet whose used range (last row x last column holding a cell) is larger than this is
+#: refused before it is parsed: a stray cell at XFD1048576, or rows padded out to column XFD,
+#: would otherwise cost minutes and gigabytes for a table of a few columns.
+MAX_USED_CELLS = 50_000_000
 
 
-def merged_ranges(path: Path, part: str) -> list[tuple[str, int]]:
-    """Merged ranges of a worksheet part, read by streaming the XML (they follow the data)."""
+@dataclass
+class SheetScan:
+    """What one streaming pass over a worksheet's XML tells before it is parsed."""
+
+    merged: list[tuple[str, int]]  # (range, first row), e.g. ("A3:A4", 3)
+    last_row: int  # largest row number of any cell (0: no cells)
+    last_column: str  # letters of the rightmost column of any cell ("" when none)
+    has_formulas: bool
+
+    @property
+    def used_cells(self) -> int:
+        from openpyxl.utils import column_index_from_string
+
+        return self.last_row * (column_index_from_string(self.last_column) if self.last_column else 0)
+
+
+def scan_sheet(path: Path, part: str) -> SheetScan:
+    """Merged ranges, used range and formula presence of a worksheet part, read by streaming its
+    XML with regular expressions (no parser, constant memory)."""
     import zipfile
 
-    found: list[tuple[str, int]] = []
+    merged: set[tuple[str, int]] = set()
+    last_row, last_col, formulas = 0, b"", False
     with zipfile.ZipFile(path) as zf, zf.open(part.lstrip("/")) as fh:
         tail = b""
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -127,17 +150,23 @@ def merged_ranges(path: Path, part: str) -> list[tuple[str, int]]:
                 ref = m.group(1).decode() + m.group(2).decode()
                 if m.group(3):
                     ref += ":" + m.group(3).decode() + m.group(4).decode()
-                found.append((ref, int(m.group(2))))
-            tail = text[-200:]
-    return sorted(set(found), key=lambda x: x[1])
+                merged.add((ref, int(m.group(2))))
+            refs = _CELL_REF.findall(text)
+            if refs:
+                last_row = max(last_row, max(int(r) for _, r in refs))
+                last_col = max([last_col, *{c for c, _ in refs}], key=lambda c: (len(c), c))
+            formulas = formulas or _FORMULA.search(text) is not None
+            tail = text[-200:]  # a tag split between two blocks is seen whole in the next
+    return SheetScan(sorted(merged, key=lambda x: x[1]), last_row, last_col.decode(), formulas)
 
 
 def _read_workbook(path: Path) -> RawCase:
     from openpyxl import load_workbook
 
     problems: list[Problem] = []
+    absurd: list[Problem] = []
     wb_val = load_workbook(path, read_only=True, data_only=True)
-    wb_fx = load_workbook(path, read_only=True, data_only=False)
+    wb_fx = None  # formulas are read only from sheets that have any
     tables: dict[str, pd.DataFrame] = {}
     where: dict[str, str] = {}
     try:
@@ -146,36 +175,63 @@ def _read_workbook(path: Path) -> RawCase:
             if name not in TABLES:
                 continue
             label = f"sheet '{ws.title}'"
-            for ref, row in merged_ranges(path, ws._worksheet_path):
+            scan = scan_sheet(path, ws._worksheet_path)
+            for ref, row in scan.merged:
                 problems.append(Problem(label, f"has merged cells {ref}: unmerge them and fill every cell (a merged range keeps its value only in its first cell)", row))
-            # The declared used range may be absurd (A1:XFD1048576): read only what is there.
-            ws.reset_dimensions()
-            wb_fx[ws.title].reset_dimensions()
-            fx_rows = wb_fx[ws.title].iter_rows(values_only=True)
-            header: list | None = None
-            rows: list[tuple[int, list]] = []
-            for n, (vals, fx) in enumerate(zip(ws.iter_rows(values_only=True), fx_rows), start=1):
-                if header is not None:
-                    vals, fx = vals[: len(header)], fx[: len(header)]
-                vals = list(vals)
-                if header is None:
-                    if all(_blank(v) for v in vals):
-                        continue
-                    header = vals
-                    continue
-                if all(_blank(v) for v in vals) and all(_blank(v) for v in fx):
-                    continue
-                for i, (v, f) in enumerate(zip(vals, fx)):
-                    if v is None and isinstance(f, str) and f.startswith("="):
-                        col = normalise_header(header[i]) if i < len(header) else f"#{i + 1}"
-                        problems.append(Problem(label, "formula has no saved value: open and save the workbook in Excel, or type the value", n, col, f))
-                rows.append((n, [_cell(v) for v in vals]))
-            tables[name] = _frame(header or [], rows)
+            if scan.used_cells > MAX_USED_CELLS:
+                absurd.append(Problem(label, (
+                    f"has cells as far as column {scan.last_column} and row {scan.last_row:,}, a used range of {scan.used_cells:,} cells "
+                    f"(limit {MAX_USED_CELLS:,}): delete the stray cells beyond the table (Ctrl+End shows the last one) and save"
+                )))
+                continue
+            fx = None
+            if scan.has_formulas:
+                wb_fx = wb_fx or load_workbook(path, read_only=True, data_only=False)
+                fx = wb_fx[ws.title]
+            header, rows = _sheet_rows(ws, fx, label, problems)
+            tables[name] = _frame(header, rows)
             where[name] = label
     finally:
         wb_val.close()
-        wb_fx.close()
+        if wb_fx is not None:
+            wb_fx.close()
+    if absurd:  # the other tables are not worth validating against a sheet that was not read
+        raise InputError(absurd + problems)
     return RawCase(str(path), tables, where, problems, {path.name: sha256_file(path)})
+
+
+def _sheet_rows(ws, fx, label: str, problems: list[Problem]) -> tuple[list, list[tuple[int, list]]]:
+    """Header (the first non-blank row) and data rows of a read-only sheet, each row cut to the
+    header's width; formula cells without a saved value (``fx``: the same sheet with formulas)
+    are reported. The declared dimension is not trusted: rows are read as far as cells go."""
+    for sheet in (ws, fx):
+        if sheet is not None:
+            sheet.reset_dimensions()
+    header: list = []
+    start = 1
+    for n, vals in enumerate(ws.iter_rows(values_only=True), start=1):
+        if not all(_blank(v) for v in vals):
+            header, start = list(vals), n + 1
+            break
+    while header and _blank(header[-1]):
+        header.pop()
+    if not header:
+        return [], []
+    width = len(header)
+    values = ws.iter_rows(min_row=start, max_col=width, values_only=True)
+    formulas = fx.iter_rows(min_row=start, max_col=width, values_only=True) if fx is not None else None
+    rows: list[tuple[int, list]] = []
+    for n, vals in enumerate(values, start=start):
+        f_vals = next(formulas, ()) if formulas is not None else ()
+        vals = list(vals)
+        if all(_blank(v) for v in vals) and all(_blank(f) for f in f_vals):
+            continue
+        for i, (v, f) in enumerate(zip(vals, f_vals)):
+            if v is None and isinstance(f, str) and f.startswith("="):
+                col = normalise_header(header[i]) or f"#{i + 1}"
+                problems.append(Problem(label, "formula has no saved value: open and save the workbook in Excel, or type the value", n, col, f))
+        rows.append((n, [_cell(v) for v in vals]))
+    return header, rows
 
 
 def _cell(v: object) -> object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 
 import pytest
@@ -57,15 +58,53 @@ def test_defusedxml_must_be_active(monkeypatch, tables, tmp_path):
     assert "defusedxml is not active" in _one_problem(p)
 
 
-def test_absurd_used_range_reads_only_the_cells_there(tables, tmp_path):
+def test_absurd_used_range_is_refused_before_parsing(tables, tmp_path):
     from openpyxl import load_workbook
 
     p = write_xlsx(tables, tmp_path / "case.xlsx")
     wb = load_workbook(p)
     wb["lanes"]["XFD1048576"] = "stray"
     wb.save(p)
-    case = load_case(p)
+    msg = _one_problem(p)
+    assert msg.startswith("sheet 'lanes': has cells as far as column XFD and row 1,048,576")
+    assert "Ctrl+End" in msg
+
+
+def _with_sheet_xml(src, dst, sheet: str, edit) -> None:
+    """Copy workbook ``src`` to ``dst`` with the XML of worksheet ``sheet`` passed through ``edit``."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(src, read_only=True)
+    part = wb[sheet]._worksheet_path.lstrip("/")
+    wb.close()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            zout.writestr(item.filename, edit(data) if item.filename == part else data)
+
+
+def test_rows_padded_out_to_column_xfd_are_refused(tables, tmp_path):
+    # 4,000 rows each with one cell at XFD: a tiny file that openpyxl would expand to 65 million cells.
+    rows = "".join(f'<row r="{i}"><c r="XFD{i}"><v>1</v></c></row>' for i in range(10, 4010)).encode()
+    q = tmp_path / "wide.xlsx"
+    _with_sheet_xml(write_xlsx(tables, tmp_path / "case.xlsx"), q, "demand", lambda x: x.replace(b"</sheetData>", rows + b"</sheetData>"))
+    assert "sheet 'demand': has cells as far as column XFD and row 4,009" in _one_problem(q)
+
+
+def test_stray_cell_near_the_table_and_a_lying_dimension_are_read(tables, tmp_path):
+    from openpyxl import load_workbook
+
+    p = write_xlsx(tables, tmp_path / "case.xlsx")
+    wb = load_workbook(p)
+    wb["lanes"]["XFD3"] = "note far to the right"
+    wb.save(p)
+    # The declared used range says the whole sheet; only the cells there count.
+    q = tmp_path / "dim.xlsx"
+    _with_sheet_xml(p, q, "lanes", lambda x: re.sub(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="A1:XFD1048576"/>', x))
+    assert b"A1:XFD1048576" in zipfile.ZipFile(q).read("xl/worksheets/sheet9.xml")
+    case = load_case(q)
     assert len(case.lanes) == len(tables["lanes"])
+    assert case.lanes["mode"].tolist() == tables["lanes"]["mode"].tolist()
 
 
 def test_csv_with_byte_order_mark_and_blank_rows(tables, tmp_path):
