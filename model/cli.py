@@ -7,6 +7,7 @@ limit), 1 anything else.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -51,8 +52,22 @@ def _warn(warnings) -> None:
         print(f"aop: warning: {w}", file=sys.stderr)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a scheduler or `kill` stopping the run) is handled like Ctrl+C: temporary files are
+    removed and the previous plan is left as it was."""
+
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt("SIGTERM")
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (main() called from a worker): leave handlers alone
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _stop_on_sigterm()
     if args.command == "template":
         from .docs import write_template
 
@@ -62,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     from .api import load_case, solve_case
     from .report import write_plan
 
+    case = None
     try:
         t0 = time.perf_counter()
         case = load_case(args.case)
@@ -85,12 +101,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"aop: {line}", file=sys.stderr)
         if args.command == "solve":
             from .report import write_no_plan
+            from .results import provenance
 
-            written = write_no_plan(err.status, err.detail, report, args.out)
+            record = provenance(case, err.solver, err.options) if case is not None else None
+            written = write_no_plan(err.status, err.detail, report, args.out, record)
             print(f"aop: wrote {', '.join(p.name for p in written)} to {args.out}", file=sys.stderr)
         return EXIT_NO_PLAN if err.status in ("infeasible", "unbounded", "time_limit") else EXIT_OTHER
-    except KeyboardInterrupt:
-        print("aop: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        print(f"aop: stopped ({err or 'Ctrl+C'})", file=sys.stderr)
         return EXIT_OTHER
     except Exception as err:  # noqa: BLE001 - the user gets a message, not a traceback
         print(f"aop: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)

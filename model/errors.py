@@ -40,8 +40,10 @@ class InputError(Exception):
 class SolveError(Exception):
     """The solver did not return an optimal plan (infeasible, unbounded, time limit ...)."""
 
-    def __init__(self, status: str, detail: str = "", report: object = None):
+    def __init__(self, status: str, detail: str = "", report: object = None, solver: str = "", options: dict | None = None):
         self.status = status
         self.detail = detail
         self.report = report  # e.g. diagnose.Infeasibility for an infeasible plan
+        self.solver = solver  # e.g. "HiGHS 1.12.0", for the record
+        self.options = dict(options or {})  # the HiGHS options the solve ran with
         super().__init__(f"{status}: {detail}" if detail else status)

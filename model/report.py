@@ -1,8 +1,10 @@
 """Write a plan: ``plan.xlsx`` (for people) and one CSV per table (for machines).
 
-Files are first written into a temporary folder beside the output folder and then moved into
-place one by one with ``os.replace``, so a failed run never leaves a half-written or
-clobbered plan. Strings from the case are written to the workbook as text, never formulas.
+Files are first written into a temporary folder inside the output folder, flushed to disk, and
+only then moved into place with ``os.replace`` (Ctrl+C and SIGTERM wait until every file is
+moved), so a failed or killed run never leaves a half-written, clobbered or mixed plan.
+Strings from the case are written to the workbook as text, never formulas, and CSV cells that
+a spreadsheet would run as formulas are defused.
 """
 
 from __future__ import annotations
@@ -10,13 +12,17 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .results import Plan
+from .results import PLAN_TABLES, Plan
 
 #: Tables longer than this go to CSV only (the workbook's contents sheet says so), except the
 #: shadow prices, whose largest rows stay in the workbook. Excel's own limit is 1,048,576 rows.
@@ -89,14 +95,17 @@ def _any_cell(ws, r: int, c: int, v, fmt) -> None:
         ws.write_string(r, c, str(v))
 
 
-def write_workbook(tables: dict[str, pd.DataFrame], path: Path) -> None:
-    """Write tables as sheets with XlsxWriter, streaming row by row; no formula interpretation."""
+def write_workbook(tables: dict[str, pd.DataFrame], path: Path, properties: dict[str, str] | None = None) -> None:
+    """Write tables as sheets with XlsxWriter, streaming row by row; no formula interpretation.
+    ``properties``: document properties (title, subject, comments ...)."""
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(
         str(path),
         {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False},
     )
+    if properties:
+        wb.set_properties(properties)
     formats = {"header": wb.add_format({"bold": True})}
     for f in ("0.0%", "#,##0.00", "#,##0.0#", "#,##0", "0.00"):
         formats[f] = wb.add_format({"num_format": f})
@@ -143,59 +152,142 @@ def inert_for_csv(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _staging(out: Path) -> Path:
-    """A fresh temporary folder inside ``out``; folders left by a run that was killed more than
-    an hour ago are removed first."""
-    import time
+#: Files a plan run writes (``<table>.csv`` for each of ``PLAN_TABLES``) and files a run that
+#: found no plan writes. A run removes the files of its kind that it did not write this time (a
+#: table the new plan does not have) and a plan run removes the no-plan files, so a folder never
+#: mixes two runs. Files aop does not own are never touched.
+PLAN_FILES = frozenset({"plan.xlsx", *(f"{t}.csv" for t in PLAN_TABLES)})
+NO_PLAN_FILES = frozenset({"no_plan.txt", "infeasible_relaxation.csv", "infeasible_conflict.csv"})
+STAGING_PREFIX = ".aop-"
 
+
+def _staging(out: Path) -> Path:
+    """A fresh temporary folder inside ``out`` (same file system, so moves are atomic), named
+    after this process. Folders left by a run that was killed are removed first: those whose
+    process is gone, or (where that cannot be told) that are more than an hour old."""
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob(".aop-*"):
+    for old in out.glob(STAGING_PREFIX + "*"):
         try:
-            if old.is_dir() and time.time() - old.stat().st_mtime > 3600:
+            if old.is_dir() and _abandoned(old):
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:
             pass
-    return Path(tempfile.mkdtemp(prefix=".aop-", dir=out))
+    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out))
+
+
+def _abandoned(folder: Path) -> bool:
+    pid = folder.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+    if os.name == "posix" and pid.isdigit():
+        if int(pid) == os.getpid():
+            return False
+        try:
+            os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False  # exists, owned by someone else
+        return False
+    return time.time() - folder.stat().st_mtime > 3600
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or folder to disk (best effort where the platform cannot)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _signals_deferred():
+    """Ctrl+C and SIGTERM arriving inside the block take effect when it ends, so the files in
+    the output folder are never left half old, half new. Only the main thread can set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    sigs = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    old = {s: signal.getsignal(s) for s in sigs}
+    for s in sigs:
+        signal.signal(s, lambda num, _frame: caught.append(num))
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        for num in dict.fromkeys(caught):
+            signal.raise_signal(num)
+
+
+def _commit(tmp: Path, out: Path, names: list[str], owned: frozenset[str]) -> list[Path]:
+    """Move the staged files ``names`` into ``out`` and remove the files in ``owned`` that this run
+    did not write. Files are flushed to disk first and the folder after, so a power cut leaves
+    either the old or the new file under each name."""
+    for n in names:
+        _fsync(tmp / n)
+    with _signals_deferred():
+        for n in names:
+            os.replace(tmp / n, out / n)
+        for n in owned - set(names):
+            (out / n).unlink(missing_ok=True)
+    _fsync(out)
+    return [out / n for n in names]
 
 
 def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = MAX_SHEET_ROWS) -> list[Path]:
-    """Write plan.xlsx and <table>.csv into ``out_dir`` atomically; return the paths written."""
+    """Write plan.xlsx and <table>.csv into ``out_dir`` atomically; return the paths written.
+    Files of an earlier run that this plan does not have (and any no-plan report) are removed."""
     out = Path(out_dir)
     tmp = _staging(out)
     try:
-        names = []
-        write_workbook(workbook_tables(plan.tables, max_sheet_rows), tmp / "plan.xlsx")
-        names.append("plan.xlsx")
+        write_workbook(workbook_tables(plan.tables, max_sheet_rows), tmp / "plan.xlsx", _properties(plan.tables.get("provenance")))
+        names = ["plan.xlsx"]
         for name, df in plan.tables.items():
             inert_for_csv(df).to_csv(tmp / f"{name}.csv", index=False)
             names.append(f"{name}.csv")
-        for n in names:
-            os.replace(tmp / n, out / n)
-        return [out / n for n in names]
+        return _commit(tmp, out, names, PLAN_FILES | NO_PLAN_FILES)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_no_plan(status: str, detail: str, report: object, out_dir: str | Path) -> list[Path]:
-    """Why there is no plan: ``no_plan.txt`` (printed text) and, for an infeasible plan,
-    ``infeasible_relaxation.csv`` and ``infeasible_conflict.csv``. Written atomically beside any
-    previous plan, which stays as it was."""
+def _properties(provenance: pd.DataFrame | None) -> dict[str, str]:
+    """Workbook document properties (File > Info in Excel) that say where the plan came from."""
+    if provenance is None:
+        return {}
+    p = provenance.set_index("item")["value"]
+    inputs = "; ".join(f"{k.removeprefix('input file ')} sha256 {v}" for k, v in p.items() if str(k).startswith("input file "))
+    return {
+        "title": "aop plan",
+        "subject": f"Plan for {p.get('case', '')}",
+        "comments": f"aop {p.get('aop', '')}, {p.get('solver', '')}, solved at {p.get('solved at (UTC)', '')} UTC; {inputs}; full record in sheet provenance",
+    }
+
+
+def write_no_plan(status: str, detail: str, report: object, out_dir: str | Path, provenance: pd.DataFrame | None = None) -> list[Path]:
+    """Why there is no plan: ``no_plan.txt`` (the printed text, then the provenance record) and,
+    for an infeasible plan, ``infeasible_relaxation.csv`` and ``infeasible_conflict.csv``. Written
+    atomically beside any previous plan, which stays as it was."""
     out = Path(out_dir)
     tmp = _staging(out)
     try:
         lines = [f"No plan: {status}. {detail}"]
-        files = {}
+        files: dict[str, pd.DataFrame] = {}
         if hasattr(report, "lines"):
             lines += report.lines()
             files = {"infeasible_relaxation.csv": report.relaxation, "infeasible_conflict.csv": report.conflict}
         elif report:
             lines.append(str(report))
+        if provenance is not None and len(provenance):
+            lines += ["", "Provenance:"] + [f"  {i}: {v}" for i, v in zip(provenance["item"], provenance["value"])]
         (tmp / "no_plan.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         for name, df in files.items():
-            df.to_csv(tmp / name, index=False)
-        names = ["no_plan.txt", *files]
-        for n in names:
-            os.replace(tmp / n, out / n)
-        return [out / n for n in names]
+            inert_for_csv(df).to_csv(tmp / name, index=False)
+        return _commit(tmp, out, ["no_plan.txt", *files], NO_PLAN_FILES)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

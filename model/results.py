@@ -20,6 +20,13 @@ INDEX_COLUMNS = ["site", "resource", "product", "customer", "segment", "origin",
 SHADOW_COLUMNS = ["constraint", *INDEX_COLUMNS, "limit", "activity", "slack", "shadow_price", "limit_lower", "limit_upper", "meaning"]
 TOL = 1e-7
 
+#: Every table a plan can have, in the order written (the last three only when the case has
+#: suppliers, bills of materials or backorders).
+PLAN_TABLES = (
+    "summary", "production", "capacity", "shipments", "inventory", "demand", "service", "shadow_prices",
+    "provenance", "purchases", "consumption", "backorders",
+)
+
 #: Summary metrics that add up to total_cost (money).
 COST_COMPONENTS = [
     "production_cost", "outsourcing_cost", "overtime_cost", "purchase_cost", "freight_cost", "holding_cost_sites",
@@ -217,10 +224,11 @@ def backorders(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out.sort_values(["customer", "product", "t"]).reset_index(drop=True)
 
 
-def provenance(case, sol: Solution) -> pd.DataFrame:
-    """What this plan was made from and with: the case, SHA-256 of every input file and table,
-    the versions of Python and the libraries, the HiGHS options (seed and threads included) and
-    the time, so the same inputs and versions can be checked to give the same objective."""
+def provenance(case, solver: str, options: dict[str, object], objective: float | None = None) -> pd.DataFrame:
+    """What a plan (or a failed solve) was made from and with: the case, SHA-256 of every input
+    file and table, the versions of Python and the libraries, the HiGHS options (seed and threads
+    included), the time and the objective, so the same inputs and versions can be checked to give
+    the same objective. Columns: item, value (text)."""
     import datetime as dt
     import platform
     from importlib.metadata import PackageNotFoundError, version
@@ -232,9 +240,10 @@ def provenance(case, sol: Solution) -> pd.DataFrame:
             rows.append({"item": pkg, "value": version(pkg)})
         except PackageNotFoundError:
             rows.append({"item": pkg, "value": "not installed"})
-    rows.append({"item": "solver", "value": sol.solver})
-    rows += [{"item": f"option {k}", "value": str(v)} for k, v in sorted(sol.options.items())]
-    rows.append({"item": "objective", "value": repr(sol.objective)})
+    rows.append({"item": "solver", "value": solver})
+    rows += [{"item": f"option {k}", "value": str(v)} for k, v in sorted(options.items())]
+    if objective is not None:
+        rows.append({"item": "objective", "value": repr(objective)})
     return pd.concat([pd.DataFrame(rows), case.inputs], ignore_index=True)
 
 
@@ -364,7 +373,7 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
         "service": service_tbl.reset_index(drop=True),
         "shadow_prices": shadow_prices(built, sol),
     }
-    tables["provenance"] = provenance(case, sol)
+    tables["provenance"] = provenance(case, sol.solver, sol.options, sol.objective)
     buy = v["buy"]
     if len(case.supply) or len(buy):
         b = buy[buy["value"] > 0]

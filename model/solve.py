@@ -193,7 +193,7 @@ def solve(built: Built, opts: SolveOptions | None = None) -> Solution:
             report = f"HiGHS stopped at the time limit of {opts.time_limit:g} s without proving an optimal plan; raise --time-limit or try --solver ipm"
         elif word == "unbounded":
             report = "The plan's cost can fall without limit: a variable with a negative cost is not bounded by any limit (check negative costs)"
-        raise SolveError(word, f"HiGHS says: {status}", report)
+        raise SolveError(word, f"HiGHS says: {status}", report, version, options)
     sol = h.getSolution()
     info = h.getInfo()
     # Back to the case's units: x and limits times the quantity scale, prices over the money scale.

@@ -137,3 +137,134 @@ def test_huge_money_is_rescaled_and_prices_scale_with_it(tables):
     a = base.shadow_prices.query("constraint == 'capacity'")["shadow_price"].to_numpy()
     b = big.shadow_prices.query("constraint == 'capacity'")["shadow_price"].to_numpy()
     np.testing.assert_allclose(a * 1e10, b, rtol=1e-6)
+
+
+# A run that is stopped while writing: the plan it was replacing must survive byte for byte.
+SLOW_WRITER = """
+import pathlib, sys, time
+import model.report as report
+
+real = report.write_workbook
+
+def slow(*args, **kwargs):
+    real(*args, **kwargs)
+    pathlib.Path(sys.argv[3]).write_text("writing")
+    time.sleep(120)
+
+report.write_workbook = slow
+from model.cli import main
+sys.exit(main(["solve", sys.argv[1], "--out", sys.argv[2]]))
+"""
+
+
+def _visible(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")}
+
+
+def _stop_while_writing(tables, tmp_path, sig):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "plan"
+    assert main(["solve", str(write_xlsx(tables, tmp_path / "c.xlsx")), "--out", str(out)]) == 0
+    before = _visible(out)
+    tables["demand"]["quantity"] = tables["demand"]["quantity"] * 2
+    ready = tmp_path / "ready"
+    child = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITER, str(write_xlsx(tables, tmp_path / "c2.xlsx")), str(out), str(ready)],
+        cwd=REPO, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not ready.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ready.exists(), child.stderr.read() if child.poll() is not None else "the child never reached the write"
+    child.send_signal(getattr(signal, sig))
+    child.wait(timeout=60)
+    assert _visible(out) == before, "the previous plan changed"
+    return out, child
+
+
+def test_sigkill_while_writing_keeps_the_previous_plan_and_the_next_run_clears_up(tables, tmp_path):
+    out, child = _stop_while_writing(tables, tmp_path, "SIGKILL")
+    left = list(out.glob(".aop-*"))
+    assert [p.name.split("-")[1] for p in left] == [str(child.pid)], "the killed run's staging folder is named after it"
+    assert main(["solve", str(tmp_path / "c.xlsx"), "--out", str(out)]) == 0
+    assert not list(out.glob(".aop-*")), "the next run did not clear the killed run's folder"
+
+
+def test_sigterm_while_writing_keeps_the_previous_plan_and_leaves_nothing(tables, tmp_path):
+    out, child = _stop_while_writing(tables, tmp_path, "SIGTERM")
+    assert child.returncode == 1
+    err = child.stderr.read()
+    assert "stopped (SIGTERM)" in err and "Traceback" not in err
+    assert not list(out.glob(".aop-*"))
+
+
+def test_a_new_plan_removes_files_of_an_earlier_run_it_does_not_have(tables, tmp_path):
+    from model.report import write_plan
+
+    out = tmp_path / "plan"
+    (out).mkdir()
+    (out / "my_notes.txt").write_text("the planner's own file")
+    plan = solve_case(tables)
+    plan.tables["backorders"] = plan.tables["demand"].head(1)  # as if the earlier case had backorders
+    write_plan(plan, out)
+    assert (out / "backorders.csv").exists()
+    tables["inventory"]["ending_min"] = [1e6]
+    assert main(["solve", str(write_xlsx(tables, tmp_path / "bad.xlsx")), "--out", str(out)]) == 3
+    assert (out / "no_plan.txt").exists() and (out / "backorders.csv").exists(), "a failed run keeps the previous plan"
+    tables["inventory"]["ending_min"] = [None]
+    assert main(["solve", str(write_xlsx(tables, tmp_path / "ok.xlsx")), "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert "backorders.csv" not in names and "no_plan.txt" not in names and "infeasible_conflict.csv" not in names
+    assert "my_notes.txt" in names and "plan.xlsx" in names
+
+
+def test_every_plan_table_is_registered_for_clean_up():
+    from model.results import PLAN_TABLES
+
+    plan = solve_case(REPO / "data" / "example.xlsx")
+    assert set(plan.tables) <= set(PLAN_TABLES)
+    assert {"purchases", "consumption", "backorders"} <= set(plan.tables), "the example exercises the optional tables"
+
+
+def test_no_plan_report_and_workbook_properties_record_provenance(tables, tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "plan"
+    case = write_xlsx(tables, tmp_path / "c.xlsx")
+    assert main(["solve", str(case), "--out", str(out)]) == 0
+    digest = hashlib.sha256(case.read_bytes()).hexdigest()
+    props = load_workbook(out / "plan.xlsx", read_only=True).properties
+    assert digest in props.description and "HiGHS" in props.description
+    tables["inventory"]["ending_min"] = [1e6]
+    bad = write_xlsx(tables, tmp_path / "bad.xlsx")
+    assert main(["solve", str(bad), "--out", str(out)]) == 3
+    text = (out / "no_plan.txt").read_text()
+    assert f"input file bad.xlsx: {hashlib.sha256(bad.read_bytes()).hexdigest()}" in text
+    assert "option random_seed: 0" in text and "highspy: " in text and "solved at (UTC): " in text
+
+
+def test_a_signal_during_the_commit_waits_until_every_file_is_moved():
+    import os
+    import signal
+
+    from model.report import _signals_deferred
+
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt("SIGTERM")
+
+    old = signal.signal(signal.SIGTERM, stop)
+    steps = []
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _signals_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                steps.append("moved the rest")
+            steps.append("after the block")
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert steps == ["moved the rest"]
+    assert signal.getsignal(signal.SIGTERM) is old
