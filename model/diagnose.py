@@ -2,9 +2,14 @@
 
 Two views, both mapped from HiGHS rows back to constraint families and business keys:
 * the conflict: HiGHS's irreducible infeasible subset (IIS) of rows;
-* the smallest relaxation: an elastic re-solve (HiGHS feasibilityRelaxation) in which only
-  business limits may move (capacities, supplier and lane limits, storage, closing stock,
-  fill-rate targets), minimising the total amount moved. Flow-accounting rows never move.
+* the smallest relaxation: an elastic re-solve in which only business limits may move
+  (capacities, supplier and lane limits, storage, closing stock, fill-rate targets), first only
+  the promises, then any business limit. Flow-accounting rows never move.
+
+The elastic LP adds one slack per movable row (units or hours past its limit) and minimises
+their sum: that total is unique. Which rows absorb it often is not (a month's shortfall can
+often be moved to another month at the same total), so a second solve, holding the total,
+places the movement as late in the plan as it can: earlier promises are kept whole first.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+import highspy
+
 from .build import LP, Built
+from .solve import SolveOptions, make_highs
 
 #: Promises to relax first: what can be achieved with the network as it is.
 PROMISES = {"service", "ending", "safety_stock"}
@@ -74,9 +82,8 @@ def _meaning(r: dict, achievable: float, demand: dict) -> str:
     return f"{fam} [{keys}] has limit {r['limit']:,.2f}; the plan {verb} {achievable:,.2f}"
 
 
-def diagnose(built: Built, highs, quantity_scale: float = 1.0) -> Infeasibility:
-    """IIS and smallest relaxation for an LP HiGHS found infeasible (``highs`` holds it, with
-    quantities divided by ``quantity_scale``)."""
+def diagnose(built: Built, highs, opts: SolveOptions) -> Infeasibility:
+    """IIS and smallest relaxation for an LP HiGHS found infeasible (``highs`` holds it)."""
     lp = built.lp
     conflict = pd.DataFrame()
     try:
@@ -86,10 +93,10 @@ def diagnose(built: Built, highs, quantity_scale: float = 1.0) -> Infeasibility:
             conflict = _rows(lp, np.asarray(iis.row_index_, dtype=np.int64)).drop(columns="_row")
     except Exception:  # noqa: BLE001 - an explanation that fails must not hide the verdict
         conflict = pd.DataFrame()
-    relaxation = pd.DataFrame()
+    relaxation = None
     for tier in (PROMISES, RELAXABLE):
         try:
-            relaxation = _relax(built, highs, tier, quantity_scale)
+            relaxation = _relax(built, tier, opts)
         except Exception:  # noqa: BLE001
             relaxation = None
         if relaxation is not None:
@@ -97,24 +104,46 @@ def diagnose(built: Built, highs, quantity_scale: float = 1.0) -> Infeasibility:
     return Infeasibility(conflict=conflict, relaxation=relaxation if relaxation is not None else pd.DataFrame())
 
 
-def _relax(built: Built, highs, families: set[str], quantity_scale: float = 1.0) -> pd.DataFrame | None:
-    """Least total movement of the rows of ``families`` that makes the LP feasible, or None
-    when moving them cannot."""
+def _relax(built: Built, families: set[str], opts: SolveOptions) -> pd.DataFrame | None:
+    """Least total movement of the rows of ``families`` that makes the LP feasible, placed as late
+    in the plan as it can be, or None when moving those rows cannot make it feasible."""
+    from scipy.sparse import csc_array, hstack
+
     lp = built.lp
-    penalty = np.where(np.isin(lp.row_family, list(families)), 1.0, -1.0)
-    highs.feasibilityRelaxation(-1.0, -1.0, 1.0, None, None, penalty)
-    sol = highs.getSolution()
-    if not sol.value_valid:
+    movable = np.flatnonzero(np.isin(lp.row_family, list(families)) & (lp.row_sense != 0))
+    if not len(movable):
         return None
-    act = np.asarray(sol.row_value, dtype=float) * quantity_scale
-    tol = 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(lp.row_lower), lp.row_lower, lp.row_upper)))
-    fixed = penalty < 0
-    if np.any(fixed & ((act < lp.row_lower - tol) | (act > lp.row_upper + tol))):
+    k = len(movable)
+    # One slack per movable row, signed so that it moves the limit the way that helps:
+    # a '<=' row may be exceeded, a '>=' row may fall short.
+    slack = csc_array((-lp.row_sense[movable].astype(float), (movable, np.arange(k))), shape=(lp.num_row, k))
+    elastic = LP(
+        c=np.concatenate([np.zeros(lp.num_col), np.ones(k)]),
+        A=hstack([lp.A, slack], format="csc"),
+        row_lower=lp.row_lower, row_upper=lp.row_upper,
+        col_lower=np.zeros(lp.num_col + k), col_upper=np.full(lp.num_col + k, np.inf),
+        row_sense=lp.row_sense, blocks=lp.blocks, offsets=lp.offsets,
+    )
+    h, options = make_highs(elastic, opts.replace(log=False))
+    qs = options["quantity_scale"]
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)
-    moved = np.flatnonzero(~fixed & (((lp.row_sense == 1) & (act > limit + tol)) | ((lp.row_sense == -1) & (act < limit - tol))))
-    relaxation = _rows(lp, moved)
-    relaxation["achievable"] = act[relaxation["_row"].to_numpy()]
+    total = h.getInfo().objective_function_value  # in HiGHS's (scaled) units
+    # Second solve: hold the total (to a relative 1e-7) and prefer moving later periods.
+    t = _period_index(built, movable)
+    h.addRow(-highspy.kHighsInf, total * (1 + 1e-7) + 1e-9, k, np.arange(lp.num_col, lp.num_col + k, dtype=np.int32), np.ones(k))
+    weights = (len(built.case.periods) - t).astype(float)
+    h.changeColsCost(k, np.arange(lp.num_col, lp.num_col + k, dtype=np.int32), weights)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    moved_by = np.asarray(h.getSolution().col_value, dtype=float)[lp.num_col :] * qs
+    limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)[movable]
+    tol = 1e-6 * np.maximum(1.0, np.abs(limit))
+    keep = moved_by > tol
+    relaxation = _rows(lp, movable[keep])
+    relaxation["achievable"] = limit[keep] + lp.row_sense[movable[keep]] * moved_by[keep]  # a "<=" row is exceeded, a ">=" row falls short
     relaxation["change"] = relaxation["achievable"] - relaxation["limit"]
     seg = built.case.customers.set_index("customer")["segment"]
     demand = built.case.demand.assign(segment=built.case.demand["customer"].map(seg)).groupby(["segment", "period"])["quantity"].sum().to_dict()
@@ -122,4 +151,14 @@ def _relax(built: Built, highs, families: set[str], quantity_scale: float = 1.0)
     return relaxation.drop(columns="_row")
 
 
-    return Infeasibility(conflict=conflict, relaxation=relaxation)
+def _period_index(built: Built, rows: np.ndarray) -> np.ndarray:
+    """Position in the plan (0 = first period) of each given row; rows without a period (closing
+    stock) count as the last period."""
+    order = {p: i for i, p in enumerate(built.case.period_names)}
+    last = len(order) - 1
+    out = np.full(len(rows), last, dtype=np.int64)
+    for b, off in zip(built.lp.blocks, built.lp.offsets):
+        inside = (rows >= off) & (rows < off + len(b.limit))
+        if inside.any() and "period" in b.keys:
+            out[inside] = b.keys["period"].iloc[rows[inside] - off].map(order).fillna(last).to_numpy(dtype=np.int64)
+    return out

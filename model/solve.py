@@ -188,7 +188,7 @@ def solve(built: Built, opts: SolveOptions | None = None) -> Solution:
         if word == "infeasible":
             from .diagnose import diagnose
 
-            report = diagnose(built, h, options["quantity_scale"])
+            report = diagnose(built, h, opts)
         elif word == "time_limit":
             report = f"HiGHS stopped at the time limit of {opts.time_limit:g} s without proving an optimal plan; raise --time-limit or try --solver ipm"
         elif word == "unbounded":

@@ -127,7 +127,13 @@ def test_large_tables_go_to_csv_only_and_contents_says_where(tables, tmp_path):
 
 
 def test_infeasible_plan_is_explained_in_business_terms(tables, tmp_path):
-    # Gold wants 98 % on time but the line has 50 hours and no overtime or co-manufacturing.
+    """Gold (C1, product A) wants 98 % on time but the line makes only 100 A a month (50 hours,
+    0.5 h/unit, no overtime or co-manufacturing). By hand: 20 in stock + 300 made = 320 units;
+    what leaves in March loses its fraction past the horizon (100/30 on the air lane into DC1,
+    100/15 on DC1 -> C1), so at most 310 reach C1 on time against 0.98 x 370 = 362.6: the
+    smallest relaxation moves 52.6 units (unique). Placed as late as it can be, January keeps
+    98: that needs 105 shipped to C1 in January, leaving February at most
+    (14/15)(216.67 - 105) + 105/15 = 111.22 (92.7 % of 120) and March 310 - 98 - 111.22 = 100.78."""
     tables["service"]["fill_rate"] = [0.98, 0.0]
     tables["capacity"]["overtime_hours"] = [0.0]
     tables["capacity"]["hours"] = [50.0]
@@ -135,13 +141,35 @@ def test_infeasible_plan_is_explained_in_business_terms(tables, tmp_path):
     out = tmp_path / "plan"
     r = run("solve", str(write_xlsx(tables, tmp_path / "c.xlsx")), "--out", str(out))
     assert r.returncode == 3, r.stderr
-    assert "segment gold's 98.0% fill rate in 2027-01 cannot be met; 91.1% can" in r.stderr
+    assert "segment gold's 98.0% fill rate in 2027-02 cannot be met; 92.7% can" in r.stderr
+    assert "segment gold's 98.0% fill rate in 2027-03 cannot be met; 67.2% can" in r.stderr
     relax = pd.read_csv(out / "infeasible_relaxation.csv")
     assert set(relax["constraint"]) == {"service"}
+    assert relax["change"].sum() == pytest.approx(-52.6, abs=1e-6)
+    assert relax.set_index("period")["achievable"].to_dict() == pytest.approx({"2027-02": 111.0 + 2 / 9, "2027-03": 100.0 + 7 / 9}, abs=1e-6)
     conflict = pd.read_csv(out / "infeasible_conflict.csv")
     assert {"capacity", "service"} <= set(conflict["constraint"])
     assert "fill rate" in (out / "no_plan.txt").read_text()
     assert not (out / "plan.xlsx").exists()
+
+
+def test_closing_stock_that_cannot_be_reached_says_what_can(tables):
+    """1,000 A must be at DC1 after March. By hand: 20 in stock + 3 x 100 made (50 line hours at
+    0.5 h/unit, B left short) + 3 x 40 co-manufactured = 440 A; what PL1 sends in March (140) loses
+    1/30 past the horizon on the air lane, so 440 - 140/30 = 435.33 can be there (below DC1's 500
+    units of space). No fill-rate target, so the closing stock is the only promise to move."""
+    from model import SolveError, solve_case
+
+    tables["service"]["fill_rate"] = [0.0, 0.0]
+    tables["capacity"]["overtime_hours"] = [0.0]
+    tables["capacity"]["hours"] = [50.0]
+    tables["inventory"]["ending_min"] = [1000.0]
+    with pytest.raises(SolveError) as exc:
+        solve_case(tables)
+    relax = exc.value.report.relaxation
+    assert list(relax["constraint"]) == ["ending"]
+    assert relax["achievable"].iloc[0] == pytest.approx(440 - 140 / 30, abs=1e-6)
+    assert relax["meaning"].iloc[0] == "closing stock of A at DC1 must be at least 1,000.00 units; 435.33 can be reached"
 
 
 def test_time_limit_has_its_own_report(tmp_path):
