@@ -160,6 +160,30 @@ def scan_sheet(path: Path, part: str) -> SheetScan:
     return SheetScan(sorted(merged, key=lambda x: x[1]), last_row, last_col.decode(), formulas)
 
 
+def empty_text_formulas(path: Path, part: str) -> set[str]:
+    """Cells (e.g. "E6") of a worksheet part whose formula's saved value is the empty text.
+
+    Excel and LibreOffice save a formula showing nothing (=IF(x,"",y)) as t="str" with an empty
+    <v>; openpyxl reads that as None, like a formula never calculated (which openpyxl itself
+    writes without t="str"). Parsed only for sheets with such None formula cells.
+    """
+    import zipfile
+
+    from defusedxml.ElementTree import iterparse
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    found: set[str] = set()
+    with zipfile.ZipFile(path) as zf, zf.open(part.lstrip("/")) as fh:
+        for _, el in iterparse(fh, events=("end",)):
+            if el.tag == main + "c":
+                v = el.find(main + "v")
+                if el.get("t") == "str" and el.find(main + "f") is not None and v is not None and not v.text:
+                    found.add(el.get("r"))
+            elif el.tag == main + "row":
+                el.clear()  # constant memory on long sheets
+    return found
+
+
 def _read_workbook(path: Path) -> RawCase:
     from openpyxl import load_workbook
 
@@ -188,7 +212,11 @@ def _read_workbook(path: Path) -> RawCase:
             if scan.has_formulas:
                 wb_fx = wb_fx or load_workbook(path, read_only=True, data_only=False)
                 fx = wb_fx[ws.title]
-            header, rows = _sheet_rows(ws, fx, label, problems)
+            unsaved: list[tuple[str, Problem]] = []
+            header, rows = _sheet_rows(ws, fx, label, unsaved)
+            if unsaved:  # None may also be a saved "": only those cells are worth a parse
+                empty = empty_text_formulas(path, ws._worksheet_path)
+                problems.extend(p for ref, p in unsaved if ref not in empty)
             tables[name] = _frame(header, rows)
             where[name] = label
     finally:
@@ -200,10 +228,12 @@ def _read_workbook(path: Path) -> RawCase:
     return RawCase(str(path), tables, where, problems, {path.name: sha256_file(path)})
 
 
-def _sheet_rows(ws, fx, label: str, problems: list[Problem]) -> tuple[list, list[tuple[int, list]]]:
+def _sheet_rows(ws, fx, label: str, unsaved: list[tuple[str, Problem]]) -> tuple[list, list[tuple[int, list]]]:
     """Header (the first non-blank row) and data rows of a read-only sheet, each row cut to the
     header's width; formula cells without a saved value (``fx``: the same sheet with formulas)
-    are reported. The declared dimension is not trusted: rows are read as far as cells go."""
+    are listed in ``unsaved`` with their cell reference. The declared dimension is not trusted: rows are read as far as cells go."""
+    from openpyxl.utils import get_column_letter
+
     for sheet in (ws, fx):
         if sheet is not None:
             sheet.reset_dimensions()
@@ -229,7 +259,7 @@ def _sheet_rows(ws, fx, label: str, problems: list[Problem]) -> tuple[list, list
         for i, (v, f) in enumerate(zip(vals, f_vals)):
             if v is None and isinstance(f, str) and f.startswith("="):
                 col = normalise_header(header[i]) or f"#{i + 1}"
-                problems.append(Problem(label, "formula has no saved value: open and save the workbook in Excel, or type the value", n, col, f))
+                unsaved.append((f"{get_column_letter(i + 1)}{n}", Problem(label, "formula has no saved value: open and save the workbook in Excel or LibreOffice, or type the value", n, col, f)))
         rows.append((n, [_cell(v) for v in vals]))
     return header, rows
 
