@@ -45,7 +45,13 @@ def check_zip(path: Path) -> None:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputError([Problem(name, f"is not a valid .xlsx workbook (not a zip file: {exc})")]) from None
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        if head == bytes.fromhex("D0CF11E0A1B11AE1"):  # OLE2 compound file: Excel 97-2003, or any password-protected workbook
+            why = "it is an old .xls workbook or a password-protected one: save it in Excel as .xlsx, without a password"
+        else:
+            why = "the file is empty" if not head else f"not a zip file: {exc}"
+        raise InputError([Problem(name, f"is not a valid .xlsx workbook ({why})")]) from None
     if len(infos) > MAX_ZIP_MEMBERS:
         raise InputError([Problem(name, f"has {len(infos):,} parts; a workbook has far fewer (limit {MAX_ZIP_MEMBERS:,})")])
     total = sum(i.file_size for i in infos)
@@ -96,16 +102,74 @@ def _blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
+def check_no_doctype(path: Path) -> None:
+    """Refuse a part with a DOCTYPE, where every entity attack is declared (Excel never writes one),
+    whichever parser openpyxl then uses: with lxml installed it parses workbook.xml, styles and the
+    rels with lxml, not defusedxml. Each part is read only up to its root element."""
+    import xml.parsers.expat
+    import zipfile
+
+    class Seen(Exception):
+        pass
+
+    def doctype(*_: object) -> None:
+        raise Seen("doctype")
+
+    def root(*_: object) -> None:
+        raise Seen("root")
+
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():  # every part: any name can be declared XML in [Content_Types].xml
+            parser = xml.parsers.expat.ParserCreate()
+            parser.StartDoctypeDeclHandler, parser.StartElementHandler = doctype, root
+            try:
+                with zf.open(name) as fh:
+                    for block in iter(lambda: fh.read(1 << 14), b""):
+                        parser.Parse(block, False)
+            except Seen as seen:
+                if seen.args[0] == "doctype":
+                    raise InputError([Problem(path.name, f"cannot be read as an Excel workbook: part {name} declares a DTD (XML entities), which Excel never writes: refused for safety")]) from None
+            except xml.parsers.expat.ExpatError:
+                pass  # not XML (an image) or damaged XML, which the loader reports
+
+
 def read_workbook(path: Path) -> RawCase:
     """Read every sheet named after a known table; cached values only (no formula evaluation)."""
     check_xml_defences()
     check_zip(path)
+    check_no_doctype(path)
     try:
         return _read_workbook(path)
     except InputError:
         raise
     except Exception as exc:  # zip, XML, entity and part errors all mean the same to the user
-        raise InputError([Problem(path.name, f"cannot be read as an Excel workbook: {type(exc).__name__}: {exc}")]) from None
+        raise InputError([Problem(path.name, f"cannot be read as an Excel workbook: {_why(path, exc)}")]) from None
+
+
+def _why(path: Path, exc: Exception) -> str:
+    """A loader exception in one plain line. openpyxl wraps XML errors in a ValueError that asks to
+    "see the exception" (suppressed here) and names no part: on this failure path only, the parts
+    are parsed again to name the damaged one."""
+    import zipfile
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+
+    if isinstance(exc, KeyError):  # zipfile: "There is no item named 'x' in the archive"
+        return f"a part is missing, the file is damaged ({exc.args[0]})"
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if name.endswith((".xml", ".rels")):
+                try:
+                    with zf.open(name) as fh:
+                        for _, el in iterparse(fh):
+                            el.clear()
+                except DefusedXmlException:
+                    return f"part {name} declares XML entities, which Excel never writes: refused for safety"
+                except ParseError as bad:
+                    return f"part {name} is damaged (invalid XML, {bad}): open the workbook in Excel and save it again"
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*(-?\d+),(\d+)\s*$")
@@ -189,7 +253,16 @@ def _read_workbook(path: Path) -> RawCase:
 
     problems: list[Problem] = []
     absurd: list[Problem] = []
-    wb_val = load_workbook(path, read_only=True, data_only=True)
+    from openpyxl.reader.excel import ExcelReader
+
+    reader = ExcelReader(path, read_only=True, data_only=True)  # load_workbook's two lines, keeping the parser
+    reader.read()
+    wb_val = reader.wb
+    # openpyxl skips a sheet whose part is absent; the user would be told the table is missing.
+    missing = [f"sheet '{sh.name}' ({rel.target})" for sh, rel in reader.parser.find_sheets() if rel.target not in reader.valid_files]
+    if missing:
+        wb_val.close()
+        raise InputError([Problem(path.name, f"cannot be read as an Excel workbook: a part is missing, the file is damaged ({', '.join(missing)})")])
     wb_fx = None  # formulas are read only from sheets that have any
     tables: dict[str, pd.DataFrame] = {}
     where: dict[str, str] = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .build import FAMILIES, Built
+from .build import Built
 from .solve import Solution
 
 INDEX_COLUMNS = ["site", "resource", "product", "customer", "segment", "origin", "destination", "mode", "period"]

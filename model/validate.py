@@ -16,7 +16,7 @@ import pandas as pd
 
 from .errors import InputError, Problem
 from .read import ROW, RawCase
-from .schema import REQUIRED_TABLES, SETTINGS, TABLES, Column, Table
+from .schema import SETTINGS, TABLES, Column, Table
 
 TRUE = {"true", "yes", "y", "1", "x"}
 #: Longest name accepted: well below Excel's 32,767-character cell limit, so nothing is cut on output.
