@@ -58,14 +58,19 @@ def test_defusedxml_must_be_active(monkeypatch, tables, tmp_path):
     assert "defusedxml is not active" in _one_problem(p)
 
 
-def test_absurd_used_range_is_refused_before_parsing(tables, tmp_path):
+def _with_cell(tables, path, sheet: str, ref: str, value: object):
+    """The case as a workbook with one more cell typed into ``sheet``."""
     from openpyxl import load_workbook
 
-    p = write_xlsx(tables, tmp_path / "case.xlsx")
-    wb = load_workbook(p)
-    wb["lanes"]["XFD1048576"] = "stray"
-    wb.save(p)
-    msg = _one_problem(p)
+    write_xlsx(tables, path)
+    wb = load_workbook(path)
+    wb[sheet][ref] = value
+    wb.save(path)
+    return path
+
+
+def test_absurd_used_range_is_refused_before_parsing(tables, tmp_path):
+    msg = _one_problem(_with_cell(tables, tmp_path / "case.xlsx", "lanes", "XFD1048576", "stray"))
     assert msg.startswith("sheet 'lanes': has cells as far as column XFD and row 1,048,576")
     assert "Ctrl+End" in msg
 
@@ -92,12 +97,7 @@ def test_rows_padded_out_to_column_xfd_are_refused(tables, tmp_path):
 
 
 def test_stray_cell_near_the_table_and_a_lying_dimension_are_read(tables, tmp_path):
-    from openpyxl import load_workbook
-
-    p = write_xlsx(tables, tmp_path / "case.xlsx")
-    wb = load_workbook(p)
-    wb["lanes"]["XFD3"] = "note far to the right"
-    wb.save(p)
+    p = _with_cell(tables, tmp_path / "case.xlsx", "lanes", "XFD3", "note far to the right")
     # The declared used range says the whole sheet; only the cells there count.
     q = tmp_path / "dim.xlsx"
     _with_sheet_xml(p, q, "lanes", lambda x: re.sub(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="A1:XFD1048576"/>', x))
