@@ -250,11 +250,10 @@ def empty_text_formulas(path: Path, part: str) -> set[str]:
 
 def _read_workbook(path: Path) -> RawCase:
     from openpyxl import load_workbook
+    from openpyxl.reader.excel import ExcelReader
 
     problems: list[Problem] = []
     absurd: list[Problem] = []
-    from openpyxl.reader.excel import ExcelReader
-
     reader = ExcelReader(path, read_only=True, data_only=True)  # load_workbook's two lines, keeping the parser
     reader.read()
     wb_val = reader.wb

@@ -2,7 +2,9 @@
 
 Files are first written into a temporary folder inside the output folder, flushed to disk, and
 only then moved into place with ``os.replace`` (Ctrl+C and SIGTERM wait until every file is
-moved), so a failed or killed run never leaves a half-written, clobbered or mixed plan.
+moved), so a run that fails or is stopped never leaves a half-written, clobbered or mixed
+plan. The moves are one rename per file, not one for the folder: a SIGKILL or power cut in the
+microseconds between two of them is the one case that can leave files of two runs.
 Strings from the case are written to the workbook as text, never formulas, and CSV cells that
 a spreadsheet would run as formulas are defused.
 """
