@@ -52,22 +52,31 @@ def _warn(warnings) -> None:
         print(f"aop: warning: {w}", file=sys.stderr)
 
 
-def _stop_on_sigterm() -> None:
+def _stop_on_sigterm():
     """SIGTERM (a scheduler or `kill` stopping the run) is handled like Ctrl+C: temporary files are
-    removed and the previous plan is left as it was."""
+    removed and the previous plan is left as it was. Returns the handler it replaced (None when
+    none was set: not the main thread)."""
 
     def stop(_signum, _frame):
         raise KeyboardInterrupt("SIGTERM")
 
     try:
-        signal.signal(signal.SIGTERM, stop)
+        return signal.signal(signal.SIGTERM, stop)
     except ValueError:  # not the main thread (main() called from a worker): leave handlers alone
-        pass
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _stop_on_sigterm()
+    previous = _stop_on_sigterm()
+    try:
+        return _run(args)
+    finally:
+        if previous is not None:  # main() called in-process (a notebook, a test) leaves no trace
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "template":
         from .docs import write_template
 

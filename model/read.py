@@ -44,7 +44,7 @@ def check_zip(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as exc:  # NotImplementedError: a damaged version field
         with open(path, "rb") as fh:
             head = fh.read(8)
         if head == bytes.fromhex("D0CF11E0A1B11AE1"):  # OLE2 compound file: Excel 97-2003, or any password-protected workbook
@@ -136,9 +136,9 @@ def check_no_doctype(path: Path) -> None:
 def read_workbook(path: Path) -> RawCase:
     """Read every sheet named after a known table; cached values only (no formula evaluation)."""
     check_xml_defences()
-    check_zip(path)
-    check_no_doctype(path)
     try:
+        check_zip(path)
+        check_no_doctype(path)
         return _read_workbook(path)
     except InputError:
         raise
@@ -156,20 +156,31 @@ def _why(path: Path, exc: Exception) -> str:
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import iterparse
 
+    import zlib
+
     if isinstance(exc, KeyError):  # zipfile: "There is no item named 'x' in the archive"
         return f"a part is missing, the file is damaged ({exc.args[0]})"
-    with zipfile.ZipFile(path) as zf:
-        for name in zf.namelist():
-            if name.endswith((".xml", ".rels")):
+    plain = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
                 try:
                     with zf.open(name) as fh:
+                        if not name.endswith((".xml", ".rels")):
+                            while fh.read(1 << 20):  # decompress: a damaged part fails here
+                                pass
+                            continue
                         for _, el in iterparse(fh):
                             el.clear()
                 except DefusedXmlException:
                     return f"part {name} declares XML entities, which Excel never writes: refused for safety"
                 except ParseError as bad:
                     return f"part {name} is damaged (invalid XML, {bad}): open the workbook in Excel and save it again"
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+                except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as bad:
+                    return f"part {name} is damaged ({type(bad).__name__}: {bad}): open the workbook in Excel and save it again"
+    except Exception as bad:  # noqa: BLE001 - the container itself: the first error says it best
+        return f"the file is damaged ({type(bad).__name__}: {bad}); {plain}"
+    return plain
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*(-?\d+),(\d+)\s*$")
@@ -352,6 +363,7 @@ def read_csv_folder(path: Path) -> RawCase:
     tables: dict[str, pd.DataFrame] = {}
     where: dict[str, str] = {}
     problems: list[Problem] = []
+    files: dict[str, str] = {}
     for f in sorted(path.glob("*.csv")):
         name = normalise_header(f.stem)
         if name not in TABLES:
@@ -378,9 +390,12 @@ def read_csv_folder(path: Path) -> RawCase:
         except (UnicodeDecodeError, csv.Error) as exc:
             problems.append(Problem(f.name, f"cannot be read as UTF-8 CSV: {exc}"))
             continue
+        except OSError as exc:  # a folder named like a table, a link to a moved file, no permission
+            problems.append(Problem(f.name, f"cannot be opened: {exc.strerror or exc}"))
+            continue
         tables[name] = _frame(header or [], rows)
         where[name] = f.name
-    files = {f.name: sha256_file(f) for f in sorted(path.glob("*.csv")) if normalise_header(f.stem) in TABLES}
+        files[f.name] = sha256_file(f)
     return RawCase(str(path), tables, where, problems, files)
 
 

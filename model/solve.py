@@ -78,23 +78,43 @@ RESCALE_ABOVE = 1e9
 WIDE_RANGE = 1e9
 
 
+#: HiGHS drops matrix coefficients at or below this (its small_matrix_value).
+HIGHS_SMALL_COEFFICIENT = 1e-9
+
+
+def _family_of_largest(lp: LP, values: np.ndarray) -> str:
+    """The constraint family of the row holding the largest finite limit, for a warning."""
+    limit = np.where(np.isfinite(lp.row_upper), lp.row_upper, lp.row_lower)
+    limit = np.where(np.isfinite(limit), np.abs(limit), 0.0)
+    return str(lp.row_family[int(np.argmax(limit))]) if len(limit) else ""
+
+
 def numeric_check(lp: LP) -> tuple[float, float, list[str]]:
     """Money and quantity scale factors for HiGHS (powers of ten, 1 when not needed) and
-    warnings about number ranges HiGHS handles poorly. Inputs are already finite (validation)."""
+    warnings about number ranges HiGHS handles poorly. Inputs are finite and at most
+    validate.MAX_NUMBER in size (validation).
+
+    The scales follow the typical (median) nonzero cost and limit, not the largest: one limit
+    typed as a huge number for "no limit" must not push every other number below HiGHS's
+    tolerances, as rescaling by it would."""
     warnings = []
     a = np.abs(lp.A.data[lp.A.data != 0]) if lp.A.nnz else np.ones(1)
     if a.max() / a.min() > WIDE_RANGE:
         warnings.append(f"matrix coefficients range from {a.min():.3g} to {a.max():.3g}: check units (e.g. hours_per_unit in hours, BOM quantities per unit)")
+    if a.min() <= HIGHS_SMALL_COEFFICIENT:
+        warnings.append(f"coefficients as small as {a.min():.3g} (e.g. hours_per_unit) count as 0 in HiGHS")
     c = np.abs(lp.c[lp.c != 0])
     b = np.abs(np.concatenate([lp.row_lower[np.isfinite(lp.row_lower)], lp.row_upper[np.isfinite(lp.row_upper)]]))
     b = b[b != 0]
     cost_scale = qty_scale = 1.0
-    if len(c) and c.max() > RESCALE_ABOVE:
-        cost_scale = 10.0 ** -math.ceil(math.log10(c.max() / 1e6))
+    if len(c) and np.median(c) > RESCALE_ABOVE:
+        cost_scale = 10.0 ** -math.ceil(math.log10(np.median(c) / 1e3))
         warnings.append(f"costs up to {c.max():.3g}: money passed to HiGHS in units of {1 / cost_scale:g}")
-    if len(b) and b.max() > RESCALE_ABOVE:
-        qty_scale = 10.0 ** math.ceil(math.log10(b.max() / 1e6))
+    if len(b) and np.median(b) > RESCALE_ABOVE:
+        qty_scale = 10.0 ** math.ceil(math.log10(np.median(b) / 1e3))
         warnings.append(f"limits up to {b.max():.3g}: quantities passed to HiGHS in units of {qty_scale:g}")
+    elif len(b) and b.max() > RESCALE_ABOVE:
+        warnings.append(f"a {_family_of_largest(lp, b)} limit of {b.max():.3g}: if it means no limit, leave the cell blank")
     if len(c) and c.max() / c.min() > WIDE_RANGE:
         warnings.append(f"costs range from {c.min():.3g} to {c.max():.3g}: the smallest may be lost in the solver's tolerances")
     return cost_scale, qty_scale, warnings
@@ -159,7 +179,8 @@ def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, obj
     model.a_matrix_.start_ = A.indptr.astype(np.int32)
     model.a_matrix_.index_ = A.indices.astype(np.int32)
     model.a_matrix_.value_ = A.data.astype(np.float64)
-    if h.passModel(model) != highspy.HighsStatus.kOk:
+    # kWarning: HiGHS accepted the model but dropped coefficients at or below 1e-9 (warned above).
+    if h.passModel(model) == highspy.HighsStatus.kError:
         raise SolveError("error", "HiGHS rejected the model")
     options["algorithm"] = algorithm
     options["cost_scale"] = cost_scale

@@ -22,6 +22,10 @@ TRUE = {"true", "yes", "y", "1", "x"}
 #: Longest name accepted: well below Excel's 32,767-character cell limit, so nothing is cut on output.
 MAX_TEXT = 1_000
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Largest magnitude of any number in a case (money, units, hours). Nothing real comes near it;
+#: past it products of inputs (unit_value x holding rate x days) leave what floating point and
+#: HiGHS handle, and a planner who typed 99999999999999 for "no limit" is told to leave it blank.
+MAX_NUMBER = 1e13
 FALSE = {"false", "no", "n", "0", ""}
 
 
@@ -102,7 +106,10 @@ def _convert(df: pd.DataFrame, table: Table, col: Column, where: str, problems: 
     bad = ~blank & (num.isna() | ~np.isfinite(num))
     for r, v in zip(rows[bad], s[bad]):
         problems.append(Problem(where, "must be a finite number", int(r), col.name, v))
-    ok = ~blank & ~bad
+    huge = ~blank & ~bad & (num.abs() > MAX_NUMBER)
+    for r, v in zip(rows[huge], s[huge]):
+        problems.append(Problem(where, f"is larger than {MAX_NUMBER:g}: check the units (for no limit, leave the cell blank)", int(r), col.name, v))
+    ok = ~blank & ~bad & ~huge
     if col.minimum is not None:
         low = ok & (num < col.minimum)
         what = "must not be negative" if col.minimum == 0 else f"must be at least {col.minimum:g}"
@@ -121,6 +128,11 @@ def _convert(df: pd.DataFrame, table: Table, col: Column, where: str, problems: 
 def _number(v: object) -> object:
     if isinstance(v, bool):
         return float("nan")  # TRUE in a number column is a typo, not 1
+    if isinstance(v, int):  # a workbook cell of 400 digits arrives as a Python int
+        try:
+            return float(v)
+        except OverflowError:
+            return float("inf")
     if isinstance(v, str):
         t = v.strip().replace("_", "")
         return t

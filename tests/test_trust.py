@@ -296,3 +296,25 @@ def test_same_case_in_two_processes_gives_the_same_objective_to_the_bit(tables, 
         assert prov["option threads"] == "2" and prov["option random_seed"] == "0"
         seen.append(prov["objective"])
     assert seen[0] == seen[1]
+
+
+def test_a_limit_typed_as_a_huge_number_gives_the_plan_of_a_blank_limit(tables):
+    """Rescaling follows the typical number, not the largest: storage of 9e12 (a planner's "no
+    limit") must not push demand of 100 units below HiGHS's tolerances."""
+    tables["sites"]["storage_capacity"] = [None, None]
+    blank = solve_case(tables)
+    tables["sites"]["storage_capacity"] = [None, 9e12]
+    huge = solve_case(tables)
+    assert any("storage limit of 9e+12: if it means no limit, leave the cell blank" in w for w in huge.warnings)
+    assert huge.total_cost == pytest.approx(blank.total_cost, rel=1e-9)
+
+
+def test_numbers_past_the_largest_accepted_are_refused_with_their_cell(tables):
+    from model import InputError
+
+    tables["sites"]["storage_capacity"] = [None, 99999999999999]
+    with pytest.raises(InputError) as exc:
+        load_case(tables)
+    assert [str(p) for p in exc.value.problems] == [
+        "table 'sites' row 3, column 'storage_capacity': is larger than 1e+13: check the units (for no limit, leave the cell blank) (value: 99999999999999.0)"
+    ]
