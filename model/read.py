@@ -368,6 +368,9 @@ def read_csv_folder(path: Path) -> RawCase:
         name = normalise_header(f.stem)
         if name not in TABLES:
             continue
+        if name in where:  # Demand.csv beside demand.csv: which one is meant cannot be guessed
+            problems.append(Problem(f.name, f"holds table '{name}' like {where[name]}: keep one of the two"))
+            continue
         try:
             with f.open(newline="", encoding="utf-8-sig") as fh:
                 first = fh.readline()
@@ -387,8 +390,11 @@ def read_csv_folder(path: Path) -> RawCase:
                     if semicolon:
                         vals = [_DECIMAL_COMMA.sub(r"\1.\2", v) for v in vals]
                     rows.append((line, [v if v.strip() else None for v in vals]))
-        except (UnicodeDecodeError, csv.Error) as exc:
-            problems.append(Problem(f.name, f"cannot be read as UTF-8 CSV: {exc}"))
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(f.name, f"is not UTF-8 text (save it as 'CSV UTF-8'): {exc}"))
+            continue
+        except csv.Error as exc:
+            problems.append(Problem(f.name, f"cannot be read as CSV, line {reader.line_num}: {exc}"))
             continue
         except OSError as exc:  # a folder named like a table, a link to a moved file, no permission
             problems.append(Problem(f.name, f"cannot be opened: {exc.strerror or exc}"))

@@ -162,3 +162,22 @@ def test_over_long_names_are_refused(tables):
     with pytest.raises(InputError) as exc:
         load_case(tables)
     assert any("40,000 characters long" in str(p) for p in exc.value.problems)
+
+
+def test_two_files_for_one_table_are_a_problem_not_a_guess(tables, tmp_path):
+    folder = write_csvs(tables, tmp_path / "case")
+    (folder / "Demand.csv").write_text((folder / "demand.csv").read_text())
+    with pytest.raises(InputError) as exc:
+        load_case(folder)
+    assert [str(p) for p in exc.value.problems] == ["demand.csv: holds table 'demand' like Demand.csv: keep one of the two"]
+
+
+def test_csv_errors_say_what_kind_of_problem(tables, tmp_path):
+    folder = write_csvs(tables, tmp_path / "case")
+    (folder / "lanes.csv").write_bytes("origin,destination,mode\nPL1,DC1,caf\xe9\n".encode("latin-1"))
+    (folder / "demand.csv").write_text("product,customer,period,quantity\nA,C1,2027-01," + "9" * 200_000 + "\n")
+    with pytest.raises(InputError) as exc:
+        load_case(folder)
+    msgs = [str(p) for p in exc.value.problems]
+    assert any(m.startswith("lanes.csv: is not UTF-8 text (save it as 'CSV UTF-8')") for m in msgs), msgs
+    assert any(m.startswith("demand.csv: cannot be read as CSV, line 2: field larger than field limit") for m in msgs), msgs
