@@ -326,6 +326,8 @@ def apply_xlsx_mutations(path: Path, mutations: list[tuple]) -> None:
             zf.writestr(name, data)
     data = bytearray(buf.getvalue())
     for m in byte_level:
+        if not data and m[0] in ("flip", "overwrite"):
+            continue  # truncated to nothing: no byte left to damage
         if m[0] == "flip":
             for pos, b in m[1]:
                 data[pos % len(data)] = b
