@@ -27,6 +27,7 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: HiGHS handle, and a planner who typed 99999999999999 for "no limit" is told to leave it blank.
 MAX_NUMBER = 1e13
 FALSE = {"false", "no", "n", "0", ""}
+BLANK = "is blank but required"
 
 
 @dataclass
@@ -79,7 +80,7 @@ def _convert(df: pd.DataFrame, table: Table, col: Column, where: str, problems: 
     rows = df[ROW]
     if col.required:
         for r in rows[blank]:
-            problems.append(Problem(where, "is blank but required", int(r), col.name))
+            problems.append(Problem(where, BLANK, int(r), col.name))
     if col.kind in ("str", "period"):
         out = s.where(blank, s.map(_text, na_action="ignore"))
         ctrl = out.map(lambda v: isinstance(v, str) and bool(CONTROL.search(v)))
@@ -267,6 +268,9 @@ def validate(raw: RawCase) -> Case:
 
     settings = _settings(t["settings"], w["settings"], problems)
 
+    # A cell the reader already explained (a formula with no saved value) is not also "blank".
+    explained = {(p.where, p.row, p.column) for p in raw.problems if p.row is not None}
+    problems = [p for p in problems if not (p.message == BLANK and (p.where, p.row, p.column) in explained)]
     if problems:
         raise InputError(problems)
 
