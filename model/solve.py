@@ -82,7 +82,7 @@ WIDE_RANGE = 1e9
 HIGHS_SMALL_COEFFICIENT = 1e-9
 
 
-def _family_of_largest(lp: LP, values: np.ndarray) -> str:
+def _family_of_largest(lp: LP) -> str:
     """The constraint family of the row holding the largest finite limit, for a warning."""
     limit = np.where(np.isfinite(lp.row_upper), lp.row_upper, lp.row_lower)
     limit = np.where(np.isfinite(limit), np.abs(limit), 0.0)
@@ -114,7 +114,7 @@ def numeric_check(lp: LP) -> tuple[float, float, list[str]]:
         qty_scale = 10.0 ** math.ceil(math.log10(np.median(b) / 1e3))
         warnings.append(f"limits up to {b.max():.3g}: quantities passed to HiGHS in units of {qty_scale:g}")
     elif len(b) and b.max() > RESCALE_ABOVE:
-        warnings.append(f"a {_family_of_largest(lp, b)} limit of {b.max():.3g}: if it means no limit, leave the cell blank")
+        warnings.append(f"a {_family_of_largest(lp)} limit of {b.max():.3g}: if it means no limit, leave the cell blank")
     if len(c) and c.max() / c.min() > WIDE_RANGE:
         warnings.append(f"costs range from {c.min():.3g} to {c.max():.3g}: the smallest may be lost in the solver's tolerances")
     return cost_scale, qty_scale, warnings
