@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .build import build
+from .build import Built, build
 from .read import from_frames, read_case
 from .results import Plan, make_plan
 from .solve import SolveOptions, choose_algorithm, numeric_check, solve
@@ -19,6 +19,13 @@ def load_case(source: str | Path | dict[str, pd.DataFrame]) -> Case:
     """Read and validate a case: a path (.xlsx or CSV folder) or a dict of DataFrames."""
     raw = from_frames(source) if isinstance(source, dict) else read_case(source)
     return validate(raw)
+
+
+def check_case(source: str | Path | dict[str, pd.DataFrame]) -> tuple[Case, Built]:
+    """Read, validate and build a case without solving it: every input error ``solve_case``
+    would raise (some, such as a missing product size, only show once the network is built)."""
+    case = load_case(source)
+    return case, build(case)
 
 
 def solve_case(
@@ -49,7 +56,7 @@ def solve_case(
     opts = SolveOptions.from_settings(case.settings, **options)
     lp = built.lp
     numeric_warnings = numeric_check(lp)[2]
-    for w in numeric_warnings:
+    for w in [*built.warnings, *numeric_warnings]:
         say(f"warning: {w}")
     say(f"built the LP in {timings['build']:.2f} s: {lp.num_col:,} variables, {lp.num_row:,} rows, {lp.A.nnz:,} nonzeros")
     say(f"solving with HiGHS ({choose_algorithm(lp, opts.solver)}{', time limit %g s' % opts.time_limit if opts.time_limit != float('inf') else ''}) ...")
@@ -57,6 +64,6 @@ def solve_case(
     say(f"solved in {sol.seconds:.2f} s; reading results ...")
     t0 = time.perf_counter()
     plan = make_plan(built, sol, timings)
-    plan.warnings.extend(numeric_warnings)
+    plan.warnings.extend([*built.warnings, *numeric_warnings])
     timings["results"] = time.perf_counter() - t0
     return plan

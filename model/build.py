@@ -1,12 +1,17 @@
-"""Build the AOP linear program as a Pyomo model, then compile it to matrix form for HiGHS.
+"""Build the AOP linear program as sparse term tables, stacked into the matrix HiGHS takes.
 
 Units: quantities in units per period, hours per period, money in the case currency.
 Every variable is >= 0. Only index combinations that can carry flow are created:
 
 * a product *is needed* at a site if it can reach, along lanes, a customer that demands it,
   or the site holds a safety-stock or ending target for it;
-* a product *can exist* at a site if it is made there, is on hand there initially, or can
-  arrive on a lane from a site where it can exist (and is needed at the destination).
+* a product *can exist* at a site if it is made or bought there, is on hand there initially
+  or arrives as a scheduled receipt, or can arrive on a lane from a site where it can exist
+  (and is needed at the destination).
+
+Transit follows the plan's own calendar (each period's ``days``, cumulatively): see
+``departure_shares`` (between sites, split on arrival) and ``arrival_shares`` (to customers,
+split on departure, so a delivery never lands in a period that cannot take it).
 
 Each constraint family is one function below, named after the family; its docstring states
 the row, its limit (the constant right-hand side) and the meaning of its shadow price.
@@ -30,6 +35,8 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from .errors import InputError, Problem
+from .read import ROW
 from .validate import Case
 
 #: Constraint families and the names of their index columns, in index order.
@@ -50,12 +57,23 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "backlog": ("product", "customer", "period"),
 }
 
+#: Order of families for review: limits a reviewer can act on first (capacity, suppliers,
+#: lanes, space, service promises), then demand and the flow-accounting rows.
+REVIEW_ORDER = (
+    "capacity", "overtime", "production_max", "outsource_max", "supply", "lane_capacity", "storage",
+    "service", "safety_stock", "ending", "demand", "backlog", "delivery", "balance",
+)
+
+#: Families that account for flows: their limit is what arrives from outside the plan.
+FLOW_FAMILIES = ("balance", "delivery", "backlog")
+
 #: Variable families, their Pyomo component names and index columns.
 VARIABLES: dict[str, tuple[str, ...]] = {
     "make": ("site", "product", "period"),
     "outsource": ("site", "product", "period"),
     "overtime_hours": ("site", "resource", "period"),
     "ship": ("origin", "destination", "mode", "product", "period"),
+    "deliver": ("origin", "destination", "mode", "product", "period"),
     "inv": ("site", "product", "period"),
     "short": ("product", "customer", "period"),
     "ss_short": ("site", "product", "period"),
@@ -131,23 +149,91 @@ class Built:
     case: Case
     variables: dict[str, pd.DataFrame]
     lp: LP
+    legs: pd.DataFrame  # lane_legs: how each lane's flow splits between departure and arrival periods
     empty_rows: list[tuple] = field(default_factory=list)
-    transit: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------
+# The plan's calendar and transit
+# --------------------------------------------------------------------------------------
+
+#: Days: a lead time that reaches a period's end within this is taken to miss the period.
+EPS_DAYS = 1e-9
+#: Shares below this are dropped (floating-point crumbs of an overlap).
+EPS_SHARE = 1e-12
+
+
+def calendar(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (in days from the start of the plan) of each period, from its ``days``."""
+    end = np.cumsum(np.asarray(days, dtype=float))
+    return end - np.asarray(days, dtype=float), end
+
+
+def _overlap(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray:
+    return np.clip(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0, None)
+
+
+def departure_shares(start: np.ndarray, end: np.ndarray, lead: float) -> np.ndarray:
+    """Shipments between sites, indexed by the period they leave: row t gives the share of what
+    leaves in t that arrives in each period u (T columns) and after the plan (column T).
+
+    What leaves in t leaves evenly over [start_t, end_t), so it arrives evenly over
+    [start_t + lead, end_t + lead); each period takes the share that overlaps it."""
+    a0, a1 = start + lead, end + lead
+    inside = _overlap(a0[:, None], a1[:, None], start[None, :], end[None, :])
+    after = np.clip(a1 - np.maximum(a0, end[-1]), 0.0, None)
+    return np.column_stack([inside, after]) / (end - start)[:, None]
+
+
+def arrival_shares(start: np.ndarray, end: np.ndarray, lead: float) -> np.ndarray:
+    """Deliveries to customers, indexed by the period they arrive: row u gives the share of
+    what arrives in u that leaves the origin in each period t.
+
+    A customer holds no stock, so a delivery is never split into a period that cannot take it:
+    it arrives in u, evenly over [start_u, end_u), and so leaves over [start_u - lead,
+    end_u - lead), split between the origin's periods (whose stock absorbs the split). The part
+    that would leave before the plan starts leaves on its first day instead and still arrives
+    within u. A period that ends before the lead time has passed (end_u <= lead) cannot be
+    reached: its row is all zeros."""
+    d0, d1 = start - lead, end - lead
+    m = _overlap(d0[:, None], d1[:, None], start[None, :], end[None, :])
+    reachable = d1 > EPS_DAYS
+    m[:, 0] += np.where(reachable, np.clip(np.minimum(d1, 0.0) - d0, 0.0, None), 0.0)
+    m[~reachable] = 0.0
+    return m / (end - start)[:, None]
+
+
+def lane_legs(case: Case) -> pd.DataFrame:
+    """Every lane's legs on the plan's calendar: (lane, t, dep, arr, share), where ``t`` is the
+    period that indexes the lane's flow (departure between sites, arrival at customers),
+    ``dep`` and ``arr`` the periods it leaves and arrives (arr = T: after the plan) and
+    ``share`` the part of the flow on that leg. Computed once per distinct lead time."""
+    start, end = calendar(case.periods["days"].to_numpy(float))
+    T = len(start)
+    lanes = case.lanes
+    to_site = lanes["destination"].isin(set(case.sites["site"]))
+    frames = []
+    for (site_bound, lead), grp in lanes.groupby([to_site, lanes["lead_time_days"]], sort=False):
+        if site_bound:
+            m = departure_shares(start, end, float(lead))
+            t, u = np.nonzero(m > EPS_SHARE)
+            legs = pd.DataFrame({"t": t, "dep": t, "arr": u, "share": m[t, u]})
+        else:
+            m = arrival_shares(start, end, float(lead))
+            u, t = np.nonzero(m > EPS_SHARE)
+            legs = pd.DataFrame({"t": u, "dep": t, "arr": u, "share": m[u, t]})
+        frames.append(grp[["lane"]].merge(legs, how="cross"))
+    cols = {"lane": "int64", "t": "int64", "dep": "int64", "arr": "int64", "share": "float64"}
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
+    # Between sites, a departure exists only if some of it arrives within the plan.
+    keep = out.groupby(["lane", "t"])["arr"].transform("min") < T
+    return out[keep].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------
 # Index sets
 # --------------------------------------------------------------------------------------
-
-
-def lane_transit(case: Case) -> pd.DataFrame:
-    """Per lane: k = floor(tau), f = tau - k with tau = lead_time_days / mean period days."""
-    mean_days = float(case.periods["days"].mean())
-    tau = case.lanes["lead_time_days"] / mean_days
-    k = np.floor(tau + 1e-9)
-    f = (tau - k).clip(lower=0.0)
-    f = f.where(f > 1e-9, 0.0)
-    return case.lanes.assign(k=k.astype(int), f=f)
 
 
 def _grow(seed: pd.DataFrame, step) -> pd.DataFrame:
@@ -185,12 +271,14 @@ def index_sets(case: Case) -> dict[str, pd.DataFrame]:
 
     need = _grow(pd.concat([seed, targets], ignore_index=True), upstream)
 
-    # can exist: forwards from production, purchases and opening stock, only where needed.
+    # can exist: forwards from production, purchases, opening stock and scheduled receipts,
+    # only where needed.
     prod = case.production
     makeable = prod[(prod["max_units"].fillna(np.inf) > 0) | prod["outsource_cost"].notna()][["site", "product"]]
     sup = case.supply
     buyable = sup[sup["max_units"].fillna(np.inf) > 0][["site", "product"]] if len(sup) else sup[["site", "product"]]
-    opening = inv[inv["initial"] > 0][["site", "product"]]
+    rc = case.receipts
+    opening = pd.concat([inv[inv["initial"] > 0][["site", "product"]], rc[rc["quantity"] > 0][["site", "product"]]], ignore_index=True).drop_duplicates()
     src = pd.concat([makeable, buyable, opening], ignore_index=True).merge(need)
     fwd = back.rename(columns={"origin": "site"})
 
@@ -214,6 +302,56 @@ def index_sets(case: Case) -> dict[str, pd.DataFrame]:
 
 
 # --------------------------------------------------------------------------------------
+# Product sizes and freight rates
+# --------------------------------------------------------------------------------------
+
+SIZE_COLUMN = {"kg": "weight_kg", "m3": "volume_m3"}
+
+
+def lane_product_rates(case: Case, lane_products: pd.DataFrame) -> pd.DataFrame:
+    """Per lane and product that can move on it: ``freight`` (money per unit: a lane_rates row,
+    else cost_per_unit + cost_per_kg x weight + cost_per_m3 x volume) and ``size`` (what one
+    unit counts against the lane's capacity: 1, its weight or its volume)."""
+    lp = lane_products.merge(case.lanes, on="lane").merge(case.products[["product", "weight_kg", "volume_m3"]], on="product")
+    base = lp["cost_per_unit"] + lp["cost_per_kg"] * lp["weight_kg"].fillna(0.0) + lp["cost_per_m3"] * lp["volume_m3"].fillna(0.0)
+    rates = case.lane_rates[["origin", "destination", "mode", "product", "cost_per_unit"]].rename(columns={"cost_per_unit": "contract_rate"})
+    lp = lp.merge(rates, how="left", on=["origin", "destination", "mode", "product"])
+    lp["contract"] = lp["contract_rate"].notna()
+    lp["freight"] = lp["contract_rate"].where(lp["contract"], base)
+    lp["size"] = np.select([lp["capacity_unit"] == "kg", lp["capacity_unit"] == "m3"], [lp["weight_kg"], lp["volume_m3"]], 1.0)
+    return lp[["lane", "product", "freight", "size", "contract"]]
+
+
+def check_sizes(case: Case, sets: dict[str, pd.DataFrame]) -> None:
+    """A freight rate, lane capacity or storage limit counted in kg or m3 needs the size of every
+    product it applies to: one problem per product and missing size, naming where it is needed."""
+    sizes = case.products[["product", "weight_kg", "volume_m3", ROW]].rename(columns={ROW: "product_row"})
+    lp = sets["lane_products"].merge(case.lanes.drop(columns=ROW, errors="ignore"), on="lane").merge(sizes, on="product")
+    rated = set(zip(case.lane_rates["origin"], case.lane_rates["destination"], case.lane_rates["mode"], case.lane_rates["product"]))
+    contract = pd.Series([k in rated for k in zip(lp["origin"], lp["destination"], lp["mode"], lp["product"])], index=lp.index, dtype=bool)
+    uses = []
+    for basis, size in SIZE_COLUMN.items():
+        cost = (lp[f"cost_per_{basis}"] > 0) & ~contract
+        cap = (lp["capacity_unit"] == basis) & lp["capacity"].notna()
+        for mask, why in ((cost, f"charges cost_per_{basis}"), (cap, f"counts its capacity in {basis}")):
+            hit = lp[mask & lp[size].isna()]
+            uses.append(hit.assign(size=size, where=[f"lane {o} -> {d} by {m} {why}" for o, d, m in zip(hit["origin"], hit["destination"], hit["mode"])]))
+        st = sets["stock"].merge(case.sites[case.sites["storage_unit"].eq(basis) & case.sites["storage_capacity"].notna()][["site"]])
+        st = st.merge(sizes, on="product")
+        hit = st[st[size].isna()]
+        uses.append(hit.assign(size=size, where=[f"site {s_} counts its storage in {basis}" for s_ in hit["site"]]))
+    missing = pd.concat(uses, ignore_index=True)
+    if missing.empty:
+        return
+    problems = []
+    for (product, size), grp in missing.groupby(["product", "size"], sort=False):
+        places = list(dict.fromkeys(grp["where"]))
+        more = f" (and {len(places) - 1} more)" if len(places) > 1 else ""
+        problems.append(Problem(case.where.get("products", "table 'products'"), f"{product} has no {size}, but {places[0]}{more}: give its {size}", int(grp["product_row"].iloc[0]), size))
+    raise InputError(sorted(problems, key=lambda p: p.row or 0))
+
+
+# --------------------------------------------------------------------------------------
 # Variables
 # --------------------------------------------------------------------------------------
 
@@ -222,7 +360,7 @@ def _periods(case: Case) -> pd.DataFrame:
     return case.periods[["period", "t", "days"]]
 
 
-def variable_tables(case: Case, sets: dict[str, pd.DataFrame], transit: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def variable_tables(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """One frame per variable family: index columns plus ``cost`` (money per unit of the variable)
     and, where useful, the cost's parts."""
     per = _periods(case)
@@ -241,29 +379,42 @@ def variable_tables(case: Case, sets: dict[str, pd.DataFrame], transit: pd.DataF
     ot = cap[cap["overtime_hours"] > 0]
     out["overtime_hours"] = ot.assign(cost=ot["overtime_cost"])[["site", "resource", "period", "t", "cost", "overtime_hours"]]
 
-    lp = sets["lane_products"].merge(transit, on="lane")
-    sh = lp.merge(per[["period", "t"]], how="cross")
-    sh = sh[sh["t"] + sh["k"] <= T - 1]
-    uv = sh["product"].map(prod_val["unit_value"]) * sh["product"].map(prod_val["holding_rate"])
-    sh = sh.assign(
-        freight=sh["cost_per_unit"],
-        transit_holding=uv * sh["lead_time_days"] / 365.0,
-    )
-    sh["cost"] = sh["freight"] + sh["transit_holding"]
-    out["ship"] = sh[["origin", "destination", "mode", "product", "period", "t", "lane", "k", "f", "premium", "cost", "freight", "transit_holding"]].reset_index(drop=True)
+    # Flows on lanes: between sites indexed by the period they leave (ship), to customers by
+    # the period they arrive (deliver); one variable per lane, product and indexing period.
+    lp = sets["lane_products"].merge(case.lanes[["lane", "origin", "destination", "mode", "premium", "lead_time_days"]], on="lane")
+    lp = lp.merge(lane_product_rates(case, sets["lane_products"]), on=["lane", "product"])
+    flows = lp.merge(legs[["lane", "t"]].drop_duplicates(), on="lane").merge(per[["period", "t"]], on="t")
+    uv = flows["product"].map(prod_val["unit_value"]) * flows["product"].map(prod_val["holding_rate"])
+    flows = flows.assign(transit_holding=uv * flows["lead_time_days"] / 365.0)
+    flows["cost"] = flows["freight"] + flows["transit_holding"]
+    cols = ["origin", "destination", "mode", "product", "period", "t", "lane", "premium", "cost", "freight", "transit_holding", "size"]
+    to_site = flows["destination"].isin(set(case.sites["site"]))
+    out["ship"] = flows[to_site][cols]
+    deliver = flows[~to_site][cols]
+    # A delivery is useful only where it can meet demand: in a period with demand, or (where
+    # the customer accepts backorders) once some demand has been due.
+    seg = case.customers.set_index("customer")["segment"]
+    bo_segments = set(case.service.loc[case.service["backorder_cost"].notna(), "segment"])
+    due = case.demand[case.demand["quantity"] > 0][["product", "customer", "period"]].merge(per[["period", "t"]])
+    first_due = due.groupby(["product", "customer"], as_index=False)["t"].min().rename(columns={"customer": "destination", "t": "t_first"})
+    deliver = deliver.merge(first_due, on=["product", "destination"])
+    waits = deliver["destination"].map(seg).isin(bo_segments)
+    has_demand = pd.MultiIndex.from_frame(deliver[["product", "destination", "t"]]).isin(pd.MultiIndex.from_frame(due[["product", "customer", "t"]]))
+    out["deliver"] = deliver[(waits & (deliver["t"] >= deliver["t_first"])) | has_demand][cols]
 
     st = sets["stock"].merge(per, how="cross")
     hold = st["product"].map(prod_val["unit_value"]) * st["product"].map(prod_val["holding_rate"]) * st["days"] / 365.0
     out["inv"] = st.assign(cost=hold)[["site", "product", "period", "t", "cost"]]
 
-    seg = case.customers.set_index("customer")["segment"]
     d = case.demand[case.demand["quantity"] > 0]
-    sc = case.service.set_index("segment")["shortage_cost"]
     segment = d["customer"].map(seg)
+    sc = case.service.set_index("segment")["shortage_cost"]
     short_cost = segment.map(sc).fillna(d["price"])
-    out["short"] = d.assign(cost=short_cost, segment=segment).merge(per[["period", "t"]])[
-        ["product", "customer", "period", "t", "cost", "segment", "quantity", "price"]
-    ]
+    short = d.assign(cost=short_cost, segment=segment).merge(per[["period", "t"]])
+    # A customer who accepts backorders is still owed the last period's unmet demand when the
+    # plan ends (see backorder_tables): it cannot be lost then.
+    short = short[~(short["segment"].isin(bo_segments) & (short["t"] == T - 1))]
+    out["short"] = short[["product", "customer", "period", "t", "cost", "segment", "quantity", "price"]]
 
     ss = case.inventory[case.inventory["safety_stock"] > 0].merge(per[["period", "t"]], how="cross")
     out["ss_short"] = ss.assign(cost=ss["safety_stock_penalty"])[["site", "product", "period", "t", "cost", "safety_stock"]]
@@ -279,7 +430,12 @@ def variable_tables(case: Case, sets: dict[str, pd.DataFrame], transit: pd.DataF
 def backorder_tables(case: Case, sets: dict[str, pd.DataFrame], per: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Variables of customers whose segment accepts backorders (service.backorder_cost given):
     ontime and late deliveries, new backorders and the backlog at each period end (units).
-    The backlog left after the last period also costs the shortage cost: it is lost."""
+
+    End of the plan: what is still owed after the last period costs the shortage cost (what
+    losing it would cost) instead of that period's backorder cost, and the last period's demand
+    can only be served or owed, not lost. So leaving the last month's demand unserved costs
+    exactly what losing it would (no cheap deferral past the plan), and a customer who is owed
+    at the end is reported as owed, not lost. ``backorder_part`` and ``end_part`` split the cost."""
     seg = case.customers.set_index("customer")["segment"]
     bo = case.service.set_index("segment")["backorder_cost"].dropna()
     sc = case.service.set_index("segment")["shortage_cost"]
@@ -290,13 +446,15 @@ def backorder_tables(case: Case, sets: dict[str, pd.DataFrame], per: pd.DataFram
     grid["quantity"] = grid["quantity"].fillna(0.0)
     last_price = grid["price"].fillna(grid["product"].map(case.products.set_index("product")["price"]))
     lost = grid["segment"].map(sc).fillna(last_price)
-    bcost = grid["segment"].map(bo) + np.where(grid["t"] == len(per) - 1, lost, 0.0)
+    is_last = grid["t"] == len(per) - 1
+    backorder_part = np.where(is_last, 0.0, grid["segment"].map(bo))
+    end_part = np.where(is_last, lost, 0.0)
     cols = ["product", "customer", "period", "t", "cost", "segment"]
     return {
         "ontime": grid.assign(cost=0.0)[cols],
         "late": grid.assign(cost=0.0)[cols],
         "newlate": grid[grid["quantity"] > 0].assign(cost=0.0)[cols],
-        "backlog_units": grid.assign(cost=bcost, lost_cost=lost, backorder_cost=grid["segment"].map(bo))[cols + ["lost_cost", "backorder_cost"]],
+        "backlog_units": grid.assign(cost=backorder_part + end_part, backorder_part=backorder_part, end_part=end_part, lost_cost=lost)[cols + ["backorder_part", "end_part", "lost_cost"]],
     }
 
 
@@ -308,6 +466,28 @@ def _number_columns(tables: dict[str, pd.DataFrame]) -> int:
         df["col"] = np.arange(n, n + len(df), dtype=np.int64)
         n += len(df)
     return n
+
+
+def flow_terms(v: dict[str, pd.DataFrame], legs: pd.DataFrame, T: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What leaves and what arrives, per flow variable and period, as terms.
+
+    departures: (origin, destination, mode, lane, product, size, col, t, coef), t the period it
+    leaves; arrivals: (destination, product, col, t, coef) for arrivals within the plan. A
+    shipment between sites leaves whole in its period and arrives split; a delivery arrives
+    whole in its period and leaves split."""
+    keys = ["origin", "destination", "mode", "lane", "product", "size", "col"]
+    ship, dlv = v["ship"], v["deliver"]
+    ship_legs = ship[keys + ["t"]].merge(legs, on=["lane", "t"])
+    ship_arr = ship_legs[ship_legs["arr"] < T]
+    dlv_legs = dlv[keys + ["t"]].merge(legs, on=["lane", "t"])
+    departures = pd.concat(
+        [ship[keys + ["t"]].assign(coef=1.0), dlv_legs[keys].assign(t=dlv_legs["dep"], coef=dlv_legs["share"])], ignore_index=True
+    )
+    arrivals = pd.concat(
+        [ship_arr[["destination", "product", "col"]].assign(t=ship_arr["arr"], coef=ship_arr["share"]), dlv[["destination", "product", "col", "t"]].assign(coef=1.0)],
+        ignore_index=True,
+    )
+    return departures, arrivals
 
 
 # --------------------------------------------------------------------------------------
@@ -322,14 +502,6 @@ def _terms(df: pd.DataFrame, keys: list[str], coef: object = 1.0) -> pd.DataFram
     out["coef"] = c
     out["col"] = df["col"].to_numpy()
     return out
-
-
-def _arrivals(ship: pd.DataFrame, T: int) -> pd.DataFrame:
-    """Arrival terms of shipments: share 1-f in t+k and f in t+k+1, inside the horizon."""
-    on = ship.assign(t=ship["t"] + ship["k"], coef=1.0 - ship["f"])
-    late = ship.assign(t=ship["t"] + ship["k"] + 1, coef=ship["f"])
-    arr = pd.concat([on, late], ignore_index=True)
-    return arr[(arr["coef"] > 1e-12) & (arr["t"] <= T - 1)]
 
 
 def _rows(m: Rows, name: str, terms: pd.DataFrame, limits: pd.DataFrame, sense: str) -> None:
@@ -363,18 +535,18 @@ def _rows(m: Rows, name: str, terms: pd.DataFrame, limits: pd.DataFrame, sense: 
     )
 
 
-def demand(m: Rows, v, case: Case, sets, T: int) -> pd.DataFrame:
-    """demand[p,c,t]:  sum_lanes arrivals[l,p,t] + short[p,c,t] = quantity[p,c,t]   (units)
+def demand(m: Rows, v, case: Case, sets, arrivals: pd.DataFrame) -> pd.DataFrame:
+    """demand[p,c,t]:  sum_lanes deliver[l,p,t] + short[p,c,t] = quantity[p,c,t]   (units)
 
-    One row per product and customer with demand and every period (quantity 0 where the case
-    has no row, so nothing is delivered then). Shadow price: money per unit, the marginal cost
-    of serving one more unit of demand (>= 0; at most the shortage cost)."""
-    ship = v["ship"]
-    arr = _arrivals(ship[~ship["destination"].isin(set(case.sites["site"]))], T)
-    arr = arr.rename(columns={"destination": "customer"})
-    per = _periods(case)[["period", "t"]]
-    arr = arr.drop(columns="period").merge(per, on="t")
+    One row per product, customer and period with demand (deliveries arrive whole in the period
+    they are planned for, so a period without demand takes none). Where the segment accepts
+    backorders: ontime + newlate + short = quantity. Shadow price: money per unit, the marginal
+    cost of serving one more unit of demand (>= 0; at most the shortage cost). Returns the
+    on-time delivery terms (deliveries, or ``ontime`` where backorders are allowed)."""
     k = ["product", "customer", "period"]
+    per = _periods(case)[["period", "t"]]
+    arr = arrivals.rename(columns={"destination": "customer"}).merge(per, on="t")
+    arr = arr[~arr["customer"].isin(set(case.sites["site"]))]
     bo = set(v["ontime"]["customer"])
     direct = arr[~arr["customer"].isin(bo)]
     terms = pd.concat([_terms(direct, k, "coef"), _terms(v["short"], k), _terms(v["ontime"], k), _terms(v["newlate"], k)])
@@ -384,7 +556,7 @@ def demand(m: Rows, v, case: Case, sets, T: int) -> pd.DataFrame:
     _rows(m, "demand", terms, lim[k + ["limit"]], "==")
     ontime = pd.concat([direct, v["ontime"].assign(coef=1.0)], ignore_index=True)
     delivery(m, v, arr[arr["customer"].isin(bo)])
-    backlog(m, v, case, T)
+    backlog(m, v, case)
     return ontime
 
 
@@ -400,12 +572,13 @@ def delivery(m, v, arr: pd.DataFrame) -> None:
     _rows(m, "delivery", terms, v["ontime"][k].assign(limit=0.0), "==")
 
 
-def backlog(m, v, case: Case, T: int) -> None:
+def backlog(m, v, case: Case) -> None:
     """backlog[p,c,t]:  backlog_units[t] - backlog_units[t-1] - newlate[t] + late[t] = 0   (units)
 
     The backlog starts at 0; each unit in it at a period end costs backorder_cost, and what is
-    still owed after the last period costs the shortage cost. Shadow price: money per unit, the
-    cost of owing the customer one more unit at the end of the period (>= 0)."""
+    still owed after the last period costs the shortage cost instead. Shadow price: money per
+    unit, the cost of owing the customer one more unit at the end of the period (>= 0)."""
+    T = len(case.periods)
     k = ["product", "customer", "period"]
     b = v["backlog_units"]
     per = _periods(case)[["period", "t"]]
@@ -414,22 +587,23 @@ def backlog(m, v, case: Case, T: int) -> None:
     _rows(m, "backlog", terms, b[k].assign(limit=0.0), "==")
 
 
-def balance(m, v, case: Case, sets, T: int) -> None:
+def balance(m, v, case: Case, sets, departures: pd.DataFrame, arrivals: pd.DataFrame) -> None:
     """balance[s,p,t]:  inv[t] - inv[t-1] - make - outsource - buy - arrivals + departures
     + sum_bom quantity * make[s,parent,t] = receipts   (units)
 
-    receipts is the opening stock (``initial``) in the first period and 0 after, the limit of
-    the row. At a supplier there is no inventory: departures = buy. Components are consumed
-    from the plant's own stock in the period the parent is made. Shadow price: money per unit; minus the marginal value of one more unit of the
-    product on hand at the site in that period (<= 0 when stock is worth having)."""
+    receipts, the limit of the row, are what arrives from outside the plan: the opening stock
+    (``initial``) in the first period plus the scheduled receipts of the period. Arrivals and
+    departures follow the plan's calendar (``flow_terms``). At a supplier there is no inventory:
+    departures = buy. Components are consumed from the plant's own stock in the period the
+    parent is made. Shadow price: money per unit; minus the marginal value of one more unit of
+    the product on hand at the site in that period (<= 0 when stock is worth having)."""
+    T = len(case.periods)
     per = _periods(case)[["period", "t"]]
     inv = v["inv"]
     prev = inv[inv["t"] < T - 1].assign(t=lambda d: d["t"] + 1).drop(columns="period").merge(per, on="t")
     sites = set(case.sites["site"])
-    ship = v["ship"]
-    arr = _arrivals(ship[ship["destination"].isin(sites)], T).drop(columns="period").merge(per, on="t")
-    arr = arr.rename(columns={"destination": "site"})
-    dep = ship.rename(columns={"origin": "site"})
+    arr = arrivals[arrivals["destination"].isin(sites)].rename(columns={"destination": "site"}).merge(per, on="t")
+    dep = departures.drop(columns="destination").rename(columns={"origin": "site"}).merge(per, on="t")
     k = ["site", "product", "period"]
     use = v["make"].merge(case.bom, on=["site", "product"], suffixes=("", "_bom"))
     use = use.drop(columns="product").rename(columns={"component": "product"})
@@ -441,13 +615,13 @@ def balance(m, v, case: Case, sets, T: int) -> None:
             _terms(v["outsource"], k, -1.0),
             _terms(v["buy"], k, -1.0),
             _terms(arr, k, -arr["coef"].to_numpy()),
-            _terms(dep, k, 1.0),
+            _terms(dep, k, "coef"),
             _terms(use, k, "quantity"),
         ]
     )
-    opening = case.inventory[["site", "product", "initial"]]
-    lim = inv[k + ["t"]].merge(opening, how="left")
-    lim["limit"] = np.where(lim["t"] == 0, lim["initial"].fillna(0.0), 0.0)
+    lim = inv[k + ["t"]].merge(case.inventory[["site", "product", "initial"]], how="left")
+    lim = lim.merge(case.receipts[k + ["quantity"]], how="left")
+    lim["limit"] = np.where(lim["t"] == 0, lim["initial"].fillna(0.0), 0.0) + lim["quantity"].fillna(0.0)
     # Suppliers hold no stock: what leaves in a period is what they sell in it (every period,
     # so nothing leaves in an outage, where there is no buy variable).
     suppliers = set(case.sites.loc[case.sites["kind"] == "supplier", "site"])
@@ -505,23 +679,30 @@ def supply(m, v, case: Case) -> None:
     _rows(m, "supply", _terms(b, k), b[k].assign(limit=b["max_units"]), "<=")
 
 
-def lane_capacity(m, v, case: Case) -> None:
-    """lane_capacity[o,d,mode,t]:  sum_p ship[o,d,mode,p,t] <= capacity   (units leaving in t)
+def lane_capacity(m, v, case: Case, departures: pd.DataFrame) -> None:
+    """lane_capacity[o,d,mode,t]:  sum_p size[p] * leaving[o,d,mode,p,t] <= capacity   (capacity_unit)
 
-    Shadow price: money per unit of lane capacity in the period (<= 0)."""
+    What leaves the origin in period t, all products together, counted in the lane's
+    capacity_unit: units (size 1), kg (weight_kg) or m3 (volume_m3). Shadow price: money per
+    unit, kg or m3 of lane capacity in the period (<= 0)."""
     k = ["origin", "destination", "mode", "period"]
     lanes = case.lanes[np.isfinite(case.lanes["capacity"].fillna(np.inf))]
     lim = lanes[["origin", "destination", "mode", "capacity"]].merge(_periods(case)[["period"]], how="cross")
-    _rows(m, "lane_capacity", _terms(v["ship"], k), lim.rename(columns={"capacity": "limit"}), "<=")
+    dep = departures.merge(_periods(case)[["period", "t"]], on="t")
+    _rows(m, "lane_capacity", _terms(dep, k, dep["coef"].to_numpy() * dep["size"].to_numpy()), lim.rename(columns={"capacity": "limit"}), "<=")
 
 
 def storage(m, v, case: Case) -> None:
-    """storage[s,t]:  sum_p inv[s,p,t] <= storage_capacity   (units on hand at period end)
+    """storage[s,t]:  sum_p size[p] * inv[s,p,t] <= storage_capacity   (storage_unit)
 
-    Shadow price: money per unit of storage space in the period (<= 0)."""
+    Everything on hand at the period end, counted in the site's storage_unit: units, kg
+    (weight_kg) or m3 (volume_m3). Shadow price: money per unit, kg or m3 of space in the
+    period (<= 0)."""
     sites = case.sites[np.isfinite(case.sites["storage_capacity"].fillna(np.inf))]
     lim = sites[["site", "storage_capacity"]].merge(_periods(case)[["period"]], how="cross")
-    _rows(m, "storage", _terms(v["inv"], ["site", "period"]), lim.rename(columns={"storage_capacity": "limit"}), "<=")
+    inv = v["inv"].merge(sites[["site", "storage_unit"]], on="site").merge(case.products[["product", "weight_kg", "volume_m3"]], on="product")
+    size = np.select([inv["storage_unit"] == "kg", inv["storage_unit"] == "m3"], [inv["weight_kg"], inv["volume_m3"]], 1.0)
+    _rows(m, "storage", _terms(inv, ["site", "period"], size), lim.rename(columns={"storage_capacity": "limit"}), "<=")
 
 
 def safety_stock(m, v, case: Case) -> None:
@@ -538,10 +719,11 @@ def safety_stock(m, v, case: Case) -> None:
 def ending(m, v, case: Case) -> None:
     """ending[s,p]:  inv[s,p,last period] >= ending_min   (units)
 
-    Shadow price: money per unit of required closing stock (>= 0)."""
+    ending_min defaults to the safety-stock target (validate), so the year does not end on an
+    empty shelf; 0 turns it off. Shadow price: money per unit of required closing stock (>= 0)."""
     last = case.periods["period"].iloc[-1]
     inv = v["inv"][v["inv"]["period"] == last]
-    req = case.inventory[case.inventory["ending_min"].notna()][["site", "product", "ending_min"]]
+    req = case.inventory[case.inventory["ending_min"] > 0][["site", "product", "ending_min"]]
     _rows(m, "ending", _terms(inv, ["site", "product"]), req.rename(columns={"ending_min": "limit"}), ">=")
 
 
@@ -567,26 +749,55 @@ def service(m, case: Case, arrivals: pd.DataFrame) -> None:
 
 
 def build(case: Case) -> Built:
-    """Build the plan's LP: sparse variable tables, every constraint family, the matrix."""
-    transit = lane_transit(case)
+    """Build the plan's LP: sparse variable tables, every constraint family, the matrix.
+    Raises InputError where a product lacks a size that a rate or limit needs."""
     sets = index_sets(case)
-    v = variable_tables(case, sets, transit)
+    check_sizes(case, sets)
+    legs = lane_legs(case)
+    v = variable_tables(case, sets, legs)
     n = _number_columns(v)
     T = len(case.periods)
+    departures, arrivals = flow_terms(v, legs, T)
     m = Rows()
-    ontime = demand(m, v, case, sets, T)
-    balance(m, v, case, sets, T)
+    ontime = demand(m, v, case, sets, arrivals)
+    balance(m, v, case, sets, departures, arrivals)
     capacity(m, v, case)
     overtime(m, v, case)
     production_max(m, v, case)
     outsource_max(m, v, case)
     supply(m, v, case)
-    lane_capacity(m, v, case)
+    lane_capacity(m, v, case, departures)
     storage(m, v, case)
     safety_stock(m, v, case)
     ending(m, v, case)
     service(m, case, ontime)
-    return Built(case=case, variables=v, lp=assemble(m.blocks, _costs(v, n)), empty_rows=m.empty_rows, transit=transit)
+    return Built(case=case, variables=v, lp=assemble(m.blocks, _costs(v, n)), legs=legs, empty_rows=m.empty_rows, warnings=unreachable_demand(case))
+
+
+def unreachable_demand(case: Case) -> list[Problem]:
+    """Warnings for demand in periods that end before the quickest lane into the customer can
+    arrive from the plan's start: nothing the plan does can reach them, so they will be short.
+    Usually orders already shipped, which belong outside the plan's demand."""
+    _, end = calendar(case.periods["days"].to_numpy(float))
+    lanes = case.lanes[~case.lanes["destination"].isin(set(case.sites["site"]))]
+    quickest = lanes.groupby("destination")["lead_time_days"].min()
+    d = case.demand[case.demand["quantity"] > 0].merge(case.periods[["period", "t"]], on="period")
+    d = d.assign(lead=d["customer"].map(quickest))
+    d = d[d["lead"].notna() & (end[d["t"].to_numpy()] - d["lead"].to_numpy() <= EPS_DAYS)]
+    out = []
+    for (customer, period), grp in d.groupby(["customer", "period"], sort=False):
+        lead, ends = float(grp["lead"].iloc[0]), float(end[int(grp["t"].iloc[0])])
+        out.append(
+            Problem(
+                case.where.get("demand", "table 'demand'"),
+                f"{grp['quantity'].sum():,.0f} units for {customer} in {period} cannot be reached: the quickest lane into it takes "
+                f"{lead:g} days and {period} ends on day {ends:g} of the plan, so they will be short (orders already shipped belong outside the plan's demand)",
+                int(grp[ROW].min()),
+                "period",
+                period,
+            )
+        )
+    return out
 
 
 def _costs(v: dict[str, pd.DataFrame], n: int) -> np.ndarray:

@@ -83,17 +83,19 @@ def _run(args: argparse.Namespace) -> int:
         write_template(args.path)
         print(f"aop: wrote the blank case template {args.path}")
         return EXIT_OK
-    from .api import load_case, solve_case
+    from .api import check_case, load_case, solve_case
     from .report import write_plan
 
     case = None
     try:
         t0 = time.perf_counter()
+        if args.command == "validate":
+            case, built = check_case(args.case)
+            _warn([*case.warnings, *built.warnings])
+            print(f"aop: {args.case} is valid ({len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods; {built.lp.num_col:,} variables, {built.lp.num_row:,} rows)")
+            return EXIT_OK
         case = load_case(args.case)
         _warn(case.warnings)
-        if args.command == "validate":
-            print(f"aop: {args.case} is valid ({len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods)")
-            return EXIT_OK
         loaded = time.perf_counter() - t0
         print(f"aop: read and validated {args.case} in {loaded:.2f} s", flush=True)
         plan = solve_case(case, timings={"read_validate": loaded}, progress=lambda m: print(f"aop: {m}", flush=True), solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)

@@ -133,7 +133,7 @@ def _relax(built: Built, families: set[str], opts: SolveOptions) -> pd.DataFrame
     # Second solve: hold the total (to a relative 1e-7) and prefer moving later periods.
     t = _period_index(built, movable)
     h.addRow(-highspy.kHighsInf, total * (1 + 1e-7) + 1e-9, k, np.arange(lp.num_col, lp.num_col + k, dtype=np.int32), np.ones(k))
-    weights = (len(built.case.periods) - t).astype(float)
+    weights = (len(built.case.periods) + 1 - t).astype(float)
     h.changeColsCost(k, np.arange(lp.num_col, lp.num_col + k, dtype=np.int32), weights)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -153,9 +153,9 @@ def _relax(built: Built, families: set[str], opts: SolveOptions) -> pd.DataFrame
 
 def _period_index(built: Built, rows: np.ndarray) -> np.ndarray:
     """Position in the plan (0 = first period) of each given row; rows without a period (closing
-    stock) count as the last period."""
+    stock) come after the last period."""
     order = {p: i for i, p in enumerate(built.case.period_names)}
-    last = len(order) - 1
+    last = len(order)
     out = np.full(len(rows), last, dtype=np.int64)
     for b, off in zip(built.lp.blocks, built.lp.offsets):
         inside = (rows >= off) & (rows < off + len(b.limit))

@@ -13,34 +13,36 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .build import Built
+from .build import REVIEW_ORDER, Built
 from .solve import Solution
 
 INDEX_COLUMNS = ["site", "resource", "product", "customer", "segment", "origin", "destination", "mode", "period"]
-SHADOW_COLUMNS = ["constraint", *INDEX_COLUMNS, "limit", "activity", "slack", "shadow_price", "limit_lower", "limit_upper", "meaning"]
+SHADOW_COLUMNS = [
+    "constraint", *INDEX_COLUMNS, "limit", "limit_unit", "activity", "slack", "shadow_price", "shadow_price_up", "shadow_price_down",
+    "limit_lower", "limit_upper", "meaning",
+]
 TOL = 1e-7
 
-#: Every table a plan can have, in the order written (the last three only when the case has
-#: suppliers, bills of materials or backorders).
+#: Every table a plan can have, in the order written (the last ones only when the case has
+#: suppliers, bills of materials, backorders or goods still in transit at the end).
 PLAN_TABLES = (
     "summary", "production", "capacity", "shipments", "inventory", "demand", "service", "shadow_prices",
-    "provenance", "purchases", "consumption", "backorders",
+    "provenance", "purchases", "consumption", "backorders", "in_transit",
 )
 
-#: Summary metrics that add up to total_cost (money).
-COST_COMPONENTS = [
-    "production_cost", "outsourcing_cost", "overtime_cost", "purchase_cost", "freight_cost", "holding_cost_sites",
-    "holding_cost_in_transit", "shortage_cost", "backorder_cost", "unserved_backlog_cost", "safety_stock_penalty",
-]
+#: Summary metrics that add up to total_cost (money), in three groups: what the plan spends
+#: (cash cost-to-serve), what carrying stock costs (the cost of capital tied up, not cash) and
+#: penalties for what it gives up (lost sales, waiting customers, buffers below target).
+COST_GROUPS = {
+    "cash_cost_to_serve": ["production_cost", "outsourcing_cost", "overtime_cost", "purchase_cost", "freight_cost"],
+    "carrying_cost": ["holding_cost_sites", "holding_cost_in_transit"],
+    "penalty_cost": ["shortage_cost", "backorder_cost", "backlog_at_end_cost", "safety_stock_penalty"],
+}
+COST_COMPONENTS = [c for parts in COST_GROUPS.values() for c in parts]
 
-#: Order of families in the shadow-price table: limits a reviewer can act on first (capacity,
-#: suppliers, lanes, space, service promises), then demand and the flow-accounting rows.
-REVIEW_ORDER = [
-    "capacity", "overtime", "production_max", "outsource_max", "supply", "lane_capacity", "storage",
-    "service", "safety_stock", "ending", "demand", "backlog", "delivery", "balance",
-]
+REVIEW_ORDER = list(REVIEW_ORDER)
 
-#: Unit of each family's limit, and the sentence describing a one-unit rise of it.
+#: Unit of each family's limit (lane capacity and storage: the row's own basis, see limit_units).
 LIMIT_UNITS = {
     "demand": "units",
     "balance": "units",
@@ -57,6 +59,8 @@ LIMIT_UNITS = {
     "delivery": "units",
     "backlog": "units",
 }
+#: One of a limit's unit, for "one hour less".
+ONE = {"units": "unit", "hours": "hour", "kg": "kg", "m3": "m3"}
 
 
 @dataclass
@@ -114,8 +118,8 @@ def _subject(family: str, r: dict) -> str:
         "overtime": f"one more overtime hour allowed on {g('resource')} at {g('site')} in {g('period')}",
         "production_max": f"one more unit of {g('product')} allowed to be made at {g('site')} in {g('period')}",
         "outsource_max": f"one more unit of {g('product')} allowed to be co-manufactured for {g('site')} in {g('period')}",
-        "lane_capacity": f"one more unit of capacity on lane {g('origin')} -> {g('destination')} by {g('mode')} in {g('period')}",
-        "storage": f"one more unit of storage space at {g('site')} in {g('period')}",
+        "lane_capacity": f"one more {ONE.get(g('limit_unit'), 'unit')} of capacity on lane {g('origin')} -> {g('destination')} by {g('mode')} in {g('period')}",
+        "storage": f"one more {ONE.get(g('limit_unit'), 'unit')} of storage space at {g('site')} in {g('period')}",
         "safety_stock": f"one more unit of safety stock of {g('product')} at {g('site')} in {g('period')}",
         "ending": f"one more unit of required closing stock of {g('product')} at {g('site')}",
         "service": f"one more unit delivered on time to segment {g('segment')} in {g('period')}",
@@ -125,26 +129,71 @@ def _subject(family: str, r: dict) -> str:
     }[family]
 
 
+def _holds(lo: float, hi: float, unit: str) -> str:
+    """Where a price holds, in words: limits are never negative, so a range from 0 says "up to"."""
+    lo_open = lo is None or (isinstance(lo, float) and math.isnan(lo))
+    if lo_open:
+        return ""
+    if hi == math.inf and lo <= 0:
+        return "holds for any limit"
+    if hi == math.inf:
+        return f"holds for limits from {_fmt(lo)} {unit} up"
+    if lo <= 0:
+        return f"holds for limits up to {_fmt(hi)} {unit}"
+    return f"holds while the limit stays between {_fmt(lo)} and {_fmt(hi)} {unit}"
+
+
+def _effect(price: float, currency: str) -> str:
+    if math.isinf(price):
+        return "is beyond what the plan can do (no plan meets it)"
+    if abs(price) < 0.005:
+        return "would not change the cost"
+    return f"would {'save' if price < 0 else 'cost'} {_fmt(abs(price))} {currency}"
+
+
 def meaning(family: str, r: dict, currency: str) -> str:
-    sp = r["shadow_price"]
-    verb = "would save" if sp < 0 else "would cost"
-    unit = LIMIT_UNITS[family]
-    text = f"{_subject(family, r)[0].upper()}{_subject(family, r)[1:]} {verb} {_fmt(abs(sp))} {currency}"
-    if family == "service" and r.get("demand_units"):
-        text += f" ({_fmt(abs(sp) * r['demand_units'] / 100)} {currency} per percentage point of fill rate)"
-    lo, hi = r.get("limit_lower"), r.get("limit_upper")
-    if lo is not None and not (isinstance(lo, float) and math.isnan(lo)):
-        text += f"; holds while the limit stays between {_fmt(lo)} and {_fmt(hi)} {unit}"
-    return text + "."
+    """The sentence a finance reviewer reads: what one unit more (and, where the price is
+    one-sided, one unit less) of the limit is worth, and over which limits that holds."""
+    sp, unit = r["shadow_price"], r.get("limit_unit") or LIMIT_UNITS[family]
+    up, down = r.get("shadow_price_up"), r.get("shadow_price_down")
+    subject = _subject(family, r)
+    subject = subject[0].upper() + subject[1:]
+    nan = lambda x: x is None or (isinstance(x, float) and math.isnan(x))  # noqa: E731
+    one_sided = not nan(up) and not nan(down) and abs(up - down) > 1e-9 * max(1.0, abs(up), abs(down))
+    if not one_sided:
+        price = sp if nan(up) else up
+        text = f"{subject} {_effect(price, currency)}"
+        if family == "service" and r.get("demand_units") and math.isfinite(price):
+            text += f" ({_fmt(abs(price) * r['demand_units'] / 100)} {currency} per percentage point of fill rate)"
+        holds = _holds(r.get("limit_lower"), r.get("limit_upper"), unit)
+        return text + (f"; {holds}" if holds else "") + "."
+    less = "would make the plan infeasible" if math.isinf(down) else _effect(-down, currency)
+    return (
+        f"{subject} {_effect(up, currency)}, but one {ONE.get(unit, unit)} less {less}: "
+        f"a one-sided price, the plan changes course exactly at this limit ({_fmt(r['limit'])} {unit})."
+    )
+
+
+def limit_units(built: Built, rows: pd.DataFrame) -> pd.Series:
+    """The unit of each row's limit: hours, units, or the kg / m3 a lane or site counts in."""
+    case = built.case
+    unit = rows["constraint"].map(LIMIT_UNITS)
+    lane_unit = rows[["origin", "destination", "mode"]].merge(case.lanes[["origin", "destination", "mode", "capacity_unit"]], how="left")["capacity_unit"]
+    site_unit = rows[["site"]].merge(case.sites[["site", "storage_unit"]], how="left")["storage_unit"]
+    unit = unit.where(rows["constraint"] != "lane_capacity", lane_unit.to_numpy())
+    return unit.where(rows["constraint"] != "storage", site_unit.to_numpy())
 
 
 def shadow_prices(built: Built, sol: Solution, all_rows: bool = False) -> pd.DataFrame:
     """One row per binding constraint (or every row with ``all_rows``).
 
     A row binds when its shadow price is non-zero or an inequality sits at its limit.
-    limit: the right-hand side; activity: the left-hand side at the optimum; slack: how far
-    the activity is from the limit on the allowed side (0 when binding); limit_lower/upper:
-    the range of the limit over which the shadow price holds (HiGHS ranging)."""
+    limit: the right-hand side, in limit_unit; activity: the left-hand side at the optimum;
+    slack: how far the activity is from the limit on the allowed side (0 when binding);
+    shadow_price: d(total cost)/d(limit) at the optimal basis; shadow_price_up and
+    shadow_price_down: the same for a rise and for a fall of the limit (they differ where the
+    price is one-sided); limit_lower/upper: the range of the limit over which shadow_price
+    holds (never below 0)."""
     lp = built.lp
     limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)
     act = sol.row_value
@@ -165,6 +214,8 @@ def shadow_prices(built: Built, sol: Solution, all_rows: bool = False) -> pd.Dat
         df["activity"] = act[g]
         df["slack"] = np.where(np.abs(slack[g]) < 1e-9, 0.0, slack[g])
         df["shadow_price"] = dual[g]
+        df["shadow_price_up"] = _clean(sol.row_price_up[g])
+        df["shadow_price_down"] = _clean(sol.row_price_down[g])
         df["limit_lower"] = sol.row_bound_lower[g]
         df["limit_upper"] = sol.row_bound_upper[g]
         frames.append(df)
@@ -174,9 +225,7 @@ def shadow_prices(built: Built, sol: Solution, all_rows: bool = False) -> pd.Dat
     for c in INDEX_COLUMNS:
         if c not in out:
             out[c] = None
-    # Ranging is only meaningful for binding rows; HiGHS reports +-inf as its infinity.
-    for c in ("limit_lower", "limit_upper"):
-        out[c] = out[c].where(np.abs(out[c]) < 1e29, np.sign(out[c]) * np.inf)
+    out["limit_unit"] = limit_units(built, out).to_numpy()
     service_demand = _segment_demand(built)
     recs = out.to_dict("records")
     out["meaning"] = [
@@ -187,6 +236,10 @@ def shadow_prices(built: Built, sol: Solution, all_rows: bool = False) -> pd.Dat
     rank = out["constraint"].map({f: i for i, f in enumerate(REVIEW_ORDER)})
     out = out.assign(_rank=rank, _abs=out["shadow_price"].abs()).sort_values(["_rank", "_abs"], ascending=[True, False]).drop(columns=["_rank", "_abs"])
     return out.reset_index(drop=True)
+
+
+def _clean(x: np.ndarray) -> np.ndarray:
+    return np.where(np.abs(x) < 1e-9, 0.0, x)
 
 
 def _segment_demand(built: Built) -> dict[tuple, float]:
@@ -207,7 +260,7 @@ def backorders(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
     the period's demand first, the rest clears backlog."""
     k = ["product", "customer", "period"]
     b = v["backlog_units"]
-    out = b[k + ["t", "segment", "backorder_cost", "lost_cost"]].assign(backlog=b["value"])
+    out = b[k + ["t", "segment", "backorder_part", "end_part", "lost_cost"]].assign(backlog=b["value"])
     lp = pd.concat([v["ontime"][k + ["value"]], v["late"][k + ["value"]]]).groupby(k, as_index=False)["value"].sum()
     out = out.merge(lp.rename(columns={"value": "delivered"}), how="left", on=k)
     short = v["short"][k + ["value"]].rename(columns={"value": "short"})
@@ -218,10 +271,59 @@ def backorders(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
     out["late"] = out["delivered"] - out["ontime"]
     out["new_backorders"] = due - out["ontime"]
     out["price"] = out["price"].fillna(out["product"].map(built.case.products.set_index("product")["price"]))
-    out["is_last"] = (out["t"] == len(built.case.periods) - 1).astype(float)
     for c in ("ontime", "late", "new_backorders"):
         out[c] = out[c].where(out[c].abs() > 1e-9, 0.0)
     return out.sort_values(["customer", "product", "t"]).reset_index(drop=True)
+
+
+def shipment_tables(built: Built, v: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shipments table (one row per lane, product, departure and arrival period) and the
+    goods still in transit when the plan ends.
+
+    A shipment between sites is planned by the period it leaves and splits on arrival; a
+    delivery to a customer is planned by the period it arrives and splits on departure
+    (``planned_by``). ``share`` is the part of that planned flow on the row; ``quantity`` the
+    units leaving in departure_period and arriving in arrival_period (blank: after the plan)."""
+    case = built.case
+    names = np.array(case.period_names + [None], dtype=object)
+    T = len(case.periods)
+    flows = pd.concat([v["ship"].assign(planned_by="departure"), v["deliver"].assign(planned_by="arrival")], ignore_index=True)
+    flows = flows[flows["value"] > 0]
+    legs = flows.merge(built.legs, on=["lane", "t"])
+    legs = legs.assign(quantity=legs["value"] * legs["share"])
+    legs = legs[legs["quantity"] > 1e-9].sort_values(["origin", "destination", "mode", "product", "dep", "arr"])
+    shipments = pd.DataFrame(
+        {
+            "origin": legs["origin"],
+            "destination": legs["destination"],
+            "mode": legs["mode"],
+            "premium": legs["premium"].astype(bool),
+            "product": legs["product"],
+            "departure_period": names[legs["dep"].to_numpy()],
+            "arrival_period": names[legs["arr"].to_numpy()],
+            "planned_by": legs["planned_by"],
+            "share": legs["share"],
+            "quantity": legs["quantity"],
+            "cost_per_unit": legs["freight"],
+            "freight_cost": legs["quantity"] * legs["freight"],
+            "transit_holding_cost": legs["quantity"] * legs["transit_holding"],
+        }
+    ).reset_index(drop=True)
+    after = legs[legs["arr"] == T]
+    uv = after["product"].map(case.products.set_index("product")["unit_value"])
+    in_transit = pd.DataFrame(
+        {
+            "origin": after["origin"],
+            "destination": after["destination"],
+            "mode": after["mode"],
+            "product": after["product"],
+            "departure_period": names[after["dep"].to_numpy()],
+            "quantity": after["quantity"],
+            "unit_value": uv,
+            "value": after["quantity"] * uv,
+        }
+    ).reset_index(drop=True)
+    return shipments, in_transit
 
 
 def provenance(case, solver: str, options: dict[str, object], objective: float | None = None) -> pd.DataFrame:
@@ -274,16 +376,7 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
     capacity_tbl = cap[["site", "resource", "period", "hours", "overtime_hours", "used", "overtime_used", "utilization", "overtime_cost_total"]]
     capacity_tbl = capacity_tbl.assign(_t=capacity_tbl["period"].map(order)).sort_values(["site", "resource", "_t"]).drop(columns="_t")
 
-    sh = v["ship"]
-    sh = sh[sh["value"] > 0]
-    shipments = sh.assign(
-        arrival_period=[case.period_names[min(t + kk, len(order) - 1)] for t, kk in zip(sh["t"], sh["k"])],
-        freight_cost=sh["value"] * sh["freight"],
-        transit_holding_cost=sh["value"] * sh["transit_holding"],
-    ).rename(columns={"value": "quantity", "freight": "cost_per_unit"})
-    shipments = shipments.sort_values(["origin", "destination", "mode", "product", "t"])[
-        ["origin", "destination", "mode", "premium", "product", "period", "arrival_period", "quantity", "cost_per_unit", "freight_cost", "transit_holding_cost"]
-    ]
+    shipments, in_transit = shipment_tables(built, v)
 
     inv = v["inv"]
     ss = v["ss_short"][["site", "product", "period", "safety_stock", "value"]].rename(columns={"value": "safety_stock_short"})
@@ -310,8 +403,7 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
     dem["served"] = dem["quantity"] - dem["short"]
     dem["revenue"] = (dem["ontime"] + dem["late"]) * dem["price"]
     dem["revenue_deferred"] = dem["late"] * dem["price"]
-    last = dem["period"] == case.period_names[-1]
-    dem["revenue_lost"] = (dem["short"] + np.where(last, dem["backlog"], 0.0)) * dem["price"]
+    dem["revenue_lost"] = dem["short"] * dem["price"]
     demand_tbl = dem.assign(_t=dem["period"].map(order)).sort_values(["customer", "product", "_t"])[
         ["product", "customer", "segment", "period", "quantity", "ontime", "new_backorders", "late", "backlog", "short", "price", "revenue", "revenue_deferred", "revenue_lost", "shortage_cost"]
     ]
@@ -322,24 +414,27 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
     svc["target"] = svc["segment"].map(target).fillna(0.0)
     service_tbl = svc.assign(_t=svc["period"].map(order)).sort_values(["segment", "_t"]).drop(columns="_t")
 
+    flows = pd.concat([v["ship"], v["deliver"]], ignore_index=True)
     costs = {
         "production_cost": float((make["value"] * make["cost"]).sum()),
         "outsourcing_cost": float((out_["value"] * out_["cost"]).sum()),
         "overtime_cost": float((v["overtime_hours"]["value"] * v["overtime_hours"]["cost"]).sum()),
-        "freight_cost": float((v["ship"]["value"] * v["ship"]["freight"]).sum()),
+        "freight_cost": float((flows["value"] * flows["freight"]).sum()),
         "holding_cost_sites": float((inv["value"] * inv["cost"]).sum()),
-        "holding_cost_in_transit": float((v["ship"]["value"] * v["ship"]["transit_holding"]).sum()),
+        "holding_cost_in_transit": float((flows["value"] * flows["transit_holding"]).sum()),
         "shortage_cost": float((v["short"]["value"] * v["short"]["cost"]).sum()),
         "safety_stock_penalty": float((v["ss_short"]["value"] * v["ss_short"]["cost"]).sum()),
         "purchase_cost": float((v["buy"]["value"] * v["buy"]["cost"]).sum()),
-        "backorder_cost": float((bo["backlog"] * bo["backorder_cost"]).sum()),
-        "unserved_backlog_cost": float((bo["backlog"] * bo["lost_cost"] * bo["is_last"]).sum()),
+        "backorder_cost": float((bo["backlog"] * bo["backorder_part"]).sum()),
+        "backlog_at_end_cost": float((bo["backlog"] * bo["end_part"]).sum()),
     }
-    premium = v["ship"][v["ship"]["premium"].astype(bool)]
+    premium = flows[flows["premium"].astype(bool)]
     total_q = float(dem["quantity"].sum())
+    at_end = bo[bo["t"] == len(case.periods) - 1]
     rows = [
         ("status", sol.status, ""),
         ("total_cost", sol.objective, cur),
+        *[(g, sum(costs[c] for c in parts), cur) for g, parts in COST_GROUPS.items()],
         *[(k_, costs[k_], cur) for k_ in COST_COMPONENTS],
         ("revenue", float(dem["revenue"].sum()), cur),
         ("revenue_deferred", float(dem["revenue_deferred"].sum()), cur),
@@ -347,14 +442,20 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
         ("demand_units", total_q, "units"),
         ("ontime_units", float(dem["ontime"].sum()), "units"),
         ("late_units", float(dem["late"].sum()), "units"),
-        ("lost_units", float(dem["short"].sum() + dem.loc[last, "backlog"].sum()), "units"),
+        ("lost_units", float(dem["short"].sum()), "units"),
+        ("backlog_at_end_units", float(at_end["backlog"].sum()), "units"),
+        ("backlog_at_end_revenue", float((at_end["backlog"] * at_end["price"]).sum()), cur),
         ("fill_rate", float(dem["ontime"].sum()) / total_q if total_q else float("nan"), "fraction"),
         ("premium_freight_spend", float((premium["value"] * premium["freight"]).sum()), cur),
         ("premium_freight_units", float(premium["value"].sum()), "units"),
         ("inventory_value_end", float(inventory.loc[inventory["period"] == case.period_names[-1], "inventory_value"].sum()), cur),
+        ("in_transit_end_units", float(in_transit["quantity"].sum()), "units"),
+        ("in_transit_end_value", float(in_transit["value"].sum()), cur),
         ("solver", sol.solver, ""),
         ("algorithm", sol.algorithm, ""),
         ("solve_seconds", sol.seconds, "s"),
+        ("one_sided_price_resolves", sol.one_sided.get("resolves", 0.0), "count"),
+        ("one_sided_prices_left_out", sol.one_sided.get("left_out", 0.0), "count"),
         ("variables", built.lp.num_col, "count"),
         ("constraints", built.lp.num_row, "count"),
     ]
@@ -390,4 +491,6 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
         tables["backorders"] = bo[(bo["new_backorders"] > 0) | (bo["late"] > 0) | (bo["backlog"] > 0)].assign(
             revenue_deferred=lambda d: d["late"] * d["price"]
         )[["product", "customer", "segment", "period", "new_backorders", "late", "backlog", "revenue_deferred"]].reset_index(drop=True)
+    if len(in_transit):
+        tables["in_transit"] = in_transit
     return Plan(status=sol.status, total_cost=sol.objective, currency=cur, tables=tables, warnings=list(case.warnings))

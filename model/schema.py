@@ -10,7 +10,7 @@ rates as fractions (0.25 = 25 %).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 #: Sentinel for "no default: a blank cell means unlimited/none" (kept as NaN in frames).
@@ -46,7 +46,6 @@ class Table:
     key: tuple[str, ...]
     required: bool = False
     meaning: str = ""
-    references: dict[str, str] = field(default_factory=dict)  # column -> table it names
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -54,6 +53,10 @@ class Table:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+
+#: What a capacity or storage limit counts: units, or kg / m3 through the products' sizes.
+BASES = ("units", "kg", "m3")
 
 
 def _c(name: str, kind: str = "float", **kw: Any) -> Column:
@@ -81,6 +84,8 @@ TABLES: dict[str, Table] = {
                 _c("unit_value", default=0.0, unit="money/unit", meaning="standard cost: values inventory"),
                 _c("price", default=0.0, unit="money/unit", meaning="selling price (default for demand rows)"),
                 _c("holding_rate", default=0.25, unit="1/year", meaning="holding cost per year, as a fraction of unit_value", maximum=10.0),
+                _c("weight_kg", unit="kg/unit", meaning="weight of one unit; needed where a lane or site counts kg"),
+                _c("volume_m3", unit="m3/unit", meaning="volume of one unit; needed where a lane or site counts m3"),
             ),
             key=("product",),
             required=True,
@@ -91,7 +96,8 @@ TABLES: dict[str, Table] = {
             (
                 _c("site", "str", required=True, meaning="plant, distribution centre or supplier"),
                 _c("kind", "str", required=True, choices=("plant", "dc", "supplier")),
-                _c("storage_capacity", unit="units", meaning="cap on total on-hand units at period end; blank: unlimited"),
+                _c("storage_capacity", unit="storage_unit", meaning="cap on everything on hand at period end; blank: unlimited"),
+                _c("storage_unit", "str", default="units", choices=BASES, meaning="what storage_capacity counts"),
             ),
             key=("site",),
             required=True,
@@ -120,7 +126,6 @@ TABLES: dict[str, Table] = {
             key=("product", "customer", "period"),
             required=True,
             meaning="Forecast demand per product, customer and period.",
-            references={"product": "products", "customer": "customers", "period": "periods"},
         ),
         Table(
             "production",
@@ -134,7 +139,6 @@ TABLES: dict[str, Table] = {
             ),
             key=("site", "product"),
             meaning="Where a product can be made (plants only), per period.",
-            references={"site": "sites", "product": "products"},
         ),
         Table(
             "routings",
@@ -146,7 +150,6 @@ TABLES: dict[str, Table] = {
             ),
             key=("site", "product", "resource"),
             meaning="Resource hours each unit made consumes.",
-            references={"site": "sites", "product": "products"},
         ),
         Table(
             "capacity",
@@ -160,7 +163,6 @@ TABLES: dict[str, Table] = {
             ),
             key=("site", "resource", "period"),
             meaning="Resource hours available per period.",
-            references={"site": "sites", "period": "periods"},
         ),
         Table(
             "lanes",
@@ -168,16 +170,30 @@ TABLES: dict[str, Table] = {
                 _c("origin", "str", required=True, meaning="a site"),
                 _c("destination", "str", required=True, meaning="a site or a customer"),
                 _c("mode", "str", required=True, meaning="e.g. truck, rail, ocean, air"),
-                _c("cost_per_unit", default=0.0, unit="money/unit"),
-                _c("lead_time_days", default=0.0, unit="days", maximum=3660.0),
+                _c("cost_per_unit", default=0.0, unit="money/unit", meaning="freight per unit moved"),
+                _c("cost_per_kg", default=0.0, unit="money/kg", meaning="freight per kg moved, added to cost_per_unit"),
+                _c("cost_per_m3", default=0.0, unit="money/m3", meaning="freight per m3 moved, added to cost_per_unit"),
+                _c("lead_time_days", default=0.0, unit="days", maximum=3660.0, meaning="door to door, on the plan's calendar"),
                 _c("lead_time_std_days", default=0.0, unit="days", meaning="lead-time spread (used by later features)"),
-                _c("capacity", unit="units/period", meaning="all products together; blank: unlimited"),
+                _c("capacity", unit="capacity_unit/period", meaning="what may leave in a period, all products together; blank: unlimited"),
+                _c("capacity_unit", "str", default="units", choices=BASES, meaning="what capacity counts"),
                 _c("premium", "bool", default=False, meaning="premium (expedited) freight"),
             ),
             key=("origin", "destination", "mode"),
             required=True,
             meaning="Transport links; every product may move on every lane.",
-            references={"origin": "sites"},
+        ),
+        Table(
+            "lane_rates",
+            (
+                _c("origin", "str", required=True),
+                _c("destination", "str", required=True),
+                _c("mode", "str", required=True),
+                _c("product", "str", required=True),
+                _c("cost_per_unit", required=True, unit="money/unit", meaning="the product's freight on the lane, all in (replaces the lane's cost_per_unit, cost_per_kg and cost_per_m3)"),
+            ),
+            key=("origin", "destination", "mode", "product"),
+            meaning="Contract freight rates for one product on one lane.",
         ),
         Table(
             "supply",
@@ -190,7 +206,6 @@ TABLES: dict[str, Table] = {
             ),
             key=("site", "product", "period"),
             meaning="What suppliers can sell, per period.",
-            references={"site": "sites", "product": "products", "period": "periods"},
         ),
         Table(
             "bom",
@@ -202,7 +217,6 @@ TABLES: dict[str, Table] = {
             ),
             key=("site", "product", "component"),
             meaning="Bills of materials: making consumes components from the plant's own stock in the same period.",
-            references={"site": "sites", "product": "products", "component": "products"},
         ),
         Table(
             "inventory",
@@ -212,11 +226,21 @@ TABLES: dict[str, Table] = {
                 _c("initial", default=0.0, unit="units", meaning="on hand before the first period"),
                 _c("safety_stock", default=0.0, unit="units", meaning="target on hand at each period end"),
                 _c("safety_stock_penalty", unit="money/unit/period", meaning="blank: the product's unit_value"),
-                _c("ending_min", unit="units", meaning="minimum on hand after the last period; blank: none"),
+                _c("ending_min", unit="units", meaning="minimum on hand after the last period; blank: the safety_stock target; 0: none"),
             ),
             key=("site", "product"),
             meaning="Opening stock, safety stock and ending targets.",
-            references={"site": "sites", "product": "products"},
+        ),
+        Table(
+            "receipts",
+            (
+                _c("site", "str", required=True, meaning="a plant or DC"),
+                _c("product", "str", required=True),
+                _c("period", "period", required=True, meaning="when it arrives"),
+                _c("quantity", required=True, unit="units", meaning="already ordered or in transit (open purchase orders, goods on the water)"),
+            ),
+            key=("site", "product", "period"),
+            meaning="Scheduled receipts: goods the plan does not decide that arrive at a site.",
         ),
         Table(
             "service",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from .build import LP, Built, compile_pyomo
+from .build import FLOW_FAMILIES, LP, REVIEW_ORDER, Built, compile_pyomo
 from .errors import SolveError
 
 IPM_FROM_COLUMNS = 50_000
@@ -33,6 +33,7 @@ class SolveOptions:
     random_seed: int = 0
     log: bool = False
     ranging: bool = True
+    one_sided_max: int = 2_000  # most warm re-solves spent on one-sided shadow prices
     backend: str = "matrix"  # or "pyomo": the same LP built and compiled through Pyomo
 
     @classmethod
@@ -63,13 +64,16 @@ class Solution:
     row_value: np.ndarray
     row_dual: np.ndarray
     col_dual: np.ndarray
-    row_bound_lower: np.ndarray  # ranging: lowest limit for which the shadow price holds
-    row_bound_upper: np.ndarray
+    row_bound_lower: np.ndarray  # lowest limit for which the shadow price holds (NaN: not ranged)
+    row_bound_upper: np.ndarray  # highest limit for which it holds
+    row_price_up: np.ndarray  # d(objective)/d(limit) for a rise (NaN: not computed)
+    row_price_down: np.ndarray  # d(objective)/d(limit) for a fall
     algorithm: str
     seconds: float
     solver: str
     options: dict[str, object] = field(default_factory=dict)
     iterations: dict[str, int] = field(default_factory=dict)
+    one_sided: dict[str, float] = field(default_factory=dict)  # re-solves done, left out, seconds
 
 
 #: Above this, money or quantities are rescaled by a power of ten before HiGHS sees them.
@@ -219,32 +223,128 @@ def solve(built: Built, opts: SolveOptions | None = None) -> Solution:
     info = h.getInfo()
     # Back to the case's units: x and limits times the quantity scale, prices over the money scale.
     cs, qs = options["cost_scale"], options["quantity_scale"]
-    lo = np.full(lp.num_row, np.nan)
-    hi = np.full(lp.num_row, np.nan)
-    if opts.ranging and h.getBasis().valid:
-        status_r, rng = h.getRanging()
-        if rng.valid:
-            lo = np.asarray(rng.row_bound_dn.value_, dtype=float) * qs
-            hi = np.asarray(rng.row_bound_up.value_, dtype=float) * qs
     x = np.asarray(sol.col_value, dtype=float) * qs
     y = np.asarray(sol.row_dual, dtype=float) / cs
+    row_value = np.asarray(sol.row_value, dtype=float) * qs
     objective = float(info.objective_function_value) * qs / cs
     check_solution(lp, x, y, objective)
+    nan = np.full(lp.num_row, np.nan)
+    lo, hi, up, down, done = nan.copy(), nan.copy(), nan.copy(), nan.copy(), {}
+    if opts.ranging and h.getBasis().valid:
+        lo, hi, up, down, done = price_ranges(h, lp, row_value, y, options, opts)
     return Solution(
         status="optimal",
         objective=objective,
         col_value=x,
-        row_value=np.asarray(sol.row_value, dtype=float) * qs,
+        row_value=row_value,
         row_dual=y,
         col_dual=np.asarray(sol.col_dual, dtype=float) / cs,
         row_bound_lower=lo,
         row_bound_upper=hi,
+        row_price_up=up,
+        row_price_down=down,
         algorithm=str(options["algorithm"]),
         seconds=seconds,
         solver=version,
         options=options,
         iterations={"simplex": int(info.simplex_iteration_count), "ipm": int(info.ipm_iteration_count)},
+        one_sided=done,
     )
+
+
+#: Relative size of the step a one-sided price is measured over: this fraction of the limit,
+#: and at least this many of HiGHS's (scaled) units, 100 times its primal feasibility tolerance.
+ONE_SIDED_STEP = 1e-5
+def price_ranges(h: highspy.Highs, lp: LP, row_value: np.ndarray, y: np.ndarray, options: dict, opts: SolveOptions):
+    """Where each binding row's shadow price holds, and its one-sided values.
+
+    Returns (lower, upper, up, down, record): ``lower``/``upper`` the range of the limit over
+    which the reported shadow price holds; ``up``/``down`` d(objective)/d(limit) for a rise and
+    for a fall of the limit (equal to the shadow price where the range extends on that side;
+    NaN where not measured); ``record`` how many re-solves it took, how many were left out.
+
+    A nonbasic row's range is HiGHS's ranging of the optimal basis. A basic row (price 0) keeps
+    its price while the limit moves away from the activity. Where the range stops exactly at
+    the limit (a degenerate optimum: the plan changes course right there), the price on that
+    side is measured by a warm-started dual-simplex re-solve with the limit moved by a small
+    step (``ONE_SIDED_STEP`` of the limit, 100 times HiGHS's feasibility tolerance at least),
+    reading the re-solved row's dual; a side where the re-solve is infeasible gets an infinite
+    price. Every family is measured, actionable limits first, at most ``opts.one_sided_max``
+    sides; flow-accounting rows (``FLOW_FAMILIES``) only where their limit is a receipt.
+    Limits never fall below 0 (hours, units and capacities are not negative), so ranges are
+    clipped there and a limit already at 0 has no price for a fall."""
+    t0 = time.perf_counter()
+    cs, qs = options["cost_scale"], options["quantity_scale"]
+    n = lp.num_row
+    limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)
+    lo, hi = np.full(n, np.nan), np.full(n, np.nan)
+    status, rng = h.getRanging()
+    if not rng.valid:
+        return lo, hi, np.full(n, np.nan), np.full(n, np.nan), {}
+    basic = np.array([s == highspy.HighsBasisStatus.kBasic for s in h.getBasis().row_status], dtype=bool)
+    r_lo = np.asarray(rng.row_bound_dn.value_, dtype=float) * qs
+    r_hi = np.asarray(rng.row_bound_up.value_, dtype=float) * qs
+    r_lo = np.where(r_lo <= -highspy.kHighsInf * qs / 2, -np.inf, r_lo)
+    r_hi = np.where(r_hi >= highspy.kHighsInf * qs / 2, np.inf, r_hi)
+    # A basic row's price (0) holds while the limit stays on the far side of the activity.
+    lo = np.where(basic, np.where(lp.row_sense == 1, row_value, -np.inf), r_lo)
+    hi = np.where(basic, np.where(lp.row_sense == -1, row_value, np.inf), r_hi)
+    lo = np.where(basic & (lp.row_sense == 0), limit, lo)
+    hi = np.where(basic & (lp.row_sense == 0), limit, hi)
+    lo, hi = np.minimum(lo, limit), np.maximum(hi, limit)
+    scale = np.maximum(1.0, np.abs(limit))
+    tol = 1e-9 * scale
+    slack = np.where(lp.row_sense == 1, limit - row_value, np.where(lp.row_sense == -1, row_value - limit, 0.0))
+    binding = (np.abs(y) > 1e-9) | ((lp.row_sense != 0) & (np.abs(slack) <= 1e-7 * scale)) | (lp.row_sense == 0)
+    up = np.where(hi > limit + tol, y, np.nan)
+    down = np.where(lo < limit - tol, y, np.nan)
+    floor = limit <= tol  # a limit at 0 cannot fall
+    down[floor] = np.nan
+    # Sides to measure: binding rows whose range stops at the limit, actionable families first.
+    # Flow-accounting rows only where their limit is a receipt (opening stock, scheduled
+    # receipts): elsewhere a unit "from outside the plan" is no lever anyone can pull.
+    rank = {f: i for i, f in enumerate(REVIEW_ORDER)}
+    fam_rank = np.array([rank.get(f, len(rank)) for f in lp.row_family]) if n else np.zeros(0)
+    lever = ~np.isin(lp.row_family, FLOW_FAMILIES) | (limit > tol)
+    need_up = np.flatnonzero(binding & lever & np.isnan(up))
+    need_down = np.flatnonzero(binding & lever & np.isnan(down) & ~floor)
+    todo = [(int(i), +1) for i in need_up] + [(int(i), -1) for i in need_down]
+    todo.sort(key=lambda rs: (fam_rank[rs[0]], rs[0]))
+    skipped = max(0, len(todo) - opts.one_sided_max)
+    todo = todo[: opts.one_sided_max]
+    if todo:
+        basis = h.getBasis()
+        h.setOptionValue("solver", "simplex")
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("time_limit", math.inf)
+        row_lo = np.where(np.isinf(lp.row_lower), -highspy.kHighsInf, lp.row_lower / qs)
+        row_hi = np.where(np.isinf(lp.row_upper), highspy.kHighsInf, lp.row_upper / qs)
+        for i, side in todo:
+            step = ONE_SIDED_STEP * max(1.0, abs(limit[i] / qs))
+            if side < 0 and limit[i] / qs - step < 0:
+                step = limit[i] / qs / 2
+            new_lo = row_lo[i] + side * step if lp.row_sense[i] != 1 else row_lo[i]
+            new_hi = row_hi[i] + side * step if lp.row_sense[i] != -1 else row_hi[i]
+            h.changeRowBounds(i, new_lo, new_hi)
+            # Warm: from the basis the previous re-solve ended on (still optimal, or nearly,
+            # for the original limits); the re-solved price does not depend on where it starts.
+            h.run()
+            ms = h.getModelStatus()
+            if ms == highspy.HighsModelStatus.kOptimal:
+                price = float(h.getSolution().row_dual[i]) / cs
+            elif ms == highspy.HighsModelStatus.kInfeasible:
+                price = side * np.inf  # no plan past this limit: cost rises without bound
+                h.setBasis(basis)
+            else:
+                price = np.nan
+                h.setBasis(basis)
+            (up if side > 0 else down)[i] = price
+            h.changeRowBounds(i, row_lo[i], row_hi[i])
+        h.setBasis(basis)
+        for k, v in (("solver", options["solver"]), ("presolve", opts.presolve), ("time_limit", options.get("time_limit", math.inf))):
+            h.setOptionValue(k, v)
+    lo = np.maximum(lo, 0.0)
+    return lo, hi, up, down, {"resolves": float(len(todo)), "left_out": float(skipped), "seconds": time.perf_counter() - t0}
 
 
 def check_solution(lp: LP, x: np.ndarray, y: np.ndarray, objective: float, tol: float = 1e-6) -> None:

@@ -7,7 +7,6 @@ unknown references, duplicate keys, plant-only data on a DC ...) and raised toge
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -36,7 +35,8 @@ class Case:
 
     ``capacity`` and ``supply`` are expanded to one row per period (period rows override the
     blank-period row). ``demand.price`` and ``inventory.safety_stock_penalty`` are filled
-    from the products table. All money is in ``currency``.
+    from the products table, a blank ``inventory.ending_min`` from ``safety_stock``. Every
+    table keeps ``_row``, the row the user sees. All money is in ``currency``.
     """
 
     source: str
@@ -54,6 +54,9 @@ class Case:
     settings: dict[str, str]
     supply: pd.DataFrame = field(default_factory=pd.DataFrame)
     bom: pd.DataFrame = field(default_factory=pd.DataFrame)
+    receipts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lane_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    where: dict[str, str] = field(default_factory=dict)  # table -> "sheet 'x'" or "x.csv", for messages
     inputs: pd.DataFrame = field(default_factory=pd.DataFrame)  # item, sha256 of files and tables read
     currency: str = "USD"
     warnings: list[Problem] = field(default_factory=list)
@@ -249,6 +252,21 @@ def validate(raw: RawCase) -> Case:
     for r, v in zip(inv.loc[at_supplier, ROW], inv.loc[at_supplier, "site"]):
         problems.append(Problem(w["inventory"], "is a supplier; suppliers hold no stock", int(r), "site", v))
 
+    rc = t["receipts"]
+    _check_refs(rc, "site", S, "site", w["receipts"], problems)
+    _check_refs(rc, "product", PR, "product", w["receipts"], problems)
+    _check_refs(rc, "period", P, "period", w["receipts"], problems)
+    rc_sup = rc["site"].isin(suppliers)
+    for r, v in zip(rc.loc[rc_sup, ROW], rc.loc[rc_sup, "site"]):
+        problems.append(Problem(w["receipts"], "is a supplier; receipts arrive at plants and DCs (a supplier's open orders go in supply)", int(r), "site", v))
+
+    lr = t["lane_rates"]
+    _check_refs(lr, "product", PR, "product", w["lane_rates"], problems)
+    lanes_known = set(zip(la["origin"], la["destination"], la["mode"]))
+    no_lane = ~pd.Series([k in lanes_known for k in zip(lr["origin"], lr["destination"], lr["mode"])], index=lr.index, dtype=bool)
+    for r, o, d_, m_ in zip(lr.loc[no_lane, ROW], lr.loc[no_lane, "origin"], lr.loc[no_lane, "destination"], lr.loc[no_lane, "mode"]):
+        problems.append(Problem(w["lane_rates"], f"no lane {o} -> {d_} by {m_} in lanes", int(r), "mode", m_))
+
     su = t["supply"]
     _check_refs(su, "site", S, "site", w["supply"], problems)
     _check_refs(su, "product", PR, "product", w["supply"], problems)
@@ -267,6 +285,8 @@ def validate(raw: RawCase) -> Case:
         warnings.append(Problem(w["service"], "no customer is in this segment", int(r), "segment", v))
 
     settings = _settings(t["settings"], w["settings"], problems)
+    if not problems:
+        problems += _free_to_drop(d, products, customers, sv, w["demand"])
 
     # A cell the reader already explained (a formula with no saved value) is not also "blank".
     explained = {(p.where, p.row, p.column) for p in raw.problems if p.row is not None}
@@ -285,6 +305,9 @@ def validate(raw: RawCase) -> Case:
     d["price"] = d["price"].fillna(d["product"].map(price))
     value = products.set_index("product")["unit_value"]
     inv["safety_stock_penalty"] = inv["safety_stock_penalty"].fillna(inv["product"].map(value))
+    # The year should not end on an empty shelf: a blank closing target is the safety stock
+    # (0 turns it off).
+    inv["ending_min"] = inv["ending_min"].fillna(inv["safety_stock"])
     periods = periods.assign(t=range(len(periods)))
     names = list(periods["period"])
     inputs = pd.DataFrame(
@@ -295,6 +318,9 @@ def validate(raw: RawCase) -> Case:
         inputs=inputs,
         supply=_expand_periods(su, names, ["site", "product"]),
         bom=bom,
+        receipts=rc,
+        lane_rates=lr,
+        where=w,
         source=raw.source,
         periods=periods,
         products=products,
@@ -311,6 +337,31 @@ def validate(raw: RawCase) -> Case:
         currency=settings["currency"],
         warnings=warnings,
     )
+
+
+def _free_to_drop(d: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFrame, sv: pd.DataFrame, where: str) -> list[Problem]:
+    """Demand rows that would cost nothing to leave unserved (no price on the row or the
+    product and no shortage_cost for the segment): the plan would serve none of them, so they
+    are refused, one problem per segment naming the count and the first rows."""
+    price = d["price"].fillna(d["product"].map(products.set_index("product")["price"]))
+    segment = d["customer"].map(customers.set_index("customer")["segment"])
+    cost = segment.map(sv.set_index("segment")["shortage_cost"]).fillna(price)
+    free = (d["quantity"] > 0) & (cost.fillna(0.0) <= 0.0)
+    out = []
+    for seg, rows in d.loc[free, ROW].groupby(segment[free], sort=True):
+        shown = ", ".join(str(int(r)) for r in rows.head(5))
+        more = f" and {len(rows) - 5:,} more" if len(rows) > 5 else ""
+        lines = "lines" if where.endswith(".csv") else "rows"
+        out.append(
+            Problem(
+                where,
+                f"{len(rows):,} demand row{'s' if len(rows) != 1 else ''} of segment {seg} ({lines} {shown}{more}) would cost nothing to leave unserved, "
+                "so the plan would serve none of them: give the products a price (products.price or demand.price) "
+                f"or segment {seg} a shortage_cost in service",
+                column="price",
+            )
+        )
+    return out
 
 
 def _expand_periods(df: pd.DataFrame, periods: list[str], keys: list[str]) -> pd.DataFrame:
@@ -386,6 +437,3 @@ def _settings(df: pd.DataFrame, where: str, problems: list[Problem]) -> dict[str
         problems.append(Problem(where, "solver must be auto, simplex, ipm or pdlp", None, "value", out["solver"]))
     return out
 
-
-def is_unlimited(x: float) -> bool:
-    return x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x)))

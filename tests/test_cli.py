@@ -127,25 +127,29 @@ def test_large_tables_go_to_csv_only_and_contents_says_where(tables, tmp_path):
 
 def test_infeasible_plan_is_explained_in_business_terms(tables, tmp_path):
     """Gold (C1, product A) wants 98 % on time but the line makes only 100 A a month (50 hours,
-    0.5 h/unit, no overtime or co-manufacturing). By hand: 20 in stock + 300 made = 320 units;
-    what leaves in March loses its fraction past the horizon (100/30 on the air lane into DC1,
-    100/15 on DC1 -> C1), so at most 310 reach C1 on time against 0.98 x 370 = 362.6: the
-    smallest relaxation moves 52.6 units (unique). Placed as late as it can be, January keeps
-    98: that needs 105 shipped to C1 in January, leaving February at most
-    (14/15)(216.67 - 105) + 105/15 = 111.22 (92.7 % of 120) and March 310 - 98 - 111.22 = 100.78."""
+    0.5 h/unit, no overtime or co-manufacturing; no closing target). Months of 31, 28 and 31
+    days. By hand: 20 in stock + 300 made, all flown PL1 -> DC1 (1 day) as made; what leaves in
+    March arrives over days 60-91, so 100/31 of it after the plan: at most T = 220 + 3000/31 =
+    316.77 can reach C1, against 0.98 x 370 = 362.6 on time: the smallest relaxation moves
+    45.83 units (unique). Placed as late as it can be, January keeps 98. DC1 -> C1 takes 2
+    days: 2/31 of March's deliveries leave DC1 in February, and by February's end DC1 has had
+    S = 20 + 100 + 100 x 27/28 = 120 + 675/7. So J + F + (2/31) M <= S with J + F + M = T:
+    J + F <= (31 S - 2 T) / 29 = 1318435/6293, February 701721/6293 = 111.51 (92.9 % of 120)
+    and March T - 1318435/6293 = 675025/6293 = 107.27 (71.5 % of 150)."""
     tables["service"]["fill_rate"] = [0.98, 0.0]
     tables["capacity"]["overtime_hours"] = [0.0]
     tables["capacity"]["hours"] = [50.0]
     tables["production"]["outsource_max_units"] = [0.0, None]
+    tables["inventory"]["ending_min"] = [0.0]
     out = tmp_path / "plan"
     r = run("solve", str(write_xlsx(tables, tmp_path / "c.xlsx")), "--out", str(out))
     assert r.returncode == 3, r.stderr
-    assert "segment gold's 98.0% fill rate in 2027-02 cannot be met; 92.7% can" in r.stderr
-    assert "segment gold's 98.0% fill rate in 2027-03 cannot be met; 67.2% can" in r.stderr
+    assert "segment gold's 98.0% fill rate in 2027-02 cannot be met; 92.9% can" in r.stderr
+    assert "segment gold's 98.0% fill rate in 2027-03 cannot be met; 71.5% can" in r.stderr
     relax = pd.read_csv(out / "infeasible_relaxation.csv")
     assert set(relax["constraint"]) == {"service"}
-    assert relax["change"].sum() == pytest.approx(-52.6, abs=1e-6)
-    assert relax.set_index("period")["achievable"].to_dict() == pytest.approx({"2027-02": 111.0 + 2 / 9, "2027-03": 100.0 + 7 / 9}, abs=1e-6)
+    assert relax["change"].sum() == pytest.approx(220 + 3000 / 31 - 362.6, abs=1e-6)
+    assert relax.set_index("period")["achievable"].to_dict() == pytest.approx({"2027-02": 701721 / 6293, "2027-03": 675025 / 6293}, abs=1e-6)
     conflict = pd.read_csv(out / "infeasible_conflict.csv")
     assert {"capacity", "service"} <= set(conflict["constraint"])
     assert "fill rate" in (out / "no_plan.txt").read_text()
@@ -154,9 +158,10 @@ def test_infeasible_plan_is_explained_in_business_terms(tables, tmp_path):
 
 def test_closing_stock_that_cannot_be_reached_says_what_can(tables):
     """1,000 A must be at DC1 after March. By hand: 20 in stock + 3 x 100 made (50 line hours at
-    0.5 h/unit, B left short) + 3 x 40 co-manufactured = 440 A; what PL1 sends in March (140) loses
-    1/30 past the horizon on the air lane, so 440 - 140/30 = 435.33 can be there (below DC1's 500
-    units of space). No fill-rate target, so the closing stock is the only promise to move."""
+    0.5 h/unit, B left short) + 3 x 40 co-manufactured = 440 A; what PL1 sends in March (140, by
+    air: 1 day) leaves over March's 31 days, so 140/31 of it arrives after the plan: 440 - 140/31
+    = 435.48 can be there (below DC1's 500 units of space). No fill-rate target, so the closing
+    stock is the only promise to move."""
     from model import SolveError, solve_case
 
     tables["service"]["fill_rate"] = [0.0, 0.0]
@@ -167,8 +172,8 @@ def test_closing_stock_that_cannot_be_reached_says_what_can(tables):
         solve_case(tables)
     relax = exc.value.report.relaxation
     assert list(relax["constraint"]) == ["ending"]
-    assert relax["achievable"].iloc[0] == pytest.approx(440 - 140 / 30, abs=1e-6)
-    assert relax["meaning"].iloc[0] == "closing stock of A at DC1 must be at least 1,000.00 units; 435.33 can be reached"
+    assert relax["achievable"].iloc[0] == pytest.approx(440 - 140 / 31, abs=1e-6)
+    assert relax["meaning"].iloc[0] == "closing stock of A at DC1 must be at least 1,000.00 units; 435.48 can be reached"
 
 
 def test_time_limit_has_its_own_report(tmp_path):

@@ -228,5 +228,5 @@ def test_nothing_leaves_a_supplier_during_a_full_outage():
     t["supply"].loc[1, "max_units"] = 0.0
     plan = solve_case(t)
     ships = plan.tables["shipments"]
-    assert ships[(ships["origin"] == "SUP") & (ships["period"] == "P2")]["quantity"].sum() == pytest.approx(0.0)
+    assert ships[(ships["origin"] == "SUP") & (ships["departure_period"] == "P2")]["quantity"].sum() == pytest.approx(0.0)
     assert plan.total_cost == pytest.approx(100.0)
