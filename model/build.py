@@ -64,8 +64,9 @@ REVIEW_ORDER = (
     "service", "safety_stock", "ending", "demand", "backlog", "delivery", "balance",
 )
 
-#: Families that account for flows: their limit is what arrives from outside the plan.
-FLOW_FAMILIES = ("balance", "delivery", "backlog")
+#: Business limits a reviewer can act on (capacities, suppliers, lanes, space, service
+#: promises): the CLI's and the ledger's subjects, whose one-sided prices are always measured.
+LEVER_FAMILIES = REVIEW_ORDER[: REVIEW_ORDER.index("service") + 1]
 
 #: Variable families, their Pyomo component names and index columns.
 VARIABLES: dict[str, tuple[str, ...]] = {

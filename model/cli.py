@@ -84,6 +84,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"aop: wrote the blank case template {args.path}")
         return EXIT_OK
     from .api import check_case, load_case, solve_case
+    from .build import LEVER_FAMILIES
     from .report import write_plan
 
     case = None
@@ -129,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"aop: optimal plan, total cost {float(s['total_cost']):,.2f} {cur}; revenue {float(s['revenue']):,.2f} {cur}; fill rate {float(s['fill_rate']):.1%}")
     print(f"aop: premium freight {float(s['premium_freight_spend']):,.2f} {cur}; solved by {s['solver']} ({s['algorithm']}) in {float(s['solve_seconds']):.2f} s")
     top = plan.shadow_prices
-    top = top[top["constraint"].isin(["capacity", "lane_capacity", "storage", "service", "production_max", "outsource_max", "overtime"])]
+    top = top[top["constraint"].isin(LEVER_FAMILIES)]
     top = top.reindex(top["shadow_price"].abs().sort_values(ascending=False).index).head(5)
     if len(top):
         print("aop: most costly binding limits:")

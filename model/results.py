@@ -111,22 +111,26 @@ def _fmt(x: float) -> str:
 def _subject(family: str, r: dict) -> str:
     """What a one-unit rise of the limit means, in words."""
     g = r.get
-    return {
-        "demand": f"serving one more unit of {g('product')} to {g('customer')} in {g('period')}",
-        "balance": f"one more unit of {g('product')} on hand at {g('site')} in {g('period')}",
-        "capacity": f"one more hour of {g('resource')} at {g('site')} in {g('period')}",
-        "overtime": f"one more overtime hour allowed on {g('resource')} at {g('site')} in {g('period')}",
-        "production_max": f"one more unit of {g('product')} allowed to be made at {g('site')} in {g('period')}",
-        "outsource_max": f"one more unit of {g('product')} allowed to be co-manufactured for {g('site')} in {g('period')}",
-        "lane_capacity": f"one more {ONE.get(g('limit_unit'), 'unit')} of capacity on lane {g('origin')} -> {g('destination')} by {g('mode')} in {g('period')}",
-        "storage": f"one more {ONE.get(g('limit_unit'), 'unit')} of storage space at {g('site')} in {g('period')}",
-        "safety_stock": f"one more unit of safety stock of {g('product')} at {g('site')} in {g('period')}",
-        "ending": f"one more unit of required closing stock of {g('product')} at {g('site')}",
-        "service": f"one more unit delivered on time to segment {g('segment')} in {g('period')}",
-        "supply": f"one more unit of {g('product')} available from supplier {g('site')} in {g('period')}",
-        "delivery": f"one more unit of {g('product')} arriving at {g('customer')} in {g('period')} from outside the plan",
-        "backlog": f"owing {g('customer')} one more unit of {g('product')} at the end of {g('period')}",
-    }[family]
+    return SUBJECTS[family](g)
+
+
+#: What a one-unit rise of each family's limit means, in words (``g`` reads the row's fields).
+SUBJECTS = {
+    "demand": lambda g: f"serving one more unit of {g('product')} to {g('customer')} in {g('period')}",
+    "balance": lambda g: f"one more unit of {g('product')} on hand at {g('site')} in {g('period')}",
+    "capacity": lambda g: f"one more hour of {g('resource')} at {g('site')} in {g('period')}",
+    "overtime": lambda g: f"one more overtime hour allowed on {g('resource')} at {g('site')} in {g('period')}",
+    "production_max": lambda g: f"one more unit of {g('product')} allowed to be made at {g('site')} in {g('period')}",
+    "outsource_max": lambda g: f"one more unit of {g('product')} allowed to be co-manufactured for {g('site')} in {g('period')}",
+    "lane_capacity": lambda g: f"one more {ONE.get(g('limit_unit'), 'unit')} of capacity on lane {g('origin')} -> {g('destination')} by {g('mode')} in {g('period')}",
+    "storage": lambda g: f"one more {ONE.get(g('limit_unit'), 'unit')} of storage space at {g('site')} in {g('period')}",
+    "safety_stock": lambda g: f"one more unit of safety stock of {g('product')} at {g('site')} in {g('period')}",
+    "ending": lambda g: f"one more unit of required closing stock of {g('product')} at {g('site')}",
+    "service": lambda g: f"one more unit delivered on time to segment {g('segment')} in {g('period')}",
+    "supply": lambda g: f"one more unit of {g('product')} available from supplier {g('site')} in {g('period')}",
+    "delivery": lambda g: f"one more unit of {g('product')} arriving at {g('customer')} in {g('period')} from outside the plan",
+    "backlog": lambda g: f"owing {g('customer')} one more unit of {g('product')} at the end of {g('period')}",
+}
 
 
 def _holds(lo: float, hi: float, unit: str) -> str:
@@ -153,25 +157,37 @@ def _effect(price: float, currency: str) -> str:
 
 def meaning(family: str, r: dict, currency: str) -> str:
     """The sentence a finance reviewer reads: what one unit more (and, where the price is
-    one-sided, one unit less) of the limit is worth, and over which limits that holds."""
-    sp, unit = r["shadow_price"], r.get("limit_unit") or LIMIT_UNITS[family]
-    up, down = r.get("shadow_price_up"), r.get("shadow_price_down")
+    one-sided, one unit less) of the limit is worth, and over which limits that holds. A price
+    that holds on one side only is said to, and a side that was not measured (rows outside the
+    business limits, at a turning point) is never presented as known."""
+    unit = r.get("limit_unit") or LIMIT_UNITS[family]
+    up, down, limit = r.get("shadow_price_up"), r.get("shadow_price_down"), r["limit"]
     subject = _subject(family, r)
     subject = subject[0].upper() + subject[1:]
-    nan = lambda x: x is None or (isinstance(x, float) and math.isnan(x))  # noqa: E731
-    one_sided = not nan(up) and not nan(down) and abs(up - down) > 1e-9 * max(1.0, abs(up), abs(down))
-    if not one_sided:
-        price = sp if nan(up) else up
-        text = f"{subject} {_effect(price, currency)}"
-        if family == "service" and r.get("demand_units") and math.isfinite(price):
-            text += f" ({_fmt(abs(price) * r['demand_units'] / 100)} {currency} per percentage point of fill rate)"
-        holds = _holds(r.get("limit_lower"), r.get("limit_upper"), unit)
-        return text + (f"; {holds}" if holds else "") + "."
-    less = "would make the plan infeasible" if math.isinf(down) else _effect(-down, currency)
-    return (
-        f"{subject} {_effect(up, currency)}, but one {ONE.get(unit, unit)} less {less}: "
-        f"a one-sided price, the plan changes course exactly at this limit ({_fmt(r['limit'])} {unit})."
-    )
+    known = lambda x: x is not None and not (isinstance(x, float) and math.isnan(x))  # noqa: E731
+    at_floor = limit <= 1e-9  # a limit at 0 cannot fall
+    if known(up) and known(down) and abs(up - down) > 1e-9 * max(1.0, abs(up), abs(down)):
+        less = "would make the plan infeasible" if math.isinf(down) else _effect(-down, currency)
+        return (
+            f"{subject} {_effect(up, currency)}, but one {ONE.get(unit, unit)} less {less}: "
+            f"a one-sided price, the plan changes course exactly at this limit ({_fmt(limit)} {unit})."
+        )
+    if not known(up) and not known(down) and not at_floor:
+        return (
+            f"{subject}: the plan changes course exactly at this limit ({_fmt(limit)} {unit}), so its price "
+            f"({_fmt(r['shadow_price'])} {currency}) holds for neither a rise nor a fall; those were not measured."
+        )
+    price = up if known(up) else down if known(down) else r["shadow_price"]
+    below_only = known(down) and not known(up)
+    text = f"{subject}{' up to this limit' if below_only else ''} {_effect(price, currency)}"
+    if family == "service" and r.get("demand_units") and math.isfinite(price):
+        text += f" ({_fmt(abs(price) * r['demand_units'] / 100)} {currency} per percentage point of fill rate)"
+    holds = _holds(r.get("limit_lower"), r.get("limit_upper"), unit)
+    if known(up) and not known(down) and not at_floor:
+        holds += f"; below {_fmt(limit)} {unit} the plan changes course (the price for a fall was not measured)"
+    elif below_only:
+        holds += f"; above {_fmt(limit)} {unit} the plan changes course (the price for a rise was not measured)"
+    return text + (f"; {holds}" if holds else "") + "."
 
 
 def limit_units(built: Built, rows: pd.DataFrame) -> pd.Series:

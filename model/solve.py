@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from .build import FLOW_FAMILIES, LP, REVIEW_ORDER, Built, compile_pyomo
+from .build import LEVER_FAMILIES, LP, REVIEW_ORDER, Built, compile_pyomo
 from .errors import SolveError
 
 IPM_FROM_COLUMNS = 50_000
@@ -33,7 +33,7 @@ class SolveOptions:
     random_seed: int = 0
     log: bool = False
     ranging: bool = True
-    one_sided_max: int = 2_000  # most warm re-solves spent on one-sided shadow prices
+    one_sided_max: int = 500  # most warm re-solves spent on one-sided shadow prices
     backend: str = "matrix"  # or "pyomo": the same LP built and compiled through Pyomo
 
     @classmethod
@@ -269,8 +269,10 @@ def price_ranges(h: highspy.Highs, lp: LP, row_value: np.ndarray, y: np.ndarray,
     side is measured by a warm-started dual-simplex re-solve with the limit moved by a small
     step (``ONE_SIDED_STEP`` of the limit, 100 times HiGHS's feasibility tolerance at least),
     reading the re-solved row's dual; a side where the re-solve is infeasible gets an infinite
-    price. Every family is measured, actionable limits first, at most ``opts.one_sided_max``
-    sides; flow-accounting rows (``FLOW_FAMILIES``) only where their limit is a receipt.
+    price. Measured for the business limits (``LEVER_FAMILIES``: capacities, suppliers,
+    lanes, space, service promises), at most ``opts.one_sided_max`` sides; each re-solve costs
+    about what HiGHS takes to start a solve, so the rest (demand, stock and flow rows, of which
+    a large plan has thousands at a turning point) stay NaN and their sentences say so.
     Limits never fall below 0 (hours, units and capacities are not negative), so ranges are
     clipped there and a limit already at 0 has no price for a fall."""
     t0 = time.perf_counter()
@@ -300,12 +302,10 @@ def price_ranges(h: highspy.Highs, lp: LP, row_value: np.ndarray, y: np.ndarray,
     down = np.where(lo < limit - tol, y, np.nan)
     floor = limit <= tol  # a limit at 0 cannot fall
     down[floor] = np.nan
-    # Sides to measure: binding rows whose range stops at the limit, actionable families first.
-    # Flow-accounting rows only where their limit is a receipt (opening stock, scheduled
-    # receipts): elsewhere a unit "from outside the plan" is no lever anyone can pull.
+    # Sides to measure: binding rows of the business limits whose range stops at the limit.
     rank = {f: i for i, f in enumerate(REVIEW_ORDER)}
     fam_rank = np.array([rank.get(f, len(rank)) for f in lp.row_family]) if n else np.zeros(0)
-    lever = ~np.isin(lp.row_family, FLOW_FAMILIES) | (limit > tol)
+    lever = np.isin(lp.row_family, LEVER_FAMILIES)
     need_up = np.flatnonzero(binding & lever & np.isnan(up))
     need_down = np.flatnonzero(binding & lever & np.isnan(down) & ~floor)
     todo = [(int(i), +1) for i in need_up] + [(int(i), -1) for i in need_down]

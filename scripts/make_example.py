@@ -3,8 +3,9 @@
 A consumer-goods company's 2027 plan: 20 SKUs in four families with their own seasonality,
 three plants (the South bottling line is the summer bottleneck), five DCs, fifteen customers in
 three segments, and two suppliers of key components: bottle preforms from Asia by ocean
-(35 days, a wide spread) with air as the premium option and a Lunar-New-Year outage in February,
-and film from a local supplier by truck. Seeded: the same file every time.
+(35 days, a wide spread; some already on the water when the year starts) with air as the
+premium option and a Lunar-New-Year outage in February, and film from a local supplier by
+truck. Seeded: the same file every time.
 
     python scripts/make_example.py [--out-dir data]
 """
@@ -147,6 +148,20 @@ def make_example_tables(seed: int = 2027) -> dict[str, pd.DataFrame]:
     )
     inventory = pd.concat([inventory, comp_stock], ignore_index=True)
 
+    # Preforms already on the water when the plan starts (shipped by ocean in November and
+    # December): without them nothing could reach the plants before February, 35 days out.
+    # About half of January's and a tenth of February's preform use at each bottling plant.
+    made_at = rt[rt["product"].str.startswith("BEV")].assign(share=lambda d: 1.0 / d.groupby("product")["site"].transform("count"))
+    use = made_at.merge(dem_by_sku.rename("q").reset_index(), on="product")
+    use = use.assign(units=use["q"] * use["share"]).groupby(["site", "period"])["units"].sum()
+    receipts = pd.DataFrame(
+        [
+            {"site": site, "product": "CMP-PREFORM", "period": month, "quantity": float(round(use[(site, month)] * part, -3))}
+            for site in ("PL-NORTH", "PL-SOUTH")
+            for month, part in ((MONTHS[0], 0.45), (MONTHS[1], 0.1))
+        ]
+    )
+
     sites = [{"site": p, "kind": "plant", "storage_capacity": None} for p in PLANTS]
     sites += [{"site": d, "kind": "dc", "storage_capacity": 140_000.0 if d == "DC-SOUTHEAST" else 400_000.0} for d in DCS]
     sites += [{"site": s, "kind": "supplier", "storage_capacity": None} for s in SUPPLIERS]
@@ -164,6 +179,7 @@ def make_example_tables(seed: int = 2027) -> dict[str, pd.DataFrame]:
         "supply": pd.DataFrame(supply),
         "bom": pd.DataFrame(bom),
         "inventory": inventory,
+        "receipts": receipts,
         "service": pd.DataFrame(
             [
                 {"segment": "key_accounts", "fill_rate": 0.98, "shortage_cost": None, "backorder_cost": None},
