@@ -42,12 +42,12 @@ def _peak_mib() -> float:
 
 def run_pipeline(case: str, out: str, mps: str, solver: str) -> dict:
     """Child process: the pipeline stage by stage; returns timings, peak memory, LP size."""
-    from model.build import build
-    from model.read import read_case
-    from model.report import write_plan
-    from model.results import make_plan
-    from model.solve import SolveOptions, make_highs, solve
-    from model.validate import validate
+    from aop.build import build
+    from aop.read import read_case
+    from aop.report import write_plan
+    from aop.results import make_plan
+    from aop.solve import SolveOptions, make_highs, solve
+    from aop.validate import validate
 
     stages = {}
     t = time.perf_counter()

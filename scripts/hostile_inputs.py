@@ -3,7 +3,7 @@
 Most cases are the small valid workbook of ``tests.conftest`` with one part replaced or
 removed (XML entity attacks, broken XML, missing parts, a zip bomb: a sheet of 60 MB of
 zeros, a stray cell at XFD1048576, a million rows padded out to column XFD); the others are not a workbook at all (a truncated zip, an empty file, an old .xls or a
-password-protected workbook renamed .xlsx). Each case is loaded with ``model.load_case`` in a fresh interpreter so that its peak
+password-protected workbook renamed .xlsx). Each case is loaded with ``aop.load_case`` in a fresh interpreter so that its peak
 memory is its own; ``valid`` is the untouched workbook, the baseline. Nothing is asserted:
 the tests (tests/test_hostile_workbooks.py) check the messages, this shows the cost.
 
@@ -247,7 +247,7 @@ def child(path: str) -> dict:
     import resource  # POSIX only: imported here so that the tests, which use the builders, run anywhere
 
     resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_LIMIT, CHILD_MEMORY_LIMIT))
-    from model import InputError, load_case
+    from aop import InputError, load_case
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = time.perf_counter()

@@ -22,8 +22,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from model.docs import write_template  # noqa: E402
-from model.report import write_workbook  # noqa: E402
+from aop.docs import write_template  # noqa: E402
+from aop.report import write_workbook  # noqa: E402
 
 MONTHS = [f"2027-{m:02d}" for m in range(1, 13)]
 DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]

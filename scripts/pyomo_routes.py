@@ -28,10 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     import pyomo.environ as pyo
 
-    from model.build import build, compile_pyomo, pyomo_model
-    from model.solve import SolveOptions, solve
-    from model.validate import validate
-    from model.read import from_frames
+    from aop.build import build, compile_pyomo, pyomo_model
+    from aop.solve import SolveOptions, solve
+    from aop.validate import validate
+    from aop.read import from_frames
     from scripts.benchmark import SIZES
     from scripts.generate_case import generate
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import load_case, solve_case
-from model.build import build, compile_pyomo, pyomo_model
+from aop import load_case, solve_case
+from aop.build import build, compile_pyomo, pyomo_model
 from scripts.generate_case import generate
 from tests.conftest import small_case
 

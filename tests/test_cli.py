@@ -8,14 +8,14 @@ import sys
 import pandas as pd
 import pytest
 
-from model.cli import main
+from aop.cli import main
 from tests.conftest import REPO, write_csvs, write_xlsx
 
 EXAMPLE = REPO / "data" / "example.xlsx"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "model.cli", *args], capture_output=True, text=True, cwd=REPO)
+    return subprocess.run([sys.executable, "-m", "aop.cli", *args], capture_output=True, text=True, cwd=REPO)
 
 
 def test_solve_writes_workbook_and_csvs_that_read_back(tables, tmp_path):
@@ -27,7 +27,7 @@ def test_solve_writes_workbook_and_csvs_that_read_back(tables, tmp_path):
     summary = pd.read_csv(out / "summary.csv").set_index("metric")["value"]
     assert summary["status"] == "optimal"
     total = float(summary["total_cost"])
-    from model.results import COST_COMPONENTS
+    from aop.results import COST_COMPONENTS
 
     assert sum(float(summary[p]) for p in COST_COMPONENTS) == pytest.approx(total, rel=1e-9)
     sp = pd.read_csv(out / "shadow_prices.csv")
@@ -110,8 +110,8 @@ def test_bundled_example_solves_from_the_cli(tmp_path):
 
 
 def test_large_tables_go_to_csv_only_and_contents_says_where(tables, tmp_path):
-    from model import solve_case
-    from model.report import write_plan
+    from aop import solve_case
+    from aop.report import write_plan
 
     plan = solve_case(tables)
     write_plan(plan, tmp_path / "p", max_sheet_rows=5)
@@ -162,7 +162,7 @@ def test_closing_stock_that_cannot_be_reached_says_what_can(tables):
     air: 1 day) leaves over March's 31 days, so 140/31 of it arrives after the plan: 440 - 140/31
     = 435.48 can be there (below DC1's 500 units of space). No fill-rate target, so the closing
     stock is the only promise to move."""
-    from model import SolveError, solve_case
+    from aop import SolveError, solve_case
 
     tables["service"]["fill_rate"] = [0.0, 0.0]
     tables["capacity"]["overtime_hours"] = [0.0]

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import InputError, load_case, solve_case
-from model.build import arrival_shares, calendar, departure_shares
-from model.results import COST_COMPONENTS, COST_GROUPS
+from aop import InputError, load_case, solve_case
+from aop.build import arrival_shares, calendar, departure_shares
+from aop.results import COST_COMPONENTS, COST_GROUPS
 
 MONTHS = [f"2027-{m:02d}" for m in range(1, 13)]
 MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
@@ -181,7 +181,7 @@ def test_units_never_vanish_small_cases():
 def test_units_never_vanish_in_the_example():
     from tests.conftest import REPO
 
-    from model.read import read_case
+    from aop.read import read_case
 
     raw = read_case(REPO / "data" / "example.xlsx")
     tables = {k: v.drop(columns="_row") for k, v in raw.tables.items()}
@@ -329,7 +329,7 @@ def test_the_last_month_is_not_deferred_cheaply():
 
 
 def test_demand_that_costs_nothing_to_drop_is_refused(tmp_path):
-    from model.cli import main
+    from aop.cli import main
     from tests.conftest import write_xlsx
 
     t = flat_case()

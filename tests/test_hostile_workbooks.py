@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from model import InputError, load_case
-from model.read import read_case
+from aop import InputError, load_case
+from aop.read import read_case
 from scripts.hostile_inputs import (
     SHEET,
     STRINGS,
@@ -123,8 +123,8 @@ def test_message_says_what_is_wrong(name: str, tmp_path: Path) -> None:
 # hook works (otherwise its silence would prove nothing).
 _AUDIT_CHILD = r"""
 import json, os, sys
-from model import InputError
-from model.read import read_case
+from aop import InputError
+from aop.read import read_case
 
 secret, paths, seen = sys.argv[1], sys.argv[2:], []
 
@@ -176,7 +176,7 @@ def test_external_entities_open_no_file_and_no_socket(tmp_path: Path) -> None:
 def test_cli_exits_2_with_one_problem_and_writes_nothing(name: str, tmp_path: Path) -> None:
     path = build(name, tmp_path)
     out = tmp_path / "plan"
-    r = subprocess.run([sys.executable, "-m", "model.cli", "solve", str(path), "--out", str(out)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    r = subprocess.run([sys.executable, "-m", "aop.cli", "solve", str(path), "--out", str(out)], capture_output=True, text=True, cwd=REPO, timeout=120)
     text = r.stdout + r.stderr
     assert r.returncode == 2, text
     assert "Traceback" not in text

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from model import InputError, Problem, load_case, solve_case
-from model.read import read_case
+from aop import InputError, Problem, load_case, solve_case
+from aop.read import read_case
 from tests.conftest import small_case
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "libreoffice"

@@ -13,8 +13,8 @@ import copy
 import pandas as pd
 import pytest
 
-from model import solve_case
-from model.build import FAMILIES
+from aop import solve_case
+from aop.build import FAMILIES
 
 COVERED: set[str] = set()
 
@@ -263,6 +263,6 @@ def test_every_family_has_a_hand_solved_test():
 
 
 def test_shadow_price_review_order_names_every_family():
-    from model.results import REVIEW_ORDER
+    from aop.results import REVIEW_ORDER
 
     assert sorted(REVIEW_ORDER) == sorted(FAMILIES)

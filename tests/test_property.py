@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import InputError, SolveError, solve_case
+from aop import InputError, SolveError, solve_case
 from tests.conftest import small_case
 
 NASTY = st.one_of(

@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
-from model import InputError, load_case
-from model.read import read_case
+from aop import InputError, load_case
+from aop.read import read_case
 from tests.conftest import write_csvs, write_xlsx
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from model import InputError, load_case, solve_case
+from aop import InputError, load_case, solve_case
 
 FAMILIES_COVERED = {"supply", "backlog", "delivery"}
 
@@ -122,7 +122,7 @@ def test_outage_covered_by_backorders():
     assert plan.metric("late_units") == pytest.approx(8.0)
     assert plan.metric("revenue_deferred") == pytest.approx(800.0)
     assert plan.metric("backorder_cost") == pytest.approx(24.0)
-    from model.results import COST_COMPONENTS
+    from aop.results import COST_COMPONENTS
 
     assert sum(plan.metric(c) for c in COST_COMPONENTS) == pytest.approx(plan.total_cost)
     bo = plan.tables["backorders"].set_index("period")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from model import solve_case
+from aop import solve_case
 
 
 def _sp(plan, constraint, **index) -> float:

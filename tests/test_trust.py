@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import SolveError, load_case, solve_case
-from model.build import build
-from model.cli import main
-from model.solve import SolveOptions, check_solution, solve
+from aop import SolveError, load_case, solve_case
+from aop.build import build
+from aop.cli import main
+from aop.solve import SolveOptions, check_solution, solve
 from tests.conftest import REPO, write_xlsx
 
 
@@ -57,7 +57,7 @@ def test_csv_outputs_are_inert_and_workbook_keeps_text(tables, tmp_path):
 
 
 def test_failure_while_writing_leaves_the_previous_plan_byte_identical(tables, tmp_path, monkeypatch):
-    import model.report as report
+    import aop.report as report
 
     out = tmp_path / "plan"
     case = write_xlsx(tables, tmp_path / "c.xlsx")
@@ -80,7 +80,7 @@ def test_failure_while_writing_leaves_the_previous_plan_byte_identical(tables, t
 
 
 def test_control_characters_in_names_are_refused(tables):
-    from model import InputError
+    from aop import InputError
 
     tables["customers"].loc[0, "customer"] = "C\x07ONE"
     with pytest.raises(InputError) as exc:
@@ -142,7 +142,7 @@ def test_huge_money_is_rescaled_and_prices_scale_with_it(tables):
 # A run that is stopped while writing: the plan it was replacing must survive byte for byte.
 SLOW_WRITER = """
 import pathlib, sys, time
-import model.report as report
+import aop.report as report
 
 real = report.write_workbook
 
@@ -152,7 +152,7 @@ def slow(*args, **kwargs):
     time.sleep(120)
 
 report.write_workbook = slow
-from model.cli import main
+from aop.cli import main
 sys.exit(main(["solve", sys.argv[1], "--out", sys.argv[2]]))
 """
 
@@ -203,7 +203,7 @@ def test_sigterm_while_writing_keeps_the_previous_plan_and_leaves_nothing(tables
 
 
 def test_a_new_plan_removes_files_of_an_earlier_run_it_does_not_have(tables, tmp_path):
-    from model.report import write_plan
+    from aop.report import write_plan
 
     out = tmp_path / "plan"
     (out).mkdir()
@@ -223,7 +223,7 @@ def test_a_new_plan_removes_files_of_an_earlier_run_it_does_not_have(tables, tmp
 
 
 def test_every_plan_table_is_registered_for_clean_up():
-    from model.results import PLAN_TABLES
+    from aop.results import PLAN_TABLES
 
     plan = solve_case(REPO / "data" / "example.xlsx")
     assert set(plan.tables) <= set(PLAN_TABLES)
@@ -251,7 +251,7 @@ def test_a_signal_during_the_commit_waits_until_every_file_is_moved():
     import os
     import signal
 
-    from model.report import _signals_deferred
+    from aop.report import _signals_deferred
 
     def stop(_signum, _frame):
         raise KeyboardInterrupt("SIGTERM")
@@ -290,7 +290,7 @@ def test_same_case_in_two_processes_gives_the_same_objective_to_the_bit(tables, 
     seen = []
     for i in range(2):
         out = tmp_path / f"p{i}"
-        r = subprocess.run([sys.executable, "-m", "model.cli", "solve", str(case), "--out", str(out), "--threads", "2"], cwd=REPO, capture_output=True, text=True)
+        r = subprocess.run([sys.executable, "-m", "aop.cli", "solve", str(case), "--out", str(out), "--threads", "2"], cwd=REPO, capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         prov = pd.read_csv(out / "provenance.csv").set_index("item")["value"]
         assert prov["option threads"] == "2" and prov["option random_seed"] == "0"
@@ -310,7 +310,7 @@ def test_a_limit_typed_as_a_huge_number_gives_the_plan_of_a_blank_limit(tables):
 
 
 def test_numbers_past_the_largest_accepted_are_refused_with_their_cell(tables):
-    from model import InputError
+    from aop import InputError
 
     tables["sites"]["storage_capacity"] = [None, 99999999999999]
     with pytest.raises(InputError) as exc:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from model import InputError, load_case
-from model.read import read_case
-from model.validate import validate
+from aop import InputError, load_case
+from aop.read import read_case
+from aop.validate import validate
 from tests.conftest import write_csvs, write_xlsx
 
 
@@ -141,12 +141,12 @@ def test_same_case_from_xlsx_csv_and_frames(tables, tmp_path):
 
 
 def test_readme_contract_table_is_generated_from_the_schema():
-    from model.docs import contract_markdown
+    from aop.docs import contract_markdown
     from tests.conftest import REPO
 
     text = (REPO / "README.md").read_text()
     block = text.split("<!-- contract:start -->")[1].split("<!-- contract:end -->")[0].strip()
-    assert block == contract_markdown().strip(), "README contract is stale: regenerate with python -m model.docs"
+    assert block == contract_markdown().strip(), "README contract is stale: regenerate with python -m aop.docs"
 
 
 def test_true_false_columns_accept_one_and_zero_as_numbers(tables):
