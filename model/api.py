@@ -1,4 +1,14 @@
-"""The Python API: the same pipeline the CLI runs, returning DataFrames for notebooks."""
+"""The Python API: the same pipeline the CLI runs, returning DataFrames for notebooks.
+
+``solve_case`` returns the plan's tables; ``solve_model`` returns the solved model itself
+(``solve.Solved``), which can be changed and re-solved warm, and ``plan_of`` turns it into
+tables again:
+
+    model = solve_model("data/example.xlsx")
+    model.set_limits("capacity", [("PL-SOUTH", "LINE-BOTTLING", "2027-07")], 300.0)
+    model.resolve()
+    plan_of(model).total_cost
+"""
 
 from __future__ import annotations
 
@@ -9,61 +19,90 @@ from pathlib import Path
 import pandas as pd
 
 from .build import Built, build
+from .diagnose import diagnose
+from .errors import SolveError
 from .read import from_frames, read_case
 from .results import Plan, make_plan
-from .solve import SolveOptions, choose_algorithm, numeric_check, solve
+from .solve import Solved, SolveOptions, choose_algorithm, numeric_check, solve
 from .validate import Case, validate
 
+Source = str | Path | dict[str, pd.DataFrame]
 
-def load_case(source: str | Path | dict[str, pd.DataFrame]) -> Case:
-    """Read and validate a case: a path (.xlsx or CSV folder) or a dict of DataFrames."""
+
+def load_case(source: Source, timings: dict[str, float] | None = None) -> Case:
+    """Read and validate a case: a path (.xlsx or CSV folder) or a dict of DataFrames.
+    ``timings`` (if given) receives the seconds spent reading and validating."""
+    t0 = time.perf_counter()
     raw = from_frames(source) if isinstance(source, dict) else read_case(source)
-    return validate(raw)
+    t1 = time.perf_counter()
+    case = validate(raw)
+    if timings is not None:
+        timings["read"] = t1 - t0
+        timings["validate"] = time.perf_counter() - t1
+    return case
 
 
-def check_case(source: str | Path | dict[str, pd.DataFrame]) -> tuple[Case, Built]:
+def check_case(source: Source) -> tuple[Case, Built]:
     """Read, validate and build a case without solving it: every input error ``solve_case``
     would raise (some, such as a missing product size, only show once the network is built)."""
     case = load_case(source)
     return case, build(case)
 
 
-def solve_case(
-    source: str | Path | dict[str, pd.DataFrame] | Case,
+def solve_model(
+    source: Source | Case,
     timings: dict[str, float] | None = None,
     progress: Callable[[str], None] | None = None,
     **options,
-) -> Plan:
-    """Read, validate, build and solve a case and return the plan's tables.
+) -> Solved:
+    """Read, validate, build and solve a case; return the solved model (``solve.Solved``).
 
     options: solver (auto|simplex|ipm|pdlp), time_limit (s), threads, presolve, random_seed,
-    log; they override the case's settings table. Raises InputError for bad input and
-    SolveError when no optimal plan exists. ``timings`` (stage -> seconds) of work done before
-    the call, e.g. reading the case, are reported with the plan's own; ``progress`` receives a
-    line of text as each stage starts and ends.
-    """
+    log, backend; they override the case's settings table. Raises InputError for bad input and
+    SolveError when no optimal plan exists (an infeasible plan's error carries the diagnosis
+    in ``report``). ``timings`` receives the seconds of each stage (read, validate, build,
+    solve); ``progress`` a line of text as each stage starts and ends."""
     say = progress or (lambda _msg: None)
-    timings = dict(timings or {})
-    t0 = time.perf_counter()
-    if not isinstance(source, Case):
-        case = load_case(source)
-        timings["read_validate"] = time.perf_counter() - t0
-    else:
-        case = source
+    timings = {} if timings is None else timings
+    case = source if isinstance(source, Case) else load_case(source, timings)
     t0 = time.perf_counter()
     built = build(case)
     timings["build"] = time.perf_counter() - t0
     opts = SolveOptions.from_settings(case.settings, **options)
     lp = built.lp
-    numeric_warnings = numeric_check(lp)[2]
-    for w in [*built.warnings, *numeric_warnings]:
+    for w in [*built.warnings, *numeric_check(lp)[2]]:
         say(f"warning: {w}")
     say(f"built the LP in {timings['build']:.2f} s: {lp.num_col:,} variables, {lp.num_row:,} rows, {lp.A.nnz:,} nonzeros")
     say(f"solving with HiGHS ({choose_algorithm(lp, opts.solver)}{', time limit %g s' % opts.time_limit if opts.time_limit != float('inf') else ''}) ...")
-    sol = solve(built, opts)
-    say(f"solved in {sol.seconds:.2f} s; reading results ...")
     t0 = time.perf_counter()
-    plan = make_plan(built, sol, timings)
-    plan.warnings.extend([*built.warnings, *numeric_warnings])
-    timings["results"] = time.perf_counter() - t0
+    try:
+        solved = solve(built, opts)
+    except SolveError as err:
+        if err.status == "infeasible" and err.handle is not None:
+            err.report = diagnose(err.handle)
+        raise
+    timings["solve"] = time.perf_counter() - t0
+    say(f"solved in {solved.solution.seconds:.2f} s; reading results ...")
+    return solved
+
+
+def plan_of(solved: Solved, timings: dict[str, float] | None = None) -> Plan:
+    """The tables of a solved model as it stands (after any changes and re-solves)."""
+    t0 = time.perf_counter()
+    plan = make_plan(solved.built, solved.solution, timings)
+    plan.warnings.extend([*solved.built.warnings, *numeric_check(solved.lp)[2]])
+    if timings is not None:
+        timings["results"] = time.perf_counter() - t0
     return plan
+
+
+def solve_case(
+    source: Source | Case,
+    timings: dict[str, float] | None = None,
+    progress: Callable[[str], None] | None = None,
+    **options,
+) -> Plan:
+    """Read, validate, build and solve a case and return the plan's tables (see
+    ``solve_model`` for the options, errors, ``timings`` and ``progress``)."""
+    timings = {} if timings is None else timings
+    return plan_of(solve_model(source, timings, progress, **options), timings)

@@ -36,37 +36,10 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from .errors import InputError, Problem
+from .families import FAMILIES, Context, Family
+from .lp import LP, SENSE, Block, assemble
 from .read import ROW
 from .validate import Case
-
-#: Constraint families and the names of their index columns, in index order.
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "demand": ("product", "customer", "period"),
-    "balance": ("site", "product", "period"),
-    "capacity": ("site", "resource", "period"),
-    "overtime": ("site", "resource", "period"),
-    "production_max": ("site", "product", "period"),
-    "outsource_max": ("site", "product", "period"),
-    "lane_capacity": ("origin", "destination", "mode", "period"),
-    "storage": ("site", "period"),
-    "safety_stock": ("site", "product", "period"),
-    "ending": ("site", "product"),
-    "service": ("segment", "period"),
-    "supply": ("site", "product", "period"),
-    "delivery": ("product", "customer", "period"),
-    "backlog": ("product", "customer", "period"),
-}
-
-#: Order of families for review: limits a reviewer can act on first (capacity, suppliers,
-#: lanes, space, service promises), then demand and the flow-accounting rows.
-REVIEW_ORDER = (
-    "capacity", "overtime", "production_max", "outsource_max", "supply", "lane_capacity", "storage",
-    "service", "safety_stock", "ending", "demand", "backlog", "delivery", "balance",
-)
-
-#: Business limits a reviewer can act on (capacities, suppliers, lanes, space, service
-#: promises): the CLI's and the ledger's subjects, whose one-sided prices are always measured.
-LEVER_FAMILIES = REVIEW_ORDER[: REVIEW_ORDER.index("service") + 1]
 
 #: Variable families, their Pyomo component names and index columns.
 VARIABLES: dict[str, tuple[str, ...]] = {
@@ -86,71 +59,27 @@ VARIABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-SENSE = {"<=": 1, ">=": -1, "==": 0}
-
-
-@dataclass
-class Block:
-    """The rows of one constraint family: ``keys`` (index columns, one row per constraint),
-    ``limit`` (right-hand side), ``sense`` (1 '<=', -1 '>=', 0 '=='), and the family's
-    nonzeros as (row within the block, column, coefficient)."""
-
-    family: str
-    keys: pd.DataFrame
-    limit: np.ndarray
-    sense: int
-    row: np.ndarray
-    col: np.ndarray
-    coef: np.ndarray
-
-
-@dataclass
-class LP:
-    """The LP in matrix form: min c x  s.t.  row_lower <= A x <= row_upper, x >= 0.
-
-    Rows are the blocks' rows stacked in order; ``blocks[i]`` occupies rows
-    ``offsets[i]:offsets[i + 1]``."""
-
-    c: np.ndarray
-    A: object  # scipy.sparse.csc_array
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    col_lower: np.ndarray
-    col_upper: np.ndarray
-    row_sense: np.ndarray  # -1 '>=', 0 '==', 1 '<='
-    blocks: list[Block]
-    offsets: np.ndarray
-
-    @property
-    def num_col(self) -> int:
-        return int(self.c.shape[0])
-
-    @property
-    def num_row(self) -> int:
-        return int(self.row_lower.shape[0])
-
-    @property
-    def row_family(self) -> np.ndarray:
-        return np.repeat(np.array([b.family for b in self.blocks], dtype=object), np.diff(self.offsets))
-
-
 @dataclass
 class Rows:
-    """Constraint blocks gathered while building, and rows that cannot hold (no variable can
-    meet a positive limit), reported as infeasible before solving."""
+    """Constraint blocks and their limits gathered while building, and rows that cannot hold
+    (no variable can meet a positive limit), reported as infeasible before solving."""
 
     blocks: list[Block] = field(default_factory=list)
+    limits: list[np.ndarray] = field(default_factory=list)
     empty_rows: list[tuple] = field(default_factory=list)
 
 
 @dataclass
 class Built:
-    """A built plan: variable tables (index columns, ``cost``, ``col``) and the LP."""
+    """A built plan: variable tables (index columns, ``cost``, ``col``), the LP, the lanes'
+    legs on the calendar, demand per segment and period, and the families it was built from."""
 
     case: Case
     variables: dict[str, pd.DataFrame]
     lp: LP
     legs: pd.DataFrame  # lane_legs: how each lane's flow splits between departure and arrival periods
+    segment_demand: pd.DataFrame  # segment, period, quantity
+    families: dict[str, Family] = field(default_factory=lambda: dict(FAMILIES))
     empty_rows: list[tuple] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -459,11 +388,23 @@ def backorder_tables(case: Case, sets: dict[str, pd.DataFrame], per: pd.DataFram
     }
 
 
-def _number_columns(tables: dict[str, pd.DataFrame]) -> int:
-    """Give every variable its LP column, family after family in ``VARIABLES`` order."""
+def canonical(df: pd.DataFrame, keys: list[str], per: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by their keys (periods in plan order), so the same plan builds the same LP
+    whatever order its input rows came in: an edited case then changes numbers in place."""
+    if not len(df) or not keys:
+        return df.reset_index(drop=True)
+    rank = dict(zip(per["period"], per["t"]))
+    by = {c: (df[c].map(rank) if c == "period" else df[c].astype(str)) for c in keys}
+    order = np.lexsort([by[c].to_numpy() for c in reversed(keys)])
+    return df.iloc[order].reset_index(drop=True)
+
+
+def _number_columns(tables: dict[str, pd.DataFrame], per: pd.DataFrame) -> int:
+    """Give every variable its LP column, family after family in ``VARIABLES`` order, each
+    family's variables in canonical order."""
     n = 0
-    for name in VARIABLES:
-        df = tables[name]
+    for name, keys in VARIABLES.items():
+        df = tables[name] = canonical(tables[name], list(keys), per)
         df["col"] = np.arange(n, n + len(df), dtype=np.int64)
         n += len(df)
     return n
@@ -496,252 +437,58 @@ def flow_terms(v: dict[str, pd.DataFrame], legs: pd.DataFrame, T: int) -> tuple[
 # --------------------------------------------------------------------------------------
 
 
-def _terms(df: pd.DataFrame, keys: list[str], coef: object = 1.0) -> pd.DataFrame:
-    """Terms (row key columns, coef, col) of one variable family for a constraint family."""
-    c = df[coef] if isinstance(coef, str) else coef
-    out = df[keys].copy()
-    out["coef"] = c
-    out["col"] = df["col"].to_numpy()
-    return out
-
-
-def _rows(m: Rows, name: str, terms: pd.DataFrame, limits: pd.DataFrame, sense: str) -> None:
-    """Add family ``name``: one row per row of ``limits`` (index columns + ``limit``) that has
-    at least one term; terms are (index columns, ``coef``, ``col``).
+def _rows(m: Rows, fam: Family, per: pd.DataFrame, terms_: pd.DataFrame, limits: pd.DataFrame) -> None:
+    """Add a family's rows: one per row of ``limits`` (index columns + ``limit``) that has at
+    least one term; terms are (index columns, ``coef``, ``col``). A family with no index
+    columns has one row.
 
     A row with no term constrains nothing, unless its limit cannot hold (e.g. a fill-rate target
     for a segment no lane reaches): that is remembered and reported as infeasible."""
-    keys = list(FAMILIES[name])
-    limits = limits.drop_duplicates(keys).reset_index(drop=True)
+    keys = list(fam.index)
+    limits = canonical(limits.drop_duplicates(keys) if keys else limits.head(1), keys, per)
     rows = limits[keys].assign(_r=np.arange(len(limits)))
-    t = terms[keys + ["coef", "col"]].merge(rows, on=keys) if len(terms) and len(limits) else pd.DataFrame({"_r": [], "coef": [], "col": []})
+    if len(terms_) and len(limits):
+        t = terms_[keys + ["coef", "col"]].merge(rows, on=keys) if keys else terms_[["coef", "col"]].assign(_r=0)
+    else:
+        t = pd.DataFrame({"_r": [], "coef": [], "col": []})
     t = t[t["coef"].to_numpy() != 0]
     used = np.zeros(len(limits), dtype=bool)
     used[t["_r"].to_numpy(dtype=np.int64)] = True
     lim = limits["limit"].to_numpy(dtype=float)
-    bad = ~used & ((lim > 1e-9) if sense == ">=" else (lim < -1e-9) if sense == "<=" else (np.abs(lim) > 1e-9))
-    m.empty_rows.extend((name, k, v) for k, v in zip(limits.loc[bad, keys].itertuples(index=False, name=None), lim[bad]))
+    bad = ~used & ((lim > 1e-9) if fam.sense == ">=" else (lim < -1e-9) if fam.sense == "<=" else (np.abs(lim) > 1e-9))
+    m.empty_rows.extend((fam.name, k, v) for k, v in zip(limits.loc[bad, keys].itertuples(index=False, name=None), lim[bad]))
     # Renumber the rows that have terms, keeping the limits' order.
     new = np.cumsum(used) - 1
     m.blocks.append(
         Block(
-            family=name,
+            family=fam.name,
             keys=limits.loc[used, keys].reset_index(drop=True),
-            limit=lim[used],
-            sense=SENSE[sense],
+            sense=SENSE[fam.sense],
             row=new[t["_r"].to_numpy(dtype=np.int64)],
             col=t["col"].to_numpy(dtype=np.int64),
             coef=t["coef"].to_numpy(dtype=float),
         )
     )
+    m.limits.append(lim[used])
 
 
-def demand(m: Rows, v, case: Case, sets, arrivals: pd.DataFrame) -> pd.DataFrame:
-    """demand[p,c,t]:  sum_lanes deliver[l,p,t] + short[p,c,t] = quantity[p,c,t]   (units)
-
-    One row per product, customer and period with demand (deliveries arrive whole in the period
-    they are planned for, so a period without demand takes none). Where the segment accepts
-    backorders: ontime + newlate + short = quantity. Shadow price: money per unit, the marginal
-    cost of serving one more unit of demand (>= 0; at most the shortage cost). Returns the
-    on-time delivery terms (deliveries, or ``ontime`` where backorders are allowed)."""
+def on_time_terms(case: Case, v: dict[str, pd.DataFrame], arrivals: pd.DataFrame, per: pd.DataFrame) -> pd.DataFrame:
+    """On-time deliveries by product, customer and period, as terms: what arrives at a
+    customer (``kind`` 'deliver'), or the ``ontime`` variable where the segment accepts
+    backorders (arrivals there may also clear backlog)."""
     k = ["product", "customer", "period"]
-    per = _periods(case)[["period", "t"]]
-    arr = arrivals.rename(columns={"destination": "customer"}).merge(per, on="t")
-    arr = arr[~arr["customer"].isin(set(case.sites["site"]))]
-    bo = set(v["ontime"]["customer"])
-    direct = arr[~arr["customer"].isin(bo)]
-    terms = pd.concat([_terms(direct, k, "coef"), _terms(v["short"], k), _terms(v["ontime"], k), _terms(v["newlate"], k)])
-    grid = sets["demanded"].merge(per, how="cross")
-    q = case.demand[["product", "customer", "period", "quantity"]]
-    lim = grid.merge(q, how="left").fillna({"quantity": 0.0}).rename(columns={"quantity": "limit"})
-    _rows(m, "demand", terms, lim[k + ["limit"]], "==")
-    ontime = pd.concat([direct, v["ontime"].assign(coef=1.0)], ignore_index=True)
-    delivery(m, v, arr[arr["customer"].isin(bo)])
-    backlog(m, v, case)
-    return ontime
-
-
-def delivery(m, v, arr: pd.DataFrame) -> None:
-    """delivery[p,c,t]:  ontime[p,c,t] + late[p,c,t] - arrivals[p,c,t] = receipts (0)   (units)
-
-    Only for customers whose segment accepts backorders: what arrives serves this period's
-    demand on time or clears backlog. The limit is units reaching the customer from outside
-    the plan (none), as in ``balance``. Shadow price: money per unit, minus the value of one
-    more unit arriving at the customer in the period (<= 0)."""
-    k = ["product", "customer", "period"]
-    terms = pd.concat([_terms(arr, k, -arr["coef"].to_numpy()), _terms(v["ontime"], k, 1.0), _terms(v["late"], k, 1.0)])
-    _rows(m, "delivery", terms, v["ontime"][k].assign(limit=0.0), "==")
-
-
-def backlog(m, v, case: Case) -> None:
-    """backlog[p,c,t]:  backlog_units[t] - backlog_units[t-1] - newlate[t] + late[t] = 0   (units)
-
-    The backlog starts at 0; each unit in it at a period end costs backorder_cost, and what is
-    still owed after the last period costs the shortage cost instead. Shadow price: money per
-    unit, the cost of owing the customer one more unit at the end of the period (>= 0)."""
-    T = len(case.periods)
-    k = ["product", "customer", "period"]
-    b = v["backlog_units"]
-    per = _periods(case)[["period", "t"]]
-    prev = b[b["t"] < T - 1].assign(t=lambda d: d["t"] + 1).drop(columns="period").merge(per, on="t")
-    terms = pd.concat([_terms(b, k, 1.0), _terms(prev, k, -1.0), _terms(v["newlate"], k, -1.0), _terms(v["late"], k, 1.0)])
-    _rows(m, "backlog", terms, b[k].assign(limit=0.0), "==")
-
-
-def balance(m, v, case: Case, sets, departures: pd.DataFrame, arrivals: pd.DataFrame) -> None:
-    """balance[s,p,t]:  inv[t] - inv[t-1] - make - outsource - buy - arrivals + departures
-    + sum_bom quantity * make[s,parent,t] = receipts   (units)
-
-    receipts, the limit of the row, are what arrives from outside the plan: the opening stock
-    (``initial``) in the first period plus the scheduled receipts of the period. Arrivals and
-    departures follow the plan's calendar (``flow_terms``). At a supplier there is no inventory:
-    departures = buy. Components are consumed from the plant's own stock in the period the
-    parent is made. Shadow price: money per unit; minus the marginal value of one more unit of
-    the product on hand at the site in that period (<= 0 when stock is worth having)."""
-    T = len(case.periods)
-    per = _periods(case)[["period", "t"]]
-    inv = v["inv"]
-    prev = inv[inv["t"] < T - 1].assign(t=lambda d: d["t"] + 1).drop(columns="period").merge(per, on="t")
-    sites = set(case.sites["site"])
-    arr = arrivals[arrivals["destination"].isin(sites)].rename(columns={"destination": "site"}).merge(per, on="t")
-    dep = departures.drop(columns="destination").rename(columns={"origin": "site"}).merge(per, on="t")
-    k = ["site", "product", "period"]
-    use = v["make"].merge(case.bom, on=["site", "product"], suffixes=("", "_bom"))
-    use = use.drop(columns="product").rename(columns={"component": "product"})
-    terms = pd.concat(
-        [
-            _terms(inv, k, 1.0),
-            _terms(prev, k, -1.0),
-            _terms(v["make"], k, -1.0),
-            _terms(v["outsource"], k, -1.0),
-            _terms(v["buy"], k, -1.0),
-            _terms(arr, k, -arr["coef"].to_numpy()),
-            _terms(dep, k, "coef"),
-            _terms(use, k, "quantity"),
-        ]
+    arr = arrivals[~arrivals["destination"].isin(set(case.sites["site"]))].rename(columns={"destination": "customer"}).merge(per[["period", "t"]], on="t")
+    direct = arr[~arr["customer"].isin(set(v["ontime"]["customer"]))]
+    return pd.concat(
+        [direct[k + ["coef", "col"]].assign(kind="deliver"), v["ontime"][k + ["col"]].assign(coef=1.0, kind="ontime")], ignore_index=True
     )
-    lim = inv[k + ["t"]].merge(case.inventory[["site", "product", "initial"]], how="left")
-    lim = lim.merge(case.receipts[k + ["quantity"]], how="left")
-    lim["limit"] = np.where(lim["t"] == 0, lim["initial"].fillna(0.0), 0.0) + lim["quantity"].fillna(0.0)
-    # Suppliers hold no stock: what leaves in a period is what they sell in it (every period,
-    # so nothing leaves in an outage, where there is no buy variable).
-    suppliers = set(case.sites.loc[case.sites["kind"] == "supplier", "site"])
-    sup = sets["exist"][sets["exist"]["site"].isin(suppliers)].merge(per, how="cross")[k].assign(limit=0.0)
-    _rows(m, "balance", terms, pd.concat([lim[k + ["limit"]], sup], ignore_index=True), "==")
 
 
-def capacity(m, v, case: Case) -> None:
-    """capacity[s,r,t]:  sum_p hours_per_unit[s,p,r] * make[s,p,t] - overtime_hours[s,r,t] <= hours   (hours)
-
-    Shadow price: money per hour of regular capacity (<= 0: what one more hour would save)."""
-    k = ["site", "resource", "period"]
-    use = v["make"].merge(case.routings, on=["site", "product"])
-    terms = pd.concat([_terms(use, k, "hours_per_unit"), _terms(v["overtime_hours"], k, -1.0)])
-    lim = case.capacity.rename(columns={"hours": "limit"})
-    _rows(m, "capacity", terms, lim[k + ["limit"]], "<=")
-
-
-def overtime(m, v, case: Case) -> None:
-    """overtime[s,r,t]:  overtime_hours[s,r,t] <= overtime_hours limit   (hours)
-
-    Shadow price: money per hour of overtime allowance (<= 0 when all overtime is used)."""
-    ot = v["overtime_hours"]
-    k = ["site", "resource", "period"]
-    _rows(m, "overtime", _terms(ot, k), ot[k].assign(limit=ot["overtime_hours"]), "<=")
-
-
-def production_max(m, v, case: Case) -> None:
-    """production_max[s,p,t]:  make[s,p,t] <= max_units   (units)
-
-    Shadow price: money per unit of the site's production limit for the product (<= 0)."""
-    mk = v["make"]
-    mk = mk[np.isfinite(mk["max_units"].fillna(np.inf))]
-    k = ["site", "product", "period"]
-    _rows(m, "production_max", _terms(mk, k), mk[k].assign(limit=mk["max_units"]), "<=")
-
-
-def outsource_max(m, v, case: Case) -> None:
-    """outsource_max[s,p,t]:  outsource[s,p,t] <= outsource_max_units   (units)
-
-    Shadow price: money per unit of co-manufacturing allowance (<= 0)."""
-    o = v["outsource"]
-    o = o[np.isfinite(o["outsource_max_units"].fillna(np.inf))]
-    k = ["site", "product", "period"]
-    _rows(m, "outsource_max", _terms(o, k), o[k].assign(limit=o["outsource_max_units"]), "<=")
-
-
-def supply(m, v, case: Case) -> None:
-    """supply[v,p,t]:  buy[v,p,t] <= max_units   (units a supplier can sell in the period)
-
-    Shadow price: money per unit of supplier capacity (<= 0: what one more unit would save)."""
-    b = v["buy"]
-    b = b[np.isfinite(b["max_units"].fillna(np.inf))]
-    k = ["site", "product", "period"]
-    _rows(m, "supply", _terms(b, k), b[k].assign(limit=b["max_units"]), "<=")
-
-
-def lane_capacity(m, v, case: Case, departures: pd.DataFrame) -> None:
-    """lane_capacity[o,d,mode,t]:  sum_p size[p] * leaving[o,d,mode,p,t] <= capacity   (capacity_unit)
-
-    What leaves the origin in period t, all products together, counted in the lane's
-    capacity_unit: units (size 1), kg (weight_kg) or m3 (volume_m3). Shadow price: money per
-    unit, kg or m3 of lane capacity in the period (<= 0)."""
-    k = ["origin", "destination", "mode", "period"]
-    lanes = case.lanes[np.isfinite(case.lanes["capacity"].fillna(np.inf))]
-    lim = lanes[["origin", "destination", "mode", "capacity"]].merge(_periods(case)[["period"]], how="cross")
-    dep = departures.merge(_periods(case)[["period", "t"]], on="t")
-    _rows(m, "lane_capacity", _terms(dep, k, dep["coef"].to_numpy() * dep["size"].to_numpy()), lim.rename(columns={"capacity": "limit"}), "<=")
-
-
-def storage(m, v, case: Case) -> None:
-    """storage[s,t]:  sum_p size[p] * inv[s,p,t] <= storage_capacity   (storage_unit)
-
-    Everything on hand at the period end, counted in the site's storage_unit: units, kg
-    (weight_kg) or m3 (volume_m3). Shadow price: money per unit, kg or m3 of space in the
-    period (<= 0)."""
-    sites = case.sites[np.isfinite(case.sites["storage_capacity"].fillna(np.inf))]
-    lim = sites[["site", "storage_capacity"]].merge(_periods(case)[["period"]], how="cross")
-    inv = v["inv"].merge(sites[["site", "storage_unit"]], on="site").merge(case.products[["product", "weight_kg", "volume_m3"]], on="product")
-    size = np.select([inv["storage_unit"] == "kg", inv["storage_unit"] == "m3"], [inv["weight_kg"], inv["volume_m3"]], 1.0)
-    _rows(m, "storage", _terms(inv, ["site", "period"], size), lim.rename(columns={"storage_capacity": "limit"}), "<=")
-
-
-def safety_stock(m, v, case: Case) -> None:
-    """safety_stock[s,p,t]:  inv[s,p,t] + ss_short[s,p,t] >= safety_stock   (units)
-
-    Soft: each unit short of the target costs safety_stock_penalty per period. Shadow price:
-    money per unit of target (>= 0: the cost of one more unit of safety stock)."""
-    k = ["site", "product", "period"]
-    ss = v["ss_short"]
-    terms = pd.concat([_terms(v["inv"].merge(ss[k]), k), _terms(ss, k)])
-    _rows(m, "safety_stock", terms, ss[k].assign(limit=ss["safety_stock"]), ">=")
-
-
-def ending(m, v, case: Case) -> None:
-    """ending[s,p]:  inv[s,p,last period] >= ending_min   (units)
-
-    ending_min defaults to the safety-stock target (validate), so the year does not end on an
-    empty shelf; 0 turns it off. Shadow price: money per unit of required closing stock (>= 0)."""
-    last = case.periods["period"].iloc[-1]
-    inv = v["inv"][v["inv"]["period"] == last]
-    req = case.inventory[case.inventory["ending_min"] > 0][["site", "product", "ending_min"]]
-    _rows(m, "ending", _terms(inv, ["site", "product"]), req.rename(columns={"ending_min": "limit"}), ">=")
-
-
-def service(m, case: Case, arrivals: pd.DataFrame) -> None:
-    """service[g,t]:  sum_{c in g, p} ontime[p,c,t] >= fill_rate[g] * demand[g,t]   (units)
-
-    On-time deliveries (OTIF): arrivals, less what clears backlog where backorders are allowed.
-    For segments with a fill-rate target and demand in the period. Shadow price: money per
-    unit of required delivered volume (>= 0); times demand/100, the cost of one point of fill rate."""
+def segment_demand(case: Case) -> pd.DataFrame:
+    """Demand per segment and period (units): the base of fill-rate targets and their points."""
     seg = case.customers.set_index("customer")["segment"]
-    arr = arrivals.assign(segment=arrivals["customer"].map(seg))
     d = case.demand.assign(segment=case.demand["customer"].map(seg))
-    dem = d.groupby(["segment", "period"], as_index=False)["quantity"].sum()
-    target = dem.merge(case.service[case.service["fill_rate"] > 0][["segment", "fill_rate"]])
-    target = target[target["quantity"] > 0]
-    lim = target.assign(limit=target["fill_rate"] * target["quantity"])
-    _rows(m, "service", _terms(arr, ["segment", "period"], "coef"), lim[["segment", "period", "limit"]], ">=")
+    return d.groupby(["segment", "period"], as_index=False)["quantity"].sum()
 
 
 # --------------------------------------------------------------------------------------
@@ -749,30 +496,25 @@ def service(m, case: Case, arrivals: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def build(case: Case) -> Built:
-    """Build the plan's LP: sparse variable tables, every constraint family, the matrix.
-    Raises InputError where a product lacks a size that a rate or limit needs."""
+def build(case: Case, families: dict[str, Family] | None = None) -> Built:
+    """Build the plan's LP: sparse variable tables, every constraint family of the registry
+    (``families.FAMILIES`` unless given), the matrix. Raises InputError where a product lacks a
+    size that a rate or limit needs."""
+    families = FAMILIES if families is None else families
     sets = index_sets(case)
     check_sizes(case, sets)
     legs = lane_legs(case)
     v = variable_tables(case, sets, legs)
-    n = _number_columns(v)
-    T = len(case.periods)
-    departures, arrivals = flow_terms(v, legs, T)
+    per = _periods(case)
+    n = _number_columns(v, per)
+    departures, arrivals = flow_terms(v, legs, len(per))
+    seg_demand = segment_demand(case)
+    ctx = Context(case=case, sets=sets, v=v, per=per, departures=departures, arrivals=arrivals, ontime=on_time_terms(case, v, arrivals, per), segment_demand=seg_demand, legs=legs)
     m = Rows()
-    ontime = demand(m, v, case, sets, arrivals)
-    balance(m, v, case, sets, departures, arrivals)
-    capacity(m, v, case)
-    overtime(m, v, case)
-    production_max(m, v, case)
-    outsource_max(m, v, case)
-    supply(m, v, case)
-    lane_capacity(m, v, case, departures)
-    storage(m, v, case)
-    safety_stock(m, v, case)
-    ending(m, v, case)
-    service(m, case, ontime)
-    return Built(case=case, variables=v, lp=assemble(m.blocks, _costs(v, n)), legs=legs, empty_rows=m.empty_rows, warnings=unreachable_demand(case))
+    for fam in families.values():
+        _rows(m, fam, per, *fam.build(ctx))
+    lp = assemble(m.blocks, m.limits, _costs(v, n))
+    return Built(case=case, variables=v, lp=lp, legs=legs, segment_demand=seg_demand, families=dict(families), empty_rows=m.empty_rows, warnings=unreachable_demand(case))
 
 
 def unreachable_demand(case: Case) -> list[Problem]:
@@ -808,32 +550,6 @@ def _costs(v: dict[str, pd.DataFrame], n: int) -> np.ndarray:
     return c
 
 
-def assemble(blocks: list[Block], c: np.ndarray) -> LP:
-    """Stack the blocks into one sparse matrix (CSC) with row bounds from limits and senses."""
-    from scipy.sparse import coo_array
-
-    sizes = np.array([len(b.limit) for b in blocks], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    rows = np.concatenate([b.row + off for b, off in zip(blocks, offsets)])
-    cols = np.concatenate([b.col for b in blocks])
-    vals = np.concatenate([b.coef for b in blocks])
-    A = coo_array((vals, (rows, cols)), shape=(int(offsets[-1]), len(c))).tocsc()
-    A.sum_duplicates()
-    limit = np.concatenate([b.limit for b in blocks])
-    sense = np.repeat(np.array([b.sense for b in blocks], dtype=np.int8), sizes)
-    return LP(
-        c=c,
-        A=A,
-        row_lower=np.where(sense == 1, -math.inf, limit),
-        row_upper=np.where(sense == -1, math.inf, limit),
-        col_lower=np.zeros(len(c)),
-        col_upper=np.full(len(c), math.inf),
-        row_sense=sense,
-        blocks=blocks,
-        offsets=offsets,
-    )
-
-
 # --------------------------------------------------------------------------------------
 # The same LP as a Pyomo model
 # --------------------------------------------------------------------------------------
@@ -853,17 +569,21 @@ def pyomo_model(built: Built) -> tuple[pyo.ConcreteModel, list]:
         m.add_component(name, comp)
         for k, c in zip(keys, df["col"].to_numpy()):
             col_var[c] = comp[k]
-    for b in built.lp.blocks:
+    limit = built.lp.limit
+    for b, sl in built.lp.rows():
         order = np.argsort(b.row, kind="stable")
-        bounds = np.searchsorted(b.row[order], np.arange(len(b.limit) + 1))
+        bounds = np.searchsorted(b.row[order], np.arange(len(b) + 1))
         cols, coefs = b.col[order], b.coef[order]
         keys = list(b.keys.itertuples(index=False, name=None))
-        comp = pyo.Constraint(keys)
+        comp = pyo.Constraint(keys) if b.keys.shape[1] else pyo.Constraint()
         m.add_component(b.family, comp)
         for i, k in enumerate(keys):
             lo, hi = bounds[i], bounds[i + 1]
             body = LinearExpression(constant=0, linear_coefs=coefs[lo:hi].tolist(), linear_vars=[col_var[j] for j in cols[lo:hi]])
-            lim = float(b.limit[i])
+            lim = float(limit[sl.start + i])
+            if not b.keys.shape[1]:
+                comp.set_value(body <= lim if b.sense == 1 else body >= lim if b.sense == -1 else body == lim)
+                continue
             comp[k] = body <= lim if b.sense == 1 else body >= lim if b.sense == -1 else body == lim
     nz = np.flatnonzero(built.lp.c)
     m.total_cost = pyo.Objective(expr=LinearExpression(constant=0, linear_coefs=built.lp.c[nz].tolist(), linear_vars=[col_var[j] for j in nz]), sense=pyo.minimize)
@@ -882,9 +602,9 @@ def compile_pyomo(built: Built) -> LP:
     col_of = {id(v): i for i, v in enumerate(col_var)}
     cols = np.array([col_of[id(v)] for v in info.columns], dtype=np.int64)
     row_of = {}
-    for b, off in zip(lp.blocks, lp.offsets):
+    for b, sl in lp.rows():
         for i, k in enumerate(b.keys.itertuples(index=False, name=None)):
-            row_of[(b.family, k)] = off + i
+            row_of[(b.family, k if b.keys.shape[1] else None)] = sl.start + i
     rows = np.array([row_of[(r.constraint.parent_component().local_name, r.constraint.index())] for r in info.rows], dtype=np.int64)
     A = info.A.tocoo()
     A = coo_array((A.data, (rows[A.row], cols[A.col])), shape=(lp.num_row, lp.num_col)).tocsc()

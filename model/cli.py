@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import time
+
 
 from . import __version__
 from .errors import InputError, SolveError
@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--log", action="store_true", default=None, help="print the HiGHS log")
     s.add_argument("--sheet-rows", type=int, default=None, help="largest table kept as a workbook sheet (default 100000; larger ones are CSV only)")
     s.add_argument("--backend", choices=["matrix", "pyomo"], help="build the LP straight into a matrix (default) or through a Pyomo model")
+    s.add_argument("--verbose", action="store_true", help="print how long each stage took (read, validate, build, solve, results, write)")
     v = sub.add_parser("validate", help="check a case without solving it")
     v.add_argument("case")
     t = sub.add_parser("template", help="write a blank case workbook documenting every table and column")
@@ -83,26 +84,24 @@ def _run(args: argparse.Namespace) -> int:
         write_template(args.path)
         print(f"aop: wrote the blank case template {args.path}")
         return EXIT_OK
-    from .api import check_case, load_case, solve_case
-    from .build import LEVER_FAMILIES
+    from .api import check_case, load_case, plan_of, solve_model
     from .report import write_plan
 
     case = None
+    timings: dict[str, float] = {}
     try:
-        t0 = time.perf_counter()
         if args.command == "validate":
             case, built = check_case(args.case)
             _warn([*case.warnings, *built.warnings])
             print(f"aop: {args.case} is valid ({len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods; {built.lp.num_col:,} variables, {built.lp.num_row:,} rows)")
             return EXIT_OK
-        case = load_case(args.case)
+        case = load_case(args.case, timings)
         _warn(case.warnings)
-        loaded = time.perf_counter() - t0
-        print(f"aop: read and validated {args.case} in {loaded:.2f} s", flush=True)
-        plan = solve_case(case, timings={"read_validate": loaded}, progress=lambda m: print(f"aop: {m}", flush=True), solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
-        t0 = time.perf_counter()
-        paths = write_plan(plan, args.out, **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
-        wrote = time.perf_counter() - t0
+        print(f"aop: read and validated {args.case} in {timings['read'] + timings['validate']:.2f} s", flush=True)
+        say = lambda m: print(f"aop: {m}", flush=True)  # noqa: E731
+        solved = solve_model(case, timings, say, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
+        plan = plan_of(solved, timings)
+        paths = write_plan(plan, args.out, timings=timings, **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
     except InputError as err:
         _print_problems(err)
         return EXIT_INPUT
@@ -115,7 +114,7 @@ def _run(args: argparse.Namespace) -> int:
             from .report import write_no_plan
             from .results import provenance
 
-            record = provenance(case, err.solver, err.options) if case is not None else None
+            record = provenance(case, err.solver, err.options, timings=timings) if case is not None else None
             written = write_no_plan(err.status, err.detail, report, args.out, record)
             print(f"aop: wrote {', '.join(p.name for p in written)} to {args.out}", file=sys.stderr)
         return EXIT_NO_PLAN if err.status in ("infeasible", "unbounded", "time_limit") else EXIT_OTHER
@@ -130,13 +129,15 @@ def _run(args: argparse.Namespace) -> int:
     print(f"aop: optimal plan, total cost {float(s['total_cost']):,.2f} {cur}; revenue {float(s['revenue']):,.2f} {cur}; fill rate {float(s['fill_rate']):.1%}")
     print(f"aop: premium freight {float(s['premium_freight_spend']):,.2f} {cur}; solved by {s['solver']} ({s['algorithm']}) in {float(s['solve_seconds']):.2f} s")
     top = plan.shadow_prices
-    top = top[top["constraint"].isin(LEVER_FAMILIES)]
+    top = top[top["constraint"].isin([n for n, f in solved.built.families.items() if f.lever])]
     top = top.reindex(top["shadow_price"].abs().sort_values(ascending=False).index).head(5)
     if len(top):
         print("aop: most costly binding limits:")
         for m in top["meaning"]:
             print(f"  - {m}")
-    print(f"aop: wrote {len(paths)} files to {args.out} in {wrote:.2f} s (plan.xlsx and one CSV per table)")
+    print(f"aop: wrote {len(paths)} files to {args.out} in {timings['write']:.2f} s (plan.xlsx and one CSV per table)")
+    if args.verbose:
+        print("aop: stage timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
     return EXIT_OK
 
 

@@ -21,13 +21,10 @@ import pandas as pd
 
 import highspy
 
-from .build import LP, Built
-from .solve import SolveOptions, make_highs
-
-#: Promises to relax first: what can be achieved with the network as it is.
-PROMISES = {"service", "ending", "safety_stock"}
-#: Then any business limit that could be changed (capacities, suppliers, lanes, space).
-RELAXABLE = {"capacity", "overtime", "production_max", "outsource_max", "supply", "lane_capacity", "storage", "safety_stock", "ending", "service"}
+from .build import Built
+from .families import LIMIT, PROMISE
+from .lp import LP
+from .solve import Solved, SolveOptions, make_highs
 
 
 @dataclass
@@ -52,21 +49,6 @@ class Infeasibility:
         return out
 
 
-def _rows(lp: LP, idx: np.ndarray) -> pd.DataFrame:
-    """Family, index columns, sense and limit of the given global row numbers."""
-    frames = []
-    for b, off in zip(lp.blocks, lp.offsets):
-        local = idx[(idx >= off) & (idx < off + len(b.limit))] - off
-        if len(local):
-            df = b.keys.iloc[local].reset_index(drop=True)
-            df.insert(0, "constraint", b.family)
-            df["sense"] = {1: "<=", -1: ">=", 0: "="}[b.sense]
-            df["limit"] = b.limit[local]
-            df["_row"] = local + off
-            frames.append(df)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["constraint", "sense", "limit", "_row"])
-
-
 def _meaning(r: dict, achievable: float, demand: dict) -> str:
     fam, g = r["constraint"], r.get
     if fam == "service":
@@ -82,19 +64,23 @@ def _meaning(r: dict, achievable: float, demand: dict) -> str:
     return f"{fam} [{keys}] has limit {r['limit']:,.2f}; the plan {verb} {achievable:,.2f}"
 
 
-def diagnose(built: Built, highs, opts: SolveOptions) -> Infeasibility:
-    """IIS and smallest relaxation for an LP HiGHS found infeasible (``highs`` holds it)."""
+def diagnose(solved: Solved) -> Infeasibility:
+    """IIS and smallest relaxation for a plan HiGHS found infeasible (``solved.highs`` holds it).
+    Promises (families of tier PROMISE) move first, then any business limit (tier LIMIT too)."""
+    built, highs, opts = solved.built, solved.highs, solved.opts
     lp = built.lp
     conflict = pd.DataFrame()
     try:
         highs.setOptionValue("iis_strategy", 2)
         status, iis = highs.getIis()
         if iis.valid_ and len(iis.row_index_):
-            conflict = _rows(lp, np.asarray(iis.row_index_, dtype=np.int64)).drop(columns="_row")
+            conflict = lp.row_keys(np.asarray(iis.row_index_, dtype=np.int64)).drop(columns="_row")
     except Exception:  # noqa: BLE001 - an explanation that fails must not hide the verdict
         conflict = pd.DataFrame()
+    promises = {n for n, f in built.families.items() if f.tier == PROMISE}
+    limits = {n for n, f in built.families.items() if f.tier in (PROMISE, LIMIT)}
     relaxation = None
-    for tier in (PROMISES, RELAXABLE):
+    for tier in (promises, limits):
         try:
             relaxation = _relax(built, tier, opts)
         except Exception:  # noqa: BLE001
@@ -142,11 +128,10 @@ def _relax(built: Built, families: set[str], opts: SolveOptions) -> pd.DataFrame
     limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)[movable]
     tol = 1e-6 * np.maximum(1.0, np.abs(limit))
     keep = moved_by > tol
-    relaxation = _rows(lp, movable[keep])
+    relaxation = lp.row_keys(movable[keep])
     relaxation["achievable"] = limit[keep] + lp.row_sense[movable[keep]] * moved_by[keep]  # a "<=" row is exceeded, a ">=" row falls short
     relaxation["change"] = relaxation["achievable"] - relaxation["limit"]
-    seg = built.case.customers.set_index("customer")["segment"]
-    demand = built.case.demand.assign(segment=built.case.demand["customer"].map(seg)).groupby(["segment", "period"])["quantity"].sum().to_dict()
+    demand = built.segment_demand.set_index(["segment", "period"])["quantity"].to_dict()
     relaxation["meaning"] = [_meaning(r, a, demand) for r, a in zip(relaxation.to_dict("records"), relaxation["achievable"])]
     return relaxation.drop(columns="_row")
 
@@ -157,8 +142,8 @@ def _period_index(built: Built, rows: np.ndarray) -> np.ndarray:
     order = {p: i for i, p in enumerate(built.case.period_names)}
     last = len(order)
     out = np.full(len(rows), last, dtype=np.int64)
-    for b, off in zip(built.lp.blocks, built.lp.offsets):
-        inside = (rows >= off) & (rows < off + len(b.limit))
+    for b, sl in built.lp.rows():
+        inside = (rows >= sl.start) & (rows < sl.stop)
         if inside.any() and "period" in b.keys:
-            out[inside] = b.keys["period"].iloc[rows[inside] - off].map(order).fillna(last).to_numpy(dtype=np.int64)
+            out[inside] = b.keys["period"].iloc[rows[inside] - sl.start].map(order).fillna(last).to_numpy(dtype=np.int64)
     return out

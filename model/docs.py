@@ -1,7 +1,9 @@
-"""The input contract as a Markdown table, generated from the schema (used in the README)."""
+"""The input contract and the formulation as Markdown tables, generated from the schema and
+the family registry (the README carries them between markers; a test keeps them in step)."""
 
 from __future__ import annotations
 
+from .families import FAMILIES, review_order
 from .schema import SETTINGS, TABLES
 
 
@@ -31,8 +33,21 @@ def contract_markdown() -> str:
     return "\n".join(lines)
 
 
+def formulation_markdown() -> str:
+    """One line per constraint family, as a reviewer reads them: its row, the limit's unit and
+    what its shadow price means."""
+    lines = ["| family | row | limit (unit) | shadow price means |", "|---|---|---|---|"]
+    for name in review_order():
+        f = FAMILIES[name]
+        index = f"[{','.join(f.index)}]" if f.index else ""
+        lines.append(f"| {name}{index} | {f.row} | {f.limit} | {f.price} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     print(contract_markdown())
+    print()
+    print(formulation_markdown())
 
 
 def write_template(path) -> None:

@@ -40,8 +40,9 @@ class InputError(Exception):
 class SolveError(Exception):
     """The solver did not return an optimal plan (infeasible, unbounded, time limit ...)."""
 
-    def __init__(self, status: str, detail: str = "", report: object = None, solver: str = "", options: dict | None = None):
+    def __init__(self, status: str, detail: str = "", report: object = None, solver: str = "", options: dict | None = None, handle: object = None):
         self.status = status
+        self.handle = handle  # solve.Solved holding the LP HiGHS gave up on (for diagnose), if any
         self.detail = detail
         self.report = report  # e.g. diagnose.Infeasibility for an infeasible plan
         self.solver = solver  # e.g. "HiGHS 1.12.0", for the record

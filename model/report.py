@@ -242,18 +242,30 @@ def _commit(tmp: Path, out: Path, names: list[str], owned: frozenset[str]) -> li
     return [out / n for n in names]
 
 
-def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = MAX_SHEET_ROWS) -> list[Path]:
+def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = MAX_SHEET_ROWS, timings: dict[str, float] | None = None) -> list[Path]:
     """Write plan.xlsx and <table>.csv into ``out_dir`` atomically; return the paths written.
-    Files of an earlier run that this plan does not have (and any no-plan report) are removed."""
+    Files of an earlier run that this plan does not have (and any no-plan report) are removed.
+    ``timings`` (if given) receives ``write``, the seconds spent writing; provenance.csv is
+    written last and records it (the workbook's provenance sheet, written before, cannot)."""
+    t0 = time.perf_counter()
     out = Path(out_dir)
     tmp = _staging(out)
     try:
         write_workbook(workbook_tables(plan.tables, max_sheet_rows), tmp / "plan.xlsx", _properties(plan.tables.get("provenance")))
         names = ["plan.xlsx"]
         for name, df in plan.tables.items():
-            inert_for_csv(df).to_csv(tmp / f"{name}.csv", index=False)
-            names.append(f"{name}.csv")
-        return _commit(tmp, out, names, PLAN_FILES | NO_PLAN_FILES)
+            if name != "provenance":
+                inert_for_csv(df).to_csv(tmp / f"{name}.csv", index=False)
+                names.append(f"{name}.csv")
+        if "provenance" in plan.tables:
+            record = plan.tables["provenance"]
+            write = pd.DataFrame([{"item": "stage write seconds", "value": f"{time.perf_counter() - t0:.3f}"}])
+            inert_for_csv(pd.concat([record, write], ignore_index=True)).to_csv(tmp / "provenance.csv", index=False)
+            names.append("provenance.csv")
+        paths = _commit(tmp, out, names, PLAN_FILES | NO_PLAN_FILES)
+        if timings is not None:
+            timings["write"] = time.perf_counter() - t0
+        return paths
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -13,10 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-#: Sentinel for "no default: a blank cell means unlimited/none" (kept as NaN in frames).
-UNLIMITED = float("inf")
-
-
 @dataclass(frozen=True)
 class Column:
     """One column of an input table.
@@ -35,6 +31,7 @@ class Column:
     minimum: float | None = 0.0  # numeric columns: smallest allowed value (None: any)
     maximum: float | None = None
     choices: tuple[str, ...] = ()
+    ref: str = ""  # what the value names, checked to exist: one of REFERENCES
 
 
 @dataclass(frozen=True)
@@ -47,9 +44,6 @@ class Table:
     required: bool = False
     meaning: str = ""
 
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
-
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
@@ -57,6 +51,9 @@ class Table:
 
 #: What a capacity or storage limit counts: units, or kg / m3 through the products' sizes.
 BASES = ("units", "kg", "m3")
+
+#: What a column can name (``Column.ref``), in the words of the message for an unknown one.
+REFERENCES = {"site": "site", "product": "product", "customer": "customer", "period": "period", "site_or_customer": "site or customer", "family": "product family"}
 
 
 def _c(name: str, kind: str = "float", **kw: Any) -> Column:
@@ -116,9 +113,9 @@ TABLES: dict[str, Table] = {
         Table(
             "demand",
             (
-                _c("product", "str", required=True),
-                _c("customer", "str", required=True),
-                _c("period", "period", required=True),
+                _c("product", "str", required=True, ref="product"),
+                _c("customer", "str", required=True, ref="customer"),
+                _c("period", "period", required=True, ref="period"),
                 _c("quantity", required=True, unit="units", meaning="forecast demand"),
                 _c("price", unit="money/unit", meaning="blank: the product's price"),
                 _c("std", default=0.0, unit="units/period", meaning="forecast error (used by later features)"),
@@ -130,8 +127,8 @@ TABLES: dict[str, Table] = {
         Table(
             "production",
             (
-                _c("site", "str", required=True, meaning="a plant"),
-                _c("product", "str", required=True),
+                _c("site", "str", required=True, meaning="a plant", ref="site"),
+                _c("product", "str", required=True, ref="product"),
                 _c("unit_cost", default=0.0, unit="money/unit", meaning="variable cost per unit made"),
                 _c("max_units", unit="units/period", meaning="blank: unlimited"),
                 _c("outsource_cost", unit="money/unit", meaning="co-manufacturing cost; blank: no outsourcing"),
@@ -143,8 +140,8 @@ TABLES: dict[str, Table] = {
         Table(
             "routings",
             (
-                _c("site", "str", required=True),
-                _c("product", "str", required=True),
+                _c("site", "str", required=True, ref="site"),
+                _c("product", "str", required=True, ref="product"),
                 _c("resource", "str", required=True, meaning="line, machine or crew"),
                 _c("hours_per_unit", required=True, unit="hours/unit"),
             ),
@@ -154,9 +151,9 @@ TABLES: dict[str, Table] = {
         Table(
             "capacity",
             (
-                _c("site", "str", required=True),
+                _c("site", "str", required=True, ref="site"),
                 _c("resource", "str", required=True),
-                _c("period", "period", meaning="blank: every period; a period row overrides the blank row"),
+                _c("period", "period", meaning="blank: every period; a period row overrides the blank row", ref="period"),
                 _c("hours", required=True, unit="hours/period", meaning="regular hours"),
                 _c("overtime_hours", default=0.0, unit="hours/period"),
                 _c("overtime_cost", default=0.0, unit="money/hour"),
@@ -167,8 +164,8 @@ TABLES: dict[str, Table] = {
         Table(
             "lanes",
             (
-                _c("origin", "str", required=True, meaning="a site"),
-                _c("destination", "str", required=True, meaning="a site or a customer"),
+                _c("origin", "str", required=True, meaning="a site", ref="site"),
+                _c("destination", "str", required=True, meaning="a site or a customer", ref="site_or_customer"),
                 _c("mode", "str", required=True, meaning="e.g. truck, rail, ocean, air"),
                 _c("cost_per_unit", default=0.0, unit="money/unit", meaning="freight per unit moved"),
                 _c("cost_per_kg", default=0.0, unit="money/kg", meaning="freight per kg moved, added to cost_per_unit"),
@@ -189,7 +186,7 @@ TABLES: dict[str, Table] = {
                 _c("origin", "str", required=True),
                 _c("destination", "str", required=True),
                 _c("mode", "str", required=True),
-                _c("product", "str", required=True),
+                _c("product", "str", required=True, ref="product"),
                 _c("cost_per_unit", required=True, unit="money/unit", meaning="the product's freight on the lane, all in (replaces the lane's cost_per_unit, cost_per_kg and cost_per_m3)"),
             ),
             key=("origin", "destination", "mode", "product"),
@@ -198,9 +195,9 @@ TABLES: dict[str, Table] = {
         Table(
             "supply",
             (
-                _c("site", "str", required=True, meaning="a supplier"),
-                _c("product", "str", required=True, meaning="what the supplier sells (usually a component)"),
-                _c("period", "period", meaning="blank: every period; a period row overrides the blank row (max_units 0 = outage)"),
+                _c("site", "str", required=True, meaning="a supplier", ref="site"),
+                _c("product", "str", required=True, meaning="what the supplier sells (usually a component)", ref="product"),
+                _c("period", "period", meaning="blank: every period; a period row overrides the blank row (max_units 0 = outage)", ref="period"),
                 _c("unit_cost", default=0.0, unit="money/unit", meaning="purchase price"),
                 _c("max_units", unit="units/period", meaning="blank: unlimited"),
             ),
@@ -210,9 +207,9 @@ TABLES: dict[str, Table] = {
         Table(
             "bom",
             (
-                _c("site", "str", required=True, meaning="a plant"),
-                _c("product", "str", required=True, meaning="the product made there"),
-                _c("component", "str", required=True, meaning="a product consumed to make it"),
+                _c("site", "str", required=True, meaning="a plant", ref="site"),
+                _c("product", "str", required=True, meaning="the product made there", ref="product"),
+                _c("component", "str", required=True, meaning="a product consumed to make it", ref="product"),
                 _c("quantity", required=True, unit="units/unit", meaning="component units per unit made", minimum=1e-12),
             ),
             key=("site", "product", "component"),
@@ -221,8 +218,8 @@ TABLES: dict[str, Table] = {
         Table(
             "inventory",
             (
-                _c("site", "str", required=True),
-                _c("product", "str", required=True),
+                _c("site", "str", required=True, ref="site"),
+                _c("product", "str", required=True, ref="product"),
                 _c("initial", default=0.0, unit="units", meaning="on hand before the first period"),
                 _c("safety_stock", default=0.0, unit="units", meaning="target on hand at each period end"),
                 _c("safety_stock_penalty", unit="money/unit/period", meaning="blank: the product's unit_value"),
@@ -234,13 +231,25 @@ TABLES: dict[str, Table] = {
         Table(
             "receipts",
             (
-                _c("site", "str", required=True, meaning="a plant or DC"),
-                _c("product", "str", required=True),
-                _c("period", "period", required=True, meaning="when it arrives"),
+                _c("site", "str", required=True, meaning="a plant or DC", ref="site"),
+                _c("product", "str", required=True, ref="product"),
+                _c("period", "period", required=True, meaning="when it arrives", ref="period"),
                 _c("quantity", required=True, unit="units", meaning="already ordered or in transit (open purchase orders, goods on the water)"),
             ),
             key=("site", "product", "period"),
             meaning="Scheduled receipts: goods the plan does not decide that arrive at a site.",
+        ),
+        Table(
+            "inventory_budget",
+            (
+                _c("period", "period", ref="period", meaning="blank: every period; a period row overrides the blank row"),
+                _c("site", "str", ref="site", meaning="blank: all sites"),
+                _c("family", "str", ref="family", meaning="a product family; blank: all products"),
+                _c("max_value", required=True, unit="money", meaning="most inventory value (unit_value x units) at the period end"),
+                _c("in_transit", "bool", default=False, meaning="count goods in transit at the period end too (toward the site they travel to)"),
+            ),
+            key=("period", "site", "family"),
+            meaning="Working-capital caps: the value of inventory a site, a product family or the network may hold.",
         ),
         Table(
             "service",
@@ -264,9 +273,6 @@ TABLES: dict[str, Table] = {
         ),
     ]
 }
-
-#: Tables a case must have.
-REQUIRED_TABLES = [t.name for t in TABLES.values() if t.required]
 
 #: Settings keys understood by the tool, with defaults and meaning.
 SETTINGS: dict[str, tuple[Any, str]] = {

@@ -11,13 +11,16 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
+import pandas as pd
 
-from .build import LEVER_FAMILIES, LP, REVIEW_ORDER, Built, compile_pyomo
+from .build import VARIABLES, Built, build, compile_pyomo
 from .errors import SolveError
+from .lp import LP
+from .validate import Case
 
 IPM_FROM_COLUMNS = 50_000
 
@@ -192,70 +195,221 @@ def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, obj
     return h, options
 
 
-def solve(built: Built, opts: SolveOptions | None = None) -> Solution:
-    """Solve the built plan; raise ``SolveError`` unless HiGHS proves optimality."""
+def solve(built: Built, opts: SolveOptions | None = None) -> "Solved":
+    """Solve the built plan and return the solved model (``Solved``: the plan's solution, and
+    HiGHS holding the LP and its optimal basis for changes and warm re-solves). Raises
+    ``SolveError`` unless HiGHS proves optimality; for an infeasible, unbounded or timed-out
+    plan the error carries the handle, which ``diagnose.diagnose`` explains."""
     opts = opts or SolveOptions()
+    _refuse_empty_rows(built)
     lp = compile_pyomo(built) if opts.backend == "pyomo" else built.lp
+    h, options = make_highs(lp, opts)
+    solved = Solved(built=replace(built, lp=_own_copy(lp)), highs=h, options=options, opts=opts)
+    solved.solution = solved._run(warm=False)
+    solved.history.append(f"solved cold by {solved.solution.solver} ({solved.solution.algorithm}) in {solved.solution.seconds:.2f} s")
+    return solved
+
+
+def _refuse_empty_rows(built: Built) -> None:
     empty = built.empty_rows
     if empty:
         fam, key, lim = empty[0]
         more = f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""
         raise SolveError("infeasible", f"{fam} {key} requires {lim:g} but nothing in the network can contribute to it{more}")
-    h, options = make_highs(lp, opts)
-    start = time.perf_counter()
-    h.run()
-    seconds = time.perf_counter() - start
-    status = h.modelStatusToString(h.getModelStatus())
-    version = f"HiGHS {h.version()}"
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        word = _status_word(h.getModelStatus())
-        report = None
-        if word == "infeasible":
-            from .diagnose import diagnose
 
-            report = diagnose(built, h, opts)
-        elif word == "time_limit":
-            report = f"HiGHS stopped at the time limit of {opts.time_limit:g} s without proving an optimal plan; raise --time-limit or try --solver ipm"
-        elif word == "unbounded":
-            report = "The plan's cost can fall without limit: a variable with a negative cost is not bounded by any limit (check negative costs)"
-        raise SolveError(word, f"HiGHS says: {status}", report, version, options)
-    sol = h.getSolution()
-    info = h.getInfo()
-    # Back to the case's units: x and limits times the quantity scale, prices over the money scale.
-    cs, qs = options["cost_scale"], options["quantity_scale"]
-    x = np.asarray(sol.col_value, dtype=float) * qs
-    y = np.asarray(sol.row_dual, dtype=float) / cs
-    row_value = np.asarray(sol.row_value, dtype=float) * qs
-    objective = float(info.objective_function_value) * qs / cs
-    check_solution(lp, x, y, objective)
-    nan = np.full(lp.num_row, np.nan)
-    lo, hi, up, down, done = nan.copy(), nan.copy(), nan.copy(), nan.copy(), {}
-    if opts.ranging and h.getBasis().valid:
-        lo, hi, up, down, done = price_ranges(h, lp, row_value, y, options, opts)
-    return Solution(
-        status="optimal",
-        objective=objective,
-        col_value=x,
-        row_value=row_value,
-        row_dual=y,
-        col_dual=np.asarray(sol.col_dual, dtype=float) / cs,
-        row_bound_lower=lo,
-        row_bound_upper=hi,
-        row_price_up=up,
-        row_price_down=down,
-        algorithm=str(options["algorithm"]),
-        seconds=seconds,
-        solver=version,
-        options=options,
-        iterations={"simplex": int(info.simplex_iteration_count), "ipm": int(info.ipm_iteration_count)},
-        one_sided=done,
-    )
+
+def _own_copy(lp: LP) -> LP:
+    """The LP with its own limit, cost and coefficient arrays, so edits never reach the LP it
+    was built as."""
+    return replace(lp, c=lp.c.copy(), A=lp.A.copy(), row_lower=lp.row_lower.copy(), row_upper=lp.row_upper.copy(), _lookup={})
+
+
+@dataclass
+class Solved:
+    """A solved plan that can be changed and re-solved.
+
+    ``built``: the plan as built (its ``lp`` carries every edit, so results read what was
+    solved); ``highs``: HiGHS holding that LP, scaled by ``options['cost_scale']`` and
+    ``options['quantity_scale']``, with its last basis; ``solution``: the last optimal
+    solution; ``history``: what happened, in words (cold solve, in-place edits, rebuilds).
+
+    Numbers change in place (``set_limits``, ``set_costs``, or ``update`` with a case whose
+    structure is the same) and ``resolve`` re-solves warm with dual simplex from the last
+    basis; a case whose structure differs (rows or variables added or removed, a coefficient
+    appearing) is rebuilt and solved cold, and ``update`` says which happened and why."""
+
+    built: Built
+    highs: highspy.Highs
+    options: dict[str, object]
+    opts: SolveOptions
+    solution: Solution | None = None
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def lp(self) -> LP:
+        return self.built.lp
+
+    # ------------------------------------------------------------------ changes in place
+
+    def set_limits(self, family: str, keys, values) -> None:
+        """Set the limits of a family's rows, named by their keys (a frame of the index
+        columns, a list of key tuples or one tuple), in the family's unit."""
+        rows = self._rows(family, keys)
+        values = np.broadcast_to(np.asarray(values, dtype=float), rows.shape)
+        lp, qs = self.lp, self.options["quantity_scale"]
+        sense = lp.row_sense[rows]
+        lp.row_lower[rows] = np.where(sense == 1, -math.inf, values)
+        lp.row_upper[rows] = np.where(sense == -1, math.inf, values)
+        inf = highspy.kHighsInf
+        lo = np.where(np.isinf(lp.row_lower[rows]), -inf, lp.row_lower[rows] / qs)
+        hi = np.where(np.isinf(lp.row_upper[rows]), inf, lp.row_upper[rows] / qs)
+        self.highs.changeRowsBounds(len(rows), rows.astype(np.int32), lo.astype(np.float64), hi.astype(np.float64))
+        self.history.append(f"set {len(rows)} {family} limit{'s' if len(rows) != 1 else ''} in place")
+
+    def set_costs(self, variable: str, keys: pd.DataFrame, values) -> None:
+        """Set the cost (money per unit) of a variable family's columns, named by a frame of
+        its index columns (build.VARIABLES)."""
+        table = self.built.variables[variable]
+        index = list(VARIABLES[variable])
+        found = keys[index].merge(table[index + ["col"]], how="left", on=index)
+        if found["col"].isna().any():
+            raise KeyError(f"no {variable} variable for {found.loc[found['col'].isna(), index].head(3).to_dict('records')}")
+        cols = found["col"].to_numpy(dtype=np.int64)
+        values = np.broadcast_to(np.asarray(values, dtype=float), cols.shape)
+        self.lp.c[cols] = values
+        self.highs.changeColsCost(len(cols), cols.astype(np.int32), (values * self.options["cost_scale"]).astype(np.float64))
+        self.history.append(f"set {len(cols)} {variable} cost{'s' if len(cols) != 1 else ''} in place")
+
+    def _rows(self, family: str, keys) -> np.ndarray:
+        rows = self.lp.row_index(family, keys)
+        if (rows < 0).any():
+            raise KeyError(f"{family} has no row for {int((rows < 0).sum())} of the keys given (a limit that constrains nothing is not in the LP)")
+        return rows
+
+    def resolve(self) -> Solution:
+        """Re-solve warm (dual simplex from the last basis, no presolve) after changes in place."""
+        self.solution = self._run(warm=True)
+        self.history.append(f"re-solved warm in {self.solution.seconds:.2f} s ({self.solution.iterations['simplex']} simplex iterations)")
+        return self.solution
+
+    def update(self, case: Case) -> str:
+        """Move the solved plan to ``case`` and re-solve: in place and warm when the new case
+        builds the same LP structure (same rows, variables and nonzero pattern; only limits,
+        costs or coefficients differ), else rebuilt and solved cold. Returns what happened."""
+        new = build(case, self.built.families)
+        _refuse_empty_rows(new)
+        reason = structure_change(self.built, new)
+        if reason:
+            fresh = solve(new, self.opts)
+            self.built, self.highs, self.options, self.solution = fresh.built, fresh.highs, fresh.options, fresh.solution
+            what = f"rebuilt and solved cold: {reason}"
+            self.history.append(what)
+            return what
+        lp, cs, qs, h = new.lp, self.options["cost_scale"], self.options["quantity_scale"], self.highs
+        old = self.lp
+        cols = np.flatnonzero(lp.c != old.c)
+        if len(cols):
+            h.changeColsCost(len(cols), cols.astype(np.int32), (lp.c[cols] * cs).astype(np.float64))
+        rows = np.flatnonzero((lp.row_lower != old.row_lower) | (lp.row_upper != old.row_upper))
+        if len(rows):
+            inf = highspy.kHighsInf
+            lo = np.where(np.isinf(lp.row_lower[rows]), -inf, lp.row_lower[rows] / qs)
+            hi = np.where(np.isinf(lp.row_upper[rows]), inf, lp.row_upper[rows] / qs)
+            h.changeRowsBounds(len(rows), rows.astype(np.int32), lo.astype(np.float64), hi.astype(np.float64))
+        changed = np.flatnonzero(lp.A.data != old.A.data)
+        if len(changed):
+            col_of = np.repeat(np.arange(lp.num_col), np.diff(lp.A.indptr))
+            for k in changed:
+                h.changeCoeff(int(lp.A.indices[k]), int(col_of[k]), float(lp.A.data[k]))  # HiGHS holds A unscaled
+        self.built = replace(new, lp=_own_copy(lp))
+        what = f"changed in place ({len(rows):,} limits, {len(cols):,} costs, {len(changed):,} coefficients) and re-solved warm"
+        self.solution = self._run(warm=True)
+        self.history.append(what)
+        return what
+
+    # ------------------------------------------------------------------ solving
+
+    def _run(self, warm: bool) -> Solution:
+        h, options, opts, lp = self.highs, self.options, self.opts, self.lp
+        if warm:
+            h.setOptionValue("solver", "simplex")
+            h.setOptionValue("presolve", "off")
+        start = time.perf_counter()
+        h.run()
+        seconds = time.perf_counter() - start
+        if warm:
+            h.setOptionValue("solver", options["solver"])
+            h.setOptionValue("presolve", opts.presolve)
+        status = h.modelStatusToString(h.getModelStatus())
+        version = f"HiGHS {h.version()}"
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            word = _status_word(h.getModelStatus())
+            report = None
+            if word == "time_limit":
+                report = f"HiGHS stopped at the time limit of {opts.time_limit:g} s without proving an optimal plan; raise --time-limit or try --solver ipm"
+            elif word == "unbounded":
+                report = "The plan's cost can fall without limit: a variable with a negative cost is not bounded by any limit (check negative costs)"
+            raise SolveError(word, f"HiGHS says: {status}", report, version, options, handle=self)
+        sol = h.getSolution()
+        info = h.getInfo()
+        # Back to the case's units: x and limits times the quantity scale, prices over the money scale.
+        cs, qs = options["cost_scale"], options["quantity_scale"]
+        x = np.asarray(sol.col_value, dtype=float) * qs
+        y = np.asarray(sol.row_dual, dtype=float) / cs
+        row_value = np.asarray(sol.row_value, dtype=float) * qs
+        objective = float(info.objective_function_value) * qs / cs
+        check_solution(lp, x, y, objective)
+        nan = np.full(lp.num_row, np.nan)
+        lo, hi, up, down, done = nan.copy(), nan.copy(), nan.copy(), nan.copy(), {}
+        if opts.ranging and h.getBasis().valid:
+            lo, hi, up, down, done = price_ranges(h, lp, row_value, y, options, opts, self.built.families)
+        return Solution(
+            status="optimal",
+            objective=objective,
+            col_value=x,
+            row_value=row_value,
+            row_dual=y,
+            col_dual=np.asarray(sol.col_dual, dtype=float) / cs,
+            row_bound_lower=lo,
+            row_bound_upper=hi,
+            row_price_up=up,
+            row_price_down=down,
+            algorithm="simplex (warm)" if warm else str(options["algorithm"]),
+            seconds=seconds,
+            solver=version,
+            options=options,
+            iterations={"simplex": int(info.simplex_iteration_count), "ipm": int(info.ipm_iteration_count)},
+            one_sided=done,
+        )
+
+
+def structure_change(a: Built, b: Built) -> str:
+    """Why plan ``b``'s LP cannot be reached from ``a``'s by changing numbers in place
+    ('' when it can): rows, variables or the pattern of nonzeros differ."""
+    fa, fb = [blk.family for blk in a.lp.blocks], [blk.family for blk in b.lp.blocks]
+    if fa != fb:
+        return f"constraint families differ ({', '.join(sorted(set(fa) ^ set(fb)))})"
+    for x, y in zip(a.lp.blocks, b.lp.blocks):
+        if len(x) != len(y) or not x.keys.equals(y.keys):
+            return f"the {x.family} rows differ ({len(x):,} rows before, {len(y):,} now)"
+    for name, cols in VARIABLES.items():
+        ka, kb = a.variables[name][list(cols)], b.variables[name][list(cols)]
+        if len(ka) != len(kb) or not ka.reset_index(drop=True).equals(kb.reset_index(drop=True)):
+            return f"the {name} variables differ ({len(ka):,} before, {len(kb):,} now)"
+    A, B = a.lp.A, b.lp.A
+    if A.nnz != B.nnz or not (np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices)):
+        return "the pattern of nonzeros differs (a coefficient appeared or vanished)"
+    if not (np.array_equal(a.lp.row_sense, b.lp.row_sense)):
+        return "a row's sense differs"
+    return ""
 
 
 #: Relative size of the step a one-sided price is measured over: this fraction of the limit,
 #: and at least this many of HiGHS's (scaled) units, 100 times its primal feasibility tolerance.
 ONE_SIDED_STEP = 1e-5
-def price_ranges(h: highspy.Highs, lp: LP, row_value: np.ndarray, y: np.ndarray, options: dict, opts: SolveOptions):
+
+
+def price_ranges(h: highspy.Highs, lp: LP, row_value: np.ndarray, y: np.ndarray, options: dict, opts: SolveOptions, families: dict):
     """Where each binding row's shadow price holds, and its one-sided values.
 
     Returns (lower, upper, up, down, record): ``lower``/``upper`` the range of the limit over
@@ -269,7 +423,7 @@ def price_ranges(h: highspy.Highs, lp: LP, row_value: np.ndarray, y: np.ndarray,
     side is measured by a warm-started dual-simplex re-solve with the limit moved by a small
     step (``ONE_SIDED_STEP`` of the limit, 100 times HiGHS's feasibility tolerance at least),
     reading the re-solved row's dual; a side where the re-solve is infeasible gets an infinite
-    price. Measured for the business limits (``LEVER_FAMILIES``: capacities, suppliers,
+    price. Measured for the business limits (families marked ``lever``: capacities, suppliers,
     lanes, space, service promises), at most ``opts.one_sided_max`` sides; each re-solve costs
     about what HiGHS takes to start a solve, so the rest (demand, stock and flow rows, of which
     a large plan has thousands at a turning point) stay NaN and their sentences say so.
@@ -303,9 +457,9 @@ def price_ranges(h: highspy.Highs, lp: LP, row_value: np.ndarray, y: np.ndarray,
     floor = limit <= tol  # a limit at 0 cannot fall
     down[floor] = np.nan
     # Sides to measure: binding rows of the business limits whose range stops at the limit.
-    rank = {f: i for i, f in enumerate(REVIEW_ORDER)}
+    rank = {name: f.review for name, f in families.items()}
     fam_rank = np.array([rank.get(f, len(rank)) for f in lp.row_family]) if n else np.zeros(0)
-    lever = np.isin(lp.row_family, LEVER_FAMILIES)
+    lever = np.isin(lp.row_family, [name for name, f in families.items() if f.lever])
     need_up = np.flatnonzero(binding & lever & np.isnan(up))
     need_down = np.flatnonzero(binding & lever & np.isnan(down) & ~floor)
     todo = [(int(i), +1) for i in need_up] + [(int(i), -1) for i in need_down]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .errors import InputError, Problem
 from .read import ROW, RawCase
-from .schema import SETTINGS, TABLES, Column, Table
+from .schema import REFERENCES, SETTINGS, TABLES, Column, Table
 
 TRUE = {"true", "yes", "y", "1", "x"}
 #: Longest name accepted: well below Excel's 32,767-character cell limit, so nothing is cut on output.
@@ -56,6 +56,7 @@ class Case:
     bom: pd.DataFrame = field(default_factory=pd.DataFrame)
     receipts: pd.DataFrame = field(default_factory=pd.DataFrame)
     lane_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # every table, typed and defaulted (tables without a field above are read from here)
     where: dict[str, str] = field(default_factory=dict)  # table -> "sheet 'x'" or "x.csv", for messages
     inputs: pd.DataFrame = field(default_factory=pd.DataFrame)  # item, sha256 of files and tables read
     currency: str = "USD"
@@ -199,33 +200,31 @@ def validate(raw: RawCase) -> Case:
     suppliers = set(sites.loc[sites["kind"] == "supplier", "site"])
     kind = dict(zip(sites["site"], sites["kind"]))
 
+    # Names that must exist (Column.ref), table by table in the order of the contract.
+    known = {"site": S, "product": PR, "customer": C, "period": P, "site_or_customer": S | C, "family": set(products["family"].dropna())}
+    for name, spec in TABLES.items():
+        for col in spec.columns:
+            if col.ref and name in raw.tables:
+                _check_refs(t[name], col.name, known[col.ref], REFERENCES[col.ref], w[name], problems)
+
     both = S & C
     for r, v in zip(customers.loc[customers["customer"].isin(both), ROW], customers.loc[customers["customer"].isin(both), "customer"]):
         problems.append(Problem(w["customers"], "is also a site name; site and customer names must differ", int(r), "customer", v))
 
     d = t["demand"]
-    _check_refs(d, "product", PR, "product", w["demand"], problems)
-    _check_refs(d, "customer", C, "customer", w["demand"], problems)
-    _check_refs(d, "period", P, "period", w["demand"], problems)
 
     pr = t["production"]
-    _check_refs(pr, "product", PR, "product", w["production"], problems)
-    _check_refs(pr, "site", S, "site", w["production"], problems)
     dc_rows = pr["site"].isin(S - plants)
     for r, v in zip(pr.loc[dc_rows, ROW], pr.loc[dc_rows, "site"]):
         problems.append(Problem(w["production"], f"is a {_kind_word(kind[v])}; only plants make products (suppliers sell through the supply table)", int(r), "site", v))
 
     ro = t["routings"]
-    _check_refs(ro, "product", PR, "product", w["routings"], problems)
-    _check_refs(ro, "site", S, "site", w["routings"], problems)
     made = set(zip(pr["site"], pr["product"]))
     no_prod = ~pd.Series([k in made for k in zip(ro["site"], ro["product"])], index=ro.index, dtype=bool) & ro["site"].isin(S) & ro["product"].isin(PR)
     for r, s_, p_ in zip(ro.loc[no_prod, ROW], ro.loc[no_prod, "site"], ro.loc[no_prod, "product"]):
         problems.append(Problem(w["routings"], f"{p_} has no production row at {s_}", int(r), "product", p_))
 
     ca = t["capacity"]
-    _check_refs(ca, "site", S, "site", w["capacity"], problems)
-    _check_refs(ca, "period", P, "period", w["capacity"], problems)
     dc_cap = ca["site"].isin(S - plants)
     for r, v in zip(ca.loc[dc_cap, ROW], ca.loc[dc_cap, "site"]):
         problems.append(Problem(w["capacity"], f"is a {_kind_word(kind[v])}; resource capacity belongs to plants", int(r), "site", v))
@@ -235,8 +234,6 @@ def validate(raw: RawCase) -> Case:
         problems.append(Problem(w["routings"], f"resource {res} at {s_} has no row in capacity", int(r), "resource", res))
 
     la = t["lanes"]
-    _check_refs(la, "origin", S, "site", w["lanes"], problems)
-    _check_refs(la, "destination", S | C, "site or customer", w["lanes"], problems)
     loop = la["origin"] == la["destination"]
     for r, v in zip(la.loc[loop, ROW], la.loc[loop, "origin"]):
         problems.append(Problem(w["lanes"], "origin and destination are the same", int(r), "destination", v))
@@ -246,31 +243,22 @@ def validate(raw: RawCase) -> Case:
         problems.append(Problem(w["lanes"], "is a supplier; suppliers ship but receive nothing", int(r), "destination", v))
 
     inv = t["inventory"]
-    _check_refs(inv, "site", S, "site", w["inventory"], problems)
-    _check_refs(inv, "product", PR, "product", w["inventory"], problems)
     at_supplier = inv["site"].isin(suppliers)
     for r, v in zip(inv.loc[at_supplier, ROW], inv.loc[at_supplier, "site"]):
         problems.append(Problem(w["inventory"], "is a supplier; suppliers hold no stock", int(r), "site", v))
 
     rc = t["receipts"]
-    _check_refs(rc, "site", S, "site", w["receipts"], problems)
-    _check_refs(rc, "product", PR, "product", w["receipts"], problems)
-    _check_refs(rc, "period", P, "period", w["receipts"], problems)
     rc_sup = rc["site"].isin(suppliers)
     for r, v in zip(rc.loc[rc_sup, ROW], rc.loc[rc_sup, "site"]):
         problems.append(Problem(w["receipts"], "is a supplier; receipts arrive at plants and DCs (a supplier's open orders go in supply)", int(r), "site", v))
 
     lr = t["lane_rates"]
-    _check_refs(lr, "product", PR, "product", w["lane_rates"], problems)
     lanes_known = set(zip(la["origin"], la["destination"], la["mode"]))
     no_lane = ~pd.Series([k in lanes_known for k in zip(lr["origin"], lr["destination"], lr["mode"])], index=lr.index, dtype=bool)
     for r, o, d_, m_ in zip(lr.loc[no_lane, ROW], lr.loc[no_lane, "origin"], lr.loc[no_lane, "destination"], lr.loc[no_lane, "mode"]):
         problems.append(Problem(w["lane_rates"], f"no lane {o} -> {d_} by {m_} in lanes", int(r), "mode", m_))
 
     su = t["supply"]
-    _check_refs(su, "site", S, "site", w["supply"], problems)
-    _check_refs(su, "product", PR, "product", w["supply"], problems)
-    _check_refs(su, "period", P, "period", w["supply"], problems)
     not_sup = su["site"].isin(S - suppliers)
     for r, v in zip(su.loc[not_sup, ROW], su.loc[not_sup, "site"]):
         problems.append(Problem(w["supply"], f"is a {_kind_word(kind[v])}; supply rows belong to suppliers", int(r), "site", v))
@@ -320,6 +308,7 @@ def validate(raw: RawCase) -> Case:
         bom=bom,
         receipts=rc,
         lane_rates=lr,
+        tables=t,
         where=w,
         source=raw.source,
         periods=periods,
@@ -380,9 +369,6 @@ def _kind_word(kind: str) -> str:
 
 def _check_bom(bom, where, S, PR, plants, kind, made, pr, su, inv, problems) -> None:
     """BOM rows: at plants, for products made there, components with a source, no cycles."""
-    _check_refs(bom, "site", S, "site", where, problems)
-    _check_refs(bom, "product", PR, "product", where, problems)
-    _check_refs(bom, "component", PR, "product", where, problems)
     for r, v in zip(bom.loc[bom["site"].isin(S - plants), ROW], bom.loc[bom["site"].isin(S - plants), "site"]):
         problems.append(Problem(where, f"is a {_kind_word(kind[v])}; bills of materials belong to plants", int(r), "site", v))
     ok = bom["site"].isin(plants) & bom["product"].isin(PR)

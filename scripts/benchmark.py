@@ -61,7 +61,7 @@ def run_pipeline(case: str, out: str, mps: str, solver: str) -> dict:
     stages["build"] = (time.perf_counter() - t, _peak_mib())
     opts = SolveOptions.from_settings(c.settings, solver=solver)
     t = time.perf_counter()
-    sol = solve(b, opts)
+    sol = solve(b, opts).solution
     stages["solve"] = (time.perf_counter() - t, _peak_mib())
     t = time.perf_counter()
     plan = make_plan(b, sol)

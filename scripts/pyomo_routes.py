@@ -41,12 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
 
     t = time.perf_counter()
-    sol = solve(built, opts)
+    sol = solve(built, opts).solution
     rows.append(("matrix", time.perf_counter() - t, sol.seconds, sol.objective))
 
     t = time.perf_counter()
     built.lp = compile_pyomo(built)
-    sol = solve(built, opts)
+    sol = solve(built, opts).solution
     rows.append(("compiler", time.perf_counter() - t, sol.seconds, sol.objective))
 
     from pyomo.contrib.appsi.solvers import Highs as Appsi

@@ -104,9 +104,15 @@ def test_bundled_example_solves_from_the_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     summary = pd.read_csv(tmp_path / "plan" / "summary.csv").set_index("metric")["value"]
     assert summary["status"] == "optimal"
-    assert float(summary["total_cost"]) > 0
+    # The figures the README's example section quotes (regenerate both together).
+    assert float(summary["total_cost"]) == pytest.approx(21_870_837.04, abs=0.01)
+    assert float(summary["fill_rate"]) == pytest.approx(0.99853, abs=5e-6)
+    assert float(summary["late_units"]) == pytest.approx(5_606.05, abs=0.01)
+    assert float(summary["premium_freight_spend"]) == 0.0
     sp = pd.read_csv(tmp_path / "plan" / "shadow_prices.csv")
-    assert (sp["constraint"] == "capacity").any(), "the example's bottleneck line should bind"
+    top = sp[sp["constraint"] == "capacity"].iloc[0]
+    assert (top["site"], top["resource"], top["period"]) == ("PL-SOUTH", "LINE-BOTTLING", "2027-07")
+    assert top["shadow_price_up"] == pytest.approx(-294.13, abs=0.005) and top["shadow_price_down"] == top["shadow_price_up"]
 
 
 def test_large_tables_go_to_csv_only_and_contents_says_where(tables, tmp_path):

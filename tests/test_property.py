@@ -3,11 +3,15 @@ never another exception (a traceback)."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aop import InputError, SolveError, solve_case
+from aop.results import COST_COMPONENTS
 from tests.conftest import small_case
 
 NASTY = st.one_of(
@@ -49,8 +53,18 @@ def broken_cases(draw):
 def test_broken_cases_never_crash(tables):
     try:
         plan = solve_case(tables)
-    except (InputError, SolveError) as err:
-        assert str(err)
+    except InputError as err:
+        # Every problem says where it is and what is wrong.
+        assert err.problems and all(p.where and p.message for p in err.problems)
         return
-    assert plan.status == "optimal"
-    assert plan.total_cost == plan.total_cost  # not NaN
+    except SolveError as err:
+        assert err.status in ("infeasible", "unbounded", "time_limit") and err.detail
+        return
+    # A plan from a broken case is still a plan: its costs add up, its figures are in range.
+    assert plan.status == "optimal" and math.isfinite(plan.total_cost)
+    assert sum(plan.metric(c) for c in COST_COMPONENTS) == pytest.approx(plan.total_cost, rel=1e-6, abs=1e-6)
+    fill = plan.metric("fill_rate")
+    assert math.isnan(fill) or -1e-9 <= fill <= 1 + 1e-9
+    for name in ("production", "shipments", "inventory"):
+        numbers = plan.tables[name].select_dtypes("number")
+        assert (numbers.fillna(0) >= -1e-6).all().all(), name

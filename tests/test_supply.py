@@ -7,9 +7,6 @@ import pytest
 
 from aop import InputError, load_case, solve_case
 
-FAMILIES_COVERED = {"supply", "backlog", "delivery"}
-
-
 def sp(plan, constraint, **index) -> float:
     t = plan.shadow_prices
     sel = t[t["constraint"] == constraint]

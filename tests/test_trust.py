@@ -17,7 +17,7 @@ from tests.conftest import REPO, write_xlsx
 
 def test_independent_check_rejects_a_wrong_solution(tables):
     built = build(load_case(tables))
-    sol = solve(built, SolveOptions())
+    sol = solve(built, SolveOptions()).solution
     check_solution(built.lp, sol.col_value, sol.row_dual, sol.objective)  # the real one passes
     bad = sol.col_value.copy()
     bad[np.argmax(bad)] *= 1.5

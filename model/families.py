@@ -1,0 +1,509 @@
+"""Constraint families: one record each, holding every fact about the family in one place.
+
+A ``Family`` names the family and its index columns, the sense and unit of its limit, the row
+it states and what its shadow price means (the README's formulation table is generated from
+these), how to say a one-unit rise of its limit in words, where it ranks for a reviewer,
+whether the infeasibility diagnosis may move it, whether it is a business limit, and the
+function that builds its rows. Build, results, the diagnosis, the docs and the CLI all read
+``FAMILIES``; adding a family is a record and its build function here (plus its input table
+in ``schema``).
+
+A build function takes the ``Context`` (the case, the index sets, the variable tables, the
+flows on the calendar) and returns its rows as two tables: terms (index columns, ``coef``,
+``col``) and limits (index columns, ``limit``). Sign convention everywhere: shadow_price =
+d(total cost) / d(limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .lp import terms
+from .validate import Case
+
+#: Diagnosis tiers: flow accounting never moves; promises move first, then business limits.
+FLOW, PROMISE, LIMIT = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a family's build function reads. ``v``: variable tables (index columns, ``col``,
+    ``cost`` ...); ``per``: period, t, days; ``departures``/``arrivals``: flow terms on the
+    plan's calendar (build.flow_terms); ``ontime``: on-time delivery terms by customer and
+    period: deliveries (``kind`` 'deliver'), or the ``ontime`` variable (``kind`` 'ontime')
+    where the segment accepts backorders; ``segment_demand``: demand per segment and period."""
+
+    case: Case
+    sets: dict[str, pd.DataFrame]
+    v: dict[str, pd.DataFrame]
+    per: pd.DataFrame
+    departures: pd.DataFrame
+    arrivals: pd.DataFrame
+    ontime: pd.DataFrame
+    segment_demand: pd.DataFrame  # segment, period, quantity
+    legs: pd.DataFrame  # build.lane_legs: lane, t, dep, arr (T: after the plan), share
+
+    @property
+    def T(self) -> int:
+        return len(self.per)
+
+
+@dataclass(frozen=True)
+class Family:
+    """Every fact about one constraint family.
+
+    index: the index columns, in order (empty for one row over the whole plan); sense: '<=',
+    '>=' or '=='; unit: the unit of the limit ('hours', 'units', 'money'), or ``row_unit``
+    when rows differ (lanes and sites count units, kg or m3); limit: what the limit is, in
+    words (docs); row: the row in symbols (docs);
+    price: what its shadow price means (docs); subject: a one-unit rise of the limit in words,
+    from a row getter; review: rank in the shadow-price table (lower first); tier: FLOW,
+    PROMISE or LIMIT for the infeasibility diagnosis; lever: a business limit a reviewer acts
+    on (the CLI's list, one-sided prices always measured); build: the rows."""
+
+    name: str
+    index: tuple[str, ...]
+    sense: str
+    unit: str
+    limit: str
+    row: str
+    price: str
+    subject: Callable[[Callable[[str], object]], str]
+    review: float
+    tier: int
+    lever: bool
+    build: Callable[[Context], tuple[pd.DataFrame, pd.DataFrame]]
+    row_unit: Callable[[Case, pd.DataFrame], np.ndarray] | None = None
+
+    def units(self, case: Case, keys: pd.DataFrame) -> np.ndarray:
+        """The unit of each row's limit."""
+        if self.row_unit is not None:
+            return np.asarray(self.row_unit(case, keys), dtype=object)
+        return np.full(len(keys), self.unit, dtype=object)
+
+
+#: One of a limit's unit, for "one more hour" / "one kg less".
+ONE = {"units": "unit", "hours": "hour", "kg": "kg", "m3": "m3"}
+
+
+def _with_period(df: pd.DataFrame, per: pd.DataFrame) -> pd.DataFrame:
+    """Attach period names to a frame of ``t``."""
+    return df.merge(per[["period", "t"]], on="t")
+
+
+# --------------------------------------------------------------------------------------
+# Demand and customers
+# --------------------------------------------------------------------------------------
+
+
+def demand(x: Context):
+    """demand[p,c,t]:  sum_lanes deliver[l,p,t] + short[p,c,t] = quantity[p,c,t]   (units)
+
+    One row per product, customer and period with demand (deliveries arrive whole in the period
+    they are planned for, so a period without demand takes none). Where the segment accepts
+    backorders: ontime + newlate + short = quantity. Shadow price: money per unit, the marginal
+    cost of serving one more unit of demand (>= 0; at most the shortage cost)."""
+    k = ["product", "customer", "period"]
+    direct = x.ontime[x.ontime["kind"] == "deliver"]
+    t = pd.concat([terms(direct, k, "coef"), terms(x.v["short"], k), terms(x.v["ontime"], k), terms(x.v["newlate"], k)])
+    grid = x.sets["demanded"].merge(x.per[["period"]], how="cross")
+    q = x.case.demand[["product", "customer", "period", "quantity"]]
+    lim = grid.merge(q, how="left").fillna({"quantity": 0.0}).rename(columns={"quantity": "limit"})
+    return t, lim[k + ["limit"]]
+
+
+def delivery(x: Context):
+    """delivery[p,c,t]:  ontime[p,c,t] + late[p,c,t] - arrivals[p,c,t] = receipts (0)   (units)
+
+    Only for customers whose segment accepts backorders: what arrives serves this period's
+    demand on time or clears backlog. The limit is units reaching the customer from outside
+    the plan (none), as in ``balance``. Shadow price: money per unit, minus the value of one
+    more unit arriving at the customer in the period (<= 0)."""
+    k = ["product", "customer", "period"]
+    bo = set(x.v["ontime"]["customer"])
+    arr = _with_period(x.arrivals.rename(columns={"destination": "customer"}), x.per)
+    arr = arr[arr["customer"].isin(bo)]
+    t = pd.concat([terms(arr, k, -arr["coef"].to_numpy()), terms(x.v["ontime"], k, 1.0), terms(x.v["late"], k, 1.0)])
+    return t, x.v["ontime"][k].assign(limit=0.0)
+
+
+def backlog(x: Context):
+    """backlog[p,c,t]:  backlog_units[t] - backlog_units[t-1] - newlate[t] + late[t] = 0   (units)
+
+    The backlog starts at 0; each unit in it at a period end costs backorder_cost, and what is
+    still owed after the last period costs the shortage cost instead. Shadow price: money per
+    unit, the cost of owing the customer one more unit at the end of the period (>= 0)."""
+    k = ["product", "customer", "period"]
+    b = x.v["backlog_units"]
+    prev = _with_period(b[b["t"] < x.T - 1].assign(t=lambda d: d["t"] + 1).drop(columns="period"), x.per)
+    t = pd.concat([terms(b, k, 1.0), terms(prev, k, -1.0), terms(x.v["newlate"], k, -1.0), terms(x.v["late"], k, 1.0)])
+    return t, b[k].assign(limit=0.0)
+
+
+def service(x: Context):
+    """service[g,t]:  sum_{c in g, p} ontime[p,c,t] >= fill_rate[g] * demand[g,t]   (units)
+
+    On-time deliveries (OTIF): deliveries, less what clears backlog where backorders are
+    allowed. For segments with a fill-rate target and demand in the period. Shadow price: money
+    per unit of required delivered volume (>= 0); times demand/100, the cost of one point of
+    fill rate."""
+    seg = x.case.customers.set_index("customer")["segment"]
+    on = x.ontime.assign(segment=x.ontime["customer"].map(seg))
+    target = x.segment_demand.merge(x.case.service[x.case.service["fill_rate"] > 0][["segment", "fill_rate"]])
+    target = target[target["quantity"] > 0]
+    lim = target.assign(limit=target["fill_rate"] * target["quantity"])
+    return terms(on, ["segment", "period"], "coef"), lim[["segment", "period", "limit"]]
+
+
+# --------------------------------------------------------------------------------------
+# Stock and flows at sites
+# --------------------------------------------------------------------------------------
+
+
+def balance(x: Context):
+    """balance[s,p,t]:  inv[t] - inv[t-1] - make - outsource - buy - arrivals + departures
+    + sum_bom quantity * make[s,parent,t] = receipts   (units)
+
+    receipts, the limit of the row, are what arrives from outside the plan: the opening stock
+    (``initial``) in the first period plus the scheduled receipts of the period. Arrivals and
+    departures follow the plan's calendar (``build.flow_terms``). At a supplier there is no
+    inventory: departures = buy. Components are consumed from the plant's own stock in the
+    period the parent is made. Shadow price: money per unit; minus the marginal value of one
+    more unit of the product on hand at the site in that period (<= 0 when stock is worth
+    having)."""
+    case, v = x.case, x.v
+    inv = v["inv"]
+    prev = _with_period(inv[inv["t"] < x.T - 1].assign(t=lambda d: d["t"] + 1).drop(columns="period"), x.per)
+    sites = set(case.sites["site"])
+    arr = _with_period(x.arrivals[x.arrivals["destination"].isin(sites)].rename(columns={"destination": "site"}), x.per)
+    dep = _with_period(x.departures.drop(columns="destination").rename(columns={"origin": "site"}), x.per)
+    k = ["site", "product", "period"]
+    use = v["make"].merge(case.bom, on=["site", "product"], suffixes=("", "_bom"))
+    use = use.drop(columns="product").rename(columns={"component": "product"})
+    t = pd.concat(
+        [
+            terms(inv, k, 1.0),
+            terms(prev, k, -1.0),
+            terms(v["make"], k, -1.0),
+            terms(v["outsource"], k, -1.0),
+            terms(v["buy"], k, -1.0),
+            terms(arr, k, -arr["coef"].to_numpy()),
+            terms(dep, k, "coef"),
+            terms(use, k, "quantity"),
+        ]
+    )
+    lim = inv[k + ["t"]].merge(case.inventory[["site", "product", "initial"]], how="left")
+    lim = lim.merge(case.receipts[k + ["quantity"]], how="left")
+    lim["limit"] = np.where(lim["t"] == 0, lim["initial"].fillna(0.0), 0.0) + lim["quantity"].fillna(0.0)
+    # Suppliers hold no stock: what leaves in a period is what they sell in it (every period,
+    # so nothing leaves in an outage, where there is no buy variable).
+    suppliers = set(case.sites.loc[case.sites["kind"] == "supplier", "site"])
+    sup = x.sets["exist"][x.sets["exist"]["site"].isin(suppliers)].merge(x.per[["period"]], how="cross")[k].assign(limit=0.0)
+    return t, pd.concat([lim[k + ["limit"]], sup], ignore_index=True)
+
+
+def storage(x: Context):
+    """storage[s,t]:  sum_p size[p] * inv[s,p,t] <= storage_capacity   (storage_unit)
+
+    Everything on hand at the period end, counted in the site's storage_unit: units, kg
+    (weight_kg) or m3 (volume_m3). Shadow price: money per unit, kg or m3 of space in the
+    period (<= 0)."""
+    case = x.case
+    sites = case.sites[np.isfinite(case.sites["storage_capacity"].fillna(np.inf))]
+    lim = sites[["site", "storage_capacity"]].merge(x.per[["period"]], how="cross")
+    inv = x.v["inv"].merge(sites[["site", "storage_unit"]], on="site").merge(case.products[["product", "weight_kg", "volume_m3"]], on="product")
+    size = np.select([inv["storage_unit"] == "kg", inv["storage_unit"] == "m3"], [inv["weight_kg"], inv["volume_m3"]], 1.0)
+    return terms(inv, ["site", "period"], size), lim.rename(columns={"storage_capacity": "limit"})
+
+
+def safety_stock(x: Context):
+    """safety_stock[s,p,t]:  inv[s,p,t] + ss_short[s,p,t] >= safety_stock   (units)
+
+    Soft: each unit short of the target costs safety_stock_penalty per period (default: the
+    product's unit_value). Shadow price: money per unit of target (>= 0: the cost of one more
+    unit of safety stock)."""
+    k = ["site", "product", "period"]
+    ss = x.v["ss_short"]
+    t = pd.concat([terms(x.v["inv"].merge(ss[k]), k), terms(ss, k)])
+    return t, ss[k].assign(limit=ss["safety_stock"])
+
+
+def ending(x: Context):
+    """ending[s,p]:  inv[s,p,last period] >= ending_min   (units)
+
+    ending_min defaults to the safety-stock target (validate), so the year does not end on an
+    empty shelf; 0 turns it off. Shadow price: money per unit of required closing stock (>= 0)."""
+    inv = x.v["inv"][x.v["inv"]["t"] == x.T - 1]
+    inv_ = x.case.inventory
+    req = inv_[inv_["ending_min"] > 0][["site", "product", "ending_min"]]
+    return terms(inv, ["site", "product"]), req.rename(columns={"ending_min": "limit"})
+
+
+# --------------------------------------------------------------------------------------
+# Capacities, suppliers and lanes
+# --------------------------------------------------------------------------------------
+
+
+def capacity(x: Context):
+    """capacity[s,r,t]:  sum_p hours_per_unit[s,p,r] * make[s,p,t] - overtime_hours[s,r,t] <= hours   (hours)
+
+    Shadow price: money per hour of regular capacity (<= 0: what one more hour would save)."""
+    k = ["site", "resource", "period"]
+    use = x.v["make"].merge(x.case.routings, on=["site", "product"])
+    t = pd.concat([terms(use, k, "hours_per_unit"), terms(x.v["overtime_hours"], k, -1.0)])
+    return t, x.case.capacity.rename(columns={"hours": "limit"})[k + ["limit"]]
+
+
+def overtime(x: Context):
+    """overtime[s,r,t]:  overtime_hours[s,r,t] <= overtime_hours limit   (hours)
+
+    Shadow price: money per hour of overtime allowance (<= 0 when all overtime is used)."""
+    ot = x.v["overtime_hours"]
+    k = ["site", "resource", "period"]
+    return terms(ot, k), ot[k].assign(limit=ot["overtime_hours"])
+
+
+def _upper_bound(df: pd.DataFrame, column: str, k: list[str]):
+    finite = df[np.isfinite(df[column].fillna(np.inf))]
+    return terms(finite, k), finite[k].assign(limit=finite[column])
+
+
+def production_max(x: Context):
+    """production_max[s,p,t]:  make[s,p,t] <= max_units   (units)
+
+    Shadow price: money per unit of the site's production limit for the product (<= 0)."""
+    return _upper_bound(x.v["make"], "max_units", ["site", "product", "period"])
+
+
+def outsource_max(x: Context):
+    """outsource_max[s,p,t]:  outsource[s,p,t] <= outsource_max_units   (units)
+
+    Shadow price: money per unit of co-manufacturing allowance (<= 0)."""
+    return _upper_bound(x.v["outsource"], "outsource_max_units", ["site", "product", "period"])
+
+
+def supply(x: Context):
+    """supply[v,p,t]:  buy[v,p,t] <= max_units   (units a supplier can sell in the period)
+
+    Shadow price: money per unit of supplier capacity (<= 0: what one more unit would save)."""
+    return _upper_bound(x.v["buy"], "max_units", ["site", "product", "period"])
+
+
+def lane_capacity(x: Context):
+    """lane_capacity[o,d,mode,t]:  sum_p size[p] * leaving[o,d,mode,p,t] <= capacity   (capacity_unit)
+
+    What leaves the origin in period t, all products together, counted in the lane's
+    capacity_unit: units (size 1), kg (weight_kg) or m3 (volume_m3). Shadow price: money per
+    unit, kg or m3 of lane capacity in the period (<= 0)."""
+    k = ["origin", "destination", "mode", "period"]
+    lanes = x.case.lanes[np.isfinite(x.case.lanes["capacity"].fillna(np.inf))]
+    lim = lanes[["origin", "destination", "mode", "capacity"]].merge(x.per[["period"]], how="cross")
+    dep = _with_period(x.departures, x.per)
+    return terms(dep, k, dep["coef"].to_numpy() * dep["size"].to_numpy()), lim.rename(columns={"capacity": "limit"})
+
+
+# --------------------------------------------------------------------------------------
+# Working capital
+# --------------------------------------------------------------------------------------
+
+
+def _every_period(df: pd.DataFrame, per: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One row per key and period: a blank period means every period; a row naming a period
+    overrides the blank-period row with the same keys."""
+    grid = df[df["period"].isna()].drop(columns="period").merge(per[["period"]], how="cross")
+    out = pd.concat([df[df["period"].notna()], grid], ignore_index=True)
+    return out.drop_duplicates(keys + ["period"], keep="first").reset_index(drop=True)
+
+
+def inventory_budget(x: Context):
+    """inventory_budget[site,family,t]:  sum_{s,p in scope} unit_value[p] * inv[s,p,t]
+    (+ the value of goods in transit at the end of t, where ``in_transit``) <= max_value   (money)
+
+    Scope: the row's site (blank: every site) and product family (blank: every product). Goods
+    in transit count toward the site they travel to (a delivery to a customer: the site it left).
+    Rows are keyed with '' for "all". Shadow price: money per unit of money (<= 0): what one more
+    unit of cash allowed in inventory would save the plan, the price of the working-capital
+    target. The LP places a cut where it costs least, product by product, not across the board."""
+    k = ["period", "site", "family"]
+    budget = x.case.tables.get("inventory_budget")
+    if budget is None or not len(budget):
+        return pd.DataFrame(columns=[*k, "coef", "col"]), pd.DataFrame(columns=[*k, "limit"])
+    budget = _every_period(budget.assign(site=budget["site"].fillna(""), family=budget["family"].fillna("")), x.per, k)
+    scope = budget.rename(columns={"site": "b_site", "family": "b_family"})[["period", "b_site", "b_family", "in_transit"]]
+    products = x.case.products[["product", "family", "unit_value"]].assign(family=lambda d: d["family"].fillna(""))
+
+    def in_scope(held: pd.DataFrame) -> pd.DataFrame:
+        m = held.merge(products, on="product").merge(scope, on="period")
+        m = m[((m["b_site"] == "") | (m["b_site"] == m["site"])) & ((m["b_family"] == "") | (m["b_family"] == m["family"]))]
+        return m.assign(site=m["b_site"], family=m["b_family"], coef=m["coef"] * m["unit_value"])
+
+    on_hand = in_scope(x.v["inv"][["site", "product", "period", "col"]].assign(coef=1.0))
+    # In transit at the end of period t: legs that left in t or before and arrive after t.
+    flows = pd.concat(
+        [x.v["ship"].assign(site=x.v["ship"]["destination"]), x.v["deliver"].assign(site=x.v["deliver"]["origin"])], ignore_index=True
+    )[["lane", "t", "site", "product", "col"]].merge(x.legs, on=["lane", "t"])
+    spans = [flows[flows["dep"] + i < flows["arr"]].assign(t=lambda d, i=i: d["dep"] + i) for i in range(int((flows["arr"] - flows["dep"]).max()) if len(flows) else 0)]
+    moving = pd.concat(spans, ignore_index=True) if spans else flows.iloc[0:0]
+    moving = _with_period(moving[moving["t"] < x.T], x.per)[["site", "product", "period", "col", "share"]].rename(columns={"share": "coef"})
+    transit = in_scope(moving)
+    transit = transit[transit["in_transit"].astype(bool)]
+    t = pd.concat([terms(on_hand, k, "coef"), terms(transit, k, "coef")], ignore_index=True)
+    return t, budget[k].assign(limit=budget["max_value"])
+
+
+def _lane_units(case: Case, keys: pd.DataFrame) -> np.ndarray:
+    lanes = case.lanes[["origin", "destination", "mode", "capacity_unit"]]
+    return keys[["origin", "destination", "mode"]].merge(lanes, how="left")["capacity_unit"].to_numpy()
+
+
+def _site_units(case: Case, keys: pd.DataFrame) -> np.ndarray:
+    return keys[["site"]].merge(case.sites[["site", "storage_unit"]], how="left")["storage_unit"].to_numpy()
+
+
+def _currency(case: Case, keys: pd.DataFrame) -> np.ndarray:
+    return np.full(len(keys), case.currency, dtype=object)
+
+
+# --------------------------------------------------------------------------------------
+# The registry
+# --------------------------------------------------------------------------------------
+
+_F = [
+    Family(
+        "demand", ("product", "customer", "period"), "==", "units",
+        "quantity (units)",
+        "deliveries arriving + short = quantity (only periods with demand); with backorders: ontime + newlate + short = quantity",
+        "marginal cost to serve one more unit",
+        lambda g: f"serving one more unit of {g('product')} to {g('customer')} in {g('period')}",
+        review=10, tier=FLOW, lever=False, build=demand,
+    ),
+    Family(
+        "delivery", ("product", "customer", "period"), "==", "units",
+        "0 (units)",
+        "(backorder segments) ontime + late - deliveries arriving = receipts from outside the plan",
+        "minus the value of one more unit arriving at the customer",
+        lambda g: f"one more unit of {g('product')} arriving at {g('customer')} in {g('period')} from outside the plan",
+        review=12, tier=FLOW, lever=False, build=delivery,
+    ),
+    Family(
+        "backlog", ("product", "customer", "period"), "==", "units",
+        "0 (units)",
+        "(backorder segments) backlog_units[t] - backlog_units[t-1] - newlate + late = 0, backlog starts at 0",
+        "cost of owing the customer one more unit at period end (>= 0)",
+        lambda g: f"owing {g('customer')} one more unit of {g('product')} at the end of {g('period')}",
+        review=11, tier=FLOW, lever=False, build=backlog,
+    ),
+    Family(
+        "balance", ("site", "product", "period"), "==", "units",
+        "opening stock in the first period plus the period's scheduled receipts (units)",
+        "inv[t] - inv[t-1] - make - outsource - buy - arrivals + departures + sum_bom quantity x make[parent] = receipts "
+        "(at a supplier: departures - buy = 0, no stock); arrivals and departures by the calendar shares",
+        "minus the marginal value of one more unit on hand",
+        lambda g: f"one more unit of {g('product')} on hand at {g('site')} in {g('period')}",
+        review=13, tier=FLOW, lever=False, build=balance,
+    ),
+    Family(
+        "capacity", ("site", "resource", "period"), "<=", "hours",
+        "hours",
+        "sum_p hours_per_unit * make - overtime_hours <= hours", "value of one more regular hour (<= 0)",
+        lambda g: f"one more hour of {g('resource')} at {g('site')} in {g('period')}",
+        review=0, tier=LIMIT, lever=True, build=capacity,
+    ),
+    Family(
+        "overtime", ("site", "resource", "period"), "<=", "hours",
+        "hours",
+        "overtime_hours <= overtime allowance", "value of one more overtime hour (<= 0)",
+        lambda g: f"one more overtime hour allowed on {g('resource')} at {g('site')} in {g('period')}",
+        review=1, tier=LIMIT, lever=True, build=overtime,
+    ),
+    Family(
+        "production_max", ("site", "product", "period"), "<=", "units",
+        "units",
+        "make <= max_units", "value of one more unit of production limit (<= 0)",
+        lambda g: f"one more unit of {g('product')} allowed to be made at {g('site')} in {g('period')}",
+        review=2, tier=LIMIT, lever=True, build=production_max,
+    ),
+    Family(
+        "outsource_max", ("site", "product", "period"), "<=", "units",
+        "units",
+        "outsource <= outsource_max_units", "value of one more unit of co-manufacturing (<= 0)",
+        lambda g: f"one more unit of {g('product')} allowed to be co-manufactured for {g('site')} in {g('period')}",
+        review=3, tier=LIMIT, lever=True, build=outsource_max,
+    ),
+    Family(
+        "supply", ("site", "product", "period"), "<=", "units",
+        "units",
+        "buy <= max_units (a supply row with a period overrides the blank one; 0 = outage)", "value of one more unit from the supplier (<= 0)",
+        lambda g: f"one more unit of {g('product')} available from supplier {g('site')} in {g('period')}",
+        review=4, tier=LIMIT, lever=True, build=supply,
+    ),
+    Family(
+        "lane_capacity", ("origin", "destination", "mode", "period"), "<=", "capacity_unit",
+        "units, kg or m3 leaving in t (the lane's capacity_unit)",
+        "sum_p size_p x what leaves in t <= capacity, size 1, weight_kg or volume_m3 by `capacity_unit`",
+        "value of one more unit, kg or m3 of lane capacity (<= 0)",
+        lambda g: f"one more {ONE.get(g('limit_unit'), 'unit')} of capacity on lane {g('origin')} -> {g('destination')} by {g('mode')} in {g('period')}",
+        review=5, tier=LIMIT, lever=True, build=lane_capacity, row_unit=_lane_units,
+    ),
+    Family(
+        "storage", ("site", "period"), "<=", "storage_unit",
+        "units, kg or m3 (the site's storage_unit)",
+        "sum_p size_p x inv <= storage_capacity, size by `storage_unit`", "value of one more unit, kg or m3 of space (<= 0)",
+        lambda g: f"one more {ONE.get(g('limit_unit'), 'unit')} of storage space at {g('site')} in {g('period')}",
+        review=6, tier=LIMIT, lever=True, build=storage, row_unit=_site_units,
+    ),
+    Family(
+        "safety_stock", ("site", "product", "period"), ">=", "units",
+        "units",
+        "inv + ss_short >= safety_stock", "cost of one more unit of safety stock (>= 0)",
+        lambda g: f"one more unit of safety stock of {g('product')} at {g('site')} in {g('period')}",
+        review=8, tier=PROMISE, lever=False, build=safety_stock,
+    ),
+    Family(
+        "ending", ("site", "product"), ">=", "units",
+        "units",
+        "inv[last period] >= ending_min (blank: the safety stock; 0: no row)", "cost of one more unit of closing stock (>= 0)",
+        lambda g: f"one more unit of required closing stock of {g('product')} at {g('site')}",
+        review=9, tier=PROMISE, lever=False, build=ending,
+    ),
+    Family(
+        "service", ("segment", "period"), ">=", "units",
+        "units",
+        "on-time deliveries to the segment's customers (deliveries; ontime where backorders are allowed) >= fill_rate * segment demand",
+        "cost of one more unit delivered; x demand/100 = cost of one fill-rate point (>= 0)",
+        lambda g: f"one more unit delivered on time to segment {g('segment')} in {g('period')}",
+        review=7, tier=PROMISE, lever=True, build=service,
+    ),
+    Family(
+        "inventory_budget", ("site", "family", "period"), "<=", "money",
+        "money",
+        "sum over the scope's stock of unit_value x inv (+ goods in transit at the period end, where `in_transit`) <= max_value",
+        "value of one more unit of money allowed in inventory: the price of the working-capital target (<= 0)",
+        lambda g: f"one more {g('limit_unit')} of inventory allowed {('at ' + g('site')) if g('site') else 'across all sites'} for {g('family') or 'all products'} at the end of {g('period')}",
+        review=6.5, tier=PROMISE, lever=True, build=inventory_budget, row_unit=_currency,
+    ),
+]
+
+#: Every constraint family, in build order (the order of the LP's rows; ``review`` orders them
+#: for people).
+FAMILIES: dict[str, Family] = {f.name: f for f in _F}
+
+
+def review_order(families: dict[str, Family] | None = None) -> list[str]:
+    """Family names as a reviewer reads them: limits to act on first, flow accounting last."""
+    fams = FAMILIES if families is None else families
+    return sorted(fams, key=lambda n: fams[n].review)
+
+
+def index_columns(families: dict[str, Family] | None = None) -> list[str]:
+    """Every index column of the families, each once: in the order they first appear by
+    review, the period last."""
+    fams = FAMILIES if families is None else families
+    out: list[str] = []
+    for name in review_order(fams):
+        out += [c for c in fams[name].index if c not in out]
+    return sorted(out, key=lambda c: c == "period")
