@@ -57,7 +57,7 @@ def solve_model(
 ) -> Solved:
     """Read, validate, build and solve a case; return the solved model (``solve.Solved``).
 
-    options: solver (auto|simplex|ipm|pdlp), time_limit (s), threads, presolve, random_seed,
+    options: solver (auto|simplex|hipo|ipx|pdlp), time_limit (s), threads, presolve, random_seed,
     log, backend; they override the case's settings table. Raises InputError for bad input and
     SolveError when no optimal plan exists (an infeasible plan's error carries the diagnosis
     in ``report``). ``timings`` receives the seconds of each stage (read, validate, build,
@@ -73,7 +73,10 @@ def solve_model(
     for w in [*built.warnings, *numeric_check(lp)[2]]:
         say(f"warning: {w}")
     say(f"built the LP in {timings['build']:.2f} s: {lp.num_col:,} variables, {lp.num_row:,} rows, {lp.A.nnz:,} nonzeros")
-    say(f"solving with HiGHS ({choose_algorithm(lp, opts.solver)}{', time limit %g s' % opts.time_limit if opts.time_limit != float('inf') else ''}) ...")
+    algorithm, fallback = choose_algorithm(lp, opts.solver)
+    if fallback:
+        say(f"note: {fallback}")
+    say(f"solving with HiGHS ({algorithm}{', time limit %g s' % opts.time_limit if opts.time_limit != float('inf') else ''}) ...")
     t0 = time.perf_counter()
     try:
         solved = solve(built, opts)

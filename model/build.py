@@ -51,6 +51,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "inv": ("site", "product", "period"),
     "short": ("product", "customer", "period"),
     "ss_short": ("site", "product", "period"),
+    "end_short": ("site", "product"),
     "buy": ("site", "product", "period"),
     "ontime": ("product", "customer", "period"),
     "late": ("product", "customer", "period"),
@@ -78,7 +79,7 @@ class Built:
     variables: dict[str, pd.DataFrame]
     lp: LP
     legs: pd.DataFrame  # lane_legs: how each lane's flow splits between departure and arrival periods
-    segment_demand: pd.DataFrame  # segment, period, quantity
+    segment_demand: pd.DataFrame  # segment, period, quantity, reachable (build.segment_demand)
     families: dict[str, Family] = field(default_factory=lambda: dict(FAMILIES))
     empty_rows: list[tuple] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
@@ -349,6 +350,14 @@ def variable_tables(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFram
     ss = case.inventory[case.inventory["safety_stock"] > 0].merge(per[["period", "t"]], how="cross")
     out["ss_short"] = ss.assign(cost=ss["safety_stock_penalty"])[["site", "product", "period", "t", "cost", "safety_stock"]]
 
+    # A closing target left blank (the safety stock) is soft: each unit short costs the product's
+    # unit_value, what restocking it next year costs; so the year does not end on an empty
+    # shelf, yet no sale is lost to keep one (a sale is worth its price, above its value).
+    inv = case.inventory
+    soft = inv[inv["ending_soft"].astype(bool) & (inv["ending_min"] > 0)][["site", "product", "ending_min"]]
+    soft = soft.assign(cost=soft["product"].map(prod_val["unit_value"]))
+    out["end_short"] = soft[soft["cost"] > 0].reset_index(drop=True)
+
     sup = case.supply.merge(sets["exist"]).merge(per[["period", "t"]])
     sup = sup[sup["max_units"].fillna(np.inf) > 0]
     out["buy"] = sup.assign(cost=sup["unit_cost"])[["site", "product", "period", "t", "cost", "max_units"]]
@@ -365,7 +374,10 @@ def backorder_tables(case: Case, sets: dict[str, pd.DataFrame], per: pd.DataFram
     losing it would cost) instead of that period's backorder cost, and the last period's demand
     can only be served or owed, not lost. So leaving the last month's demand unserved costs
     exactly what losing it would (no cheap deferral past the plan), and a customer who is owed
-    at the end is reported as owed, not lost. ``backorder_part`` and ``end_part`` split the cost."""
+    at the end is reported as owed, not lost. The shortage cost there is the segment's, else
+    the price of the customer's latest demand for the product (the units still owed are the
+    most recent ones), else the product's price. ``backorder_part`` and ``end_part`` split the
+    cost."""
     seg = case.customers.set_index("customer")["segment"]
     bo = case.service.set_index("segment")["backorder_cost"].dropna()
     sc = case.service.set_index("segment")["shortage_cost"]
@@ -374,8 +386,10 @@ def backorder_tables(case: Case, sets: dict[str, pd.DataFrame], per: pd.DataFram
     grid = pairs.merge(per[["period", "t"]], how="cross")
     grid = grid.merge(case.demand[["product", "customer", "period", "quantity", "price"]], how="left")
     grid["quantity"] = grid["quantity"].fillna(0.0)
-    last_price = grid["price"].fillna(grid["product"].map(case.products.set_index("product")["price"]))
-    lost = grid["segment"].map(sc).fillna(last_price)
+    grid = grid.sort_values(["product", "customer", "t"]).reset_index(drop=True)
+    latest = grid["price"].where(grid["quantity"] > 0).groupby([grid["product"], grid["customer"]]).ffill()
+    latest = latest.fillna(grid["product"].map(case.products.set_index("product")["price"]))
+    lost = grid["segment"].map(sc).fillna(latest)
     is_last = grid["t"] == len(per) - 1
     backorder_part = np.where(is_last, 0.0, grid["segment"].map(bo))
     end_part = np.where(is_last, lost, 0.0)
@@ -484,11 +498,17 @@ def on_time_terms(case: Case, v: dict[str, pd.DataFrame], arrivals: pd.DataFrame
     )
 
 
-def segment_demand(case: Case) -> pd.DataFrame:
-    """Demand per segment and period (units): the base of fill-rate targets and their points."""
+def segment_demand(case: Case, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Demand per segment and period (units): ``quantity``, all of it, and ``reachable``, what
+    some lane can deliver in the period: the base of the fill-rate targets and their points
+    (demand no lane can reach from the plan's start is outside any promise the plan can keep)."""
     seg = case.customers.set_index("customer")["segment"]
+    k = ["product", "customer", "period"]
     d = case.demand.assign(segment=case.demand["customer"].map(seg))
-    return d.groupby(["segment", "period"], as_index=False)["quantity"].sum()
+    can = v["deliver"][["product", "destination", "period"]].drop_duplicates().rename(columns={"destination": "customer"})
+    d = d.merge(can.assign(_reach=True), how="left", on=k)
+    d["reachable"] = np.where(d["_reach"].notna(), d["quantity"], 0.0)
+    return d.groupby(["segment", "period"], as_index=False)[["quantity", "reachable"]].sum()
 
 
 # --------------------------------------------------------------------------------------
@@ -508,7 +528,7 @@ def build(case: Case, families: dict[str, Family] | None = None) -> Built:
     per = _periods(case)
     n = _number_columns(v, per)
     departures, arrivals = flow_terms(v, legs, len(per))
-    seg_demand = segment_demand(case)
+    seg_demand = segment_demand(case, v)
     ctx = Context(case=case, sets=sets, v=v, per=per, departures=departures, arrivals=arrivals, ontime=on_time_terms(case, v, arrivals, per), segment_demand=seg_demand, legs=legs)
     m = Rows()
     for fam in families.values():
@@ -527,14 +547,17 @@ def unreachable_demand(case: Case) -> list[Problem]:
     d = case.demand[case.demand["quantity"] > 0].merge(case.periods[["period", "t"]], on="period")
     d = d.assign(lead=d["customer"].map(quickest))
     d = d[d["lead"].notna() & (end[d["t"].to_numpy()] - d["lead"].to_numpy() <= EPS_DAYS)]
+    waits = set(case.customers.loc[case.customers["segment"].isin(case.service.loc[case.service["backorder_cost"].notna(), "segment"]), "customer"])
     out = []
     for (customer, period), grp in d.groupby(["customer", "period"], sort=False):
         lead, ends = float(grp["lead"].iloc[0]), float(end[int(grp["t"].iloc[0])])
+        fate = "backordered (to arrive later)" if customer in waits else "short"
         out.append(
             Problem(
                 case.where.get("demand", "table 'demand'"),
                 f"{grp['quantity'].sum():,.0f} units for {customer} in {period} cannot be reached: the quickest lane into it takes "
-                f"{lead:g} days and {period} ends on day {ends:g} of the plan, so they will be short (orders already shipped belong outside the plan's demand)",
+                f"{lead:g} days and {period} ends on day {ends:g} of the plan, so they will be {fate} and are outside the fill-rate "
+                "target (orders already shipped belong outside the plan's demand)",
                 int(grp[ROW].min()),
                 "period",
                 period,

@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="solve a case and write the plan")
     s.add_argument("case", help="an .xlsx workbook or a folder of <table>.csv files")
     s.add_argument("--out", required=True, help="output folder for plan.xlsx and the CSV tables")
-    s.add_argument("--solver", choices=["auto", "simplex", "ipm", "pdlp"], help="HiGHS algorithm (default: the case's setting, else auto)")
+    s.add_argument("--solver", choices=["auto", "simplex", "hipo", "ipx", "pdlp"], help="HiGHS algorithm (default: the case's setting, else auto: simplex below 50,000 variables, HiPO with crossover above, IPX where HiPO cannot run)")
     s.add_argument("--time-limit", type=float, help="solver time limit in seconds")
     s.add_argument("--threads", type=int, help="solver threads")
     s.add_argument("--log", action="store_true", default=None, help="print the HiGHS log")
@@ -93,6 +93,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "validate":
             case, built = check_case(args.case)
             _warn([*case.warnings, *built.warnings])
+            for fam, key, lim in built.empty_rows[:MAX_PRINTED]:
+                print(f"aop: warning: no plan can meet {fam} {key}: it requires {lim:g} but nothing in the network can contribute to it", file=sys.stderr)
             print(f"aop: {args.case} is valid ({len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods; {built.lp.num_col:,} variables, {built.lp.num_row:,} rows)")
             return EXIT_OK
         case = load_case(args.case, timings)

@@ -121,6 +121,10 @@ def _relax(built: Built, families: set[str], opts: SolveOptions) -> pd.DataFrame
     h.addRow(-highspy.kHighsInf, total * (1 + 1e-7) + 1e-9, k, np.arange(lp.num_col, lp.num_col + k, dtype=np.int32), np.ones(k))
     weights = (len(built.case.periods) + 1 - t).astype(float)
     h.changeColsCost(k, np.arange(lp.num_col, lp.num_col + k, dtype=np.int32), weights)
+    # Warm, from the first solve's basis. (HiPO, asked to re-solve the modified model, was
+    # seen to hang in highspy 1.15.1.)
+    h.setOptionValue("solver", "simplex")
+    h.setOptionValue("presolve", "off")
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
@@ -131,7 +135,7 @@ def _relax(built: Built, families: set[str], opts: SolveOptions) -> pd.DataFrame
     relaxation = lp.row_keys(movable[keep])
     relaxation["achievable"] = limit[keep] + lp.row_sense[movable[keep]] * moved_by[keep]  # a "<=" row is exceeded, a ">=" row falls short
     relaxation["change"] = relaxation["achievable"] - relaxation["limit"]
-    demand = built.segment_demand.set_index(["segment", "period"])["quantity"].to_dict()
+    demand = built.segment_demand.set_index(["segment", "period"])["reachable"].to_dict()
     relaxation["meaning"] = [_meaning(r, a, demand) for r, a in zip(relaxation.to_dict("records"), relaxation["achievable"])]
     return relaxation.drop(columns="_row")
 

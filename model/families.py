@@ -44,7 +44,7 @@ class Context:
     departures: pd.DataFrame
     arrivals: pd.DataFrame
     ontime: pd.DataFrame
-    segment_demand: pd.DataFrame  # segment, period, quantity
+    segment_demand: pd.DataFrame  # segment, period, quantity, reachable
     legs: pd.DataFrame  # build.lane_legs: lane, t, dep, arr (T: after the plan), share
 
     @property
@@ -145,17 +145,18 @@ def backlog(x: Context):
 
 
 def service(x: Context):
-    """service[g,t]:  sum_{c in g, p} ontime[p,c,t] >= fill_rate[g] * demand[g,t]   (units)
+    """service[g,t]:  sum_{c in g, p} ontime[p,c,t] >= fill_rate[g] * reachable demand[g,t]   (units)
 
     On-time deliveries (OTIF): deliveries, less what clears backlog where backorders are
-    allowed. For segments with a fill-rate target and demand in the period. Shadow price: money
-    per unit of required delivered volume (>= 0); times demand/100, the cost of one point of
-    fill rate."""
+    allowed. For segments with a fill-rate target and demand some lane can reach in the period
+    (demand no lane reaches from the plan's start is outside the promise: it is warned about).
+    Shadow price: money per unit of required delivered volume (>= 0); times reachable
+    demand/100, the cost of one point of fill rate."""
     seg = x.case.customers.set_index("customer")["segment"]
     on = x.ontime.assign(segment=x.ontime["customer"].map(seg))
     target = x.segment_demand.merge(x.case.service[x.case.service["fill_rate"] > 0][["segment", "fill_rate"]])
-    target = target[target["quantity"] > 0]
-    lim = target.assign(limit=target["fill_rate"] * target["quantity"])
+    target = target[target["reachable"] > 0]
+    lim = target.assign(limit=target["fill_rate"] * target["reachable"])
     return terms(on, ["segment", "period"], "coef"), lim[["segment", "period", "limit"]]
 
 
@@ -233,14 +234,20 @@ def safety_stock(x: Context):
 
 
 def ending(x: Context):
-    """ending[s,p]:  inv[s,p,last period] >= ending_min   (units)
+    """ending[s,p]:  inv[s,p,last period] (+ end_short[s,p]) >= ending_min   (units)
 
-    ending_min defaults to the safety-stock target (validate), so the year does not end on an
-    empty shelf; 0 turns it off. Shadow price: money per unit of required closing stock (>= 0)."""
+    A typed ending_min is hard. A blank one is the safety-stock target, soft: end_short, at the
+    product's unit_value a unit (what restocking it next year costs), so the year does not end
+    on an empty shelf but no sale is lost to keep one; where unit_value is 0 there is no row. 0
+    turns it off. Shadow price: money per unit of required closing stock (>= 0)."""
+    k = ["site", "product"]
     inv = x.v["inv"][x.v["inv"]["t"] == x.T - 1]
     inv_ = x.case.inventory
-    req = inv_[inv_["ending_min"] > 0][["site", "product", "ending_min"]]
-    return terms(inv, ["site", "product"]), req.rename(columns={"ending_min": "limit"})
+    req = inv_[(inv_["ending_min"] > 0) & ~inv_["ending_soft"].astype(bool)][k + ["ending_min"]]
+    soft = x.v["end_short"]
+    req = pd.concat([req, soft[k + ["ending_min"]]], ignore_index=True)
+    t = pd.concat([terms(inv, k), terms(soft, k)])
+    return t, req.rename(columns={"ending_min": "limit"})
 
 
 # --------------------------------------------------------------------------------------
@@ -466,14 +473,15 @@ _F = [
     Family(
         "ending", ("site", "product"), ">=", "units",
         "units",
-        "inv[last period] >= ending_min (blank: the safety stock; 0: no row)", "cost of one more unit of closing stock (>= 0)",
+        "inv[last period] >= ending_min, typed: hard; blank: the safety stock, soft (+ end_short at the product's unit_value); 0: no row",
+        "cost of one more unit of closing stock (>= 0)",
         lambda g: f"one more unit of required closing stock of {g('product')} at {g('site')}",
         review=9, tier=PROMISE, lever=False, build=ending,
     ),
     Family(
         "service", ("segment", "period"), ">=", "units",
         "units",
-        "on-time deliveries to the segment's customers (deliveries; ontime where backorders are allowed) >= fill_rate * segment demand",
+        "on-time deliveries to the segment's customers (deliveries; ontime where backorders are allowed) >= fill_rate * the segment's demand a lane can reach",
         "cost of one more unit delivered; x demand/100 = cost of one fill-rate point (>= 0)",
         lambda g: f"one more unit delivered on time to segment {g('segment')} in {g('period')}",
         review=7, tier=PROMISE, lever=True, build=service,

@@ -35,7 +35,7 @@ PLAN_TABLES = (
 COST_GROUPS = {
     "cash_cost_to_serve": ["production_cost", "outsourcing_cost", "overtime_cost", "purchase_cost", "freight_cost"],
     "carrying_cost": ["holding_cost_sites", "holding_cost_in_transit"],
-    "penalty_cost": ["shortage_cost", "backorder_cost", "backlog_at_end_cost", "safety_stock_penalty"],
+    "penalty_cost": ["shortage_cost", "backorder_cost", "backlog_at_end_cost", "safety_stock_penalty", "closing_stock_penalty"],
 }
 COST_COMPONENTS = [c for parts in COST_GROUPS.values() for c in parts]
 
@@ -147,29 +147,29 @@ def meaning(built: Built, r: dict) -> str:
     business limits, at a turning point) is never presented as known."""
     fam, currency = built.families[r["constraint"]], built.case.currency
     unit = r.get("limit_unit") or fam.unit
-    up, down, limit = r.get("shadow_price_up"), r.get("shadow_price_down"), r["limit"]
+    up, down, limit, price = r.get("shadow_price_up"), r.get("shadow_price_down"), r["limit"], r["shadow_price"]
     subject = fam.subject(r.get)
     subject = subject[0].upper() + subject[1:]
     known = lambda x: x is not None and not (isinstance(x, float) and math.isnan(x))  # noqa: E731
+    if not known(r.get("limit_lower")):  # no basis (PDLP, or ranging turned off)
+        return f"{subject} {_effect(price, currency)} at this plan; where that holds was not computed (the solver gave no basis)."
     at_floor = limit <= 1e-9  # a limit at 0 cannot fall
-    if known(up) and known(down) and abs(up - down) > 1e-9 * max(1.0, abs(up), abs(down)):
+    if known(up) and known(down) and (up != down if math.isinf(up) or math.isinf(down) else abs(up - down) > 1e-9 * max(1.0, abs(up), abs(down))):
         less = "would make the plan infeasible" if math.isinf(down) else _effect(-down, currency)
         return (
             f"{subject} {_effect(up, currency)}, but one {ONE.get(unit, unit)} less {less}: "
             f"a one-sided price, the plan changes course exactly at this limit ({_fmt(limit)} {unit})."
         )
-    if not known(up) and not known(down) and not at_floor:
-        return (
-            f"{subject}: the plan changes course exactly at this limit ({_fmt(limit)} {unit}), so its price "
-            f"({_fmt(r['shadow_price'])} {currency}) holds for neither a rise nor a fall; those were not measured."
-        )
-    price = up if known(up) else down if known(down) else r["shadow_price"]
-    below_only = known(down) and not known(up)
+    if not known(up) and (at_floor or not known(down)):
+        holds = "holds for no rise, which was not measured (a limit of 0 cannot fall)" if at_floor else "holds for neither a rise nor a fall; those were not measured"
+        return f"{subject}: the plan changes course exactly at this limit ({_fmt(limit)} {unit}), so its price ({_fmt(price)} {currency}) {holds}."
+    price = up if known(up) else down
+    below_only = not known(up)
     text = f"{subject}{' up to this limit' if below_only else ''} {_effect(price, currency)}"
     if r["constraint"] == "service" and r.get("demand_units") and math.isfinite(price):
         text += f" ({_fmt(abs(price) * r['demand_units'] / 100)} {currency} per percentage point of fill rate)"
     holds = _holds(r.get("limit_lower"), r.get("limit_upper"), unit)
-    if known(up) and not known(down) and not at_floor:
+    if not known(down) and not at_floor:
         holds += f"; below {_fmt(limit)} {unit} the plan changes course (the price for a fall was not measured)"
     elif below_only:
         holds += f"; above {_fmt(limit)} {unit} the plan changes course (the price for a rise was not measured)"
@@ -228,7 +228,7 @@ def shadow_prices(built: Built, sol: Solution, all_rows: bool = False) -> pd.Dat
     if not frames:
         return pd.DataFrame(columns=columns)
     out = pd.concat(frames, ignore_index=True).reindex(columns=columns)
-    demand_units = built.segment_demand.set_index(["segment", "period"])["quantity"].to_dict()
+    demand_units = built.segment_demand.set_index(["segment", "period"])["reachable"].to_dict()
     out["meaning"] = [meaning(built, {**r, "demand_units": demand_units.get((r["segment"], r["period"]))}) for r in out.to_dict("records")]
     rank = out["constraint"].map({f: i for i, f in enumerate(review_order(built.families))})
     out = out.assign(_rank=rank, _abs=out["shadow_price"].abs()).sort_values(["_rank", "_abs"], ascending=[True, False]).drop(columns=["_rank", "_abs"])
@@ -381,7 +381,12 @@ def demand_table(built: Built, v: dict[str, pd.DataFrame], bo: pd.DataFrame, qua
     dem = case.demand[k + ["price"]].merge(quantity, on=k)
     dem["segment"] = dem["customer"].map(case.customers.set_index("customer")["segment"])
     short = v["short"][k + ["value", "cost"]].rename(columns={"value": "short", "cost": "shortage_cost"})
-    dem = dem.merge(short, how="left", on=k).fillna({"short": 0.0, "shortage_cost": 0.0})
+    dem = dem.merge(short, how="left", on=k)
+    # A backorder customer's last month cannot be lost, only owed: its cost is the end-of-plan one.
+    owed = v["backlog_units"][k + ["end_part"]]
+    dem = dem.merge(owed[owed["end_part"] > 0], how="left", on=k)
+    dem["shortage_cost"] = dem["shortage_cost"].fillna(dem["end_part"]).fillna(0.0)
+    dem = dem.drop(columns="end_part").fillna({"short": 0.0})
     dem = dem.merge(bo[k + ["ontime", "new_backorders", "late", "backlog"]], how="left", on=k)
     dem["ontime"] = dem["ontime"].where(dem["ontime"].notna(), dem["quantity"] - dem["short"])
     dem = dem.fillna({"new_backorders": 0.0, "late": 0.0, "backlog": 0.0})
@@ -396,14 +401,16 @@ def demand_table(built: Built, v: dict[str, pd.DataFrame], bo: pd.DataFrame, qua
 
 
 def service_table(built: Built, demand: pd.DataFrame) -> pd.DataFrame:
-    """segment, period: demand, on time, late, short, fill rate (on time, OTIF) and the target
-    (the service row's limit as solved, over the segment's demand)."""
+    """segment, period: demand, the part a lane can reach, on time, late, short, fill rate (on
+    time over all demand, OTIF) and the target (the service row's limit as solved, over the
+    demand a lane can reach, which is what the promise covers)."""
     svc = demand.groupby(["segment", "period"], as_index=False)[["quantity", "ontime", "late", "short"]].sum()
+    svc = svc.merge(built.segment_demand[["segment", "period", "reachable"]], how="left", on=["segment", "period"]).fillna({"reachable": 0.0})
     svc["fill_rate"] = np.where(svc["quantity"] > 0, svc["ontime"] / svc["quantity"], np.nan)
-    rows = limits(built, "service")
-    target = rows.merge(built.segment_demand, on=["segment", "period"])
-    target = target.assign(target=np.where(target["quantity"] > 0, target["limit"] / target["quantity"], 0.0))[["segment", "period", "target"]]
+    rows = limits(built, "service").merge(built.segment_demand, on=["segment", "period"])
+    target = rows.assign(target=np.where(rows["reachable"] > 0, rows["limit"] / rows["reachable"], 0.0))[["segment", "period", "target"]]
     svc = svc.merge(target, how="left", on=["segment", "period"]).fillna({"target": 0.0})
+    svc = svc[["segment", "period", "quantity", "reachable", "ontime", "late", "short", "fill_rate", "target"]]
     return _by_period(svc, built, ["segment"])
 
 
@@ -445,6 +452,7 @@ def cost_components(v: dict[str, pd.DataFrame], bo: pd.DataFrame) -> dict[str, f
         "backorder_cost": float((bo["backlog"] * bo["backorder_part"]).sum()),
         "backlog_at_end_cost": float((bo["backlog"] * bo["end_part"]).sum()),
         "safety_stock_penalty": spend(v["ss_short"]),
+        "closing_stock_penalty": spend(v["end_short"]),
     }
 
 
@@ -501,7 +509,7 @@ def provenance(case, solver: str, options: dict[str, object], objective: float |
 
     rows = [{"item": "case", "value": case.source}, {"item": "solved at (UTC)", "value": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}]
     rows.append({"item": "python", "value": platform.python_version()})
-    for pkg in ("aop", "pyomo", "highspy", "pandas", "numpy", "scipy", "openpyxl", "xlsxwriter", "defusedxml"):
+    for pkg in ("aop", "pyomo", "highspy", "highspy-extras", "pandas", "numpy", "scipy", "openpyxl", "xlsxwriter", "defusedxml"):
         try:
             rows.append({"item": pkg, "value": version(pkg)})
         except PackageNotFoundError:

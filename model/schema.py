@@ -277,7 +277,7 @@ TABLES: dict[str, Table] = {
 #: Settings keys understood by the tool, with defaults and meaning.
 SETTINGS: dict[str, tuple[Any, str]] = {
     "currency": ("USD", "currency code used in messages and reports"),
-    "solver": ("auto", "HiGHS algorithm: auto, simplex, ipm (with crossover) or pdlp"),
+    "solver": ("auto", "HiGHS algorithm: auto (simplex for small plans, else hipo), simplex, hipo or ipx (interior points, with crossover) or pdlp"),
     "time_limit": (float("inf"), "solver time limit in seconds"),
     "threads": (0, "solver threads (0: HiGHS decides)"),
     "presolve": ("on", "HiGHS presolve: on or off"),

@@ -7,6 +7,7 @@ The termination status is checked before any value is read.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -22,12 +23,23 @@ from .errors import SolveError
 from .lp import LP
 from .validate import Case
 
+#: ``--solver auto`` uses dual simplex below this many variables and an interior point method
+#: with crossover from it (scripts/benchmark.py --compare measures where that pays).
 IPM_FROM_COLUMNS = 50_000
+
+#: The algorithms, by the names the user gives: HiGHS's option value and what it is.
+ALGORITHMS = {
+    "simplex": "dual simplex",
+    "hipo": "HiPO interior point with crossover (needs highspy-extras)",
+    "ipx": "IPX interior point with crossover",
+    "pdlp": "PDLP first-order method (no basis: no ranging or one-sided prices)",
+}
 
 
 @dataclass(frozen=True)
 class SolveOptions:
-    """Solver settings. ``solver``: auto | simplex | ipm | pdlp. ``time_limit`` in seconds."""
+    """Solver settings. ``solver``: auto | simplex | hipo | ipx | pdlp (``ALGORITHMS``);
+    ``time_limit`` in seconds."""
 
     solver: str = "auto"
     time_limit: float = math.inf
@@ -127,10 +139,47 @@ def numeric_check(lp: LP) -> tuple[float, float, list[str]]:
     return cost_scale, qty_scale, warnings
 
 
-def choose_algorithm(lp: LP, requested: str) -> str:
-    if requested != "auto":
-        return requested
-    return "ipm" if lp.num_col >= IPM_FROM_COLUMNS else "simplex"
+@functools.cache
+def hipo_available() -> tuple[bool, str]:
+    """Whether HiGHS's HiPO interior point runs here, and why not. HiPO needs the companion
+    package highspy-extras of exactly highspy's version; without it HiGHS quietly runs another
+    algorithm. So a tiny LP is solved with HiPO and no presolve: HiPO ran if it took interior
+    point iterations. A fact about the installation, probed once per process."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        extras, core = version("highspy-extras"), version("highspy")
+    except PackageNotFoundError:
+        return False, "highspy-extras is not installed (pip install 'highspy[extras]')"
+    if extras != core:
+        return False, f"highspy-extras {extras} does not match highspy {core}"
+    h = _new_highs()
+    for k, v in (("output_flag", False), ("presolve", "off"), ("solver", "hipo"), ("run_crossover", "off")):
+        h.setOptionValue(k, v)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = 2, 1
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = np.array([1.0, 2.0]), np.zeros(2), np.array([10.0, 10.0])
+    lp.row_lower_, lp.row_upper_ = np.array([1.0]), np.array([highspy.kHighsInf])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = np.array([0, 1, 2], dtype=np.int32), np.array([0, 0], dtype=np.int32), np.array([1.0, 1.0])
+    h.passModel(lp)
+    h.run()
+    if h.getInfo().ipm_iteration_count > 0:
+        return True, f"highspy-extras {extras}"
+    return False, f"HiGHS {core} did not run HiPO with highspy-extras {extras} (its BLAS, METIS, AMD or RCM are unavailable)"
+
+
+def choose_algorithm(lp: LP, requested: str) -> tuple[str, str]:
+    """The algorithm to run and, where it is not the one asked for, why: ``auto`` is dual
+    simplex below ``IPM_FROM_COLUMNS`` variables and HiPO above (IPX where HiPO cannot run);
+    ``hipo`` falls back to IPX where it cannot run."""
+    if requested == "auto":
+        requested = "hipo" if lp.num_col >= IPM_FROM_COLUMNS else "simplex"
+    if requested == "hipo":
+        ok, why = hipo_available()
+        if not ok:
+            return "ipx", f"HiPO is not available ({why}): running IPX"
+    return requested, ""
 
 
 def _new_highs() -> highspy.Highs:
@@ -150,16 +199,16 @@ def _new_highs() -> highspy.Highs:
 def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, object]]:
     """A HiGHS instance loaded with the LP and the options (returned for the record)."""
     h = _new_highs()
-    algorithm = choose_algorithm(lp, opts.solver)
+    algorithm, fallback = choose_algorithm(lp, opts.solver)
     options: dict[str, object] = {
-        "solver": {"simplex": "simplex", "ipm": "ipm", "pdlp": "pdlp"}[algorithm],
+        "solver": algorithm,
         "presolve": opts.presolve,
         "random_seed": opts.random_seed,
         "output_flag": bool(opts.log),
         "log_to_console": bool(opts.log),
     }
-    if algorithm == "ipm":
-        options["run_crossover"] = "on"
+    if algorithm in ("hipo", "ipx"):
+        options["run_crossover"] = "on"  # crossover ends on a basis: exact duals and ranging
     if math.isfinite(opts.time_limit):
         options["time_limit"] = float(opts.time_limit)
     options["threads"] = int(opts.threads)  # 0: HiGHS decides
@@ -190,6 +239,12 @@ def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, obj
     if h.passModel(model) == highspy.HighsStatus.kError:
         raise SolveError("error", "HiGHS rejected the model")
     options["algorithm"] = algorithm
+    if algorithm == "hipo":
+        options["interior_point"] = f"HiPO with crossover ({hipo_available()[1]})"
+    elif algorithm == "ipx":
+        options["interior_point"] = f"IPX with crossover ({fallback or 'asked for'})"
+    if fallback:
+        options["fallback"] = fallback
     options["cost_scale"] = cost_scale
     options["quantity_scale"] = qty_scale
     return h, options
@@ -346,7 +401,7 @@ class Solved:
             word = _status_word(h.getModelStatus())
             report = None
             if word == "time_limit":
-                report = f"HiGHS stopped at the time limit of {opts.time_limit:g} s without proving an optimal plan; raise --time-limit or try --solver ipm"
+                report = f"HiGHS stopped at the time limit of {opts.time_limit:g} s without proving an optimal plan; raise --time-limit or try another --solver (hipo, ipx or simplex)"
             elif word == "unbounded":
                 report = "The plan's cost can fall without limit: a variable with a negative cost is not bounded by any limit (check negative costs)"
             raise SolveError(word, f"HiGHS says: {status}", report, version, options, handle=self)
@@ -404,8 +459,9 @@ def structure_change(a: Built, b: Built) -> str:
     return ""
 
 
-#: Relative size of the step a one-sided price is measured over: this fraction of the limit,
-#: and at least this many of HiGHS's (scaled) units, 100 times its primal feasibility tolerance.
+#: The step a one-sided price is measured over, in HiGHS's (scaled) units: 100 times its primal
+#: feasibility tolerance, so the re-solve must move, and small enough not to step past the next
+#: turning point of any real plan (a step relative to a limit of 1e6 units would be 10 units).
 ONE_SIDED_STEP = 1e-5
 
 
@@ -421,7 +477,7 @@ def price_ranges(h: highspy.Highs, lp: LP, row_value: np.ndarray, y: np.ndarray,
     its price while the limit moves away from the activity. Where the range stops exactly at
     the limit (a degenerate optimum: the plan changes course right there), the price on that
     side is measured by a warm-started dual-simplex re-solve with the limit moved by a small
-    step (``ONE_SIDED_STEP`` of the limit, 100 times HiGHS's feasibility tolerance at least),
+    step (``ONE_SIDED_STEP``, 100 times HiGHS's feasibility tolerance),
     reading the re-solved row's dual; a side where the re-solve is infeasible gets an infinite
     price. Measured for the business limits (families marked ``lever``: capacities, suppliers,
     lanes, space, service promises), at most ``opts.one_sided_max`` sides; each re-solve costs
@@ -474,7 +530,7 @@ def price_ranges(h: highspy.Highs, lp: LP, row_value: np.ndarray, y: np.ndarray,
         row_lo = np.where(np.isinf(lp.row_lower), -highspy.kHighsInf, lp.row_lower / qs)
         row_hi = np.where(np.isinf(lp.row_upper), highspy.kHighsInf, lp.row_upper / qs)
         for i, side in todo:
-            step = ONE_SIDED_STEP * max(1.0, abs(limit[i] / qs))
+            step = ONE_SIDED_STEP
             if side < 0 and limit[i] / qs - step < 0:
                 step = limit[i] / qs / 2
             new_lo = row_lo[i] + side * step if lp.row_sense[i] != 1 else row_lo[i]

@@ -35,7 +35,8 @@ class Case:
 
     ``capacity`` and ``supply`` are expanded to one row per period (period rows override the
     blank-period row). ``demand.price`` and ``inventory.safety_stock_penalty`` are filled
-    from the products table, a blank ``inventory.ending_min`` from ``safety_stock``. Every
+    from the products table, a blank ``inventory.ending_min`` from ``safety_stock`` (then
+    ``ending_soft``). Every
     table keeps ``_row``, the row the user sees. All money is in ``currency``.
     """
 
@@ -273,8 +274,7 @@ def validate(raw: RawCase) -> Case:
         warnings.append(Problem(w["service"], "no customer is in this segment", int(r), "segment", v))
 
     settings = _settings(t["settings"], w["settings"], problems)
-    if not problems:
-        problems += _free_to_drop(d, products, customers, sv, w["demand"])
+    problems += _free_to_drop(d, products, customers, sv, w["demand"])
 
     # A cell the reader already explained (a formula with no saved value) is not also "blank".
     explained = {(p.where, p.row, p.column) for p in raw.problems if p.row is not None}
@@ -293,8 +293,9 @@ def validate(raw: RawCase) -> Case:
     d["price"] = d["price"].fillna(d["product"].map(price))
     value = products.set_index("product")["unit_value"]
     inv["safety_stock_penalty"] = inv["safety_stock_penalty"].fillna(inv["product"].map(value))
-    # The year should not end on an empty shelf: a blank closing target is the safety stock
-    # (0 turns it off).
+    # The year should not end on an empty shelf: a blank closing target is the safety stock, a
+    # soft one (see build: end_short); a typed one is hard; 0 turns it off.
+    inv["ending_soft"] = inv["ending_min"].isna()
     inv["ending_min"] = inv["ending_min"].fillna(inv["safety_stock"])
     periods = periods.assign(t=range(len(periods)))
     names = list(periods["period"])
@@ -332,6 +333,12 @@ def _free_to_drop(d: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFra
     """Demand rows that would cost nothing to leave unserved (no price on the row or the
     product and no shortage_cost for the segment): the plan would serve none of them, so they
     are refused, one problem per segment naming the count and the first rows."""
+    # Runs with the other checks (all problems at once): rows whose cells are already reported
+    # bad (blank names, numbers that did not parse) are left to those messages.
+    d = d[d["product"].isin(set(products["product"])) & d["customer"].isin(set(customers["customer"])) & d["quantity"].notna()]
+    products = products.drop_duplicates("product")
+    customers = customers.drop_duplicates("customer")
+    sv = sv.drop_duplicates("segment")
     price = d["price"].fillna(d["product"].map(products.set_index("product")["price"]))
     segment = d["customer"].map(customers.set_index("customer")["segment"])
     cost = segment.map(sv.set_index("segment")["shortage_cost"]).fillna(price)
@@ -419,7 +426,10 @@ def _settings(df: pd.DataFrame, where: str, problems: list[Problem]) -> dict[str
         int(float(out["random_seed"]))
     except ValueError as exc:
         problems.append(Problem(where, f"time_limit, threads and random_seed must be numbers ({exc})"))
-    if out["solver"].lower() not in ("auto", "simplex", "ipm", "pdlp"):
-        problems.append(Problem(where, "solver must be auto, simplex, ipm or pdlp", None, "value", out["solver"]))
+    solver = out["solver"].lower()
+    if solver == "ipm":
+        problems.append(Problem(where, "solver ipm could mean either interior point: say hipo (faster, needs highspy-extras) or ipx", None, "value", out["solver"]))
+    elif solver not in ("auto", "simplex", "hipo", "ipx", "pdlp"):
+        problems.append(Problem(where, "solver must be auto, simplex, hipo, ipx or pdlp", None, "value", out["solver"]))
     return out
 

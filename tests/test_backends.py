@@ -38,9 +38,9 @@ def test_solver_choice_from_settings_or_options_gives_the_same_plan_prices():
 
     tables = small_case()
     simplex = solve_case(tables, solver="simplex")
-    tables["settings"] = pd.DataFrame({"key": ["currency", "solver", "threads", "random_seed"], "value": ["EUR", "ipm", "1", "3"]})
+    tables["settings"] = pd.DataFrame({"key": ["currency", "solver", "threads", "random_seed"], "value": ["EUR", "ipx", "1", "3"]})
     ipm = solve_case(tables)
-    assert ipm.summary.set_index("metric").loc["algorithm", "value"] == "ipm"
+    assert ipm.summary.set_index("metric").loc["algorithm", "value"] == "ipx"
     assert ipm.total_cost == pytest.approx(simplex.total_cost, rel=1e-9)
     # Crossover ends on a basis: binding rows and their prices agree with simplex.
     a = simplex.shadow_prices.set_index(["constraint", "period"]).query("constraint == 'capacity'")["shadow_price"]

@@ -186,6 +186,6 @@ def test_time_limit_has_its_own_report(tmp_path):
     from scripts.generate_case import generate
 
     case = write_csvs(generate(products=60, dcs=4, customers=20), tmp_path / "c")
-    r = run("solve", str(case), "--out", str(tmp_path / "p"), "--time-limit", "0.001", "--solver", "ipm")
+    r = run("solve", str(case), "--out", str(tmp_path / "p"), "--time-limit", "0.001", "--solver", "ipx")
     assert r.returncode == 3, r.stderr
     assert "time limit" in (tmp_path / "p" / "no_plan.txt").read_text()

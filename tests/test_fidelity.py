@@ -238,13 +238,16 @@ def test_scheduled_receipts_fill_the_first_month():
     assert plan.metric("premium_freight_units") == 0.0
     # The receipt sits on a turning point (the ocean's 20 exactly cover P2 and P3). One more
     # unit received in P1 waits for P3 and saves one ocean unit (bought 1 + ocean 1): -2; one
-    # unit less must fly in for P1 (1 + 5): -6 for a fall. HiGHS's price lies between; the
-    # balance row is no business limit, so neither side is measured and the sentence says the
-    # price holds on neither side rather than quote it as the value of a unit.
+    # unit less must fly in for P1 (1 + 5): -6 for a fall. HiGHS's price is one of the values
+    # between, depending on the basis; the balance row is no business limit, so a side its
+    # range does not cover is not measured, and the sentence quotes only what holds.
     sp = plan.shadow_prices.set_index(["constraint", "site", "period"]).loc[("balance", "DC", "P1")]
     assert -6.0 <= sp["shadow_price"] <= -2.0
-    assert np.isnan(sp["shadow_price_up"]) and np.isnan(sp["shadow_price_down"])
-    assert "holds for neither a rise nor a fall" in sp["meaning"]
+    up, down = sp["shadow_price_up"], sp["shadow_price_down"]
+    assert np.isnan(up) or up == pytest.approx(-2.0)
+    assert np.isnan(down) or down == pytest.approx(-6.0)
+    assert np.isnan(up) or np.isnan(down)
+    assert "not measured" in sp["meaning"]
     for r, side in ((11.0, -2.0), (9.0, -6.0)):
         assert (solve_case(pipeline_case(r)).total_cost - plan.total_cost) / (r - 10.0) == pytest.approx(side)
 
@@ -265,21 +268,47 @@ def test_receipts_are_checked(tmp_path):
 
 
 def test_closing_stock_defaults_to_the_safety_stock():
-    # Safety stock 5 at the DC with a penalty (1 a unit-month) below what a unit costs (2):
-    # the plan would end the year with an empty shelf. The closing target defaults to the
-    # safety stock, so P3 must end with 5: 25 leave by ocean in P1 instead of 20 (12.5 arrive
-    # in each of P2 and P3), which also halves P2's shortfall: +10 freight and purchase, -2.5
-    # penalty in P2 and -5 in P3: +2.5.
+    # K is worth 4 (no holding cost); safety stock 5 at the DC with a penalty (1 a unit-month)
+    # below what a unit costs (buy 1 + ocean 2 = 2): without a closing target the plan ends
+    # the year with an empty shelf (20 leave by ocean in P1, 55 in all). The blank closing
+    # target is the safety stock, soft at K's value (4 a unit short): 25 leave instead (12.5
+    # arrive in each of P2 and P3), which also halves P2's shortfall: +10 freight and
+    # purchase, -2.5 penalty in P2 and -5 in P3: 57.5. The target sits where the safety stock
+    # does, a turning point: one unit more costs one more by ocean (2) less half a unit of P2's
+    # shortfall (0.5): 1.5; one unit less saves 2 but adds 0.5 in P2 and 1 in P3: 0.5 for a fall.
     t = pipeline_case(10.0)
+    t["products"] = pd.DataFrame({"product": ["K"], "price": [100.0], "unit_value": [4.0], "holding_rate": [0.0]})
     t["inventory"] = pd.DataFrame({"site": ["DC"], "product": ["K"], "safety_stock": [5.0], "safety_stock_penalty": [1.0]})
     plan = solve_case(t)
-    inv = plan.tables["inventory"].set_index("period")["on_hand"]
-    assert inv["P3"] == pytest.approx(5.0)
+    assert plan.total_cost == pytest.approx(57.5)
+    assert plan.tables["inventory"].set_index("period")["on_hand"]["P3"] == pytest.approx(5.0)
+    row = plan.shadow_prices.query("constraint == 'ending'").iloc[0]
+    assert np.isnan(row["shadow_price_up"]) or row["shadow_price_up"] == pytest.approx(1.5)
+    assert np.isnan(row["shadow_price_down"]) or row["shadow_price_down"] == pytest.approx(0.5)
+    assert 0.5 - 1e-9 <= row["shadow_price"] <= 1.5 + 1e-9 and "not measured" in row["meaning"]
     # 0 turns it off: the shelf is empty at the end and the shortfall pays the penalty.
     t["inventory"]["ending_min"] = [0.0]
     plan0 = solve_case(t)
     assert plan0.tables["inventory"].set_index("period")["on_hand"]["P3"] == pytest.approx(0.0)
-    assert plan.total_cost - plan0.total_cost == pytest.approx(10.0 - 2.5 - 5.0)
+    assert plan0.total_cost == pytest.approx(55.0)
+
+
+def test_a_default_closing_target_never_costs_a_sale():
+    # The DC holds 100 (worth 10, safety stock 100 at a penalty of 10 a unit-month) and C wants
+    # 100 in P2 at 50. Selling them empties the shelf: 100 x 10 of safety-stock penalty in P2
+    # and 100 x 10 short of the closing target = 2,000 (plus 100 of freight), far less than the
+    # 5,000 of revenue a kept buffer would lose. A typed closing target is a promise: kept, the
+    # sale is lost.
+    t = dc_case(["P1", "P2"], [30, 30], {"P2": 100.0}, lead=0.0, initial=100.0)
+    t["products"] = pd.DataFrame({"product": ["A"], "price": [50.0], "unit_value": [10.0], "holding_rate": [0.0]})
+    t["inventory"] = pd.DataFrame({"site": ["DC"], "product": ["A"], "initial": [100.0], "safety_stock": [100.0], "safety_stock_penalty": [10.0]})
+    plan = solve_case(t)
+    assert plan.metric("lost_units") == 0.0
+    assert plan.total_cost == pytest.approx(100.0 + 1000.0 + 1000.0)
+    assert plan.metric("closing_stock_penalty") == pytest.approx(1000.0)
+    t["inventory"]["ending_min"] = [100.0]
+    kept = solve_case(t)
+    assert kept.metric("lost_units") == pytest.approx(100.0)
 
 
 def backlog_case(hours_last: float) -> dict[str, pd.DataFrame]:
@@ -501,3 +530,98 @@ def test_lane_rates_need_a_lane():
     with pytest.raises(InputError) as exc:
         load_case(t)
     assert "row 2, column 'mode': no lane DC -> C by rail in lanes" in str(exc.value)
+
+
+# ------------------------------------------------------------------ found by review
+
+
+def test_backlog_owed_at_the_end_is_priced_at_the_latest_demand():
+    # The customer accepts backorders (1 a unit-month); the product has no list price; its
+    # demand rows (P0, P1) are priced 50 and there is none in P2. Owing at the end costs the
+    # latest demand price, 50, so the plan makes all 200 at 10 on time (2,000) instead of
+    # deferring them past the plan.
+    t = dc_case(["P0", "P1", "P2"], [30, 30, 30], {"P0": 100.0, "P1": 100.0}, lead=0.0, initial=0.0)
+    t["products"] = pd.DataFrame({"product": ["A"]})
+    t["demand"]["price"] = 50.0
+    t["sites"] = pd.DataFrame({"site": ["DC"], "kind": ["plant"]})
+    t["production"] = pd.DataFrame({"site": ["DC"], "product": ["A"], "unit_cost": [10.0]})
+    t["lanes"]["cost_per_unit"] = [0.0]
+    t["service"] = pd.DataFrame({"segment": ["default"], "backorder_cost": [1.0]})
+    plan = solve_case(t)
+    assert plan.total_cost == pytest.approx(2000.0)
+    assert plan.metric("ontime_units") == pytest.approx(200.0) and plan.metric("backlog_at_end_units") == 0.0
+
+
+def test_demand_no_lane_can_reach_is_outside_the_fill_rate_target():
+    # Weekly periods, a 7-day lane, 90 % fill rate: week 1 cannot be reached, so the promise
+    # covers weeks 2-4 (each 100 % on time from the DC's stock); the plan exists, week 1 is lost
+    # and the service table says what the target covered.
+    t = dc_case(["W1", "W2", "W3", "W4"], [7.0] * 4, {w: 10.0 for w in ("W1", "W2", "W3", "W4")}, lead=7.0)
+    t["service"] = pd.DataFrame({"segment": ["default"], "fill_rate": [0.9]})
+    plan = solve_case(t)
+    assert plan.total_cost == pytest.approx(10 * 50.0 + 30 * 1.0)
+    svc = plan.tables["service"].set_index("period")
+    assert svc.loc["W1", "reachable"] == 0.0 and svc.loc["W1", "target"] == 0.0
+    assert svc.loc["W2", "reachable"] == 10.0 and svc.loc["W2", "target"] == pytest.approx(0.9)
+    assert any("outside the fill-rate target" in str(w) for w in plan.warnings)
+
+
+def test_a_limit_with_no_plan_below_it_says_so():
+    # One month; 100 % of 50 units must be on time and the line makes exactly 50 in its 100
+    # hours: one hour less leaves no plan at all, one more changes nothing.
+    t = degenerate_case(100.0)
+    t["periods"] = pd.DataFrame({"period": ["T2"], "days": [36.5]})
+    t["service"] = pd.DataFrame({"segment": ["default"], "fill_rate": [1.0]})
+    t["production"] = t["production"].drop(columns="outsource_cost")
+    sp = solve_case(t).shadow_prices.set_index("constraint")
+    cap = sp.loc["capacity"]
+    assert cap["shadow_price_up"] == 0.0 and cap["shadow_price_down"] == -np.inf
+    assert cap["meaning"] == (
+        "One more hour of LINE at PL in T2 would not change the cost, but one hour less would make the plan infeasible: "
+        "a one-sided price, the plan changes course exactly at this limit (100.00 hours)."
+    )
+    assert sp.loc["service", "shadow_price_up"] == np.inf
+    assert sp.loc["service", "meaning"].startswith("One more unit delivered on time to segment default in T2 is beyond what the plan can do")
+
+
+def test_a_turning_point_one_unit_below_a_large_limit():
+    # 999,999 A (margin 97) and 1 B (margin 47) need exactly the line's 1,000,000 hours. One
+    # hour less loses B first (-47 for a fall); a step of a fraction of the limit would have
+    # stepped past B and reported A's -97.
+    t = {
+        "periods": pd.DataFrame({"period": ["M1"]}),
+        "products": pd.DataFrame({"product": ["A", "B"], "price": [100.0, 50.0]}),
+        "sites": pd.DataFrame({"site": ["PL"], "kind": ["plant"]}),
+        "customers": pd.DataFrame({"customer": ["C"]}),
+        "demand": pd.DataFrame({"product": ["A", "B"], "customer": ["C", "C"], "period": ["M1", "M1"], "quantity": [999_999.0, 1.0]}),
+        "production": pd.DataFrame({"site": ["PL", "PL"], "product": ["A", "B"], "unit_cost": [3.0, 3.0]}),
+        "routings": pd.DataFrame({"site": ["PL", "PL"], "product": ["A", "B"], "resource": ["LINE", "LINE"], "hours_per_unit": [1.0, 1.0]}),
+        "capacity": pd.DataFrame({"site": ["PL"], "resource": ["LINE"], "hours": [1_000_000.0]}),
+        "lanes": pd.DataFrame({"origin": ["PL"], "destination": ["C"], "mode": ["truck"]}),
+    }
+    cap = solve_case(t).shadow_prices.set_index("constraint").loc["capacity"]
+    assert cap["shadow_price_down"] == pytest.approx(-47.0) and cap["shadow_price_up"] == 0.0
+
+
+def test_a_limit_at_zero_is_never_priced_for_a_rise_it_was_not_measured_for():
+    # PL's lane to the DC takes longer than the plan, so a unit on hand at PL is worth
+    # nothing; HiGHS's basis still prices PL's balance row at -3. The sentence says the price
+    # holds for no rise instead of quoting it.
+    t = dc_case(["P0", "P1"], [30.0, 30.0], {"P1": 100.0}, lead=0.0, initial=0.0)
+    t["sites"] = pd.DataFrame({"site": ["PL", "DC"], "kind": ["plant", "dc"]})
+    t["production"] = pd.DataFrame({"site": ["PL"], "product": ["A"], "unit_cost": [3.0]})
+    t["lanes"] = pd.DataFrame({"origin": ["PL", "DC"], "destination": ["DC", "C"], "mode": ["truck", "truck"], "cost_per_unit": [1.0, 1.0], "lead_time_days": [90.0, 0.0]})
+    t["inventory"] = pd.DataFrame({"site": ["PL"], "product": ["A"], "initial": [0.0]})
+    plan = solve_case(t)
+    sp = plan.shadow_prices
+    for r in sp[(sp["constraint"] == "balance") & (sp["site"] == "PL")].to_dict("records"):
+        if np.isnan(r["shadow_price_up"]):
+            assert "holds for no rise" in r["meaning"], r["meaning"]
+    t["inventory"]["initial"] = [1.0]
+    assert solve_case(t).total_cost == pytest.approx(plan.total_cost)
+
+
+def test_without_a_basis_the_sentence_says_where_the_price_holds_was_not_computed():
+    plan = solve_case(degenerate_case(), solver="pdlp")
+    assert plan.total_cost == pytest.approx(150.0, rel=1e-4)
+    assert plan.shadow_prices["meaning"].str.endswith("where that holds was not computed (the solver gave no basis).").all()
