@@ -110,10 +110,19 @@ def departure_shares(start: np.ndarray, end: np.ndarray, lead: float) -> np.ndar
     leaves in t that arrives in each period u (T columns) and after the plan (column T).
 
     What leaves in t leaves evenly over [start_t, end_t), so it arrives evenly over
-    [start_t + lead, end_t + lead); each period takes the share that overlaps it."""
+    [start_t + lead, end_t + lead); each period takes the share that overlaps it. At the end
+    of the plan, the mirror of the start's rule for deliveries: what would arrive after the
+    plan, from a departure that can still arrive within it (start_t + lead before the plan's
+    end), leaves early enough to, and arrives in the last period; only what cannot arrive in
+    time at all is in transit when the plan ends (it counts toward the destination's closing
+    stock). Without this, a December truck would lose the share of its load that leaves in
+    the month's last days, and the plan would shift December's shipments into November."""
     a0, a1 = start + lead, end + lead
     inside = _overlap(a0[:, None], a1[:, None], start[None, :], end[None, :])
     after = np.clip(a1 - np.maximum(a0, end[-1]), 0.0, None)
+    in_time = a0 < end[-1] - EPS_DAYS
+    inside[in_time, -1] += after[in_time]
+    after = np.where(in_time, 0.0, after)
     return np.column_stack([inside, after]) / (end - start)[:, None]
 
 
@@ -157,9 +166,7 @@ def lane_legs(case: Case) -> pd.DataFrame:
         frames.append(grp[["lane"]].merge(legs, how="cross"))
     cols = {"lane": "int64", "t": "int64", "dep": "int64", "arr": "int64", "share": "float64"}
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
-    # Between sites, a departure exists only if some of it arrives within the plan.
-    keep = out.groupby(["lane", "t"])["arr"].transform("min") < T
-    return out[keep].reset_index(drop=True)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -424,11 +431,12 @@ def _number_columns(tables: dict[str, pd.DataFrame], per: pd.DataFrame) -> int:
     return n
 
 
-def flow_terms(v: dict[str, pd.DataFrame], legs: pd.DataFrame, T: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def flow_terms(v: dict[str, pd.DataFrame], legs: pd.DataFrame, T: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """What leaves and what arrives, per flow variable and period, as terms.
 
     departures: (origin, destination, mode, lane, product, size, col, t, coef), t the period it
-    leaves; arrivals: (destination, product, col, t, coef) for arrivals within the plan. A
+    leaves; arrivals: (destination, product, col, t, coef) for arrivals within the plan;
+    arrivals after the plan: (destination, product, col, coef). A
     shipment between sites leaves whole in its period and arrives split; a delivery arrives
     whole in its period and leaves split."""
     keys = ["origin", "destination", "mode", "lane", "product", "size", "col"]
@@ -443,7 +451,8 @@ def flow_terms(v: dict[str, pd.DataFrame], legs: pd.DataFrame, T: int) -> tuple[
         [ship_arr[["destination", "product", "col"]].assign(t=ship_arr["arr"], coef=ship_arr["share"]), dlv[["destination", "product", "col", "t"]].assign(coef=1.0)],
         ignore_index=True,
     )
-    return departures, arrivals
+    late = ship_legs[ship_legs["arr"] >= T]
+    return departures, arrivals, late[["destination", "product", "col"]].assign(coef=late["share"])
 
 
 # --------------------------------------------------------------------------------------
@@ -527,9 +536,9 @@ def build(case: Case, families: dict[str, Family] | None = None) -> Built:
     v = variable_tables(case, sets, legs)
     per = _periods(case)
     n = _number_columns(v, per)
-    departures, arrivals = flow_terms(v, legs, len(per))
+    departures, arrivals, arrivals_after = flow_terms(v, legs, len(per))
     seg_demand = segment_demand(case, v)
-    ctx = Context(case=case, sets=sets, v=v, per=per, departures=departures, arrivals=arrivals, ontime=on_time_terms(case, v, arrivals, per), segment_demand=seg_demand, legs=legs)
+    ctx = Context(case=case, sets=sets, v=v, per=per, departures=departures, arrivals=arrivals, ontime=on_time_terms(case, v, arrivals, per), segment_demand=seg_demand, legs=legs, arrivals_after=arrivals_after)
     m = Rows()
     for fam in families.values():
         _rows(m, fam, per, *fam.build(ctx))

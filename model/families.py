@@ -46,6 +46,7 @@ class Context:
     ontime: pd.DataFrame
     segment_demand: pd.DataFrame  # segment, period, quantity, reachable
     legs: pd.DataFrame  # build.lane_legs: lane, t, dep, arr (T: after the plan), share
+    arrivals_after: pd.DataFrame  # (destination, product, col, coef): shipments arriving after the plan
 
     @property
     def T(self) -> int:
@@ -234,9 +235,10 @@ def safety_stock(x: Context):
 
 
 def ending(x: Context):
-    """ending[s,p]:  inv[s,p,last period] (+ end_short[s,p]) >= ending_min   (units)
+    """ending[s,p]:  inv[s,p,last period] + in transit to s at the end (+ end_short[s,p]) >= ending_min   (units)
 
-    A typed ending_min is hard. A blank one is the safety-stock target, soft: end_short, at the
+    Closing stock is what is on hand after the last period and what is on its way to the site
+    (the pipeline into next year). A typed ending_min is hard. A blank one is the safety-stock target, soft: end_short, at the
     product's unit_value a unit (what restocking it next year costs), so the year does not end
     on an empty shelf but no sale is lost to keep one; where unit_value is 0 there is no row. 0
     turns it off. Shadow price: money per unit of required closing stock (>= 0)."""
@@ -246,7 +248,9 @@ def ending(x: Context):
     req = inv_[(inv_["ending_min"] > 0) & ~inv_["ending_soft"].astype(bool)][k + ["ending_min"]]
     soft = x.v["end_short"]
     req = pd.concat([req, soft[k + ["ending_min"]]], ignore_index=True)
-    t = pd.concat([terms(inv, k), terms(soft, k)])
+    # The pipeline counts: what is on its way to the site when the plan ends.
+    coming = x.arrivals_after.rename(columns={"destination": "site"})
+    t = pd.concat([terms(inv, k), terms(soft, k), terms(coming, k, "coef")])
     return t, req.rename(columns={"ending_min": "limit"})
 
 
@@ -473,7 +477,7 @@ _F = [
     Family(
         "ending", ("site", "product"), ">=", "units",
         "units",
-        "inv[last period] >= ending_min, typed: hard; blank: the safety stock, soft (+ end_short at the product's unit_value); 0: no row",
+        "inv[last period] + in transit to the site at the end >= ending_min, typed: hard; blank: the safety stock, soft (+ end_short at the product's unit_value); 0: no row",
         "cost of one more unit of closing stock (>= 0)",
         lambda g: f"one more unit of required closing stock of {g('product')} at {g('site')}",
         review=9, tier=PROMISE, lever=False, build=ending,

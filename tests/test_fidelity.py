@@ -46,8 +46,11 @@ def test_shares_follow_each_period_length():
     start, end = calendar(np.array(MONTH_DAYS[:3], dtype=float))
     dep = departure_shares(start, end, 30.0)
     assert dep[0] == pytest.approx([1 / 31, 28 / 31, 2 / 31, 0.0])
-    # March departures (days 59-90) arrive over 89-120: 1/31 in March, the rest after the plan.
-    assert dep[2] == pytest.approx([0.0, 0.0, 1 / 31, 30 / 31])
+    # March departures (days 59-90) would arrive over 89-120; at the plan's end they leave early
+    # enough to arrive in March (on day 59 they arrive on day 89).
+    assert dep[2] == pytest.approx([0.0, 0.0, 1.0, 0.0])
+    # A 35-day lane leaving in March cannot arrive before the plan ends (day 94): in transit.
+    assert departure_shares(start, end, 35.0)[2] == pytest.approx([0.0, 0.0, 0.0, 1.0])
     # Deliveries arriving in February leave over days 1-29: all in January.
     arr = arrival_shares(start, end, 30.0)
     assert arr[1] == pytest.approx([1.0, 0.0, 0.0])
@@ -125,33 +128,51 @@ def test_flat_demand_makes_what_it_sells():
 
 
 def in_transit_case() -> dict[str, pd.DataFrame]:
-    """PL ships to DC on a 10-day lane that carries at most 100 a month; the DC serves C at
-    once. 250 are wanted in P3 only."""
+    """PL ships to the DC on a 35-day lane (30-day months); the DC serves C at once and must
+    close the year with 10 on hand or on the way (a typed closing target). A is worth 10
+    (holding rate 1, 36.5-day years: 30/36.5 a unit-month at the DC). 20 are wanted in P3."""
     return {
         "periods": pd.DataFrame({"period": ["P1", "P2", "P3"], "days": [30.0] * 3}),
-        "products": pd.DataFrame({"product": ["A"], "price": [50.0]}),
+        "products": pd.DataFrame({"product": ["A"], "price": [50.0], "unit_value": [10.0], "holding_rate": [0.1]}),
         "sites": pd.DataFrame({"site": ["PL", "DC"], "kind": ["plant", "dc"]}),
         "customers": pd.DataFrame({"customer": ["C"]}),
-        "demand": pd.DataFrame({"product": ["A"], "customer": ["C"], "period": ["P3"], "quantity": [250.0]}),
+        "demand": pd.DataFrame({"product": ["A"], "customer": ["C"], "period": ["P3"], "quantity": [20.0]}),
         "production": pd.DataFrame({"site": ["PL"], "product": ["A"], "unit_cost": [3.0]}),
-        "lanes": pd.DataFrame(
-            {"origin": ["PL", "DC"], "destination": ["DC", "C"], "mode": ["truck", "van"], "cost_per_unit": [1.0, 0.0], "lead_time_days": [10.0, 0.0], "capacity": [100.0, None]}
-        ),
+        "lanes": pd.DataFrame({"origin": ["PL", "DC"], "destination": ["DC", "C"], "mode": ["ship", "van"], "cost_per_unit": [1.0, 0.0], "lead_time_days": [35.0, 0.0]}),
+        "inventory": pd.DataFrame({"site": ["DC"], "product": ["A"], "ending_min": [10.0]}),
     }
 
 
 def test_goods_in_transit_at_the_end_are_reported_and_accounted():
-    # P1 and P2 each send the 100 the lane allows (all of it reaches the DC by P3). P3 needs 50
-    # more: what leaves in P3 (days 60-90) arrives over 70-100, 2/3 within the plan, so 75
-    # leave and 25 are still on the road when the plan ends: made 275, cost 275 * (3 + 1).
+    # P3's 20 must leave in P2 (arriving over days 65-95, all in P3 by the end-of-plan rule).
+    # The closing 10 may be on the way: leaving in P3 they arrive after the plan (days 95-125)
+    # and count, with no month at the DC (shipping them in P2 would hold them there through
+    # P3). 30 made and shipped at 4, with in-transit holding 10 x 0.1 x 35/365 each.
     plan = solve_case(in_transit_case())
-    assert plan.total_cost == pytest.approx(275 * 4.0)
-    assert plan.metric("in_transit_end_units") == pytest.approx(25.0)
+    assert plan.total_cost == pytest.approx(30 * (4.0 + 10 * 0.1 * 35 / 365))
+    assert plan.metric("in_transit_end_units") == pytest.approx(10.0)
+    assert plan.metric("in_transit_end_value") == pytest.approx(100.0)
     it = plan.tables["in_transit"]
     assert it[["origin", "destination", "departure_period"]].values.tolist() == [["PL", "DC", "P3"]]
     ship = plan.tables["shipments"]
     after = ship[ship["arrival_period"].isna()]
-    assert after["quantity"].sum() == pytest.approx(25.0) and after["share"].iloc[0] == pytest.approx(1 / 3)
+    assert after["quantity"].sum() == pytest.approx(10.0) and after["share"].iloc[0] == pytest.approx(1.0)
+
+
+def test_december_trucks_are_not_lost_at_the_end_of_the_plan():
+    # A plant ships to a DC over 5 days; the DC serves C at once, 100 a month. What leaves in
+    # P1 or P2 arrives 25/30 that month and 5/30 the next (e.g. 120 leave in P1, 96 in P2); the
+    # last month's loads leave early enough to arrive in it. The plan makes what it sells, 300
+    # at 4 (with even flow alone the last month would lose 5/30 of its loads).
+    t = in_transit_case()
+    t["lanes"]["lead_time_days"] = [5.0, 0.0]
+    t["products"]["holding_rate"] = [0.0]
+    t["inventory"] = pd.DataFrame({"site": ["DC"], "product": ["A"], "ending_min": [0.0]})
+    t["demand"] = pd.DataFrame({"product": "A", "customer": "C", "period": ["P1", "P2", "P3"], "quantity": [100.0] * 3})
+    plan = solve_case(t)
+    assert plan.tables["production"]["make"].sum() == pytest.approx(300.0)
+    assert plan.metric("lost_units") == 0.0 and plan.total_cost == pytest.approx(1200.0)
+    assert plan.metric("in_transit_end_units") == 0.0
 
 
 def unit_accounting(plan, case_tables) -> tuple[float, float]:
