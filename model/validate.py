@@ -17,6 +17,12 @@ from .errors import InputError, Problem
 from .read import ROW, RawCase
 from .schema import REFERENCES, SETTINGS, TABLES, Column, Table
 
+#: What one row of a required table is, for "a case needs at least one ...".
+ONE_ROW = {"demand": "demand row", "lanes": "lane"}
+
+#: The tables a reference names (Column.ref), so a broken one silences checks against it.
+REFERENCED = {"site": {"sites"}, "product": {"products"}, "customer": {"customers"}, "period": {"periods"}, "site_or_customer": {"sites", "customers"}, "family": {"products"}}
+
 TRUE = {"true", "yes", "y", "1", "x"}
 #: Longest name accepted: well below Excel's 32,767-character cell limit, so nothing is cut on output.
 MAX_TEXT = 1_000
@@ -27,6 +33,9 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_NUMBER = 1e13
 FALSE = {"false", "no", "n", "0", ""}
 BLANK = "is blank but required"
+#: A number with its thousands grouped by commas or spaces (1,200 / 1 200 / 12,345.5), not a
+#: decimal comma (1,5 stays a problem).
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:(?:,\d{3})+|(?:[ \u00a0\u202f]\d{3})+)(?:\.\d+)?")
 
 
 @dataclass
@@ -111,7 +120,8 @@ def _convert(df: pd.DataFrame, table: Table, col: Column, where: str, problems: 
     num = pd.to_numeric(s.where(~blank, None).map(_number, na_action="ignore"), errors="coerce").astype(float)
     bad = ~blank & (num.isna() | ~np.isfinite(num))
     for r, v in zip(rows[bad], s[bad]):
-        problems.append(Problem(where, "must be a finite number", int(r), col.name, v))
+        hint = " (write decimals with a point, 1.5; thousands may be grouped as 1,200)" if isinstance(v, str) and "," in v else ""
+        problems.append(Problem(where, f"must be a number{hint}", int(r), col.name, v))
     huge = ~blank & ~bad & (num.abs() > MAX_NUMBER)
     for r, v in zip(rows[huge], s[huge]):
         problems.append(Problem(where, f"is larger than {MAX_NUMBER:g}: check the units (for no limit, leave the cell blank)", int(r), col.name, v))
@@ -125,8 +135,10 @@ def _convert(df: pd.DataFrame, table: Table, col: Column, where: str, problems: 
             problems.append(Problem(where, what, int(r), col.name, v))
     if col.maximum is not None:
         high = ok & (num > col.maximum)
-        for r, v in zip(rows[high], s[high]):
-            problems.append(Problem(where, f"must be at most {col.maximum:g}", int(r), col.name, v))
+        for r, v, x in zip(rows[high], s[high], num[high]):
+            fraction = col.maximum == 1 and x <= 100
+            hint = f": it is a fraction ({x:g} % is {x / 100:g})" if fraction else ""
+            problems.append(Problem(where, f"must be at most {col.maximum:g}{hint}", int(r), col.name, v))
     default = np.nan if col.default is None else float(col.default)
     return num.where(~blank, default)
 
@@ -141,11 +153,16 @@ def _number(v: object) -> object:
             return float("inf")
     if isinstance(v, str):
         t = v.strip().replace("_", "")
+        if THOUSANDS.fullmatch(t):  # 1,200 or 1 200 typed as text: grouped thousands, not decimals
+            t = re.sub(r"[,\s]", "", t)
         return t
     return v
 
 
-def _table(raw: RawCase, name: str, problems: list[Problem], warnings: list[Problem]) -> pd.DataFrame:
+def _table(raw: RawCase, name: str, problems: list[Problem], warnings: list[Problem], broken: set[str]) -> pd.DataFrame:
+    """One table typed and defaulted; a table without its required columns is added to
+    ``broken`` and returned empty (checks of other tables against it are then skipped: they
+    would only repeat its problem)."""
     spec = TABLES[name]
     if name not in raw.tables:
         if spec.required:
@@ -160,7 +177,10 @@ def _table(raw: RawCase, name: str, problems: list[Problem], warnings: list[Prob
     for c in extra:
         warnings.append(Problem(where, "unknown column is ignored", column=c))
     if missing:
+        broken.add(name)
         return pd.DataFrame({**{c.name: pd.Series(dtype=object) for c in spec.columns}, ROW: pd.Series(dtype=int)})
+    if spec.required and not len(df):
+        problems.append(Problem(where, f"has no rows: a case needs at least one {ONE_ROW.get(name, spec.key[0])}"))
     out = pd.DataFrame({c.name: _convert(df, spec, c, where, problems) for c in spec.columns}, index=df.index)
     out[ROW] = df[ROW].astype(int)
     # Duplicate keys: name both rows the user must reconcile.
@@ -187,9 +207,10 @@ def _check_refs(df: pd.DataFrame, col: str, allowed: set, what: str, where: str,
 
 def validate(raw: RawCase) -> Case:
     """Check the whole case; raise ``InputError`` listing every problem, else return a ``Case``."""
-    problems: list[Problem] = list(raw.problems)
+    problems: list[Problem] = []
     warnings: list[Problem] = []
-    t = {name: _table(raw, name, problems, warnings) for name in TABLES}
+    broken: set[str] = set()
+    t = {name: _table(raw, name, problems, warnings, broken) for name in TABLES}
     w = {name: raw.where.get(name, f"table '{name}'") for name in TABLES}
 
     periods, products, sites, customers = t["periods"], t["products"], t["sites"], t["customers"]
@@ -201,11 +222,12 @@ def validate(raw: RawCase) -> Case:
     suppliers = set(sites.loc[sites["kind"] == "supplier", "site"])
     kind = dict(zip(sites["site"], sites["kind"]))
 
-    # Names that must exist (Column.ref), table by table in the order of the contract.
+    # Names that must exist (Column.ref), table by table in the order of the contract; not
+    # against a table that is itself broken (every name would look unknown).
     known = {"site": S, "product": PR, "customer": C, "period": P, "site_or_customer": S | C, "family": set(products["family"].dropna())}
     for name, spec in TABLES.items():
         for col in spec.columns:
-            if col.ref and name in raw.tables:
+            if col.ref and name in raw.tables and not (REFERENCED[col.ref] & broken):
                 _check_refs(t[name], col.name, known[col.ref], REFERENCES[col.ref], w[name], problems)
 
     both = S & C
@@ -222,6 +244,7 @@ def validate(raw: RawCase) -> Case:
     ro = t["routings"]
     made = set(zip(pr["site"], pr["product"]))
     no_prod = ~pd.Series([k in made for k in zip(ro["site"], ro["product"])], index=ro.index, dtype=bool) & ro["site"].isin(S) & ro["product"].isin(PR)
+    no_prod &= "production" not in broken
     for r, s_, p_ in zip(ro.loc[no_prod, ROW], ro.loc[no_prod, "site"], ro.loc[no_prod, "product"]):
         problems.append(Problem(w["routings"], f"{p_} has no production row at {s_}", int(r), "product", p_))
 
@@ -230,7 +253,7 @@ def validate(raw: RawCase) -> Case:
     for r, v in zip(ca.loc[dc_cap, ROW], ca.loc[dc_cap, "site"]):
         problems.append(Problem(w["capacity"], f"is a {_kind_word(kind[v])}; resource capacity belongs to plants", int(r), "site", v))
     have_cap = set(zip(ca["site"], ca["resource"]))
-    no_cap = ~pd.Series([k in have_cap for k in zip(ro["site"], ro["resource"])], index=ro.index, dtype=bool)
+    no_cap = ~pd.Series([k in have_cap for k in zip(ro["site"], ro["resource"])], index=ro.index, dtype=bool) & ("capacity" not in broken)
     for r, s_, res in zip(ro.loc[no_cap, ROW], ro.loc[no_cap, "site"], ro.loc[no_cap, "resource"]):
         problems.append(Problem(w["routings"], f"resource {res} at {s_} has no row in capacity", int(r), "resource", res))
 
@@ -255,7 +278,7 @@ def validate(raw: RawCase) -> Case:
 
     lr = t["lane_rates"]
     lanes_known = set(zip(la["origin"], la["destination"], la["mode"]))
-    no_lane = ~pd.Series([k in lanes_known for k in zip(lr["origin"], lr["destination"], lr["mode"])], index=lr.index, dtype=bool)
+    no_lane = ~pd.Series([k in lanes_known for k in zip(lr["origin"], lr["destination"], lr["mode"])], index=lr.index, dtype=bool) & ("lanes" not in broken)
     for r, o, d_, m_ in zip(lr.loc[no_lane, ROW], lr.loc[no_lane, "origin"], lr.loc[no_lane, "destination"], lr.loc[no_lane, "mode"]):
         problems.append(Problem(w["lane_rates"], f"no lane {o} -> {d_} by {m_} in lanes", int(r), "mode", m_))
 
@@ -265,7 +288,7 @@ def validate(raw: RawCase) -> Case:
         problems.append(Problem(w["supply"], f"is a {_kind_word(kind[v])}; supply rows belong to suppliers", int(r), "site", v))
 
     bom = t["bom"]
-    _check_bom(bom, w["bom"], S, PR, plants, kind, made, pr, su, inv, problems)
+    _check_bom(bom, w["bom"], S, PR, plants, kind, made, pr, su, inv, problems, sources_known=not ({"production", "supply", "inventory"} & broken))
 
     sv = t["service"]
     segs = set(customers["segment"].dropna())
@@ -274,11 +297,16 @@ def validate(raw: RawCase) -> Case:
         warnings.append(Problem(w["service"], "no customer is in this segment", int(r), "segment", v))
 
     settings = _settings(t["settings"], w["settings"], problems)
-    problems += _free_to_drop(d, products, customers, sv, w["demand"])
+    if not ({"demand", "products", "customers", "service"} & broken):
+        problems += _free_to_drop(d, products, customers, sv, w["demand"])
 
     # A cell the reader already explained (a formula with no saved value) is not also "blank".
     explained = {(p.where, p.row, p.column) for p in raw.problems if p.row is not None}
     problems = [p for p in problems if not (p.message == BLANK and (p.where, p.row, p.column) in explained)]
+    # In the order the user reads them: the file's own problems, then sheet by sheet (in the
+    # contract's order), row by row; a table's problems without a row first.
+    order = {where: i for i, where in enumerate(w[name] for name in TABLES)}
+    problems = list(raw.problems) + sorted(problems, key=lambda p: (order.get(p.where, -1), p.row or 0))
     if problems:
         raise InputError(problems)
 
@@ -374,19 +402,19 @@ def _kind_word(kind: str) -> str:
     return {"dc": "DC", "plant": "plant", "supplier": "supplier"}.get(kind, str(kind))
 
 
-def _check_bom(bom, where, S, PR, plants, kind, made, pr, su, inv, problems) -> None:
+def _check_bom(bom, where, S, PR, plants, kind, made, pr, su, inv, problems, sources_known: bool = True) -> None:
     """BOM rows: at plants, for products made there, components with a source, no cycles."""
     for r, v in zip(bom.loc[bom["site"].isin(S - plants), ROW], bom.loc[bom["site"].isin(S - plants), "site"]):
         problems.append(Problem(where, f"is a {_kind_word(kind[v])}; bills of materials belong to plants", int(r), "site", v))
     ok = bom["site"].isin(plants) & bom["product"].isin(PR)
     for r, s_, p_ in zip(bom.loc[ok, ROW], bom.loc[ok, "site"], bom.loc[ok, "product"]):
-        if (s_, p_) not in made:
+        if sources_known and (s_, p_) not in made:
             problems.append(Problem(where, f"{p_} has no production row at {s_}", int(r), "product", p_))
     same = bom["product"] == bom["component"]
     for r, v in zip(bom.loc[same, ROW], bom.loc[same, "component"]):
         problems.append(Problem(where, "a product cannot be its own component", int(r), "component", v))
     sources = set(pr["product"]) | set(su["product"]) | set(inv.loc[inv["initial"] > 0, "product"])
-    nosrc = bom["component"].isin(PR) & ~bom["component"].isin(sources)
+    nosrc = bom["component"].isin(PR) & ~bom["component"].isin(sources) & sources_known
     for r, v in zip(bom.loc[nosrc, ROW], bom.loc[nosrc, "component"]):
         problems.append(Problem(where, "component has no source: no production, supply or opening stock anywhere", int(r), "component", v))
     # Cycles: a product that (through its components) needs itself can never be made.

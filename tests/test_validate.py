@@ -32,8 +32,8 @@ PLANTED = [
     ("demand", 0, "product", "ZZZ", "unknown product"),
     ("demand", 1, "customer", "NOBODY", "unknown customer"),
     ("demand", 3, "period", "2031-01", "unknown period"),
-    ("demand", 4, "quantity", "lots", "must be a finite number"),
-    ("products", 1, "holding_rate", "abc", "must be a finite number"),
+    ("demand", 4, "quantity", "lots", "must be a number"),
+    ("products", 1, "holding_rate", "abc", "must be a number"),
     ("sites", 1, "kind", "warehouse", "must be one of plant, dc"),
     ("lanes", 2, "origin", "MARS", "unknown site"),
     ("lanes", 3, "destination", "NOWHERE", "unknown site or customer"),
@@ -42,7 +42,7 @@ PLANTED = [
     ("production", 1, "site", "DC1", "is a DC"),
     ("service", 0, "fill_rate", 1.5, "must be at most 1"),
     ("periods", 0, "days", 0, "must be positive"),
-    ("inventory", 0, "initial", float("inf"), "must be a finite number"),
+    ("inventory", 0, "initial", float("inf"), "must be a number"),
 ]
 
 
