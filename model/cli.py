@@ -29,13 +29,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=float, help="solver time limit in seconds")
     s.add_argument("--threads", type=int, help="solver threads")
     s.add_argument("--log", action="store_true", default=None, help="print the HiGHS log")
-    s.add_argument("--sheet-rows", type=int, default=None, help="largest table kept as a workbook sheet (default 100000; larger ones are CSV only)")
+    s.add_argument("--sheet-rows", type=int, default=None, help="most rows of a workbook sheet (default 20000; a longer grid keeps its largest rows, every table is whole in its CSV)")
     s.add_argument("--backend", choices=["matrix", "pyomo"], help="build the LP straight into a matrix (default) or through a Pyomo model")
     s.add_argument("--verbose", action="store_true", help="print how long each stage took (read, validate, build, solve, results, write)")
     v = sub.add_parser("validate", help="check a case without solving it")
     v.add_argument("case")
     t = sub.add_parser("template", help="write a blank case workbook documenting every table and column")
     t.add_argument("path", help="where to write the .xlsx template")
+    t.add_argument("--force", action="store_true", help="replace the file if it exists")
     return p
 
 
@@ -81,7 +82,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "template":
         from .docs import write_template
 
-        write_template(args.path)
+        try:
+            write_template(args.path, force=args.force)
+        except (FileExistsError, OSError) as err:
+            print(f"aop: {err}", file=sys.stderr)
+            return EXIT_INPUT
         print(f"aop: wrote the blank case template {args.path}")
         return EXIT_OK
     from .api import check_case, load_case, plan_of, solve_model

@@ -11,6 +11,7 @@ a spreadsheet would run as formulas are defused.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import shutil
@@ -25,15 +26,12 @@ import numpy as np
 import pandas as pd
 
 from .results import PLAN_TABLES, Plan
-
-#: Tables longer than this go to CSV only (the workbook's contents sheet says so), except the
-#: shadow prices, whose largest rows stay in the workbook. Excel's own limit is 1,048,576 rows.
-MAX_SHEET_ROWS = 100_000
+from .workbook import MAX_SHEET_ROWS as WORKBOOK_ROWS
+from .workbook import write_plan_workbook
 
 #: Number format of a summary value by its unit (three-letter units are currencies).
 UNIT_FORMATS = {"fraction": "0.0%", "units": "#,##0", "count": "#,##0", "s": "0.00"}
 
-SHEET_ORDER = ["contents", "summary", "shadow_prices", "production", "capacity", "shipments", "inventory", "demand", "service"]
 MONEY_WORDS = ("cost", "revenue", "price", "value", "spend")
 FRACTION_WORDS = ("fill_rate", "utilization", "target")
 
@@ -98,8 +96,9 @@ def _any_cell(ws, r: int, c: int, v, fmt) -> None:
 
 
 def write_workbook(tables: dict[str, pd.DataFrame], path: Path, properties: dict[str, str] | None = None) -> None:
-    """Write tables as sheets with XlsxWriter, streaming row by row; no formula interpretation.
-    ``properties``: document properties (title, subject, comments ...)."""
+    """Write plain tables as sheets (a case workbook, e.g. the bundled example) with
+    XlsxWriter, streaming row by row; no formula interpretation. The plan workbook for people
+    is ``workbook.write_plan_workbook``. ``properties``: document properties."""
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(
@@ -111,28 +110,9 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path, properties: dict
     formats = {"header": wb.add_format({"bold": True})}
     for f in ("0.0%", "#,##0.00", "#,##0.0#", "#,##0", "0.00"):
         formats[f] = wb.add_format({"num_format": f})
-    for name in [n for n in SHEET_ORDER if n in tables] + [n for n in tables if n not in SHEET_ORDER]:
-        _write_sheet(wb, formats, name, tables[name])
-    wb.close()
-
-
-def workbook_tables(tables: dict[str, pd.DataFrame], max_rows: int = MAX_SHEET_ROWS) -> dict[str, pd.DataFrame]:
-    """What goes into plan.xlsx: a contents sheet first, then every table that fits; the
-    shadow prices keep their largest (by absolute value) rows when cut."""
-    sheets: dict[str, pd.DataFrame] = {}
-    contents = []
     for name, df in tables.items():
-        n = len(df)
-        if n <= max_rows:
-            sheets[name] = df
-            where = f"sheet {name} and {name}.csv"
-        elif name == "shadow_prices":
-            sheets[name] = df.loc[df["shadow_price"].abs().sort_values(ascending=False).index[:max_rows]]
-            where = f"sheet {name}: the {max_rows:,} largest by size; all {n:,} in {name}.csv"
-        else:
-            where = f"{name}.csv only ({n:,} rows is too many for a useful sheet)"
-        contents.append({"table": name, "rows": n, "where": where})
-    return {"contents": pd.DataFrame(contents), **sheets}
+        _write_sheet(wb, formats, name, df)
+    wb.close()
 
 
 #: A cell starting with one of these is a formula to spreadsheet programs (OWASP CSV injection).
@@ -158,7 +138,19 @@ def inert_for_csv(df: pd.DataFrame) -> pd.DataFrame:
 #: found no plan writes. A run removes the files of its kind that it did not write this time (a
 #: table the new plan does not have) and a plan run removes the no-plan files, so a folder never
 #: mixes two runs. Files aop does not own are never touched.
-PLAN_FILES = frozenset({"plan.xlsx", *(f"{t}.csv" for t in PLAN_TABLES)})
+PLAN_FILES = frozenset({"plan.xlsx", *(f"{t}.csv" for t in PLAN_TABLES), *(f"{t}.parquet" for t in PLAN_TABLES)})
+
+#: Parquet copies of the tables are written when pyarrow is installed (pip install "aop[parquet]").
+PARQUET = importlib.util.find_spec("pyarrow") is not None
+
+
+def _parquet(df: pd.DataFrame, path: Path) -> None:
+    """A table as Parquet; mixed-type columns (the summary's values) are stored as text."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object and out[c].map(type).nunique() > 1:
+            out[c] = out[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    out.to_parquet(path, index=False)
 NO_PLAN_FILES = frozenset({"no_plan.txt", "infeasible_relaxation.csv", "infeasible_conflict.csv"})
 STAGING_PREFIX = ".aop-"
 
@@ -242,7 +234,7 @@ def _commit(tmp: Path, out: Path, names: list[str], owned: frozenset[str]) -> li
     return [out / n for n in names]
 
 
-def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = MAX_SHEET_ROWS, timings: dict[str, float] | None = None) -> list[Path]:
+def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = WORKBOOK_ROWS, timings: dict[str, float] | None = None) -> list[Path]:
     """Write plan.xlsx and <table>.csv into ``out_dir`` atomically; return the paths written.
     Files of an earlier run that this plan does not have (and any no-plan report) are removed.
     ``timings`` (if given) receives ``write``, the seconds spent writing; provenance.csv is
@@ -251,12 +243,16 @@ def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = MAX_SHEET_
     out = Path(out_dir)
     tmp = _staging(out)
     try:
-        write_workbook(workbook_tables(plan.tables, max_sheet_rows), tmp / "plan.xlsx", _properties(plan.tables.get("provenance")))
+        write_plan_workbook(plan, tmp / "plan.xlsx", max_sheet_rows)
         names = ["plan.xlsx"]
         for name, df in plan.tables.items():
             if name != "provenance":
                 inert_for_csv(df).to_csv(tmp / f"{name}.csv", index=False)
                 names.append(f"{name}.csv")
+        if PARQUET:  # for analysts: typed columns, read back exactly
+            for name, df in plan.tables.items():
+                _parquet(df, tmp / f"{name}.parquet")
+                names.append(f"{name}.parquet")
         if "provenance" in plan.tables:
             record = plan.tables["provenance"]
             write = pd.DataFrame([{"item": "stage write seconds", "value": f"{time.perf_counter() - t0:.3f}"}])
@@ -268,19 +264,6 @@ def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = MAX_SHEET_
         return paths
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _properties(provenance: pd.DataFrame | None) -> dict[str, str]:
-    """Workbook document properties (File > Info in Excel) that say where the plan came from."""
-    if provenance is None:
-        return {}
-    p = provenance.set_index("item")["value"]
-    inputs = "; ".join(f"{k.removeprefix('input file ')} sha256 {v}" for k, v in p.items() if str(k).startswith("input file "))
-    return {
-        "title": "aop plan",
-        "subject": f"Plan for {p.get('case', '')}",
-        "comments": f"aop {p.get('aop', '')}, {p.get('solver', '')}, solved at {p.get('solved at (UTC)', '')} UTC; {inputs}; full record in sheet provenance",
-    }
 
 
 def write_no_plan(status: str, detail: str, report: object, out_dir: str | Path, provenance: pd.DataFrame | None = None) -> list[Path]:

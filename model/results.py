@@ -50,6 +50,7 @@ class Plan:
     currency: str
     tables: dict[str, pd.DataFrame]
     warnings: list = field(default_factory=list)
+    periods: list[str] = field(default_factory=list)  # the plan's periods, in order
 
     @property
     def shadow_prices(self) -> pd.DataFrame:
@@ -552,4 +553,4 @@ def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = No
         tables["backorders"] = backorders_table(bo)
     if len(in_transit):
         tables["in_transit"] = in_transit
-    return Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=tables, warnings=list(case.warnings))
+    return Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=tables, warnings=list(case.warnings), periods=case.period_names)

@@ -144,14 +144,14 @@ SLOW_WRITER = """
 import pathlib, sys, time
 import aop.report as report
 
-real = report.write_workbook
+real = report.write_plan_workbook
 
 def slow(*args, **kwargs):
     real(*args, **kwargs)
     pathlib.Path(sys.argv[3]).write_text("writing")
     time.sleep(120)
 
-report.write_workbook = slow
+report.write_plan_workbook = slow
 from aop.cli import main
 sys.exit(main(["solve", sys.argv[1], "--out", sys.argv[2]]))
 """

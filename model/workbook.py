@@ -1,0 +1,443 @@
+"""The plan workbook: a report a planner can hand on.
+
+An ``overview`` sheet first (the key figures in words and numbers, the limits that cost the
+most, where every table is), then the summary, the shadow prices of the limits a reviewer can
+act on, and the tables a planner reads month by month laid out as planning grids: keys down,
+periods across, with row and column totals. Headers are words with units, numbers are
+formatted by what they are (units as integers, money, percentages), every table has an
+autofilter, and every sheet prints landscape, one page wide, its header repeated, with the
+case and the date in the footer. The long tables stay in CSV (and Parquet) for analysts; the
+workbook costs time in proportion to what a person reads.
+
+Strings from the case are written as text, never formulas or links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from .families import FAMILIES
+from .results import Plan
+
+#: Largest grid or table a sheet holds; bigger ones keep their largest rows (the CSV has all).
+MAX_SHEET_ROWS = 20_000
+
+#: Readable headers; {cur} is the case's currency.
+LABELS = {
+    "site": "Site", "product": "Product", "customer": "Customer", "segment": "Segment", "resource": "Resource",
+    "origin": "From", "destination": "To", "mode": "Mode", "premium": "Premium", "period": "Period", "family": "Product family",
+    "supplier": "Supplier", "component": "Component", "measure": "Measure", "constraint": "Constraint",
+    "limit": "Limit", "limit_unit": "Unit", "activity": "Used", "slack": "Slack", "shadow_price": "Shadow price ({cur})",
+    "shadow_price_up": "For one more ({cur})", "shadow_price_down": "For one less ({cur})", "limit_lower": "Holds from",
+    "limit_upper": "Holds up to", "meaning": "What it means",
+    "new_backorders": "New backorders (units)", "late": "Delivered late (units)", "backlog": "Owed at period end (units)",
+    "revenue_deferred": "Revenue deferred ({cur})", "departure_period": "Leaves in", "quantity": "Units", "unit_value": "Unit value ({cur})",
+    "value": "Value ({cur})", "made": "Units made", "units_per_unit": "Component per unit", "component_units": "Component units",
+    "unit_cost": "Unit cost ({cur})", "purchase_cost": "Purchase cost ({cur})", "item": "Item", "total": "Total", "average": "Average",
+}
+
+#: What each metric of the summary is, in words.
+METRICS = {
+    "status": "Status", "total_cost": "Total cost (the objective)", "cash_cost_to_serve": "Cash cost-to-serve",
+    "carrying_cost": "Carrying cost (holding: cost of capital, not cash)", "penalty_cost": "Penalties (what the plan gives up)",
+    "production_cost": "Production", "outsourcing_cost": "Co-manufacturing", "overtime_cost": "Overtime", "purchase_cost": "Purchases",
+    "freight_cost": "Freight", "holding_cost_sites": "Holding at sites", "holding_cost_in_transit": "Holding in transit",
+    "shortage_cost": "Lost sales at their shortage cost", "backorder_cost": "Backorders", "backlog_at_end_cost": "Still owed at the end",
+    "safety_stock_penalty": "Safety stock below target", "closing_stock_penalty": "Closing stock below target",
+    "revenue": "Revenue (price x delivered)", "revenue_deferred": "Revenue deferred (delivered late)", "revenue_lost": "Revenue lost",
+    "demand_units": "Demand", "ontime_units": "Delivered on time", "late_units": "Delivered late", "lost_units": "Lost",
+    "backlog_at_end_units": "Still owed at the end", "backlog_at_end_revenue": "Revenue still owed at the end",
+    "fill_rate": "On-time fill rate", "premium_freight_spend": "Premium freight", "premium_freight_units": "Premium freight",
+    "inventory_value_end": "Inventory value at the end", "in_transit_end_units": "In transit at the end",
+    "in_transit_end_value": "Value in transit at the end", "solver": "Solver", "algorithm": "Algorithm", "solve_seconds": "HiGHS time",
+    "one_sided_price_resolves": "Re-solves for one-sided prices", "one_sided_prices_left_out": "One-sided prices not measured",
+    "variables": "Variables", "constraints": "Constraints",
+}
+
+#: Number format by kind of number.
+FORMATS = {"units": "#,##0", "money": "#,##0.00", "money0": "#,##0", "percent": "0.0%", "hours": "#,##0.0", "count": "#,##0", "seconds": "0.00", "number": "#,##0.00"}
+
+#: How sheets are described in the overview, and the CSV that holds every row.
+SHEETS = {
+    "summary": "every figure of the plan, with its unit",
+    "limits": "shadow prices of the limits a reviewer can act on (capacity, overtime, suppliers, lanes, space, service, budgets)",
+    "production": "units made and co-manufactured, by site and product, month by month",
+    "capacity": "hours available, used and overtime, and utilization, by line, month by month",
+    "shipments": "units leaving on each lane, by product, month by month (premium freight marked)",
+    "inventory": "units on hand at each month's end, by site and product",
+    "demand": "demand, on time, late and lost, by customer and product, month by month",
+    "service": "fill rate against target, by segment, month by month",
+    "purchases": "units bought, by supplier and product, month by month",
+    "backorders": "what waits, and when it is delivered",
+    "in_transit": "goods still on their way when the plan ends",
+    "consumption": "components used by what is made",
+    "provenance": "what the plan was made from and with",
+}
+
+
+def _label(column: str, cur: str) -> str:
+    return LABELS.get(column, column.replace("_", " ").capitalize()).format(cur=cur)
+
+
+class _Writer:
+    """Sheets with the house style: formats, widths, autofilter, print setup, footer."""
+
+    def __init__(self, wb, footer: str):
+        self.wb = wb
+        self.footer = footer
+        f = wb.add_format
+        self.title = f({"bold": True, "font_size": 14})
+        self.bold = f({"bold": True})
+        self.head = f({"bold": True, "text_wrap": True, "valign": "top", "bottom": 1, "bg_color": "#DDEBF7"})
+        self.wrap = f({"text_wrap": True, "valign": "top"})
+        self.fmt = {k: f({"num_format": v, "valign": "top"}) for k, v in FORMATS.items()}
+        self.text = f({"valign": "top"})
+        self.total = {k: f({"num_format": v, "bold": True, "top": 1}) for k, v in FORMATS.items()}
+        self.total_text = f({"bold": True, "top": 1})
+        self.warn = f({"bg_color": "#FCE4D6", "font_color": "#9C0006"})
+
+    def sheet(self, name: str, landscape: bool = True):
+        ws = self.wb.add_worksheet(name)
+        if landscape:
+            ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.set_footer(self.footer)
+        return ws
+
+    def table(self, ws, df: pd.DataFrame, kinds: dict[str, str], first_row: int = 0, widths: dict[str, int] | None = None, total_row: bool = False, wrap: str = "") -> int:
+        """Write ``df`` from ``first_row`` with its header; returns the row after it. ``kinds``
+        maps columns to FORMATS keys (others are text). A total row is formatted as such.
+        ``wrap``: a text column wrapped in its width, each row as tall as its text needs."""
+        cols = list(df.columns)
+        cur = getattr(self, "currency", "")
+        ws.write_row(first_row, 0, [_label(c, cur) if isinstance(c, str) else str(c) for c in cols], self.head)
+        ws.set_row(first_row, 30)
+        for i, c in enumerate(cols):
+            sample = df[c].head(200).astype(str).str.len().max() if len(df) else 0
+            width = (widths or {}).get(c, min(max(len(_label(c, cur)) if isinstance(c, str) else 8, int(sample or 0)) + 2, 60))
+            ws.set_column(i, i, max(width, 8))
+        n = len(df)
+        values = [df[c].tolist() for c in cols]
+        last = n - 1 if total_row else n
+        for r in range(n):
+            is_total = total_row and r == last
+            for i, c in enumerate(cols):
+                v = values[i][r]
+                kind = kinds.get(c)
+                if kind and isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+                    fv = float(v)
+                    if math.isfinite(fv):
+                        ws.write_number(first_row + 1 + r, i, fv, (self.total if is_total else self.fmt)[kind])
+                    elif not math.isnan(fv):
+                        ws.write_string(first_row + 1 + r, i, "unlimited" if fv > 0 else "-unlimited")
+                elif v is None or (isinstance(v, float) and math.isnan(v)):
+                    continue
+                elif isinstance(v, (bool, np.bool_)):
+                    ws.write_string(first_row + 1 + r, i, "yes" if v else "")
+                else:
+                    ws.write_string(first_row + 1 + r, i, str(v), self.total_text if is_total else self.text)
+        if wrap in cols:
+            i, width = cols.index(wrap), (widths or {}).get(wrap, 60)
+            ws.set_column(i, i, width, self.wrap)
+            for r, text in enumerate(df[wrap].astype(str).tolist()):
+                ws.set_row(first_row + 1 + r, 15 * max(1, math.ceil(len(text) / (width * 0.95))))
+        if n:
+            ws.autofilter(first_row, 0, first_row + (n - 1 if total_row else n), len(cols) - 1)
+        ws.repeat_rows(first_row)
+        ws.freeze_panes(first_row + 1, 0)
+        return first_row + n + 1
+
+
+def grid(df: pd.DataFrame, keys: list[str], value: str, periods: list[str], period: str = "period", total: str = "total") -> pd.DataFrame:
+    """A planning grid: one row per key, one column per period (plan order), a row total
+    (``total``: 'total' sums, 'average' averages, '' none) and a total row."""
+    if df.empty:
+        return pd.DataFrame(columns=[*keys, *periods])
+    g = df.pivot_table(index=keys, columns=period, values=value, aggfunc="sum", fill_value=0.0, observed=True)
+    g = g.reindex(columns=periods, fill_value=0.0).reset_index()
+    g.columns = [*keys, *periods]
+    if total == "total":
+        g["total"] = g[periods].sum(axis=1)
+    elif total == "average":
+        g["average"] = g[periods].mean(axis=1)
+    foot = {k: "" for k in keys}
+    foot[keys[0]] = "Total"
+    for c in g.columns[len(keys):]:
+        foot[c] = g[c].sum() if c != "average" else g[c].sum()
+    return pd.concat([g, pd.DataFrame([foot])], ignore_index=True)
+
+
+def _biggest(g: pd.DataFrame, keys: list[str], limit: int) -> tuple[pd.DataFrame, str]:
+    """Keep a grid's largest rows (by their total) when it is longer than a sheet should be."""
+    body, foot = g.iloc[:-1], g.iloc[-1:]
+    if len(body) <= limit:
+        return g, ""
+    size = body.drop(columns=keys).abs().sum(axis=1)
+    kept = body.loc[size.sort_values(ascending=False).index[:limit]].sort_values(keys)
+    return pd.concat([kept, foot], ignore_index=True), f"the {limit:,} largest of {len(body):,} rows (all of them in the CSV)"
+
+
+def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) -> list[str]:
+    """Write plan.xlsx for people (see the module docstring). Returns the sheet names."""
+    import xlsxwriter
+
+    t = plan.tables
+    cur = plan.currency
+    prov = t["provenance"].set_index("item")["value"] if "provenance" in t else pd.Series(dtype=object)
+    case = Path(str(prov.get("case", "case"))).name
+    footer = f"&L{_footer_text(case)}&CPage &P of &N&R{dt.date.today().isoformat()}"
+    wb = xlsxwriter.Workbook(
+        str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False}
+    )
+    wb.set_properties(_properties(prov))
+    w = _Writer(wb, footer)
+    w.currency = cur
+    periods = list(plan.periods)
+    notes: dict[str, str] = {}
+    overview = w.sheet("overview", landscape=False)
+    written = ["overview"]
+
+    s = t["summary"].copy()
+    unit = s["unit"].fillna("")
+    s["metric"] = s["metric"].map(lambda m: METRICS.get(m, m.replace("_", " ").capitalize()))
+    kinds_per_row = unit.map(lambda u: "percent" if u == "fraction" else "units" if u == "units" else "count" if u == "count" else "seconds" if u == "s" else "money" if len(u) == 3 else None)
+    ws = w.sheet("summary", landscape=False)
+    _summary(w, ws, s.assign(unit=unit.replace({"fraction": "", "s": "seconds"})), kinds_per_row)
+    written.append("summary")
+
+    sp = t["shadow_prices"]
+    lever = sp[sp["constraint"].isin([n for n, f in FAMILIES.items() if f.lever])]
+    lever = lever.reindex(lever["shadow_price"].abs().sort_values(ascending=False).index)
+    keep = [c for c in lever.columns if c != "slack" and (not lever[c].isna().all() or c in ("constraint", "limit", "shadow_price", "meaning"))]
+    lever = lever[keep].head(max_rows)
+    ws = w.sheet("limits")
+    w.table(ws, lever, {c: "number" for c in ("limit", "activity", "limit_lower", "limit_upper")} | {c: "money" for c in ("shadow_price", "shadow_price_up", "shadow_price_down")}, widths={"meaning": 70}, wrap="meaning")
+    written.append("limits")
+    notes["limits"] = f"{len(lever):,} limits a reviewer can act on; every constraint's price in shadow_prices.csv"
+
+    def grid_sheet(name: str, g: pd.DataFrame, keys: list[str], kind: str, note: str = "", cond=None) -> None:
+        g, cut = _biggest(g, keys, max_rows)
+        ws = w.sheet(name)
+        w.table(ws, g, {c: kind for c in g.columns if c not in keys}, total_row=True)
+        ws.freeze_panes(1, len(keys))
+        if cond:
+            cond(ws, g)
+        written.append(name)
+        notes[name] = "; ".join(x for x in (note, cut) if x)
+
+    prod = t["production"]
+    if len(prod):
+        p = pd.concat([prod.assign(measure="made", q=prod["make"]), prod.assign(measure="co-manufactured", q=prod["outsource"])])
+        p = p[p["q"] > 0]
+        grid_sheet("production", grid(p, ["site", "product", "measure"], "q", periods), ["site", "product", "measure"], "units")
+
+    cap = t["capacity"]
+    if len(cap):
+        measures = {"regular hours": cap["hours"], "overtime allowed": cap["overtime_hours"], "hours used": cap["used"], "overtime used": cap["overtime_used"]}
+        c = pd.concat([cap.assign(measure=m, q=v) for m, v in measures.items()])
+        g = grid(c, ["site", "resource", "measure"], "q", periods)
+        util = cap.assign(measure="utilization (above 100 % = overtime)", q=cap["utilization"])
+        u = grid(util, ["site", "resource", "measure"], "q", periods, total="").iloc[:-1]
+        used, hours = c[c["measure"] == "hours used"].groupby(["site", "resource"])["q"].sum(), cap.groupby(["site", "resource"])["hours"].sum()
+        u["total"] = [used.get((a, b), 0.0) / hours.get((a, b), np.nan) if hours.get((a, b), 0) else np.nan for a, b in zip(u["site"], u["resource"])]
+        body = pd.concat([g.iloc[:-1], u], ignore_index=True).sort_values(["site", "resource"], kind="stable")
+        ws = w.sheet("capacity")
+        kinds = {p_: "hours" for p_ in [*periods, "total"]}
+        w.table(ws, body, kinds)
+        # Utilization rows as percentages, shaded where above 95 % of regular hours.
+        for r, m in enumerate(body["measure"].tolist(), start=1):
+            if m.startswith("utilization"):
+                row = body.iloc[r - 1]
+                for i, p_ in enumerate([*periods, "total"], start=3):
+                    v = row[p_]
+                    if isinstance(v, float) and math.isfinite(v):
+                        ws.write_number(r, i, v, w.fmt["percent"])
+                ws.conditional_format(r, 3, r, 3 + len(periods), {"type": "cell", "criteria": ">", "value": 0.95, "format": w.warn})
+        ws.freeze_panes(1, 3)
+        written.append("capacity")
+        notes["capacity"] = "utilization is hours used over regular hours: above 100 % means overtime was worked; shaded above 95 %"
+
+    sh = t["shipments"]
+    if len(sh):
+        s_ = sh.assign(premium=np.where(sh["premium"].astype(bool), "premium", ""))
+        g = grid(s_, ["origin", "destination", "mode", "premium", "product"], "quantity", periods, period="departure_period")
+        grid_sheet("shipments", g, ["origin", "destination", "mode", "premium", "product"], "units", "units by the month they leave; departure and arrival shares in shipments.csv")
+
+    inv = t["inventory"]
+    if len(inv):
+        grid_sheet("inventory", grid(inv, ["site", "product"], "on_hand", periods, total="average"), ["site", "product"], "units", "units on hand at each month's end; values and safety stock in inventory.csv")
+
+    dem = t["demand"]
+    if len(dem):
+        measures = {"demand": dem["quantity"], "on time": dem["ontime"], "late": dem["late"], "lost": dem["short"]}
+        d = pd.concat([dem.assign(measure=m, q=v) for m, v in measures.items()])
+        d = d[d.groupby(["customer", "product", "measure"])["q"].transform("sum") > 0]
+        order = {m: i for i, m in enumerate(measures)}
+        g = grid(d, ["segment", "customer", "product", "measure"], "q", periods)
+        body = g.iloc[:-1].assign(_m=lambda x: x["measure"].map(order)).sort_values(["segment", "customer", "product", "_m"]).drop(columns="_m")
+        grid_sheet("demand", pd.concat([body, g.iloc[-1:]], ignore_index=True), ["segment", "customer", "product", "measure"], "units",
+                   cond=lambda ws, g: _shade_rows(ws, g, "measure", "lost", 4, w))
+
+    svc = t["service"]
+    if len(svc):
+        rows = []
+        for seg, grp in svc.groupby("segment", sort=True):
+            by = grp.set_index("period")
+            q = by["quantity"].reindex(periods).fillna(0.0)
+            on = by["ontime"].reindex(periods).fillna(0.0)
+            rows.append({"segment": seg, "measure": "demand (units)", **q.to_dict(), "total": q.sum()})
+            rows.append({"segment": seg, "measure": "on time (units)", **on.to_dict(), "total": on.sum()})
+            rows.append({"segment": seg, "measure": "fill rate", **(on / q.where(q > 0)).to_dict(), "total": on.sum() / q.sum() if q.sum() else np.nan})
+            rows.append({"segment": seg, "measure": "target", **by["target"].reindex(periods).to_dict(), "total": np.nan})
+        body = pd.DataFrame(rows)
+        ws = w.sheet("service")
+        w.table(ws, body, {p_: "units" for p_ in [*periods, "total"]})
+        for r, m in enumerate(body["measure"].tolist(), start=1):
+            if m in ("fill rate", "target"):
+                row = body.iloc[r - 1]
+                for i, p_ in enumerate([*periods, "total"], start=2):
+                    v = row[p_]
+                    if isinstance(v, float) and math.isfinite(v):
+                        ws.write_number(r, i, v, w.fmt["percent"])
+            if m == "fill rate":  # below its target (the next row): shaded
+                for i in range(2, 2 + len(periods)):
+                    here, target = xl_rowcol_to_cell(r, i), xl_rowcol_to_cell(r + 1, i)
+                    ws.conditional_format(r, i, r, i, {"type": "formula", "criteria": f"=AND(ISNUMBER({target}),{here}<{target}-0.00001)", "format": w.warn})
+        ws.freeze_panes(1, 2)
+        written.append("service")
+        notes["service"] = "fill rate is on time over all demand; shaded where below its target"
+
+    if "purchases" in t and len(t["purchases"]):
+        grid_sheet("purchases", grid(t["purchases"], ["supplier", "product"], "quantity", periods), ["supplier", "product"], "units")
+    for name, kinds in (
+        ("backorders", {"new_backorders": "units", "late": "units", "backlog": "units", "revenue_deferred": "money"}),
+        ("in_transit", {"quantity": "units", "unit_value": "money", "value": "money"}),
+        ("consumption", {"made": "units", "units_per_unit": "number", "component_units": "units"}),
+        ("provenance", {}),
+    ):
+        if name in t and len(t[name]):
+            df = t[name].head(max_rows)
+            ws = w.sheet(name, landscape=name != "provenance")
+            w.table(ws, df, kinds, widths={"value": 70} if name == "provenance" else None)
+            written.append(name)
+            if len(t[name]) > max_rows:
+                notes[name] = f"the first {max_rows:,} of {len(t[name]):,} rows"
+    _overview(w, overview, plan, case, prov, written, notes)
+    wb.close()
+    return written
+
+
+def _summary(w: _Writer, ws, s: pd.DataFrame, kinds: pd.Series) -> None:
+    ws.write_row(0, 0, ["Figure", "Value", "Unit"], w.head)
+    for r, (m, v, u, k) in enumerate(zip(s["metric"], s["value"], s["unit"], kinds), start=1):
+        ws.write_string(r, 0, str(m))
+        if k and isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(float(v)):
+            ws.write_number(r, 1, float(v), w.fmt[k])
+        elif v is not None and not (isinstance(v, float) and math.isnan(v)):
+            ws.write_string(r, 1, str(v))
+        ws.write_string(r, 2, str(u))
+    ws.set_column(0, 0, 46)
+    ws.set_column(1, 1, 18)
+    ws.set_column(2, 2, 10)
+    ws.autofilter(0, 0, len(s), 2)
+    ws.repeat_rows(0)
+    ws.freeze_panes(1, 0)
+
+
+def _overview(w: _Writer, ws, plan: Plan, case: str, prov: pd.Series, sheets: list[str], notes: dict[str, str]) -> None:
+    """The front sheet: the key figures in words and numbers, the top limits, where the tables are."""
+    cur = plan.currency
+    m = plan.metric
+    ws.set_column(0, 0, 44, w.wrap)
+    ws.set_column(1, 1, 16)
+    ws.set_column(2, 2, 80, w.wrap)
+
+    def tall(r: int, *texts: str) -> None:  # rows as tall as their wrapped text (44 and 80 wide)
+        lines = max([1] + [math.ceil(len(t) / (width * 0.95)) for t, width in zip(texts, (44, 80))])
+        ws.set_row(r, 15 * lines)
+    ws.write_string(0, 0, f"Plan for {case}", w.title)
+    ws.write_string(1, 0, f"Optimal plan by {prov.get('solver', 'HiGHS')}, solved {prov.get('solved at (UTC)', '')} UTC.")
+    ws.write_row(3, 0, ["Key figure", "Value", "What it says"], w.head)
+    late, lost, owed = m("late_units"), m("lost_units"), m("backlog_at_end_units")
+    rows = [
+        ("Total cost", m("total_cost"), "money", f"the plan's objective: what it spends plus what it gives up, in {cur}"),
+        ("Cash cost-to-serve", m("cash_cost_to_serve"), "money", "production, co-manufacturing, overtime, purchases and freight"),
+        ("Carrying cost", m("carrying_cost"), "money", "holding stock at sites and in transit (the cost of capital tied up, not cash)"),
+        ("Penalties", m("penalty_cost"), "money", "lost sales, waiting customers, buffers below target: what the plan gives up"),
+        ("Revenue", m("revenue"), "money", "price x units delivered"),
+        ("On-time fill rate", m("fill_rate"), "percent", "units delivered in the month they are wanted, over all demand"),
+        ("Delivered late", late, "units", f"revenue deferred {m('revenue_deferred'):,.0f} {cur}" if late else "none"),
+        ("Lost", lost, "units", f"revenue lost {m('revenue_lost'):,.0f} {cur}" if lost else "none"),
+        ("Still owed when the plan ends", owed, "units", f"{m('backlog_at_end_revenue'):,.0f} {cur} of revenue" if owed else "none"),
+        ("Premium freight", m("premium_freight_spend"), "money", f"{m('premium_freight_units'):,.0f} units by premium modes (see the shipments sheet)"),
+        ("Inventory value at the end", m("inventory_value_end"), "money", "on hand after the last month, at unit value"),
+        ("In transit at the end", m("in_transit_end_units"), "units", f"worth {m('in_transit_end_value'):,.0f} {cur}, still on their way"),
+    ]
+    for r, (name, value, kind, text) in enumerate(rows, start=4):
+        tall(r, name, text)
+        ws.write_string(r, 0, name, w.bold)
+        if isinstance(value, float) and math.isfinite(value):
+            ws.write_number(r, 1, value, w.fmt["money0" if kind == "money" else kind])
+        ws.write_string(r, 2, text)
+    r = 4 + len(rows) + 1
+    ws.write_row(r, 0, ["Limits that cost the most", "Shadow price", "What one more (or one less) is worth"], w.head)
+    sp = plan.shadow_prices
+    top = sp[sp["constraint"].isin([n for n, f in FAMILIES.items() if f.lever])]
+    top = top.reindex(top["shadow_price"].abs().sort_values(ascending=False).index).head(10)
+    for rec in top.to_dict("records"):
+        r += 1
+        keys = ", ".join(str(rec[c]) for c in FAMILIES[rec["constraint"]].index if rec.get(c) not in (None, "") and rec.get(c) == rec.get(c))
+        ws.write_string(r, 0, f"{rec['constraint']}: {keys}")
+        ws.write_number(r, 1, float(rec["shadow_price"]), w.fmt["money"])
+        ws.write_string(r, 2, str(rec["meaning"]))
+        tall(r, f"{rec['constraint']}: {keys}", str(rec["meaning"]))
+    if not len(top):
+        r += 1
+        ws.write_string(r, 0, "No business limit binds.")
+    r += 2
+    ws.write_row(r, 0, ["Sheet", "", "What it shows (every table in full: <table>.csv beside this workbook)"], w.head)
+    for name in sheets[1:]:
+        r += 1
+        ws.write_string(r, 0, name, w.bold)
+        ws.write_string(r, 2, SHEETS.get(name, "") + (f" ({notes[name]})" if notes.get(name) else ""))
+        tall(r, name, SHEETS.get(name, "") + notes.get(name, ""))
+    r += 2
+    ws.write_string(r, 0, "Shadow prices", w.bold)
+    note = ("the change in total cost for one unit more of a limit: negative where more would save money. "
+            "Where the plan changes course exactly at a limit, the prices for one more and one less differ and both are given.")
+    ws.write_string(r, 2, note)
+    tall(r, "", note)
+    ws.repeat_rows(3)
+    ws.fit_to_pages(1, 0)
+
+
+def _shade_rows(ws, g: pd.DataFrame, column: str, value: str, first_value_col: int, w: _Writer) -> None:
+    """Shade the cells above 0 of the rows whose ``column`` is ``value`` (e.g. lost units)."""
+    ncols = len(g.columns)
+    for r, v in enumerate(g[column].tolist(), start=1):
+        if v == value:
+            ws.conditional_format(r, first_value_col, r, ncols - 1, {"type": "cell", "criteria": ">", "value": 0, "format": w.warn})
+
+
+def _footer_text(case: str) -> str:
+    """The case's name for a header/footer: '&' is a control character there, and Excel limits
+    a footer to 255 characters."""
+    return case.replace("&", "&&")[:80]
+
+
+def _properties(prov: pd.Series) -> dict[str, str]:
+    """Workbook document properties (File > Info in Excel) that say where the plan came from."""
+    if not len(prov):
+        return {}
+    inputs = "; ".join(f"{k.removeprefix('input file ')} sha256 {v}" for k, v in prov.items() if str(k).startswith("input file "))
+    return {
+        "title": "aop plan",
+        "subject": f"Plan for {prov.get('case', '')}",
+        "comments": f"aop {prov.get('aop', '')}, {prov.get('solver', '')}, solved at {prov.get('solved at (UTC)', '')} UTC; {inputs}; full record in sheet provenance",
+    }

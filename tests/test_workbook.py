@@ -1,0 +1,202 @@
+"""The planner's workbooks: a template that guides, messages a planner understands, a plan
+workbook that reads and prints like a report, and the example whose story is its own run."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from aop import InputError, load_case, solve_case
+from aop.cli import main
+from tests.conftest import REPO, write_xlsx
+
+# ------------------------------------------------------------------ the template
+
+
+def test_a_blank_template_is_refused_by_validate_and_solve_alike(tmp_path, capsys):
+    path = tmp_path / "t.xlsx"
+    assert main(["template", str(path)]) == 0
+    capsys.readouterr()
+    for args in (["validate", str(path)], ["solve", str(path), "--out", str(tmp_path / "o")]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        for table, what in (("periods", "period"), ("products", "product"), ("sites", "site"), ("customers", "customer"), ("demand", "demand row"), ("lanes", "lane")):
+            assert f"sheet '{table}': has no rows: a case needs at least one {what}" in err
+        assert "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_template_keeps_an_existing_file_and_is_an_ordinary_file(tmp_path, capsys):
+    path = tmp_path / "t.xlsx"
+    path.write_text("my work")
+    assert main(["template", str(path)]) == 2
+    assert "already exists (aop template --force replaces it)" in capsys.readouterr().err
+    assert path.read_text() == "my work"
+    assert main(["template", str(path), "--force"]) == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_template_marks_required_columns_and_offers_drop_downs(tmp_path):
+    path = tmp_path / "t.xlsx"
+    assert main(["template", str(path)]) == 0
+    wb = load_workbook(path)
+    sites = wb["sites"]
+    headers = {c.value: c for c in sites[1]}
+    assert headers["site"].font.b and headers["kind"].font.b and not headers["storage_capacity"].font.b
+    assert "Unit: storage_unit" in headers["storage_capacity"].comment.text and "Required." in headers["site"].comment.text
+
+    def rules(ws):
+        return {str(dv.sqref).split(":")[0][0]: dv for dv in ws.data_validations.dataValidation}
+
+    kind = rules(sites)["B"]
+    assert kind.type == "list" and kind.formula1 == '"plant,dc,supplier"'
+    demand = rules(wb["demand"])
+    assert demand["C"].formula1 == "periods!$A$2:$A$5001" and demand["A"].formula1 == "products!$A$2:$A$5001"
+    lanes = rules(wb["lanes"])
+    premium = lanes[chr(ord("A") + [c.value for c in wb["lanes"][1]].index("premium"))]
+    assert premium.formula1 == '"true,false"'
+    fill = rules(wb["service"])["B"]
+    assert fill.type == "decimal" and (float(fill.formula1), float(fill.formula2)) == (0.0, 1.0)
+    readme = wb["README"]
+    assert readme.page_setup.orientation == "landscape" and (readme.page_setup.fitToWidth or 1) == 1 and readme.print_title_rows == "$4:$4"
+
+
+# ------------------------------------------------------------------ messages
+
+
+def test_a_missing_column_is_one_problem_not_its_consequences(tables):
+    tables["capacity"] = tables["capacity"].drop(columns="hours")
+    with pytest.raises(InputError) as exc:
+        load_case(tables)
+    assert [str(p) for p in exc.value.problems] == ["table 'capacity': required column 'hours' is missing"]
+
+
+def test_numbers_as_a_planner_types_them(tables):
+    tables["demand"]["quantity"] = tables["demand"]["quantity"].astype(object)
+    tables["demand"].loc[0, "quantity"] = "1,200"
+    tables["demand"].loc[1, "quantity"] = "1 200.5"
+    assert load_case(tables).demand["quantity"].iloc[:2].tolist() == [1200.0, 1200.5]
+    tables["demand"].loc[2, "quantity"] = "forty"
+    tables["demand"].loc[3, "quantity"] = "1,5"
+    tables["service"]["fill_rate"] = [98, 0.0]
+    tables["lanes"].loc[1, "origin"] = "NOWHERE"
+    with pytest.raises(InputError) as exc:
+        load_case(tables)
+    # Sheet by sheet in the contract's order, row by row.
+    assert [str(p) for p in exc.value.problems] == [
+        "table 'demand' row 4, column 'quantity': must be a number (value: 'forty')",
+        "table 'demand' row 5, column 'quantity': must be a number (write decimals with a point, 1.5; thousands may be grouped as 1,200) (value: '1,5')",
+        "table 'lanes' row 3, column 'origin': unknown site (value: 'NOWHERE')",
+        "table 'service' row 2, column 'fill_rate': must be at most 1: it is a fraction (98 % is 0.98) (value: 98.0)",
+    ]
+
+
+# ------------------------------------------------------------------ the plan workbook
+
+
+@pytest.fixture(scope="module")
+def plan_book(tmp_path_factory):
+    from tests.conftest import small_case
+
+    tmp = tmp_path_factory.mktemp("book")
+    case = write_xlsx(small_case(), tmp / "my & case.xlsx")
+    out = tmp / "plan"
+    assert main(["solve", str(case), "--out", str(out)]) == 0
+    return load_workbook(out / "plan.xlsx"), solve_case(small_case()), out
+
+
+def test_every_sheet_prints_like_a_report(plan_book):
+    wb, _, _ = plan_book
+    assert wb.sheetnames[0] == "overview"
+    for ws in wb.worksheets:
+        ps = ws.page_setup
+        assert (ps.fitToWidth or 1) == 1 and ps.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title  # 1 wide is the default
+        assert ws.print_title_rows, ws.title
+        assert "my && case.xlsx" in ws.oddFooter.left.text, ws.title  # '&' doubled: a literal in a footer
+        if ws.title not in ("overview",):
+            assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), ws.title
+    assert wb["shipments"].page_setup.orientation == "landscape"
+
+
+def test_headers_are_words_and_numbers_are_formatted_by_what_they_are(plan_book):
+    wb, plan, _ = plan_book
+    ws = wb["shipments"]
+    header = [c.value for c in ws[1]]
+    assert header[:5] == ["From", "To", "Mode", "Premium", "Product"] and header[-1] == "Total"
+    first = ws.cell(2, 6)
+    assert first.number_format == "#,##0"
+    summary = {r[0].value: r[1] for r in wb["summary"].iter_rows(min_row=2)}
+    assert summary["Total cost (the objective)"].number_format == "#,##0.00"
+    assert summary["On-time fill rate"].number_format == "0.0%"
+    assert summary["Variables"].number_format == "#,##0"
+    limits = wb["limits"]
+    assert [c.value for c in limits[1]][0] == "Constraint" and "What it means" in [c.value for c in limits[1]]
+
+
+def test_grids_have_periods_across_and_totals_that_add_up(plan_book):
+    wb, plan, _ = plan_book
+    ws = wb["production"]
+    rows = list(ws.iter_rows(values_only=True))
+    header, body, total = rows[0], rows[1:-1], rows[-1]
+    assert header[3:6] == ("2027-01", "2027-02", "2027-03") and header[-1] == "Total"
+    assert total[0] == "Total"
+    for r in body:
+        assert r[-1] == pytest.approx(sum(r[3:-1]))
+    assert total[-1] == pytest.approx(plan.tables["production"][["make", "outsource"]].to_numpy().sum())
+
+
+def test_utilization_above_95_percent_is_shaded_and_overtime_explained(plan_book):
+    wb, _, _ = plan_book
+    ws = wb["capacity"]
+    util = [r for r in ws.iter_rows(min_row=2) if str(r[2].value).startswith("utilization (above 100 % = overtime)")]
+    assert util and util[0][3].number_format == "0.0%"
+    ranges = [str(r.sqref) for r in ws.conditional_formatting]
+    assert any(rng.startswith(f"D{util[0][0].row}") for rng in ranges), ranges
+
+
+def test_the_overview_gives_the_figures_and_where_the_tables_are(plan_book):
+    wb, plan, _ = plan_book
+    rows = {r[0]: r for r in wb["overview"].iter_rows(values_only=True) if r[0]}
+    assert rows["Total cost"][1] == pytest.approx(plan.total_cost)
+    assert rows["On-time fill rate"][1] == pytest.approx(plan.metric("fill_rate"))
+    for sheet in ("summary", "limits", "production", "capacity", "shipments", "inventory", "demand", "service"):
+        assert sheet in rows, sheet
+    assert any(str(k).startswith("capacity: PL1, LINE") for k in rows)
+
+
+def test_every_constraint_price_stays_in_the_csv(plan_book):
+    wb, plan, out = plan_book
+    full = pd.read_csv(out / "shadow_prices.csv")
+    assert len(full) == len(plan.shadow_prices)
+    shown = {r[0] for r in wb["limits"].iter_rows(min_row=2, values_only=True)}
+    assert shown <= {"capacity", "overtime", "production_max", "outsource_max", "supply", "lane_capacity", "storage", "inventory_budget", "service"}
+    assert set(full["constraint"]) - shown  # demand, balance ... rows: CSV only
+
+
+@pytest.mark.skipif(not __import__("importlib").util.find_spec("pyarrow"), reason="pyarrow is not installed")
+def test_parquet_copies_read_back_exactly(plan_book):
+    _, plan, out = plan_book
+    for name in ("shipments", "shadow_prices", "demand"):
+        back = pd.read_parquet(out / f"{name}.parquet")
+        pd.testing.assert_frame_equal(back.reset_index(drop=True), plan.tables[name].reset_index(drop=True), check_dtype=False)
+
+
+# ------------------------------------------------------------------ the example's story
+
+
+def test_the_readmes_example_section_is_this_runs_story():
+    from scripts.make_example import README_END, README_START, readme_section
+
+    text = (REPO / "README.md").read_text()
+    block = text.split(README_START)[1].split(README_END)[0].strip()
+    plan = solve_case(REPO / "data" / "example.xlsx")
+    assert block == readme_section(plan).strip(), "README example section is stale: python scripts/make_example.py --readme"
+    # The quoted price at the README's top is one of this run's sentences.
+    quote = [line[2:] for line in text.splitlines() if line.startswith("> One more hour of LINE-BOTTLING")][0]
+    assert quote in set(plan.shadow_prices["meaning"])
