@@ -2,7 +2,8 @@
 
 A consumer-goods company's 2027 plan: 20 SKUs in four families with their own seasonality,
 three plants (the South bottling line is the summer bottleneck), five DCs, fifteen customers in
-three segments, and two suppliers of key components: bottle preforms from Asia by ocean
+three segments, and two suppliers of key components: bottle preforms from Asia (at most
+130,000 a month) by ocean
 (35 days, a wide spread; some already on the water when the year starts) with air as the
 premium option and a Lunar-New-Year outage in February, and film from a local supplier by
 truck. Seeded: the same file every time.
@@ -13,6 +14,7 @@ truck. Seeded: the same file every time.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -95,7 +97,9 @@ def make_example_tables(seed: int = 2027) -> dict[str, pd.DataFrame]:
                 demand.append({"product": sku, "customer": c["customer"], "period": month, "quantity": float(round(q)), "std": round(q * float(rng.uniform(0.1, 0.25)), 1)})
     demand_t = pd.DataFrame(demand)
 
-    # Capacity: hours per month sized on average load; the South bottling line is short in summer.
+    # Capacity: hours per month sized on average load, 15 % above it; the South bottling line,
+    # the cheaper of the two bottling plants, 25 % above: short only in the summer peak, which
+    # it builds ahead for.
     dem_by_sku = demand_t.groupby(["product", "period"])["quantity"].sum()
     rt = pd.DataFrame(routings)
     share = rt.groupby("product")["site"].transform("count")
@@ -104,7 +108,7 @@ def make_example_tables(seed: int = 2027) -> dict[str, pd.DataFrame]:
     monthly = load.groupby(["site", "resource", "period"])["hours"].sum().groupby(["site", "resource"]).mean()
     capacity = []
     for (site, res), avg in monthly.items():
-        factor = 0.93 if (site, res) == ("PL-SOUTH", "LINE-BOTTLING") else 1.15
+        factor = 1.25 if (site, res) == ("PL-SOUTH", "LINE-BOTTLING") else 1.15
         capacity.append({"site": site, "resource": res, "period": None, "hours": float(round(avg * factor)), "overtime_hours": float(round(avg * 0.12)), "overtime_cost": 62.0})
     capacity.append({"site": "PL-SOUTH", "resource": "LINE-BOTTLING", "period": "2027-08", "hours": float(round(monthly[("PL-SOUTH", "LINE-BOTTLING")] * 0.6)), "overtime_hours": float(round(monthly[("PL-SOUTH", "LINE-BOTTLING")] * 0.12)), "overtime_cost": 62.0})
     capacity.append({"site": "PL-EAST", "resource": "LINE-SNACKS", "period": "2027-10", "hours": float(round(monthly[("PL-EAST", "LINE-SNACKS")] * 0.8)), "overtime_hours": float(round(monthly[("PL-EAST", "LINE-SNACKS")] * 0.12)), "overtime_cost": 70.0})
@@ -128,7 +132,7 @@ def make_example_tables(seed: int = 2027) -> dict[str, pd.DataFrame]:
         lanes.append({"origin": "SUP-LOCAL-FILM", "destination": plant, "mode": "truck", "cost_per_unit": 0.05, "lead_time_days": 3.0, "lead_time_std_days": 1.0, "capacity": None, "premium": False})
 
     supply = [
-        {"site": "SUP-ASIA-PREFORM", "product": "CMP-PREFORM", "period": None, "unit_cost": 0.2, "max_units": 1_600_000.0},
+        {"site": "SUP-ASIA-PREFORM", "product": "CMP-PREFORM", "period": None, "unit_cost": 0.2, "max_units": 130_000.0},  # about 1.5 months of preforms
         {"site": "SUP-ASIA-PREFORM", "product": "CMP-PREFORM", "period": "2027-02", "unit_cost": 0.2, "max_units": 0.0},
         {"site": "SUP-LOCAL-FILM", "product": "CMP-FILM", "period": None, "unit_cost": 1.7, "max_units": None},
     ]
@@ -191,16 +195,115 @@ def make_example_tables(seed: int = 2027) -> dict[str, pd.DataFrame]:
     }
 
 
+def _m(x: float) -> str:
+    """Money for a sentence: 21.87 M, 254 k, 5.1 k, 120."""
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:.2f} M"
+    if abs(x) >= 1e4:
+        return f"{x / 1e3:.0f} k"
+    if abs(x) >= 1e3:
+        return f"{x / 1e3:.1f} k"
+    return f"{x:.0f}"
+
+
+def _months(periods) -> str:
+    """'February-September' for consecutive months, else a list."""
+    order = {p: i for i, p in enumerate(MONTHS)}
+    ps = sorted(set(periods), key=order.get)
+    names = [dt.date(2027, order[p] + 1, 1).strftime("%B") for p in ps]
+    if ps and order[ps[-1]] - order[ps[0]] == len(ps) - 1 and len(ps) > 2:
+        return f"{names[0]}-{names[-1]}"
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1] if names else "no month"
+
+
+ALGORITHM_WORDS = {"simplex": "dual simplex", "hipo": "HiPO interior point", "ipx": "IPX interior point"}
+
+
+def readme_section(plan) -> str:
+    """What the README says the example's plan does, written from the plan itself (the test
+    suite regenerates it and compares, so the story cannot drift from the run)."""
+    m, t, cur = plan.metric, plan.tables, plan.currency
+    sp = t["shadow_prices"]
+    cap = sp[(sp["constraint"] == "capacity") & (sp["resource"] == "LINE-BOTTLING") & (sp["shadow_price"] < -1e-6)]
+    south, north = cap[cap["site"] == "PL-SOUTH"], cap[cap["site"] == "PL-NORTH"]
+    top = south.sort_values("shadow_price").head(2)
+    bo = t.get("backorders")
+    late_by = bo.groupby("period")[["new_backorders", "late"]].sum() if bo is not None and len(bo) else None
+    ship = t["shipments"]
+    premium = ship[ship["premium"].astype(bool)]
+    supply = sp[(sp["constraint"] == "supply") & (sp["shadow_price"] < -1e-6)].sort_values("shadow_price")
+    lines = [
+        f"What `aop solve data/example.xlsx --out plan` reports ({int(m('variables')):,} variables, {int(m('constraints')):,} rows, "
+        f"HiGHS's {ALGORITHM_WORDS.get(plan.summary.set_index('metric').loc['algorithm', 'value'], 'solver')}):",
+        "",
+        f"- total cost {_m(m('total_cost'))} {cur} against {_m(m('revenue'))} {cur} revenue: cash cost-to-serve "
+        f"{_m(m('cash_cost_to_serve'))} (production {_m(m('production_cost'))}, freight {_m(m('freight_cost'))}, purchases "
+        f"{_m(m('purchase_cost'))}, overtime {_m(m('overtime_cost'))}, co-manufacturing {_m(m('outsourcing_cost'))}), carrying cost "
+        f"{_m(m('carrying_cost'))} and penalties {_m(m('penalty_cost'))};",
+    ]
+    service = f"- on-time fill rate {m('fill_rate'):.2%}"
+    if late_by is not None and m("late_units") > 0:
+        made = late_by[late_by["new_backorders"] > 0]
+        got = late_by[late_by["late"] > 0]
+        service += (
+            f": {m('late_units'):,.0f} retail units wait, backordered in {_months(made.index)} and delivered in {_months(got.index)} "
+            f"({_m(m('revenue_deferred'))} {cur} of revenue deferred)"
+        )
+    lost, owed = m("lost_units"), m("backlog_at_end_units")
+    service += f"; {f'{lost:,.0f} units are lost' if lost else 'nothing is lost'} and {f'{owed:,.0f} still owed' if owed else 'nothing is still owed'} when the year ends;"
+    lines.append(service)
+    lines.append(
+        f"- the South bottling line is the summer bottleneck: it binds in {_months(south['period'])}, building ahead for the summer "
+        f"peak, and the North line in {_months(north['period'])}; South's hours are worth the most in "
+        + " and ".join(f"{_months([r['period']])} (one more saves {abs(r['shadow_price']):,.0f} {cur})" for r in top.to_dict("records"))
+        + ", each with the range of hours over which that price holds;"
+    )
+    if len(premium):
+        by = premium.groupby("departure_period")["quantity"].sum()
+        lines.append(
+            f"- the February outage shows: preforms can be bought only up to 130,000 a month, so January buys the most it may "
+            f"(one more preform then would save {abs(supply['shadow_price'].iloc[0]):.3f} {cur}) and {m('premium_freight_units'):,.0f} "
+            f"preforms are flown in {_months(by.index)} ({_m(m('premium_freight_spend'))} {cur} of premium freight);"
+            if len(supply) else f"- premium freight {_m(m('premium_freight_spend'))} {cur} in {_months(by.index)};"
+        )
+    else:
+        lines.append("- no premium freight;")
+    moving = m("in_transit_end_units")
+    lines.append(
+        f"- {f'{moving:,.0f} units are' if moving else 'nothing is'} still on the way when the year ends, which closes with "
+        f"{_m(m('inventory_value_end'))} {cur} of stock at unit value."
+    )
+    return "\n".join(lines)
+
+
+def update_readme(section: str, path: Path = REPO / "README.md") -> None:
+    text = path.read_text()
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    path.write_text(f"{head}{README_START}\n{section}\n{README_END}{tail}")
+
+
+README_START, README_END = "<!-- example:start -->", "<!-- example:end -->"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out-dir", default=str(REPO / "data"))
     ap.add_argument("--seed", type=int, default=2027)
+    ap.add_argument("--readme", action="store_true", help="also solve the example and rewrite the README's example section from the plan")
     a = ap.parse_args(argv)
     out = Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tables = make_example_tables(a.seed)
     write_workbook(tables, out / "example.xlsx")
+    if (out / "template.xlsx").exists():
+        (out / "template.xlsx").unlink()
     write_template(out / "template.xlsx")
+    if a.readme:
+        from aop import solve_case
+
+        update_readme(readme_section(solve_case(out / "example.xlsx")))
+        print("rewrote the README's example section from a run of the example")
     print(f"wrote {out / 'example.xlsx'} ({len(tables['products'])} products, {len(tables['customers'])} customers, {len(tables['demand'])} demand rows, {len(tables['lanes'])} lanes) and {out / 'template.xlsx'}")
     return 0
 
