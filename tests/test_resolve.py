@@ -108,3 +108,23 @@ def test_an_infeasible_edit_is_explained_by_the_same_handle():
     report = diagnose(model)
     assert set(report.relaxation["constraint"]) <= {"service", "ending", "safety_stock"}
     assert len(report.relaxation) and "fill rate" in " ".join(report.relaxation["meaning"])
+
+
+def test_a_time_limit_applies_to_each_re_solve_not_to_all_of_them_together():
+    # HiGHS 1.x measures time_limit on the clock of all runs of one Highs object together
+    # (ERGO-Code/HiGHS#1477): left alone, re-solves fail with "time limit" once the runs so
+    # far add up to the case's limit, however quick each is.
+    t = small_case()
+    t["settings"] = pd.DataFrame({"key": ["currency", "time_limit"], "value": ["EUR", "0.05"]})
+    model = solve_model(t)
+    for i in range(20000):
+        if model.highs.getRunTime() > 0.1:
+            break
+        model.set_limits("capacity", [("PL1", "LINE", "2027-02")], 140.0 if i % 2 else 40.0)
+        assert model.resolve(prices=False).iterations["simplex"] > 0  # pivots: HiGHS looks at its clock
+    assert model.highs.getRunTime() > 0.1
+    model.set_limits("capacity", [("PL1", "LINE", "2027-02")], 60.0)
+    assert model.resolve().status == "optimal"
+    # A what-if's own cap counts from its start too, and the case's limit is back after it.
+    assert model.resolve(prices=False, time_limit=1.0).status == "optimal"
+    assert model.highs.getOptionValue("time_limit")[1] == pytest.approx(0.05)
