@@ -283,4 +283,6 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "presolve": ("on", "HiGHS presolve: on or off"),
     "random_seed": (0, "HiGHS random seed"),
     "output_flag": ("false", "print the HiGHS log"),
+    "collection_days": (0, "days from delivery to the customer's payment (cash view; 0: paid on delivery)"),
+    "payment_days": (0, "days from spending (production, purchases, freight) to paying for it (cash view)"),
 }

@@ -7,6 +7,7 @@ unknown references, duplicate keys, plant-only data on a DC ...) and raised toge
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -440,6 +441,7 @@ def _reaches(edges: dict[str, set[str]], start: str, goal: str) -> bool:
 
 def _settings(df: pd.DataFrame, where: str, problems: list[Problem]) -> dict[str, str]:
     out = {k: str(v) for k, (v, _) in SETTINGS.items()}
+    rows: dict[str, int] = {}
     for r, k, v in zip(df[ROW], df["key"], df["value"]):
         if k is None:
             continue
@@ -447,17 +449,22 @@ def _settings(df: pd.DataFrame, where: str, problems: list[Problem]) -> dict[str
         if key not in SETTINGS:
             problems.append(Problem(where, f"unknown setting (known: {', '.join(SETTINGS)})", int(r), "key", k))
             continue
+        rows[key] = int(r)
         out[key] = str(v).strip() if v is not None else out[key]
-    try:
-        float(out["time_limit"])
-        int(float(out["threads"]))
-        int(float(out["random_seed"]))
-    except ValueError as exc:
-        problems.append(Problem(where, f"time_limit, threads and random_seed must be numbers ({exc})"))
+    for key, whole, low in (("time_limit", False, 0.0), ("threads", True, 0.0), ("random_seed", True, 0.0),
+                            ("collection_days", False, 0.0), ("payment_days", False, 0.0)):
+        try:
+            number = float(out[key])
+        except ValueError:
+            problems.append(Problem(where, f"{key} must be a number", rows.get(key), "value", out[key]))
+            continue
+        if math.isnan(number) or number < low or (math.isinf(number) and key != "time_limit") or (whole and number != int(number)):
+            what = "a whole number" if whole else "a number"
+            problems.append(Problem(where, f"{key} must be {what} of at least {low:g}", rows.get(key), "value", out[key]))
     solver = out["solver"].lower()
     if solver == "ipm":
-        problems.append(Problem(where, "solver ipm could mean either interior point: say hipo (faster, needs highspy-extras) or ipx", None, "value", out["solver"]))
+        problems.append(Problem(where, "solver ipm could mean either interior point: say hipo (faster, needs highspy-extras) or ipx", rows.get("solver"), "value", out["solver"]))
     elif solver not in ("auto", "simplex", "hipo", "ipx", "pdlp"):
-        problems.append(Problem(where, "solver must be auto, simplex, hipo, ipx or pdlp", None, "value", out["solver"]))
+        problems.append(Problem(where, "solver must be auto, simplex, hipo, ipx or pdlp", rows.get("solver"), "value", out["solver"]))
     return out
 

@@ -153,3 +153,12 @@ def test_true_false_columns_accept_one_and_zero_as_numbers(tables):
     # A 0/1 column read from a sheet or built in pandas arrives as floats 0.0 and 1.0.
     tables["lanes"]["premium"] = [0.0, 1.0, 0.0, 0.0]
     assert load_case(tables).lanes["premium"].tolist() == [False, True, False, False]
+
+
+def test_numeric_settings_are_checked_each_with_its_row(tables):
+    tables["settings"] = pd.DataFrame({"key": ["currency", "collection_days", "payment_days", "threads", "time_limit"], "value": ["EUR", "-5", "soon", "2.5", "inf"]})
+    msgs = problems(tables)
+    assert len(msgs) == 3, msgs
+    assert any("row 3" in m and "collection_days must be a number of at least 0" in m and "'-5'" in m for m in msgs), msgs
+    assert any("row 4" in m and "payment_days must be a number" in m and "'soon'" in m for m in msgs), msgs
+    assert any("row 5" in m and "threads must be a whole number of at least 0" in m for m in msgs), msgs
