@@ -31,12 +31,21 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--log", action="store_true", default=None, help="print the HiGHS log")
     s.add_argument("--sheet-rows", type=int, default=None, help="most rows of a workbook sheet (default 20000; a longer grid keeps its largest rows, every table is whole in its CSV)")
     s.add_argument("--backend", choices=["matrix", "pyomo"], help="build the LP straight into a matrix (default) or through a Pyomo model")
-    s.add_argument("--verbose", action="store_true", help="print how long each stage took (read, validate, build, solve, results, write)")
+    s.add_argument("--what-if-seconds", type=float, default=None, help="time the finance view's what-if re-solves may take together (default 120; 0 leaves them out, the prices' predictions stay)")
+    s.add_argument("--verbose", action="store_true", help="print how long each stage took (read, validate, build, solve, results, finance, write)")
     v = sub.add_parser("validate", help="check a case without solving it")
     v.add_argument("case")
     t = sub.add_parser("template", help="write a blank case workbook documenting every table and column")
     t.add_argument("path", help="where to write the .xlsx template")
     t.add_argument("--force", action="store_true", help="replace the file if it exists")
+    e = sub.add_parser("explain", help="print what the constraints of a solved plan cost (its ledger) and its P&L")
+    e.add_argument("dir", help="a folder aop solve wrote")
+    e.add_argument("--top", type=int, default=10, help="how many ledger entries (default 10)")
+    b = sub.add_parser("buffers", help="size safety stocks from variability and price a 10 %% inventory cut two ways")
+    b.add_argument("case")
+    b.add_argument("--out", required=True, help="the .xlsx to write: the inventory sheet to paste back, the buffers and the comparison")
+    b.add_argument("--cut", type=float, default=0.10, help="the share of safety-stock dollars to cut in the comparison (default 0.10)")
+    b.add_argument("--force", action="store_true", help="replace the file if it exists")
     return p
 
 
@@ -68,6 +77,62 @@ def _stop_on_sigterm():
         return None
 
 
+def _explain(folder: str, top: int) -> int:
+    """Print a solved plan's ledger (the sentences, most costly first) and its P&L for the year."""
+    import pandas as pd
+    from pathlib import Path
+
+    path = Path(folder)
+    if not (path / "ledger.csv").exists():
+        print(f"aop: {folder} holds no ledger.csv: solve a case into it first (aop solve CASE --out {folder})", file=sys.stderr)
+        return EXIT_INPUT
+    summary = pd.read_csv(path / "summary.csv").set_index("metric")
+    cur = summary.loc["total_cost", "unit"]
+    led = pd.read_csv(path / "ledger.csv")
+    print(f"What the plan's constraints cost ({len(led)} binding limits; the {min(top, len(led))} that cost the most):")
+    for sentence in led["sentence"].head(top):
+        print(f"  - {sentence}")
+    if (path / "pnl.csv").exists():
+        pnl = pd.read_csv(path / "pnl.csv")
+        print(f"The plan's P&L for the year ({cur}):")
+        for line, kind, year in zip(pnl["line"], pnl["kind"], pnl["year"]):
+            shown = f"{year:.1%}" if kind == "percent" else f"{year:,.0f}"
+            print(f"  {line:<58}{shown:>16}")
+    return EXIT_OK
+
+
+def _buffers(args: argparse.Namespace) -> int:
+    """Size safety stocks from variability; write the inventory sheet to paste back, the
+    buffers and the comparison of two ways to cut inventory."""
+    from pathlib import Path
+
+    from .api import solve_model
+    from .buffers import compare_cuts, inventory_sheet, proposed
+    from .report import write_workbook_file
+
+    out = Path(args.out)
+    if not 0.0 < args.cut < 1.0:
+        print(f"aop: --cut {args.cut:g}: the share of safety-stock dollars to cut must be between 0 and 1 (0.10 is 10 %)", file=sys.stderr)
+        return EXIT_INPUT
+    if not out.parent.is_dir():
+        print(f"aop: cannot write {out}: the folder {out.parent} does not exist", file=sys.stderr)
+        return EXIT_INPUT
+    if out.exists() and not args.force:
+        print(f"aop: {out} already exists (--force replaces it)", file=sys.stderr)
+        return EXIT_INPUT
+    say = lambda m: print(f"aop: {m}", flush=True)  # noqa: E731
+    solved = solve_model(args.case, progress=say)
+    buffers = proposed(solved)
+    say(f"sized {len(buffers)} buffers: {buffers['value'].sum():,.0f} {solved.built.case.currency} against {buffers['current_value'].sum():,.0f} now; comparing two ways to cut {args.cut:.0%} ...")
+    compare = compare_cuts(solved, args.cut)
+    write_workbook_file({"inventory": inventory_sheet(solved, buffers), "buffers": buffers, "comparison": compare}, out)
+    for row in compare.to_dict("records"):
+        print(f"  - {row['approach']}: total cost {row['total_cost']:,.0f}, inventory {row['average_inventory_value']:,.0f} on average, "
+              f"{row['short_of_original_targets_units']:,.0f} units short of today's targets, fill rate {row['fill_rate']:.2%}")
+    print(f"aop: wrote {out} (sheet inventory: paste it over the case's inventory sheet)")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     previous = _stop_on_sigterm()
@@ -89,6 +154,8 @@ def _run(args: argparse.Namespace) -> int:
             return EXIT_INPUT
         print(f"aop: wrote the blank case template {args.path}")
         return EXIT_OK
+    if args.command == "explain":
+        return _explain(args.dir, args.top)
     from .api import check_case, load_case, plan_of, solve_model
     from .report import write_plan
 
@@ -102,12 +169,14 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"aop: warning: no plan can meet {fam} {key}: it requires {lim:g} but nothing in the network can contribute to it", file=sys.stderr)
             print(f"aop: {args.case} is valid ({len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods; {built.lp.num_col:,} variables, {built.lp.num_row:,} rows)")
             return EXIT_OK
+        if args.command == "buffers":
+            return _buffers(args)
         case = load_case(args.case, timings)
         _warn(case.warnings)
         print(f"aop: read and validated {args.case} in {timings['read'] + timings['validate']:.2f} s", flush=True)
         say = lambda m: print(f"aop: {m}", flush=True)  # noqa: E731
         solved = solve_model(case, timings, say, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
-        plan = plan_of(solved, timings)
+        plan = plan_of(solved, timings, **({} if args.what_if_seconds is None else {"what_if_seconds": max(0.0, args.what_if_seconds)}))
         paths = write_plan(plan, args.out, timings=timings, **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
     except InputError as err:
         _print_problems(err)
@@ -142,6 +211,13 @@ def _run(args: argparse.Namespace) -> int:
         print("aop: most costly binding limits:")
         for m in top["meaning"]:
             print(f"  - {m}")
+    ledger = plan.tables.get("ledger")
+    if ledger is not None and len(ledger):
+        print(f"aop: what the limits cost the year (all {len(ledger)} in the ledger: aop explain {args.out}):")
+        for m in ledger["sentence"].head(3):
+            print(f"  - {m}")
+    if "what_ifs_left_out" in s and float(s["what_ifs_left_out"]) > 0:
+        print(f"aop: {int(float(s['what_ifs_left_out']))} what-if re-solves of the finance view were left out once their time was spent ({int(float(s['what_if_resolves']))} ran; --what-if-seconds gives them more)")
     print(f"aop: wrote {len(paths)} files to {args.out} in {timings['write']:.2f} s (plan.xlsx and one CSV per table)")
     if args.verbose:
         print("aop: stage timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))

@@ -64,7 +64,8 @@ class Family:
     price: what its shadow price means (docs); subject: a one-unit rise of the limit in words,
     from a row getter; review: rank in the shadow-price table (lower first); tier: FLOW,
     PROMISE or LIMIT for the infeasibility diagnosis; lever: a business limit a reviewer acts
-    on (the CLI's list, one-sided prices always measured); build: the rows."""
+    on (the CLI's list, one-sided prices always measured); build: the rows; noun: the business
+    object the rows of one key belong to over the periods, in words (the ledger's entries)."""
 
     name: str
     index: tuple[str, ...]
@@ -79,6 +80,7 @@ class Family:
     lever: bool
     build: Callable[[Context], tuple[pd.DataFrame, pd.DataFrame]]
     row_unit: Callable[[Case, pd.DataFrame], np.ndarray] | None = None
+    noun: Callable[[Callable[[str], object]], str] | None = None  # the business object, all periods together (the ledger)
 
     def units(self, case: Case, keys: pd.DataFrame) -> np.ndarray:
         """The unit of each row's limit."""
@@ -422,35 +424,35 @@ _F = [
         "hours",
         "sum_p hours_per_unit * make - overtime_hours <= hours", "value of one more regular hour (<= 0)",
         lambda g: f"one more hour of {g('resource')} at {g('site')} in {g('period')}",
-        review=0, tier=LIMIT, lever=True, build=capacity,
+        review=0, tier=LIMIT, lever=True, build=capacity, noun=lambda g: f"{g('resource')} at {g('site')}",
     ),
     Family(
         "overtime", ("site", "resource", "period"), "<=", "hours",
         "hours",
         "overtime_hours <= overtime allowance", "value of one more overtime hour (<= 0)",
         lambda g: f"one more overtime hour allowed on {g('resource')} at {g('site')} in {g('period')}",
-        review=1, tier=LIMIT, lever=True, build=overtime,
+        review=1, tier=LIMIT, lever=True, build=overtime, noun=lambda g: f"overtime on {g('resource')} at {g('site')}",
     ),
     Family(
         "production_max", ("site", "product", "period"), "<=", "units",
         "units",
         "make <= max_units", "value of one more unit of production limit (<= 0)",
         lambda g: f"one more unit of {g('product')} allowed to be made at {g('site')} in {g('period')}",
-        review=2, tier=LIMIT, lever=True, build=production_max,
+        review=2, tier=LIMIT, lever=True, build=production_max, noun=lambda g: f"{g('product')} production at {g('site')}",
     ),
     Family(
         "outsource_max", ("site", "product", "period"), "<=", "units",
         "units",
         "outsource <= outsource_max_units", "value of one more unit of co-manufacturing (<= 0)",
         lambda g: f"one more unit of {g('product')} allowed to be co-manufactured for {g('site')} in {g('period')}",
-        review=3, tier=LIMIT, lever=True, build=outsource_max,
+        review=3, tier=LIMIT, lever=True, build=outsource_max, noun=lambda g: f"co-manufacturing of {g('product')} for {g('site')}",
     ),
     Family(
         "supply", ("site", "product", "period"), "<=", "units",
         "units",
         "buy <= max_units (a supply row with a period overrides the blank one; 0 = outage)", "value of one more unit from the supplier (<= 0)",
         lambda g: f"one more unit of {g('product')} available from supplier {g('site')} in {g('period')}",
-        review=4, tier=LIMIT, lever=True, build=supply,
+        review=4, tier=LIMIT, lever=True, build=supply, noun=lambda g: f"{g('product')} from {g('site')}",
     ),
     Family(
         "lane_capacity", ("origin", "destination", "mode", "period"), "<=", "capacity_unit",
@@ -458,14 +460,14 @@ _F = [
         "sum_p size_p x what leaves in t <= capacity, size 1, weight_kg or volume_m3 by `capacity_unit`",
         "value of one more unit, kg or m3 of lane capacity (<= 0)",
         lambda g: f"one more {ONE.get(g('limit_unit'), 'unit')} of capacity on lane {g('origin')} -> {g('destination')} by {g('mode')} in {g('period')}",
-        review=5, tier=LIMIT, lever=True, build=lane_capacity, row_unit=_lane_units,
+        review=5, tier=LIMIT, lever=True, build=lane_capacity, row_unit=_lane_units, noun=lambda g: f"lane {g('origin')} -> {g('destination')} by {g('mode')}",
     ),
     Family(
         "storage", ("site", "period"), "<=", "storage_unit",
         "units, kg or m3 (the site's storage_unit)",
         "sum_p size_p x inv <= storage_capacity, size by `storage_unit`", "value of one more unit, kg or m3 of space (<= 0)",
         lambda g: f"one more {ONE.get(g('limit_unit'), 'unit')} of storage space at {g('site')} in {g('period')}",
-        review=6, tier=LIMIT, lever=True, build=storage, row_unit=_site_units,
+        review=6, tier=LIMIT, lever=True, build=storage, row_unit=_site_units, noun=lambda g: f"space at {g('site')}",
     ),
     Family(
         "safety_stock", ("site", "product", "period"), ">=", "units",
@@ -488,7 +490,7 @@ _F = [
         "on-time deliveries to the segment's customers (deliveries; ontime where backorders are allowed) >= fill_rate * the segment's demand a lane can reach",
         "cost of one more unit delivered; x demand/100 = cost of one fill-rate point (>= 0)",
         lambda g: f"one more unit delivered on time to segment {g('segment')} in {g('period')}",
-        review=7, tier=PROMISE, lever=True, build=service,
+        review=7, tier=PROMISE, lever=True, build=service, noun=lambda g: f"segment {g('segment')}'s fill rate",
     ),
     Family(
         "inventory_budget", ("site", "family", "period"), "<=", "money",
@@ -496,7 +498,7 @@ _F = [
         "sum over the scope's stock of unit_value x inv (+ goods in transit at the period end, where `in_transit`) <= max_value",
         "value of one more unit of money allowed in inventory: the price of the working-capital target (<= 0)",
         lambda g: f"one more {g('limit_unit')} of inventory allowed {('at ' + g('site')) if g('site') else 'across all sites'} for {g('family') or 'all products'} at the end of {g('period')}",
-        review=6.5, tier=PROMISE, lever=True, build=inventory_budget, row_unit=_currency,
+        review=6.5, tier=PROMISE, lever=True, build=inventory_budget, row_unit=_currency, noun=lambda g: f"inventory budget {('at ' + g('site')) if g('site') else 'across all sites'} for {g('family') or 'all products'}",
     ),
 ]
 

@@ -115,6 +115,25 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path, properties: dict
     wb.close()
 
 
+def write_workbook_file(tables: dict[str, pd.DataFrame], path: str | Path) -> None:
+    """``write_workbook`` into a file of its own, atomically: written beside ``path``, flushed
+    and only then moved over it, so a failed run leaves any earlier file as it was."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        write_workbook(tables, Path(tmp))
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; this is an ordinary file
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 #: A cell starting with one of these is a formula to spreadsheet programs (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -27,6 +27,8 @@ TOL = 1e-7
 PLAN_TABLES = (
     "summary", "production", "capacity", "shipments", "inventory", "demand", "service", "shadow_prices",
     "provenance", "purchases", "consumption", "backorders", "in_transit",
+    # the finance view (finance.FINANCE_TABLES)
+    "ledger", "revenue_drivers", "pnl", "working_capital", "inventory_value", "cash", "cost_to_serve", "service_costs", "premium_freight",
 )
 
 #: Summary metrics that add up to total_cost (money), in three groups: what the plan spends
@@ -63,6 +65,13 @@ class Plan:
     def metric(self, name: str) -> float:
         s = self.tables["summary"]
         return float(s.loc[s["metric"] == name, "value"].iloc[0])
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        """Any table by name: ``plan.ledger``, ``plan.pnl``, ``plan.cash`` ..."""
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
 
 
 # --------------------------------------------------------------------------------------
@@ -358,12 +367,50 @@ def backorders(built: Built, v: dict[str, pd.DataFrame], quantity: pd.DataFrame)
     out["ontime"] = np.minimum(out["delivered"], due)
     out["late"] = out["delivered"] - out["ontime"]
     out["new_backorders"] = due - out["ontime"]
-    price = built.case.demand.set_index(k)["price"]
-    out["price"] = pd.MultiIndex.from_frame(out[k]).map(price.to_dict()).to_numpy(dtype=float)
-    out["price"] = out["price"].fillna(out["product"].map(built.case.products.set_index("product")["price"]))
+    out["price"] = prices(built, out)
     for c in ("ontime", "late", "new_backorders"):
         out[c] = out[c].where(out[c].abs() > 1e-9, 0.0)
     return out.sort_values(["customer", "product", "t"]).reset_index(drop=True)
+
+
+def deliveries(solved, sol: Solution | None = None) -> pd.DataFrame:
+    """product, customer, period: units delivered (in the period they arrive), of them late
+    (clearing backlog), and the price; revenue and revenue deferred (money). ``solved``: the
+    solved model (``solve.Solved``); ``sol``: another solution of it (a what-if)."""
+    built = solved.built
+    sol = sol or solved.solution
+    return _deliveries(built, sol)
+
+
+def _deliveries(built: Built, sol: Solution) -> pd.DataFrame:
+    k = ["product", "customer", "period"]
+    d = built.variables["deliver"]
+    got = d.assign(units=sol.col_value[d["col"].to_numpy()] if len(d) else []).rename(columns={"destination": "customer"})
+    got = got.groupby(k, as_index=False)["units"].sum()
+    late = built.variables["late"]
+    late = late.assign(late=sol.col_value[late["col"].to_numpy()])[k + ["late"]] if len(late) else pd.DataFrame(columns=[*k, "late"])
+    out = got.merge(late, how="left", on=k).fillna({"late": 0.0})
+    out = out[out["units"].abs() > 1e-9].reset_index(drop=True)
+    out["price"] = prices(built, out)
+    out["revenue"] = out["units"] * out["price"]
+    out["revenue_deferred"] = out["late"] * out["price"]
+    return out
+
+
+def prices(built: Built, rows: pd.DataFrame) -> np.ndarray:
+    """The price of each (product, customer, period) of ``rows``: the demand row's, else the
+    customer's latest before it, else the product's."""
+    case = built.case
+    order = {p: i for i, p in enumerate(case.period_names)}
+    names = {"product": str, "customer": str}  # merge_asof wants the same dtype on both sides
+    dem = case.demand[["product", "customer", "period", "price"]].assign(t=lambda d: d["period"].map(order)).astype(names)
+    r = rows[["product", "customer", "period"]].assign(t=rows["period"].map(order).astype("int64"), _i=np.arange(len(rows))).astype(names)
+    if not len(r):
+        return np.zeros(0)
+    both = pd.merge_asof(r.sort_values("t"), dem.sort_values("t")[["product", "customer", "t", "price"]].astype({"t": "int64"}), on="t", by=["product", "customer"], direction="backward")
+    price = both.sort_values("_i")["price"].to_numpy(dtype=float)
+    product_price = rows["product"].map(case.products.set_index("product")["price"]).to_numpy(dtype=float)
+    return np.where(np.isnan(price), product_price, price)
 
 
 def demand_quantities(built: Built) -> pd.DataFrame:
@@ -380,6 +427,11 @@ def demand_table(built: Built, v: dict[str, pd.DataFrame], bo: pd.DataFrame, qua
     case = built.case
     k = ["product", "customer", "period"]
     dem = case.demand[k + ["price"]].merge(quantity, on=k)
+    # A customer who waits may be delivered in a month without demand of its own.
+    extra = bo[(bo["late"] > 0) | (bo["backlog"] > 0)][k].merge(dem[k], how="left", indicator=True)
+    extra = extra[extra["_merge"] == "left_only"][k]
+    if len(extra):
+        dem = pd.concat([dem, extra.assign(price=prices(built, extra), quantity=0.0)], ignore_index=True)
     dem["segment"] = dem["customer"].map(case.customers.set_index("customer")["segment"])
     short = v["short"][k + ["value", "cost"]].rename(columns={"value": "short", "cost": "shortage_cost"})
     dem = dem.merge(short, how="left", on=k)

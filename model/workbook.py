@@ -57,6 +57,8 @@ METRICS = {
     "inventory_value_end": "Inventory value at the end", "in_transit_end_units": "In transit at the end",
     "in_transit_end_value": "Value in transit at the end", "solver": "Solver", "algorithm": "Algorithm", "solve_seconds": "HiGHS time",
     "one_sided_price_resolves": "Re-solves for one-sided prices", "one_sided_prices_left_out": "One-sided prices not measured",
+    "what_if_resolves": "What-if re-solves of the finance view", "what_ifs_left_out": "What-ifs left out (their time was spent)",
+    "contribution_margin": "Contribution margin", "contribution_margin_pct": "Contribution margin %",
     "variables": "Variables", "constraints": "Constraints",
 }
 
@@ -78,6 +80,13 @@ SHEETS = {
     "in_transit": "goods still on their way when the plan ends",
     "consumption": "components used by what is made",
     "provenance": "what the plan was made from and with",
+    "ledger": "what each binding limit costs the year: its prices, the value of a step of it, re-solved",
+    "pnl": "the plan's P&L by month",
+    "working_capital": "inventory value by month (on hand, in transit) and days of inventory",
+    "cash": "cash in and out by month, working capital, receivables and payables",
+    "cost_to_serve": "allocated and marginal cost and margin by customer and product",
+    "service_costs": "what each fill-rate promise costs: a point, and the whole target",
+    "premium_freight": "premium freight by lane and month, and what forces it",
 }
 
 
@@ -120,7 +129,8 @@ class _Writer:
         ws.set_row(first_row, 30)
         for i, c in enumerate(cols):
             sample = df[c].head(200).astype(str).str.len().max() if len(df) else 0
-            width = (widths or {}).get(c, min(max(len(_label(c, cur)) if isinstance(c, str) else 8, int(sample or 0)) + 2, 60))
+            sample = 0 if pd.isna(sample) else int(sample)  # an all-blank column (pandas 3 keeps NaN as NaN in str)
+            width = (widths or {}).get(c, min(max(len(_label(c, cur)) if isinstance(c, str) else 8, sample) + 2, 60))
             ws.set_column(i, i, max(width, 8))
         n = len(df)
         values = [df[c].tolist() for c in cols]
@@ -313,6 +323,8 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
         written.append("service")
         notes["service"] = "fill rate is on time over all demand; shaded where below its target"
 
+    if "ledger" in t:
+        _finance_sheets(w, t, periods, cur, written, notes, max_rows)
     if "purchases" in t and len(t["purchases"]):
         grid_sheet("purchases", grid(t["purchases"], ["supplier", "product"], "quantity", periods), ["supplier", "product"], "units")
     for name, kinds in (
@@ -331,6 +343,110 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
     _overview(w, overview, plan, case, prov, written, notes)
     wb.close()
     return written
+
+
+def _finance_sheets(w: _Writer, t: dict[str, pd.DataFrame], periods: list[str], cur: str, written: list[str], notes: dict[str, str], max_rows: int) -> None:
+    """The finance view: the constraint cost ledger (with a chart of the top ten), the P&L (with
+    a waterfall from revenue to margin), inventory value and cash by month (with a chart),
+    cost-to-serve, service and premium freight costed."""
+    led = t["ledger"]
+    ws = w.sheet("ledger")
+    cols = [c for c in ("object", "periods", "unit", "price_low", "price_high", "one_sided", "step", "predicted", "value_of_step", "revenue_recovered", "sentence") if c in led]
+    w.table(ws, led[cols].head(max_rows), {"price_low": "money", "price_high": "money", "predicted": "money0", "value_of_step": "money0", "revenue_recovered": "money0"}, widths={"sentence": 80, "object": 34}, wrap="sentence")
+    top = led.head(10)
+    if len(top):
+        # The top ten: what a step of each is worth (re-solved; the prices' prediction where not).
+        worth = top["value_of_step"].where(top["value_of_step"].notna(), top["predicted"]).abs()
+        at = len(led) + 3
+        ws.write_row(at, 0, ["Top limits", f"What a step is worth ({cur})"], w.head)
+        for i, (o, v) in enumerate(zip(top["object"], worth), start=1):
+            ws.write_string(at + i, 0, str(o))
+            ws.write_number(at + i, 1, float(v), w.fmt["money0"])
+        chart = w.wb.add_chart({"type": "bar"})
+        chart.add_series({"name": "value of a step", "categories": ["ledger", at + 1, 0, at + len(top), 0], "values": ["ledger", at + 1, 1, at + len(top), 1], "fill": {"color": "#2F5597"}})
+        chart.set_title({"name": "The ten limits that cost the most"})
+        chart.set_legend({"none": True})
+        chart.set_y_axis({"reverse": True})
+        chart.set_x_axis({"name": cur, "num_format": "#,##0"})
+        ws.insert_chart(at + len(top) + 2, 0, chart, {"x_scale": 1.6, "y_scale": 1.2})
+    written.append("ledger")
+    notes["ledger"] = "each limit's value over the year, re-solved; the sentences say it in words"
+
+    pl = t["pnl"]
+    ws = w.sheet("pnl")
+    kinds = {p: "money0" for p in [*periods, "year"]}
+    w.table(ws, pl.drop(columns="kind"), kinds, widths={"line": 46})
+    for r, kind in enumerate(pl["kind"].tolist(), start=1):
+        if kind == "percent":
+            for i, p in enumerate([*periods, "year"], start=1):
+                ws.write_number(r, i, float(pl.iloc[r - 1][p]), w.fmt["percent"])
+        elif kind == "margin":
+            ws.set_row(r, None, w.bold)
+    _waterfall(w, ws, pl, len(pl) + 3, cur)
+    written.append("pnl")
+    notes["pnl"] = "revenue, cost of goods, overtime and freight by mode, margin; holding (not cash) and penalties apart; a waterfall from revenue to margin"
+
+    iv = t["inventory_value"]
+    ws = w.sheet("working_capital")
+    w.table(ws, iv, {"on_hand_value": "money0", "in_transit_value": "money0", "inventory_value": "money0", "cost_of_goods": "money0", "days_of_inventory": "number"})
+    chart = w.wb.add_chart({"type": "column", "subtype": "stacked"})
+    n = len(iv)
+    for col, name, color in ((1, "on hand", "#2F5597"), (2, "in transit", "#9DC3E6")):
+        chart.add_series({"name": name, "categories": ["working_capital", 1, 0, n, 0], "values": ["working_capital", 1, col, n, col], "fill": {"color": color}})
+    chart.set_title({"name": "Inventory value at each month's end"})
+    chart.set_y_axis({"name": cur, "num_format": "#,##0"})
+    ws.insert_chart(n + 2, 0, chart, {"x_scale": 1.6, "y_scale": 1.2})
+    written.append("working_capital")
+    notes["working_capital"] = "inventory value on hand and in transit by month, days of inventory; by site and family in working_capital.csv"
+
+    for name, kinds in (
+        ("cash", {c: "money0" for c in ("revenue", "collected", "spent", "paid", "net_cash", "inventory_value", "receivables", "payables", "working_capital_change")}),
+        ("cost_to_serve", {"units": "units", "revenue": "money0", "allocated_cost": "money0", "cost_per_unit": "money", "marginal_cost_per_unit": "money", "margin": "money0", "margin_pct": "percent"}),
+        ("service_costs", {"target": "percent", "point_cost_predicted": "money0", "point_cost": "money0", "target_cost": "money0"}),
+        ("premium_freight", {"units": "units", "spend": "money"}),
+    ):
+        df = t.get(name)
+        if df is None or not len(df):
+            continue
+        ws = w.sheet(name)
+        w.table(ws, df.head(max_rows), kinds, widths={"sentence": 80}, wrap="sentence" if "sentence" in df else "")
+        written.append(name)
+
+
+def _waterfall(w: _Writer, ws, pl: pd.DataFrame, at: int, cur: str) -> None:
+    """A waterfall from revenue to the margin after holding, as a stacked column chart (an
+    invisible base under each step), with the numbers it draws written beside."""
+    by = pl.set_index("line")["year"]
+    costs = pl[pl["kind"] == "cost"]
+    steps = [("Revenue", float(by["revenue"]))]
+    steps += [(str(l), float(v)) for l, v in zip(costs["line"], costs["year"]) if not str(l).startswith("holding") and abs(v) > 0.005]
+    steps.append(("Contribution margin", float(by["contribution margin"])))
+    hold = [float(v) for l, v in zip(costs["line"], costs["year"]) if str(l).startswith("holding")]
+    if hold:
+        steps.append(("Holding (not cash)", hold[0]))
+        steps.append(("Margin after holding", float(by["margin after holding"])))
+    ws.write_row(at, 0, ["Waterfall", "base", "step", "total"], w.head)
+    running = 0.0
+    for i, (name, v) in enumerate(steps, start=1):
+        total = name in ("Revenue", "Contribution margin", "Margin after holding")
+        if total:
+            base, height, running = 0.0, v, v
+        else:
+            running += v
+            base, height = running, -v
+        ws.write_string(at + i, 0, name)
+        ws.write_number(at + i, 1, base, w.fmt["money0"])
+        ws.write_number(at + i, 2, 0.0 if total else height, w.fmt["money0"])
+        ws.write_number(at + i, 3, height if total else 0.0, w.fmt["money0"])
+    n = len(steps)
+    chart = w.wb.add_chart({"type": "column", "subtype": "stacked"})
+    chart.add_series({"name": "base", "categories": ["pnl", at + 1, 0, at + n, 0], "values": ["pnl", at + 1, 1, at + n, 1], "fill": {"none": True}, "border": {"none": True}})
+    chart.add_series({"name": "costs", "categories": ["pnl", at + 1, 0, at + n, 0], "values": ["pnl", at + 1, 2, at + n, 2], "fill": {"color": "#C55A11"}, "gap": 60})
+    chart.add_series({"name": "revenue and margins", "categories": ["pnl", at + 1, 0, at + n, 0], "values": ["pnl", at + 1, 3, at + n, 3], "fill": {"color": "#2F5597"}})
+    chart.set_title({"name": "From revenue to margin (the year)"})
+    chart.set_y_axis({"name": cur, "num_format": "#,##0"})
+    chart.set_legend({"delete_series": [0]})
+    ws.insert_chart(at + n + 2, 0, chart, {"x_scale": 1.8, "y_scale": 1.3})
 
 
 def _summary(w: _Writer, ws, s: pd.DataFrame, kinds: pd.Series) -> None:
@@ -371,6 +487,7 @@ def _overview(w: _Writer, ws, plan: Plan, case: str, prov: pd.Series, sheets: li
         ("Carrying cost", m("carrying_cost"), "money", "holding stock at sites and in transit (the cost of capital tied up, not cash)"),
         ("Penalties", m("penalty_cost"), "money", "lost sales, waiting customers, buffers below target: what the plan gives up"),
         ("Revenue", m("revenue"), "money", "price x units delivered"),
+        *([("Contribution margin", m("contribution_margin"), "money", f"revenue less cost of goods, overtime and freight: {m('contribution_margin_pct'):.1%} of revenue")] if "ledger" in plan.tables else []),
         ("On-time fill rate", m("fill_rate"), "percent", "units delivered in the month they are wanted, over all demand"),
         ("Delivered late", late, "units", f"revenue deferred {m('revenue_deferred'):,.0f} {cur}" if late else "none"),
         ("Lost", lost, "units", f"revenue lost {m('revenue_lost'):,.0f} {cur}" if lost else "none"),

@@ -268,6 +268,22 @@ def readme_section(plan) -> str:
         )
     else:
         lines.append("- no premium freight;")
+    if "ledger" in t and len(t["ledger"]):
+        lines.append(f"- the finance view (`aop explain plan`) ranks the {len(t['ledger'])} binding limits by what they cost the year; the top two:")
+        lines += [f"  - {s}" for s in t["ledger"]["sentence"].head(2)]
+    if "pnl" in t:
+        p = t["pnl"].set_index("line")["year"]
+        freight = p[[i for i in p.index if i.startswith("freight")]].sum()
+        premium_line = p[[i for i in p.index if i.startswith("freight") and "premium" in i]].sum()
+        cogs = p[["production", "co-manufacturing", "purchases"]].sum()
+        lines.append(
+            f"- the P&L for the year: revenue {_m(p['revenue'])} {cur}, cost of goods {_m(-cogs)}, overtime {_m(-p['overtime'])}, freight "
+            f"{_m(-freight)} (premium {_m(-premium_line)}): contribution margin {_m(p['contribution margin'])} ({p['contribution margin %']:.1%}); "
+            f"holding, the cost of the capital in stock and not cash, {_m(-p['holding (cost of capital, not cash)'])}; penalties apart;"
+        )
+    if "premium_freight" in t and len(t["premium_freight"]):
+        pf = t["premium_freight"].iloc[0]
+        lines.append(f"- premium freight, traced: {pf['sentence']};")
     moving = m("in_transit_end_units")
     lines.append(
         f"- {f'{moving:,.0f} units are' if moving else 'nothing is'} still on the way when the year ends, which closes with "

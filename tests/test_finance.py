@@ -1,0 +1,270 @@
+"""The finance view, every figure on a case small enough to work by hand: the ledger and the
+value of a step of a limit, revenue recovered, the P&L, working capital and cash, cost-to-
+serve, service and premium freight costed, buffers from variability."""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aop import finance as F
+from aop import plan_of, solve_case, solve_model
+from aop.buffers import compare_cuts, inventory_sheet, proposed
+from aop.cli import main
+from tests.conftest import REPO, small_case, write_xlsx
+from tests.test_lp_families import CASES, _capacity, base
+from tests.test_supply import outage_case
+
+CASE = {name: tables for name, tables, _, _ in CASES}
+
+
+# ------------------------------------------------------------------ the ledger
+
+
+def test_a_step_of_a_line_is_worth_what_its_price_says_inside_its_range():
+    # 10 hours, 2 an X: 5 made at 3, 3 co-manufactured at 7 (price -2 an hour up to 16 hours).
+    # 10 % more hours (1) make half an X more in house: -2, as the price predicted.
+    led, _ = F.ledger(solve_model(CASE["capacity"]))
+    row = led.iloc[0]
+    assert (row["object"], row["periods"], row["unit"]) == ("LINE at PL", "T1", "hours")
+    assert row["predicted"] == pytest.approx(-2.0) and row["value_of_step"] == pytest.approx(-2.0)
+    assert row["sentence"] == "LINE at PL binds in T1; one more hour is worth 2.00 USD; 10% more hours in that period would save 2.00 USD (the prices alone predicted 2.00)."
+
+
+def test_where_the_linear_estimate_stops_holding():
+    # 15 hours: 7.5 X made, 0.5 co-manufactured; the price -2 holds up to 16 hours. 10 % more
+    # (1.5 hours) is only worth the 1 hour that replaces the co-manufactured half: -2, while
+    # the price alone predicted 1.5 x -2 = -3.
+    t = _capacity()
+    t["capacity"]["hours"] = [15.0]
+    row = F.ledger(solve_model(t))[0].iloc[0]
+    assert row["predicted"] == pytest.approx(-3.0) and row["value_of_step"] == pytest.approx(-2.0)
+    assert "would save 2.00 USD (the prices alone predicted 3.00)" in row["sentence"]
+
+
+def test_the_revenue_a_step_recovers():
+    # No co-manufacturing; 10 hours make 5 of the 8 X wanted at 10; 3 are lost. 10 % more hours
+    # make half an X more: 0.5 x 10 of revenue recovered, 0.5 x (3 - 10) = -3.5 of cost.
+    t = base(price=10.0) | {
+        "routings": pd.DataFrame({"site": ["PL"], "product": ["X"], "resource": ["LINE"], "hours_per_unit": [2.0]}),
+        "capacity": pd.DataFrame({"site": ["PL"], "resource": ["LINE"], "hours": [10.0]}),
+    }
+    led, drivers = F.ledger(solve_model(t))
+    row = led.iloc[0]
+    assert row["value_of_step"] == pytest.approx(-3.5) and row["revenue_recovered"] == pytest.approx(5.0)
+    assert drivers[["customer", "period", "revenue_recovered"]].values.tolist() == [["C", "T1", pytest.approx(5.0)]]
+    assert row["sentence"].endswith("and recover 5.00 USD of revenue.")
+
+
+def test_the_model_is_the_plan_again_after_the_ledger():
+    model = solve_model(small_case())
+    before = model.solution.objective, model.lp.row_upper.copy()
+    F.ledger(model)
+    assert model.solution.objective == before[0] and np.array_equal(model.lp.row_upper, before[1])
+    assert model.resolve().objective == pytest.approx(before[0], rel=1e-12)
+
+
+# ------------------------------------------------------------------ the statements
+
+
+@pytest.mark.parametrize("tables", [small_case(), CASE["storage"], outage_case(value=50.0, air=20.0, backorder=3.0)], ids=["small", "storage", "backorders"])
+def test_the_pnl_reconciles_with_the_objective_and_the_revenue(tables):
+    model = solve_model(tables)
+    plan = plan_of(model)
+    p = plan.pnl.set_index("line")["year"]
+    cost_lines = plan.pnl[plan.pnl["kind"].isin(["cost", "penalty"])]["year"].sum()
+    assert -cost_lines == pytest.approx(plan.total_cost, rel=1e-9)
+    assert p["revenue"] == pytest.approx(plan.metric("revenue"), rel=1e-9)
+    cogs = plan.pnl[(plan.pnl["kind"] == "cost") & ~plan.pnl["line"].str.startswith("holding")]["year"].sum()
+    assert p["contribution margin"] == pytest.approx(p["revenue"] + cogs)
+    assert p["margin after holding"] == pytest.approx(p["contribution margin"] + p["holding (cost of capital, not cash)"])
+    assert -p["holding (cost of capital, not cash)"] == pytest.approx(plan.metric("carrying_cost"), rel=1e-9)
+    assert plan.metric("contribution_margin") == pytest.approx(p["contribution margin"])
+    # Period by period too.
+    periods = plan.periods
+    assert plan.pnl.loc[plan.pnl["kind"].isin(["cost", "penalty"]), periods].to_numpy().sum() == pytest.approx(-plan.total_cost, rel=1e-9)
+
+
+def test_working_capital_by_hand():
+    # Storage case: T1 makes 4 (2 kept at PL, worth 10 each: 20), at 3 a unit; T1 is 36.5 days,
+    # so 12 of cost of goods is 0.3288 a day and 20 of stock is 60.8 days of inventory.
+    model = solve_model(CASE["storage"])
+    _, wc = F.working_capital(model)
+    t1 = wc.set_index("period").loc["T1"]
+    assert (t1["on_hand_value"], t1["in_transit_value"], t1["cost_of_goods"]) == pytest.approx((20.0, 0.0, 12.0))
+    assert t1["days_of_inventory"] == pytest.approx(20.0 / (12.0 / 36.5))
+
+
+def test_cash_with_payment_and_collection_terms():
+    # One sale of 8 X at 100 in P1 (two 30-day months); made at 3 in P1 (24). Collected 15 days
+    # after: half in P1, half in P2. Paid 45 days after: half of it in P2, half after the plan.
+    t = base(periods=2, demand=(8.0, 0.0))
+    t["periods"]["days"] = [30.0, 30.0]
+    t["demand"] = t["demand"].iloc[:1]
+    t["settings"] = pd.DataFrame({"key": ["collection_days", "payment_days"], "value": ["15", "45"]})
+    c = F.cash(solve_model(t)).set_index("period")
+    assert c["collected"].tolist() == pytest.approx([400.0, 400.0])
+    assert c["paid"].tolist() == pytest.approx([0.0, 12.0])
+    assert c["receivables"].tolist() == pytest.approx([400.0, 0.0]) and c["payables"].tolist() == pytest.approx([24.0, 12.0])
+    assert c["net_cash"].tolist() == pytest.approx([400.0, 388.0])
+
+
+# ------------------------------------------------------------------ cost-to-serve
+
+
+def test_cost_to_serve_traces_each_unit_along_its_path():
+    # Storage case: T1's 2 X are made at 3. T2's 8 come from PL's stock in T2: 2 carried from
+    # T1 (3 + 1 of holding), 5 made (3) and 1 co-manufactured (7): 30/8 = 3.75 a unit. The
+    # allocated cost is the whole cost: 6 + 30 = 36. The marginal cost of one more X: T1 3, T2 7.
+    model = solve_model(CASE["storage"])
+    nodes, served = F.node_costs(model)
+    assert served.set_index("period")["cost"].to_dict() == pytest.approx({"T1": 6.0, "T2": 30.0})
+    cts = F.cost_to_serve(model).iloc[0]
+    assert cts["allocated_cost"] == pytest.approx(36.0) and cts["cost_per_unit"] == pytest.approx(3.6)
+    assert cts["marginal_cost_per_unit"] == pytest.approx((2 * 3.0 + 8 * 7.0) / 10)
+    assert cts["margin"] == pytest.approx(10 * 100.0 - 36.0)
+
+
+def test_every_cost_is_traced_somewhere_in_the_example():
+    # What was spent and carried, and the opening stock and receipts at unit value, equal what
+    # the deliveries carry plus what closes the year on hand (with its last holding).
+    model = solve_model(REPO / "data" / "example.xlsx")
+    plan = plan_of(model, finance=False)
+    nodes, served = F.node_costs(model)
+    case = model.built.case
+    uv = case.products.set_index("product")["unit_value"]
+    spent = sum(plan.metric(c) for c in ("production_cost", "outsourcing_cost", "overtime_cost", "purchase_cost", "freight_cost", "holding_cost_sites", "holding_cost_in_transit"))
+    opening = float((case.inventory["initial"] * case.inventory["product"].map(uv)).sum() + (case.receipts["quantity"] * case.receipts["product"].map(uv)).sum())
+    v = model.built.variables["inv"]
+    last = v[v["t"] == len(case.periods) - 1]
+    units = model.solution.col_value[last["col"].to_numpy()]
+    at = nodes.set_index(["site", "product", "t"])["unit_cost"].reindex(pd.MultiIndex.from_frame(last[["site", "product", "t"]])).to_numpy()
+    closing = float((units * (at + last["cost"].to_numpy())).sum())
+    assert plan.metric("in_transit_end_units") == 0.0
+    assert served["cost"].sum() + closing == pytest.approx(spent + opening, rel=1e-7)
+
+
+# ------------------------------------------------------------------ service and premium freight
+
+
+def test_the_cost_of_a_fill_rate_promise():
+    # 90 % of 10 on time; 6 made at 3, the rest co-manufactured at 30 or lost at 20: 128. One
+    # point more is 0.1 unit co-manufactured instead of lost: 1.0 (the price says the same);
+    # without the promise 4 are lost: 18 + 80 = 98, so the promise costs 30.
+    row = F.service_costs(solve_model(CASE["service"])).iloc[0]
+    assert (row["segment"], row["target"]) == ("gold", 0.9)
+    assert row["point_cost"] == pytest.approx(1.0) and row["point_cost_predicted"] == pytest.approx(1.0)
+    assert row["target_cost"] == pytest.approx(30.0)
+
+
+def test_premium_freight_and_what_forces_it():
+    # outage_case (value 50, air 6.5): the supplier sells only 2 in P2, so 8 of P3's units fly
+    # (52 of premium freight): the supplier's limit forces it.
+    out = F.premium_triggers(solve_model(outage_case(value=50.0, air=6.5, backorder=3.0)))
+    assert out[["origin", "destination", "mode", "departure_period"]].values.tolist() == [["SUP", "DC", "air", "P3"]]
+    assert out["units"].iloc[0] == pytest.approx(8.0) and out["spend"].iloc[0] == pytest.approx(52.0)
+    assert out["trigger"].iloc[0] == "a supplier's limit (an outage or its monthly cap)"
+    assert "forced by a supplier's limit" in out["sentence"].iloc[0]
+
+
+def test_what_ifs_beyond_their_time_are_left_out_and_said_to_be():
+    # No time for what-ifs: the prices' predictions stay, every re-solve is counted as left
+    # out and the sentences say why; nothing is guessed.
+    model = solve_model(outage_case(value=50.0, air=6.5, backorder=3.0))
+    spent = F.WhatIfs(0.0)
+    t = F.finance_tables(model, what_ifs=spent)
+    assert spent.ran == 0 and spent.skipped >= len(t["ledger"]) + 1
+    assert t["ledger"]["value_of_step"].isna().all() and (t["ledger"]["re_solved"] == "no: the what-if time was spent").all()
+    assert t["ledger"]["sentence"].str.endswith("(not re-solved: the what-if time was spent).").all()
+    assert t["premium_freight"]["sentence"].str.contains("not searched").all() and t["premium_freight"]["spend"].sum() == pytest.approx(52.0)
+    plan = plan_of(model, what_if_seconds=0.0)
+    s = plan.summary.set_index("metric")["value"]
+    assert s["what_if_resolves"] == 0 and s["what_ifs_left_out"] == spent.skipped
+    # With time, the same model re-solves them all: what the time bought, not the answer.
+    full = F.WhatIfs()
+    assert F.finance_tables(model, what_ifs=full)["ledger"]["value_of_step"].notna().all() and full.skipped == 0
+
+
+def test_a_lead_time_slip_shows_what_it_costs():
+    # The ocean lane (36.5 days) slips to 54.75: P2's units can no longer come by ocean from
+    # P1's buy in time... the plan pays more and flies or waits: cost up, never down.
+    model = solve_model(outage_case(value=10.0, air=5.0, backorder=3.0))
+    slip = F.lead_time_slip(model, "ocean", 1.5)
+    assert slip["lanes"] == 1 and slip["total_cost_change"] > 0
+
+
+# ------------------------------------------------------------------ buffers
+
+
+def test_safety_stock_from_variability_by_hand():
+    # The DC serves C 100 a month (std 20) with a 95 % target; it is replenished over a lane
+    # of 15 days (std 3) on 30-day months: L 0.5, sd_L 0.1, z 1.645:
+    # SS = 1.645 x sqrt(0.5 x 400 + 100^2 x 0.01) = 1.645 x sqrt(300) = 28.5 -> 28.
+    t = {
+        "periods": pd.DataFrame({"period": ["P1", "P2", "P3"], "days": [30.0] * 3}),
+        "products": pd.DataFrame({"product": ["X"], "price": [50.0], "unit_value": [10.0]}),
+        "sites": pd.DataFrame({"site": ["PL", "DC"], "kind": ["plant", "dc"]}),
+        "customers": pd.DataFrame({"customer": ["C"], "segment": ["gold"]}),
+        "demand": pd.DataFrame({"product": "X", "customer": "C", "period": ["P1", "P2", "P3"], "quantity": [100.0] * 3, "std": [20.0] * 3}),
+        "production": pd.DataFrame({"site": ["PL"], "product": ["X"], "unit_cost": [3.0]}),
+        "lanes": pd.DataFrame({"origin": ["PL", "DC"], "destination": ["DC", "C"], "mode": ["truck", "van"], "lead_time_days": [15.0, 0.0], "lead_time_std_days": [3.0, 0.0]}),
+        "inventory": pd.DataFrame({"site": ["DC"], "product": ["X"], "initial": [100.0]}),
+        "service": pd.DataFrame({"segment": ["gold"], "fill_rate": [0.95]}),
+    }
+    model = solve_model(t)
+    b = proposed(model).set_index(["site", "product"]).loc[("DC", "X")]
+    assert (b["demand_per_period"], b["demand_std"], b["lead_time_periods"], b["lead_time_std_periods"]) == pytest.approx((100.0, 20.0, 0.5, 0.1))
+    assert b["z"] == pytest.approx(1.6448536) and b["safety_stock"] == 28.0
+    sheet = inventory_sheet(model, proposed(model)).set_index(["site", "product"])
+    assert sheet.loc[("DC", "X"), "safety_stock"] == 28.0 and sheet.loc[("DC", "X"), "initial"] == 100.0
+
+
+def test_two_ways_to_cut_inventory_at_the_same_dollars():
+    cmp = compare_cuts(solve_model(small_case()), 0.5)
+    assert len(cmp) == 3
+    board, capped = cmp.iloc[1], cmp.iloc[2]
+    # The cap is set at what the across-the-board plan holds: the same inventory dollars.
+    assert capped["average_inventory_value"] <= board["average_inventory_value"] + 1e-6
+    assert cmp.iloc[0]["short_of_original_targets_units"] == 0.0
+
+
+# ------------------------------------------------------------------ where it lands
+
+
+def test_the_finance_view_lands_in_the_workbook_csv_and_api(tmp_path, capsys):
+    case = write_xlsx(small_case(), tmp_path / "c.xlsx")
+    out = tmp_path / "plan"
+    assert main(["solve", str(case), "--out", str(out)]) == 0
+    for name in F.FINANCE_TABLES:
+        assert (out / f"{name}.csv").exists(), name
+    with zipfile.ZipFile(out / "plan.xlsx") as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        sheets = z.read("xl/workbook.xml").decode()
+    assert len(charts) == 3  # the top ten limits, the waterfall, inventory value by month
+    for sheet in ("ledger", "pnl", "working_capital", "cash", "cost_to_serve"):
+        assert f'name="{sheet}"' in sheets
+    capsys.readouterr()
+    assert main(["explain", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "What the plan's constraints cost" in printed and "contribution margin" in printed
+    plan = solve_case(small_case())
+    assert list(plan.ledger.columns)[:2] == ["constraint", "object"] and "revenue" in set(plan.pnl["line"])
+
+
+def test_buffers_command_writes_a_sheet_to_paste_back(tmp_path, capsys):
+    case = write_xlsx(small_case(), tmp_path / "c.xlsx")
+    out = tmp_path / "buffers.xlsx"
+    assert main(["buffers", str(case), "--out", str(out)]) == 0
+    sheets = pd.read_excel(out, sheet_name=None)
+    assert list(sheets) == ["inventory", "buffers", "comparison"]
+    assert list(sheets["inventory"].columns) == ["site", "product", "initial", "safety_stock", "safety_stock_penalty", "ending_min"]
+    assert main(["buffers", str(case), "--out", str(out)]) == 2  # kept unless --force
+    before = out.read_bytes()
+    assert main(["buffers", str(case), "--out", str(out), "--force", "--cut", "1.5"]) == 2
+    assert main(["buffers", str(case), "--out", str(tmp_path / "no" / "b.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "--cut 1.5" in err and "does not exist" in err and "Traceback" not in err
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["buffers.xlsx", "c.xlsx"]
