@@ -21,7 +21,7 @@ import pandas as pd
 from .build import Built, build
 from .diagnose import diagnose
 from .errors import SolveError
-from .finance import WHAT_IF_SECONDS, WhatIfs, finance_tables, margin_metrics
+from .finance import WHAT_IF_SECONDS, WhatIfs, add_finance
 from .read import from_frames, read_case
 from .results import Plan, make_plan
 from .solve import Solved, SolveOptions, choose_algorithm, numeric_check, solve
@@ -101,14 +101,7 @@ def plan_of(solved: Solved, timings: dict[str, float] | None = None, finance: bo
         timings["results"] = time.perf_counter() - t0
     if finance:
         t0 = time.perf_counter()
-        what_ifs = WhatIfs(what_if_seconds)
-        extra = finance_tables(solved, what_ifs=what_ifs)
-        plan.tables.update(extra)
-        summary = plan.tables["summary"]
-        at = int(summary.index[summary["metric"] == "revenue_lost"][0]) + 1
-        counts = [("what_if_resolves", what_ifs.ran, "count"), ("what_ifs_left_out", what_ifs.skipped, "count")]
-        lines = pd.DataFrame(margin_metrics(extra, plan.currency) + counts, columns=["metric", "value", "unit"]).astype({"value": object})
-        plan.tables["summary"] = pd.concat([summary.iloc[:at], lines, summary.iloc[at:]], ignore_index=True)
+        add_finance(plan, solved, WhatIfs(what_if_seconds))
         if timings is not None:
             timings["finance"] = time.perf_counter() - t0
     if timings is not None:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .build import calendar
 from .families import FAMILIES
-from .results import _fmt, deliveries, variable_values
+from .results import Plan, _fmt, deliveries, variable_values
 from .errors import SolveError
 from .solve import Solved, Solution
 
@@ -831,6 +831,19 @@ def finance_tables(solved: Solved, resolves: int = LEDGER_RESOLVES, what_ifs: Wh
         "service_costs": service_costs(solved, what_ifs),
         "premium_freight": premium_triggers(solved, what_ifs),
     }
+
+
+def add_finance(plan: Plan, solved: Solved, what_ifs: WhatIfs | None = None) -> None:
+    """Add the finance view to ``plan`` (made from ``solved``): its tables, and in the summary
+    the contribution margin and how many what-ifs ran and were left out."""
+    what_ifs = what_ifs or WhatIfs()
+    extra = finance_tables(solved, what_ifs=what_ifs)
+    plan.tables.update(extra)
+    summary = plan.tables["summary"]
+    at = int(summary.index[summary["metric"] == "revenue_lost"][0]) + 1
+    counts = [("what_if_resolves", what_ifs.ran, "count"), ("what_ifs_left_out", what_ifs.skipped, "count")]
+    lines = pd.DataFrame(margin_metrics(extra, plan.currency) + counts, columns=["metric", "value", "unit"]).astype({"value": object})
+    plan.tables["summary"] = pd.concat([summary.iloc[:at], lines, summary.iloc[at:]], ignore_index=True)
 
 
 def margin_metrics(tables: dict[str, pd.DataFrame], currency: str) -> list[tuple[str, float, str]]:

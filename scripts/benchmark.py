@@ -50,7 +50,7 @@ def _peak_mib() -> float:
 def run_pipeline(case: str, out: str, mps: str, solver: str) -> dict:
     """Child process: the pipeline stage by stage; returns timings, peak memory, LP size."""
     from aop.build import build
-    from aop.finance import WhatIfs, finance_tables
+    from aop.finance import WhatIfs, add_finance
     from aop.read import read_case
     from aop.report import write_plan
     from aop.results import make_plan
@@ -77,7 +77,7 @@ def run_pipeline(case: str, out: str, mps: str, solver: str) -> dict:
     stages["results"] = (time.perf_counter() - t, _peak_mib())
     t = time.perf_counter()
     what_ifs = WhatIfs()
-    plan.tables.update(finance_tables(solved, what_ifs=what_ifs))
+    add_finance(plan, solved, what_ifs)
     stages["finance"] = (time.perf_counter() - t, _peak_mib())
     t = time.perf_counter()
     write_plan(plan, out)
