@@ -300,7 +300,6 @@ def period_costs(solved: Solved) -> pd.DataFrame:
     last period. Sums to the objective."""
     built, sol = solved.built, solved.solution
     v = variable_values(built, sol)
-    mode_premium = built.case.lanes.set_index(["origin", "destination", "mode"])["premium"]
     rows = []
 
     def add(df: pd.DataFrame, line: str, group: str, cost: pd.Series | np.ndarray, period: pd.Series | None = None) -> None:
@@ -316,8 +315,8 @@ def period_costs(solved: Solved) -> pd.DataFrame:
     legs = flows.merge(built.legs, on=["lane", "t"])
     names = np.array(built.case.period_names, dtype=object)
     legs = legs.assign(value=legs["value"] * legs["share"], period=names[legs["dep"].to_numpy()])
-    premium = [bool(mode_premium.get((o, d, m), False)) for o, d, m in zip(legs["origin"], legs["destination"], legs["mode"])]
-    legs["line"] = [f"freight: {m}{' (premium)' if p else ''}" for m, p in zip(legs["mode"], premium)]
+    premium = legs["premium"].astype(bool).to_numpy() if "premium" in legs else np.zeros(len(legs), dtype=bool)
+    legs["line"] = "freight: " + legs["mode"].astype(str) + np.where(premium, " (premium)", "")
     for line, grp in legs.groupby("line", sort=True):
         add(grp, line, "freight", grp["freight"])
     add(legs, "holding in transit", "carrying (not cash)", legs["transit_holding"])
