@@ -252,6 +252,21 @@ TABLES: dict[str, Table] = {
             meaning="Working-capital caps: the value of inventory a site, a product family or the network may hold.",
         ),
         Table(
+            "scenarios",
+            (
+                _c("scenario", "str", required=True, meaning="the scenario's name; its rows are applied together, in order"),
+                _c("kind", "str", default="shock", choices=("shock", "action"), meaning="shock: what happens to the plan; action: a pre-approved response"),
+                _c("table", "str", required=True, meaning="the input table to change, e.g. lanes"),
+                _c("column", "str", required=True, meaning="its numeric column to change, e.g. lead_time_days"),
+                _c("filter", "str", meaning="which rows: column=value terms joined by ; (period=2027-03..2027-05 is a range; family and segment reach demand through products and customers); blank: every row"),
+                _c("operation", "str", required=True, choices=("scale", "add", "set"), meaning="scale: multiply by value; add: add value; set: replace by value"),
+                _c("value", required=True, minimum=None, meaning="the factor, amount or new value"),
+                _c("note", "str", meaning="what it stands for, for the reader"),
+            ),
+            key=("scenario", "table", "column", "filter"),
+            meaning="Scenarios (aop scenarios): shocks and the pre-approved actions against them, as edits of the other tables.",
+        ),
+        Table(
             "service",
             (
                 _c("segment", "str", required=True),

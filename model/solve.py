@@ -359,11 +359,12 @@ class Solved:
         self.history.append(f"re-solved warm in {self.solution.seconds:.2f} s ({self.solution.iterations['simplex']} simplex iterations)")
         return self.solution
 
-    def update(self, case: Case) -> str:
+    def update(self, case: Case, new: Built | None = None) -> str:
         """Move the solved plan to ``case`` and re-solve: in place and warm when the new case
         builds the same LP structure (same rows, variables and nonzero pattern; only limits,
-        costs or coefficients differ), else rebuilt and solved cold. Returns what happened."""
-        new = build(case, self.built.families)
+        costs or coefficients differ), else rebuilt and solved cold. Returns what happened.
+        ``new``: ``case`` already built (by the caller, who compared it first)."""
+        new = new if new is not None else build(case, self.built.families)
         _refuse_empty_rows(new)
         reason = structure_change(self.built, new)
         if reason:
