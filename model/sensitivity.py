@@ -1,0 +1,291 @@
+"""Which assumptions the plan is most sensitive to, and what changed from one plan to the next.
+
+``sensitivity_variants`` moves each group of assumptions (demand by family and by segment,
+lead times by mode, capacity by site and resource, freight rates by mode, production and
+purchase costs, prices, service targets) up and down by a step; ``sensitivity_table`` ranks
+the groups by the swing of cash cost-to-serve and margin, next to what the base plan's prices
+predicted for the same steps. ``bridge_variants`` and ``bridge_table`` attribute the change
+from plan A to plan B to drivers by switching them from A to B: in a stated order, and as the
+Shapley average over all orders where there are few enough drivers. Both are solved by
+``scenarios.solve_variants``. Money is in the case's currency; a change is the moved plan's
+figure less the base plan's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+
+from .schema import TABLES
+from .scenarios import Edit, Variant, table_of, with_tables
+from .validate import Case
+
+#: The default step of a sensitivity run: 10 % up and down (service targets: one point per 10 %).
+STEP = 0.10
+
+
+def _groups(case: Case, step: float) -> list[tuple[str, list[Edit], list[Edit]]]:
+    """(group, edits for a step up, edits for a step down) for every assumption group the
+    case has."""
+    up, down = 1.0 + step, 1.0 - step
+    out: list[tuple[str, list[Edit], list[Edit]]] = []
+
+    def scaled(name: str, table: str, columns: list[str], terms=()) -> None:
+        df = table_of(case, table)
+        cols = [c for c in columns if c in df and pd.to_numeric(df[c], errors="coerce").fillna(0).abs().sum() > 0]
+        if cols:
+            out.append((name, [Edit(table, c, terms, "scale", up, note=name) for c in cols], [Edit(table, c, terms, "scale", down, note=name) for c in cols]))
+
+    fam = sorted(case.products.loc[case.products["product"].isin(case.demand["product"]), "family"].dropna().astype(str).unique())
+    for f in fam:
+        scaled(f"demand: family {f}", "demand", ["quantity"], (("family", (f,)),))
+    for s in sorted(case.customers.loc[case.customers["customer"].isin(case.demand["customer"]), "segment"].dropna().astype(str).unique()):
+        scaled(f"demand: segment {s}", "demand", ["quantity"], (("segment", (s,)),))
+    for m in sorted(case.lanes["mode"].astype(str).unique()):
+        scaled(f"lead times: {m}", "lanes", ["lead_time_days"], (("mode", (m,)),))
+    for (site, res), _ in case.capacity.groupby(["site", "resource"], sort=True):
+        scaled(f"capacity: {res} at {site}", "capacity", ["hours"], (("site", (str(site),)), ("resource", (str(res),))))
+    for m in sorted(case.lanes["mode"].astype(str).unique()):
+        scaled(f"freight rates: {m}", "lanes", ["cost_per_unit", "cost_per_kg", "cost_per_m3"], (("mode", (m,)),))
+    scaled("production costs", "production", ["unit_cost", "outsource_cost"])
+    if len(case.supply):
+        scaled("purchase costs", "supply", ["unit_cost"])
+    scaled("prices", "demand", ["price"])
+    sv = case.service[case.service["fill_rate"] > 0]
+    if len(sv):
+        point = step / 10.0
+        ups = [Edit("service", "fill_rate", (("segment", (str(s),)),), "set", min(1.0, f + point), note="service targets") for s, f in zip(sv["segment"], sv["fill_rate"])]
+        downs = [Edit("service", "fill_rate", (("segment", (str(s),)),), "set", max(0.0, f - point), note="service targets") for s, f in zip(sv["segment"], sv["fill_rate"])]
+        out.append(("service targets", ups, downs))
+    return out
+
+
+def sensitivity_variants(case: Case, step: float = STEP) -> list[Variant]:
+    """Two variants per assumption group the case has: the group ``step`` up and down (10 %:
+    x1.1 and x0.9; a fill-rate target one point per 10 % of step, within 0-100 %)."""
+    if not 0 < step < 1:
+        raise ValueError("the step must be between 0 and 1 (0.10 is 10 %)")
+    out = []
+    for name, ups, downs in _groups(case, step):
+        out.append(Variant(f"{name} +{step:.0%}", tuple(ups), role="up", group=name))
+        out.append(Variant(f"{name} -{step:.0%}", tuple(downs), role="down", group=name))
+    return out
+
+
+def sensitivity_table(results: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+    """One row per assumption group: the change of cash cost-to-serve, margin and total cost
+    for the step down and up (re-solved), the prices' prediction of the total-cost change
+    for each, the swings (up less down), and the rank by margin swing; the ``top`` groups are
+    marked as the assumptions that matter."""
+    base = results[results["variant"] == "base"].iloc[0]
+    rows = []
+    for group, g in results[results["group"] != ""].groupby("group", sort=False):
+        r = {"group": group}
+        for side in ("down", "up"):
+            s = g[g["role"] == side]
+            ok = len(s) and s["status"].iloc[0] == "optimal"
+            for k, col in (("cost", "cash_cost_to_serve"), ("margin", "contribution_margin"), ("total_cost", "total_cost")):
+                r[f"{k}_{side}"] = float(s[col].iloc[0]) - float(base[col]) if ok else math.nan
+            r[f"predicted_total_cost_{side}"] = float(s["predicted_change"].iloc[0]) if ok else math.nan
+            r[f"how_{side}"] = s["how"].iloc[0] if ok else (s["status"].iloc[0] if len(s) else "")
+        r["cost_swing"] = abs(r["cost_up"] - r["cost_down"])
+        r["margin_swing"] = abs(r["margin_up"] - r["margin_down"])
+        rows.append(r)
+    out = _no_noise(pd.DataFrame(rows), float(base["total_cost"]))
+    if out.empty:
+        return out
+    out = out.sort_values(["margin_swing", "cost_swing"], ascending=False, na_position="last").reset_index(drop=True)
+    out.insert(0, "rank", range(1, len(out) + 1))
+    out["matters"] = out["rank"] <= top
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Plan-to-plan bridge
+# --------------------------------------------------------------------------------------
+
+#: The drivers of a bridge, in the order the sequential bridge switches them from plan A to
+#: plan B, with the columns of each table they own ("*": the whole table, its rows too).
+DRIVERS: dict[str, dict[str, list[str] | str]] = {
+    "demand and prices": {"demand": "*", "customers": "*", "products": ["price"]},
+    "capacity": {"capacity": ["hours", "overtime_hours"], "routings": "*", "bom": "*", "production": ["max_units", "outsource_max_units"], "sites": ["storage_capacity", "storage_unit"], "supply": ["max_units"]},
+    "costs and rates": {"production": ["unit_cost", "outsource_cost"], "supply": ["unit_cost"], "capacity": ["overtime_cost"], "products": ["unit_value", "holding_rate"], "lanes": ["cost_per_unit", "cost_per_kg", "cost_per_m3"], "lane_rates": "*"},
+    "lanes, lead times and pipeline": {"lanes": ["lead_time_days", "lead_time_std_days", "capacity", "capacity_unit", "premium"], "receipts": "*", "inventory": ["initial"]},
+    "service targets and inventory policy": {"service": "*", "inventory": ["safety_stock", "safety_stock_penalty", "ending_min"]},
+}
+#: Tables no driver names (the calendar, settings and scenarios aside) switch together as this
+#: one, so a new input table (a working-capital cap) is bridged without being listed here.
+OTHER = "other inputs"
+NOT_BRIDGED = ("periods", "settings", "scenarios")
+
+
+def _drivers() -> dict[str, dict[str, list[str] | str]]:
+    named = {t for tabs in DRIVERS.values() for t in tabs}
+    rest = {t: "*" for t in TABLES if t not in named and t not in NOT_BRIDGED}
+    return {**DRIVERS, OTHER: rest} if rest else dict(DRIVERS)
+#: Which driver brings a shared table's rows (new products, sites, lanes ...) when switched.
+ROWS_OWNER = {"production": "capacity", "supply": "capacity", "capacity": "capacity", "sites": "capacity", "products": "demand and prices", "lanes": "lanes, lead times and pipeline", "inventory": "lanes, lead times and pipeline"}
+#: Most drivers for which the bridge is also the Shapley average over every order (2^n solves).
+SHAPLEY_MAX = 5
+
+
+def relabel_periods(a: Case, names: list[str]) -> Case:
+    """Case ``a`` on another calendar of as many periods (last year's months as this year's),
+    period by period in order."""
+    if a.period_names == names:
+        return a
+    if len(a.period_names) != len(names):
+        raise ValueError(f"the two plans have {len(a.period_names)} and {len(names)} periods: a bridge needs the same number")
+    move = dict(zip(a.period_names, names))
+    changed = {}
+    for t in [*TABLES, "periods"]:
+        df = table_of(a, t)
+        if "period" in df.columns and len(df):
+            changed[t] = df.assign(period=df["period"].map(lambda p: move.get(p, p)).astype(df["period"].dtype))
+    return with_tables(a, changed)
+
+
+def _drivers_of(table: str) -> dict[str, list[str] | str]:
+    return {d: tabs[table] for d, tabs in _drivers().items() if table in tabs}
+
+
+def hybrid(a: Case, b: Case, switched: frozenset[str]) -> Case:
+    """Plan A with the drivers in ``switched`` taken from plan B (same calendar)."""
+    changed = {}
+    for t in dict.fromkeys(t for tabs in _drivers().values() for t in tabs):
+        owners = _drivers_of(t)
+        ta, tb = table_of(a, t), table_of(b, t)
+        whole = [d for d, cols in owners.items() if cols == "*"]
+        if whole:
+            changed[t] = tb if whole[0] in switched else ta
+            continue
+        key = [k for k in TABLES[t].key if k in ta.columns or k in tb.columns]
+        if t in ("capacity", "supply"):
+            key = [k for k in ("site", "resource", "product", "period") if k in ta.columns]
+        rows_from = tb if ROWS_OWNER.get(t, next(iter(owners))) in switched else ta
+        out = rows_from.copy()
+        ia = rows_from.set_index(key).index
+        for d, cols in owners.items():
+            source_is_b = d in switched
+            for c in cols:
+                if c not in out.columns:
+                    continue
+                src = tb if source_is_b else ta
+                if src is rows_from:
+                    continue
+                vals = src.set_index(key)[c]
+                vals = vals[~vals.index.duplicated()]
+                found = ia.isin(vals.index)
+                out.loc[found, c] = vals.reindex(ia[found]).to_numpy()
+        if t == "lanes":
+            out = out.reset_index(drop=True).assign(lane=range(len(out)))
+        changed[t] = out.reset_index(drop=True)
+    # Products, sites and customers that only one plan has are known to both sides: a row
+    # that names them arrives with the driver that owns it.
+    for t, k in (("products", "product"), ("sites", "site"), ("customers", "customer")):
+        cur = changed.get(t, table_of(a, t))
+        extra = [x for x in (table_of(b, t), table_of(a, t)) if len(x)]
+        for x in extra:
+            new = x[~x[k].isin(cur[k])]
+            if len(new):
+                cur = pd.concat([cur, new], ignore_index=True)
+        changed[t] = cur
+    return with_tables(a, changed)
+
+
+def differing_drivers(a: Case, b: Case) -> list[str]:
+    """The drivers whose tables differ between the two plans, in bridge order."""
+    out = []
+    for d, tables in _drivers().items():
+        one = hybrid(a, b, frozenset([d]))
+        if any(not _same(table_of(one, t), table_of(a, t)) for t in tables):
+            out.append(d)
+    return out
+
+
+def _same(x: pd.DataFrame, y: pd.DataFrame) -> bool:
+    cols = [c for c in x.columns if c != "_row"]
+    if list(cols) != [c for c in y.columns if c != "_row"] or len(x) != len(y):
+        return False
+    try:
+        pd.testing.assert_frame_equal(x[cols].reset_index(drop=True), y[cols].reset_index(drop=True), check_dtype=False, check_exact=True)
+    except AssertionError:
+        return False
+    return True
+
+
+def bridge_variants(a: Case, b: Case) -> tuple[list[Variant], list[str], bool]:
+    """The plans a bridge from A to B solves (A is the base): every subset of the drivers that
+    differ when there are at most ``SHAPLEY_MAX`` of them (for the Shapley average), else the
+    sequential steps. Returns the variants, the drivers and whether it is Shapley. Both plans
+    must be on one calendar (``relabel_periods``)."""
+    drivers = differing_drivers(a, b)
+    shapley = len(drivers) <= SHAPLEY_MAX
+    subsets = [frozenset(c) for n in range(1, len(drivers) + 1) for c in itertools.combinations(drivers, n)] if shapley else [frozenset(drivers[: i + 1]) for i in range(len(drivers))]
+    variants = [Variant(_subset_name(s, drivers), case=hybrid(a, b, s), role="bridge", group=_subset_name(s, drivers)) for s in subsets]
+    return variants, drivers, shapley
+
+
+def _subset_name(s: frozenset[str], drivers: list[str]) -> str:
+    return " + ".join(d for d in drivers if d in s) or "plan A"
+
+
+def bridge_table(results: pd.DataFrame, drivers: list[str], shapley: bool, measures=("total_cost", "cash_cost_to_serve", "contribution_margin", "revenue")) -> pd.DataFrame:
+    """One row per driver: its change of each measure switched in order (A's plan, then each
+    driver in turn), and the Shapley average over every order when solved for; a first row
+    for plan A and a last for plan B, so the changes add up from one to the other."""
+    ok = results[results["status"] == "optimal"]
+    value = {("plan A" if v == "base" else v): ok.loc[ok["variant"] == v, list(measures)].iloc[0] for v in ok["variant"]}
+
+    def v(s: frozenset[str]) -> pd.Series:
+        return value[_subset_name(s, drivers)]
+
+    rows = []
+    start = v(frozenset())
+    rows.append({"driver": "plan A", "order": 0, **{f"{m}": float(start[m]) for m in measures}})
+    for i, d in enumerate(drivers):
+        before, after = frozenset(drivers[:i]), frozenset(drivers[: i + 1])
+        row = {"driver": d, "order": i + 1, **{f"{m}_in_order": float(v(after)[m] - v(before)[m]) for m in measures}}
+        if shapley:
+            n = len(drivers)
+            others = [x for x in drivers if x != d]
+            for m in measures:
+                total = 0.0
+                for k in range(n):
+                    for c in itertools.combinations(others, k):
+                        s = frozenset(c)
+                        total += math.factorial(k) * math.factorial(n - k - 1) / math.factorial(n) * float(v(s | {d})[m] - v(s)[m])
+                row[f"{m}_shapley"] = total
+        rows.append(row)
+    end = v(frozenset(drivers))
+    rows.append({"driver": "plan B", "order": len(drivers) + 1, **{f"{m}": float(end[m]) for m in measures}})
+    return _no_noise(pd.DataFrame(rows), float(start["total_cost"]) if "total_cost" in measures else 1.0)
+
+
+def _no_noise(df: pd.DataFrame, scale: float) -> pd.DataFrame:
+    """Changes smaller than the solver's own accuracy (1e-9 of the plan's cost) are zero: a
+    reader should see 0, not -0 or 3.7e-09."""
+    tol = 1e-9 * max(1.0, abs(scale))
+    for c in df.columns:
+        if df[c].dtype.kind == "f":
+            df[c] = df[c].mask(df[c].abs() < tol, 0.0)
+    return df
+
+
+def kpi_changes(results: pd.DataFrame, drivers: list[str], currency: str) -> pd.DataFrame:
+    """The KPIs of plan A and plan B side by side, with the change."""
+    from .scenarios import _unit
+
+    ok = results[results["status"] == "optimal"].set_index("variant")
+    b_name = _subset_name(frozenset(drivers), drivers)
+    a = ok.loc["base"]
+    b = ok.loc[b_name] if b_name in ok.index else a
+    skip = {"scenario", "role", "group", "how", "status", "predicted_change", "objective", "iterations", "seconds"}
+    rows = []
+    for k in [c for c in results.columns if c not in skip and c != "variant"]:
+        numeric = isinstance(a[k], (int, float, np.floating)) and not isinstance(a[k], bool)
+        rows.append({"kpi": k, "unit": _unit(k, currency), "plan_a": a[k], "plan_b": b[k], "change": float(b[k]) - float(a[k]) if numeric else ""})
+    return pd.DataFrame(rows)
