@@ -46,6 +46,25 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="the .xlsx to write: the inventory sheet to paste back, the buffers and the comparison")
     b.add_argument("--cut", type=float, default=0.10, help="the share of safety-stock dollars to cut in the comparison (default 0.10)")
     b.add_argument("--force", action="store_true", help="replace the file if it exists")
+    for name, words in (
+        ("scenarios", "solve the base and every scenario of the case's scenarios table (and each downside's shock alone, so the actions' value shows)"),
+        ("sensitivity", "move each group of assumptions up and down by a step and rank them by the swing of cost and margin"),
+        ("compare", "the KPI changes from plan A to plan B and a bridge attributing them to drivers"),
+    ):
+        c = sub.add_parser(name, help=words)
+        if name == "compare":
+            c.add_argument("case_a", help="plan A (e.g. last year's case)")
+            c.add_argument("case_b", help="plan B (e.g. this year's case)")
+        else:
+            c.add_argument("case")
+        c.add_argument("--out", required=True, help=f"output folder for {name}.xlsx and its CSV tables")
+        if name == "sensitivity":
+            c.add_argument("--step", type=float, default=0.10, help="the step up and down (default 0.10: 10 %%; service targets move one point per 10 %%)")
+            c.add_argument("--top", type=int, default=5, help="how many assumptions to call the ones that matter (default 5)")
+        c.add_argument("--engine", choices=["local", "dask"], default="local", help="local: a process pool on this machine (default); dask: a Dask cluster")
+        c.add_argument("--workers", type=int, help="processes (local) or Dask workers to start (default: the cores)")
+        c.add_argument("--scheduler", help="the Dask scheduler's address (tcp://host:8786); without it --engine dask starts a LocalCluster")
+        c.add_argument("--solver", choices=["auto", "simplex", "hipo", "ipx", "pdlp"], help="HiGHS algorithm of each model's first solve (re-solves are warm dual simplex)")
     return p
 
 
@@ -133,6 +152,83 @@ def _buffers(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _study(args: argparse.Namespace) -> int:
+    """aop scenarios / sensitivity / compare: many plans from one built model per worker."""
+    from pathlib import Path
+
+    from .api import load_case
+    from .report import write_study
+    from .scenarios import read_scenarios, scenario_tables, solve_variants
+    from .sensitivity import SHAPLEY_MAX, bridge_table, bridge_variants, kpi_changes, relabel_periods, sensitivity_table, sensitivity_variants
+    from .solve import SolveOptions
+
+    say = lambda m: print(f"aop: {m}", flush=True)  # noqa: E731
+    if args.workers is not None and args.workers < 1:
+        print("aop: --workers must be at least 1", file=sys.stderr)
+        return EXIT_INPUT
+    if args.command == "compare":
+        case, b = load_case(args.case_a), load_case(args.case_b)
+        if case.period_names != b.period_names:
+            try:
+                case = relabel_periods(case, b.period_names)
+            except ValueError as err:
+                print(f"aop: {err}", file=sys.stderr)
+                return EXIT_INPUT
+            say(f"plan A's periods are read as plan B's, in order ({case.period_names[0]} ... {case.period_names[-1]})")
+        variants, drivers, shapley = bridge_variants(case, b)
+        if not drivers:
+            say("the two plans have the same inputs: nothing to bridge")
+        title = f"{Path(args.case_a).name} to {Path(args.case_b).name}"
+    else:
+        case = load_case(args.case)
+        title = Path(args.case).name
+        if args.command == "scenarios":
+            variants = read_scenarios(case)
+            if not variants:
+                print(f"aop: {args.case} has no scenarios (add a scenarios sheet: aop template shows its columns)", file=sys.stderr)
+                return EXIT_INPUT
+        else:
+            if not 0 < args.step < 1:
+                print(f"aop: --step {args.step:g}: the step must be between 0 and 1 (0.10 is 10 %)", file=sys.stderr)
+                return EXIT_INPUT
+            variants = sensitivity_variants(case, args.step)
+    _warn(case.warnings)
+    opts = SolveOptions.from_settings(case.settings, **({"solver": args.solver} if args.solver else {}))
+    say(f"solving {len(variants) + 1} plans ({args.engine}{f', {args.workers} workers' if args.workers else ''}) ...")
+    results = solve_variants(case, variants, opts, engine=args.engine, workers=args.workers, scheduler=args.scheduler, progress=say)
+    cur = case.currency
+    if args.command == "scenarios":
+        tables = scenario_tables(results, cur)
+        base = results.iloc[0]
+        for r in results.iloc[1:].to_dict("records"):
+            if r["status"] != "optimal":
+                print(f"  - {r['variant']}: {r['status']}")
+                continue
+            print(f"  - {r['variant']}: cash cost-to-serve {r['cash_cost_to_serve'] - base['cash_cost_to_serve']:+,.0f} {cur}, margin {r['contribution_margin'] - base['contribution_margin']:+,.0f}, "
+                  f"revenue lost {r['revenue_lost']:,.0f}, fill rate {r['fill_rate']:.2%}, premium freight {r['premium_freight_spend']:,.0f} ({r['how']}, {r['seconds']:.1f} s)")
+        for r in tables["playbook"].to_dict("records"):
+            print(f"  - {r['scenario']}, {r['actions']}: against the shock alone, {r['total_cost_protected']:+,.0f} {cur} of total cost protected "
+                  f"({r['cash_cost_protected']:+,.0f} cash cost-to-serve, {r['margin_protected']:+,.0f} margin, {r['revenue_protected']:+,.0f} revenue)")
+    elif args.command == "sensitivity":
+        table = sensitivity_table(results, args.top)
+        tables = {"sensitivity": table, "runs": scenario_tables(results, cur)["runs"]}
+        print(f"aop: the {min(args.top, len(table))} assumptions the plan is most sensitive to (a {args.step:.0%} step down / up, re-solved; margin, then cash cost-to-serve):")
+        for r in table.head(args.top).to_dict("records"):
+            print(f"  {r['rank']}. {r['group']}: margin {r['margin_down']:+,.0f} / {r['margin_up']:+,.0f} {cur}; cash cost-to-serve {r['cost_down']:+,.0f} / {r['cost_up']:+,.0f} "
+                  f"(the prices predicted total cost {r['predicted_total_cost_down']:+,.0f} / {r['predicted_total_cost_up']:+,.0f}, re-solved {r['total_cost_down']:+,.0f} / {r['total_cost_up']:+,.0f})")
+    else:
+        bridge = bridge_table(results, drivers, shapley)
+        tables = {"kpi_changes": kpi_changes(results, drivers, cur), "bridge": bridge, "runs": scenario_tables(results, cur)["runs"]}
+        how = f"the Shapley average over every order of the {len(drivers)} drivers" if shapley else f"switched in this order (more than {SHAPLEY_MAX} drivers: no Shapley average)"
+        print(f"aop: total cost {bridge['total_cost'].iloc[0]:,.0f} -> {bridge['total_cost'].iloc[-1]:,.0f} {cur}; by driver ({how}):")
+        col = "total_cost_shapley" if shapley else "total_cost_in_order"
+        for r in bridge.iloc[1:-1].to_dict("records"):
+            print(f"  - {r['driver']}: {r[col]:+,.0f} {cur} (in order: {r['total_cost_in_order']:+,.0f})")
+    paths = write_study(args.command, tables, args.out, cur, title)
+    print(f"aop: wrote {len(paths)} files to {args.out} ({args.command}.xlsx and one CSV per table)")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     previous = _stop_on_sigterm()
@@ -167,10 +263,15 @@ def _run(args: argparse.Namespace) -> int:
             _warn([*case.warnings, *built.warnings])
             for fam, key, lim in built.empty_rows[:MAX_PRINTED]:
                 print(f"aop: warning: no plan can meet {fam} {key}: it requires {lim:g} but nothing in the network can contribute to it", file=sys.stderr)
-            print(f"aop: {args.case} is valid ({len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods; {built.lp.num_col:,} variables, {built.lp.num_row:,} rows)")
+            from .scenarios import read_scenarios
+
+            scenarios = read_scenarios(case)
+            print(f"aop: {args.case} is valid ({f'{len(scenarios)} scenario plans, ' if scenarios else ''}{len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods; {built.lp.num_col:,} variables, {built.lp.num_row:,} rows)")
             return EXIT_OK
         if args.command == "buffers":
             return _buffers(args)
+        if args.command in ("scenarios", "sensitivity", "compare"):
+            return _study(args)
         case = load_case(args.case, timings)
         _warn(case.warnings)
         print(f"aop: read and validated {args.case} in {timings['read'] + timings['validate']:.2f} s", flush=True)

@@ -285,6 +285,26 @@ def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = WORKBOOK_R
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def write_study(study: str, tables: dict[str, pd.DataFrame], out_dir: str | Path, currency: str, title: str) -> list[Path]:
+    """Write a study of many plans into ``out_dir`` atomically: ``<study>.xlsx`` (its sheets and
+    charts) and ``<study>_<table>.csv`` for each table. Files of an earlier run of the same
+    study that this one does not have are removed; nothing else in the folder is touched."""
+    from .workbook import write_study_workbook
+
+    out = Path(out_dir)
+    tmp = _staging(out)
+    try:
+        write_study_workbook(study, tables, tmp / f"{study}.xlsx", currency, title)
+        names = [f"{study}.xlsx"]
+        for name, df in tables.items():
+            inert_for_csv(df).to_csv(tmp / f"{study}_{name}.csv", index=False)
+            names.append(f"{study}_{name}.csv")
+        owned = frozenset(p.name for p in out.glob(f"{study}_*.csv")) | {f"{study}.xlsx"}
+        return _commit(tmp, out, names, owned)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_no_plan(status: str, detail: str, report: object, out_dir: str | Path, provenance: pd.DataFrame | None = None) -> list[Path]:
     """Why there is no plan: ``no_plan.txt`` (the printed text, then the provenance record) and,
     for an infeasible plan, ``infeasible_relaxation.csv`` and ``infeasible_conflict.csv``. Written

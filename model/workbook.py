@@ -558,3 +558,89 @@ def _properties(prov: pd.Series) -> dict[str, str]:
         "subject": f"Plan for {prov.get('case', '')}",
         "comments": f"aop {prov.get('aop', '')}, {prov.get('solver', '')}, solved at {prov.get('solved at (UTC)', '')} UTC; {inputs}; full record in sheet provenance",
     }
+
+
+def write_study_workbook(study: str, tables: dict[str, pd.DataFrame], path: Path, currency: str, title: str) -> list[str]:
+    """The workbook of a study of many plans (``scenarios``, ``sensitivity`` or ``compare``):
+    its tables as sheets in the house style, with native charts: the scenarios' changes against
+    the base and what each action protects, the sensitivity tornado, the bridge's waterfall."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False})
+    w = _Writer(wb, f"&L{_footer_text(title)}&CPage &P of &N&R{dt.date.today().isoformat()}")
+    w.currency = currency
+    written = []
+    for name, df in tables.items():
+        ws = w.sheet(name)
+        kinds = {c: ("percent" if "fill_rate" in c or c.endswith("_pct") else "money0") for c in df.columns if df[c].dtype.kind == "f"}
+        if name == "comparison":
+            kinds = {c: "number" for c in df.columns if c not in ("kpi", "unit")}
+        n = w.table(ws, df, kinds, widths={"kpi": 30, "variant": 40, "group": 36, "driver": 36, "actions": 40})
+        chart = _study_chart(w, study, name, df, n, currency)
+        if chart is not None:
+            ws.insert_chart(n + 2, 0, chart, {"x_scale": 1.8, "y_scale": 1.4})
+        written.append(name)
+    wb.close()
+    return written
+
+
+def _study_chart(w: _Writer, study: str, name: str, df: pd.DataFrame, n: int, cur: str):
+    """A native chart of a study sheet, from the cells just written (None when none fits)."""
+    col = {c: i for i, c in enumerate(df.columns)}
+    if study == "sensitivity" and name == "sensitivity" and len(df):
+        # Tornado: the margin change of each group's step down and up, largest swing on top.
+        chart = w.wb.add_chart({"type": "bar"})
+        for side, color in (("margin_down", "#C55A11"), ("margin_up", "#2F5597")):
+            chart.add_series({"name": f"step {side.split('_')[1]}", "categories": [name, 1, col["group"], len(df), col["group"]], "values": [name, 1, col[side], len(df), col[side]], "fill": {"color": color}, "overlap": 100, "gap": 40})
+        chart.set_title({"name": "Margin change of each assumption's step (tornado)"})
+        chart.set_y_axis({"reverse": True})
+        chart.set_x_axis({"name": cur, "num_format": "#,##0"})
+        return chart
+    if study == "scenarios" and name == "playbook" and len(df):
+        chart = w.wb.add_chart({"type": "bar"})
+        for key, color in (("total_cost_protected", "#2F5597"), ("margin_protected", "#70AD47")):
+            chart.add_series({"name": key.replace("_", " "), "categories": [name, 1, col["actions"], len(df), col["actions"]], "values": [name, 1, col[key], len(df), col[key]], "fill": {"color": color}})
+        chart.set_title({"name": "What the pre-approved actions protect against the shock alone"})
+        chart.set_y_axis({"reverse": True})
+        chart.set_x_axis({"name": cur, "num_format": "#,##0"})
+        return chart
+    if study == "scenarios" and name == "comparison":
+        changes = [c for c in df.columns if str(c).endswith(": change")]
+        rows = [i for i, k in enumerate(df["kpi"], start=1) if k in ("cash_cost_to_serve", "contribution_margin", "revenue_lost", "premium_freight_spend")]
+        if not changes or not rows:
+            return None
+        chart = w.wb.add_chart({"type": "column"})
+        for r in rows:
+            chart.add_series({"name": [name, r, col["kpi"]], "categories": [name, 0, col[changes[0]], 0, col[changes[-1]]], "values": [name, r, col[changes[0]], r, col[changes[-1]]]})
+        chart.set_title({"name": "Each scenario against the base"})
+        chart.set_y_axis({"name": cur, "num_format": "#,##0"})
+        return chart
+    if study == "compare" and name == "bridge" and len(df) > 2:
+        # Waterfall of total cost: plan A, each driver (Shapley where solved), plan B.
+        key = "total_cost_shapley" if "total_cost_shapley" in df else "total_cost_in_order"
+        at = n + 30
+        ws = w.wb.get_worksheet_by_name(name)
+        ws.write_row(at, 0, ["Waterfall", "base", "up", "down", "total"], w.head)
+        running = 0.0
+        for i, r in enumerate(df.to_dict("records"), start=1):
+            ends = r["driver"] in ("plan A", "plan B")
+            v = float(r["total_cost"]) if ends else float(r[key])
+            if ends:
+                base, up, down, total, running = 0.0, 0.0, 0.0, v, v
+            else:
+                base = running + min(v, 0.0)
+                up, down, total = max(v, 0.0), max(-v, 0.0), 0.0
+                running += v
+            ws.write_string(at + i, 0, str(r["driver"]))
+            for j, x in enumerate((base, up, down, total), start=1):
+                ws.write_number(at + i, j, x, w.fmt["money0"])
+        k = len(df)
+        chart = w.wb.add_chart({"type": "column", "subtype": "stacked"})
+        for j, (label, color) in enumerate((("base", None), ("cost up", "#C55A11"), ("cost down", "#70AD47"), ("plan total", "#2F5597")), start=1):
+            style = {"fill": {"none": True}, "border": {"none": True}} if color is None else {"fill": {"color": color}}
+            chart.add_series({"name": label, "categories": [name, at + 1, 0, at + k, 0], "values": [name, at + 1, j, at + k, j], "gap": 50, **style})
+        chart.set_title({"name": "From plan A's total cost to plan B's, by driver"})
+        chart.set_y_axis({"name": cur, "num_format": "#,##0"})
+        chart.set_legend({"delete_series": [0]})
+        return chart
+    return None

@@ -192,7 +192,20 @@ def make_example_tables(seed: int = 2027) -> dict[str, pd.DataFrame]:
             ]
         ),
         "settings": pd.DataFrame({"key": ["currency", "solver"], "value": ["USD", "auto"]}),
+        "scenarios": pd.DataFrame(SCENARIOS, columns=["scenario", "kind", "table", "column", "filter", "operation", "value", "note"]),
     }
+
+
+#: The downside scenarios and pre-approved actions of the example (aop scenarios).
+SCENARIOS = [
+    ("preform lead time slips", "shock", "lanes", "lead_time_days", "origin=SUP-ASIA-PREFORM; mode=ocean", "scale", 1.5, "ocean preforms take 7.5 weeks, not 5"),
+    ("preform lead time slips", "action", "lanes", "cost_per_unit", "origin=SUP-ASIA-PREFORM; mode=air", "scale", 0.7, "contracted air rate for preforms, 30 % below spot"),
+    ("South bottling breakdown", "shock", "capacity", "hours", "site=PL-SOUTH; resource=LINE-BOTTLING; period=2027-05..2027-06", "scale", 0.5, "half the South line's hours in May and June"),
+    ("South bottling breakdown", "action", "capacity", "overtime_hours", "resource=LINE-BOTTLING", "scale", 2.0, "overtime ceiling doubled on both bottling lines"),
+    ("South bottling breakdown", "action", "production", "outsource_max_units", "family=BEV", "scale", 3.0, "co-packer opened up to 12,000 units a month per beverage"),
+    ("beverage demand -10%", "shock", "demand", "quantity", "family=BEV", "scale", 0.9, "a cool summer"),
+    ("freight rates +15%", "shock", "lanes", "cost_per_unit", None, "scale", 1.15, "carrier rates up 15 %"),
+]
 
 
 def _m(x: float) -> str:
@@ -302,6 +315,25 @@ def update_readme(section: str, path: Path = REPO / "README.md") -> None:
 README_START, README_END = "<!-- example:start -->", "<!-- example:end -->"
 
 
+def last_year(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The same company's 2026 plan, for ``aop compare data/example_2026.xlsx data/example.xlsx``:
+    8 % less demand and 5 % lower prices, the South bottling line 10 % slower (the 2027 plan
+    funds its speed-up), truck and rail rates 12 % lower, and a 96 % key-account promise."""
+    t = {k: v.copy() for k, v in tables.items() if k != "scenarios"}
+    older = {m: m.replace("2027", "2026") for m in MONTHS}
+    for name, df in t.items():
+        if "period" in df.columns:
+            t[name] = df.assign(period=df["period"].map(lambda p: older.get(p, p)))
+    t["demand"] = t["demand"].assign(quantity=(t["demand"]["quantity"] * 0.92).round())
+    t["products"] = t["products"].assign(price=(t["products"]["price"] * 0.95).round(2))
+    south = (t["capacity"]["site"] == "PL-SOUTH") & (t["capacity"]["resource"] == "LINE-BOTTLING")
+    t["capacity"] = t["capacity"].assign(hours=np.where(south, (t["capacity"]["hours"] * 0.9).round(), t["capacity"]["hours"]))
+    ground = t["lanes"]["mode"].isin(["truck", "rail"])
+    t["lanes"] = t["lanes"].assign(cost_per_unit=np.where(ground, (t["lanes"]["cost_per_unit"] * 0.88).round(4), t["lanes"]["cost_per_unit"]))
+    t["service"] = t["service"].assign(fill_rate=np.where(t["service"]["segment"] == "key_accounts", 0.96, t["service"]["fill_rate"]))
+    return t
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out-dir", default=str(REPO / "data"))
@@ -312,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     tables = make_example_tables(a.seed)
     write_workbook(tables, out / "example.xlsx")
+    write_workbook(last_year(tables), out / "example_2026.xlsx")
     if (out / "template.xlsx").exists():
         (out / "template.xlsx").unlink()
     write_template(out / "template.xlsx")
@@ -320,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
 
         update_readme(readme_section(solve_case(out / "example.xlsx")))
         print("rewrote the README's example section from a run of the example")
-    print(f"wrote {out / 'example.xlsx'} ({len(tables['products'])} products, {len(tables['customers'])} customers, {len(tables['demand'])} demand rows, {len(tables['lanes'])} lanes) and {out / 'template.xlsx'}")
+    print(f"wrote {out / 'example.xlsx'} ({len(tables['products'])} products, {len(tables['customers'])} customers, {len(tables['demand'])} demand rows, {len(tables['lanes'])} lanes), {out / 'example_2026.xlsx'} (its 2026 plan) and {out / 'template.xlsx'}")
     return 0
 
 
