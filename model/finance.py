@@ -134,9 +134,7 @@ def ledger(solved: Solved, resolves: int = LEDGER_RESOLVES, what_ifs: WhatIfs | 
     for i in order[:resolves]:
         e = led.loc[i]
         with solved.trial() as t:
-            t.lp.row_upper[e["_rows"]] = np.where(t.lp.row_sense[e["_rows"]] == -1, np.inf, e["_new"])
-            t.lp.row_lower[e["_rows"]] = np.where(t.lp.row_sense[e["_rows"]] == 1, -np.inf, e["_new"])
-            _push_bounds(t, e["_rows"])
+            _set_rows(t, e["_rows"], e["_new"])
             try:
                 stepped = what_ifs.resolve(t)
             except SolveError:
@@ -203,6 +201,14 @@ def _binding_levers(solved: Solved) -> pd.DataFrame:
             df["_base"] = [demand.get((s, p), 0.0) for s, p in zip(df["segment"], df["period"])]
         frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _set_rows(t: Solved, rows: np.ndarray, limits: np.ndarray) -> None:
+    """Give ``rows`` of the trial model ``t`` these limits, on the side each row's sense bounds."""
+    sense = t.lp.row_sense[rows]
+    t.lp.row_lower[rows] = np.where(sense == 1, -np.inf, limits)
+    t.lp.row_upper[rows] = np.where(sense == -1, np.inf, limits)
+    _push_bounds(t, rows)
 
 
 def _push_bounds(solved: Solved, rows: np.ndarray) -> None:
@@ -636,10 +642,7 @@ def _resolve_delta(solved: Solved, rows: np.ndarray, limits: np.ndarray, what_if
     when no plan meets them, NaN when the what-if time is spent."""
     base = solved.solution.objective
     with solved.trial() as t:
-        sense = t.lp.row_sense[rows]
-        t.lp.row_lower[rows] = np.where(sense == 1, -np.inf, limits)
-        t.lp.row_upper[rows] = np.where(sense == -1, np.inf, limits)
-        _push_bounds(t, rows)
+        _set_rows(t, rows, limits)
         try:
             s = what_ifs.resolve(t)
         except SolveError:  # no plan meets it
@@ -775,10 +778,7 @@ def _premium_after(solved: Solved, rows: np.ndarray, limits: np.ndarray, what_if
     """Premium freight spend with ``rows`` at these limits; None when no plan meets them or
     the what-if time is spent."""
     with solved.trial() as t:
-        sense = t.lp.row_sense[rows]
-        t.lp.row_lower[rows] = np.where(sense == 1, -np.inf, limits)
-        t.lp.row_upper[rows] = np.where(sense == -1, np.inf, limits)
-        _push_bounds(t, rows)
+        _set_rows(t, rows, limits)
         try:
             s = what_ifs.resolve(t)
         except SolveError:
