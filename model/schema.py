@@ -258,7 +258,7 @@ TABLES: dict[str, Table] = {
                 _c("kind", "str", default="shock", choices=("shock", "action"), meaning="shock: what happens to the plan; action: a pre-approved response"),
                 _c("table", "str", required=True, meaning="the input table to change, e.g. lanes"),
                 _c("column", "str", required=True, meaning="its numeric column to change, e.g. lead_time_days"),
-                _c("filter", "str", meaning="which rows: column=value terms joined by ; (period=2027-03..2027-05 is a range; family and segment reach demand through products and customers); blank: every row"),
+                _c("filter", "str", meaning="which rows: column=value terms joined by ; (a|b: either value; period=2027-03..2027-05: a range; family and segment reach demand and production through their product and customer); blank: every row"),
                 _c("operation", "str", required=True, choices=("scale", "add", "set"), meaning="scale: multiply by value; add: add value; set: replace by value"),
                 _c("value", required=True, minimum=None, meaning="the factor, amount or new value"),
                 _c("note", "str", meaning="what it stands for, for the reader"),
