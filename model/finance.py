@@ -150,11 +150,13 @@ def ledger(solved: Solved, resolves: int = LEDGER_RESOLVES, what_ifs: WhatIfs | 
             led.at[i, "revenue_recovered"] = float(gain["revenue_recovered"].sum())
             if len(gain):
                 drivers.append(gain.assign(constraint=e["constraint"], object=e["object"]))
+    # Per unit of the limit over the step (a fill-rate step is in units of demand delivered).
+    led["revenue_per_unit"] = led["revenue_recovered"] / led["step_size"].where(led["step_size"] > 0)
     led["rank_value"] = led["value_of_step"].where(led["value_of_step"].notna(), led["predicted"]).abs()
     led = led.sort_values("rank_value", ascending=False).drop(columns=["rank_value", "_rows", "_new"]).reset_index(drop=True)
     led["sentence"] = [_ledger_sentence(r, cur) for r in led.to_dict("records")]
     cols = ["constraint", "object", *[c for c in led.columns if c in _all_object_keys()], "unit", "periods", "binding_periods", "price_low", "price_high",
-            "one_sided", "step", "step_size", "predicted", "value_of_step", "revenue_recovered", "re_solved", "sentence"]
+            "one_sided", "step", "step_size", "predicted", "value_of_step", "revenue_recovered", "revenue_per_unit", "re_solved", "sentence"]
     by = pd.concat(drivers, ignore_index=True) if drivers else pd.DataFrame(columns=["constraint", "object", "family", "customer", "segment", "period", "revenue_recovered"])
     return led[cols], by
 

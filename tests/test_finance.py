@@ -55,6 +55,7 @@ def test_the_revenue_a_step_recovers():
     led, drivers = F.ledger(solve_model(t))
     row = led.iloc[0]
     assert row["value_of_step"] == pytest.approx(-3.5) and row["revenue_recovered"] == pytest.approx(5.0)
+    assert row["revenue_per_unit"] == pytest.approx(5.0)  # an hour more: half an X at 10
     assert drivers[["customer", "period", "revenue_recovered"]].values.tolist() == [["C", "T1", pytest.approx(5.0)]]
     assert row["sentence"].endswith("and recover 5.00 USD of revenue.")
 
