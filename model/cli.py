@@ -7,6 +7,7 @@ limit), 1 anything else.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import signal
 import sys
 
@@ -165,6 +166,9 @@ def _study(args: argparse.Namespace) -> int:
     say = lambda m: print(f"aop: {m}", flush=True)  # noqa: E731
     if args.workers is not None and args.workers < 1:
         print("aop: --workers must be at least 1", file=sys.stderr)
+        return EXIT_INPUT
+    if args.engine == "dask" and importlib.util.find_spec("distributed") is None:
+        print('aop: --engine dask needs Dask: pip install ".[dask]" in the project (or pip install "dask[distributed]")', file=sys.stderr)
         return EXIT_INPUT
     if args.command == "compare":
         case, b = load_case(args.case_a), load_case(args.case_b)

@@ -221,3 +221,13 @@ def test_a_table_no_driver_names_is_bridged_as_other_inputs():
     tb = capacity_case()
     tb["inventory_budget"] = pd.DataFrame({"max_value": [1000.0]})
     assert differing_drivers(a, load_case(tb)) == ["other inputs"]
+
+
+def test_the_dask_engine_without_dask_is_said(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a))
+    path = write_xlsx(capacity_case(**DOWNSIDE), tmp_path / "c.xlsx")
+    assert main(["scenarios", str(path), "--out", str(tmp_path / "out"), "--engine", "dask"]) == 2
+    assert 'pip install ".[dask]"' in capsys.readouterr().err
