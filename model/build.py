@@ -150,7 +150,6 @@ def lane_legs(case: Case) -> pd.DataFrame:
     ``dep`` and ``arr`` the periods it leaves and arrives (arr = T: after the plan) and
     ``share`` the part of the flow on that leg. Computed once per distinct lead time."""
     start, end = calendar(case.periods["days"].to_numpy(float))
-    T = len(start)
     lanes = case.lanes
     to_site = lanes["destination"].isin(set(case.sites["site"]))
     frames = []
