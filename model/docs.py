@@ -97,19 +97,17 @@ def write_template(path, force: bool = False) -> None:
     apart from optional ones, carries a comment with each column's unit and meaning, and
     offers drop-downs (periods, sites, products, customers, kinds, units, true/false) and
     number bounds. Written atomically; an existing file is kept unless ``force``."""
-    import os
-    import tempfile
     from pathlib import Path
 
     import xlsxwriter
 
+    from .report import atomic_file
+
     path = Path(path)
     if path.exists() and not force:
         raise FileExistsError(f"{path} already exists (aop template --force replaces it)")
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        wb = xlsxwriter.Workbook(tmp, {"strings_to_formulas": False, "strings_to_urls": False})
+    with atomic_file(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
         title = wb.add_format({"bold": True, "font_size": 14})
         head = wb.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
         wrap = wb.add_format({"text_wrap": True, "valign": "top"})
@@ -156,10 +154,3 @@ def write_template(path, force: bool = False) -> None:
             ws.fit_to_pages(1, 0)
             ws.repeat_rows(0)
         wb.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a template is an ordinary file
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

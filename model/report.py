@@ -115,16 +115,17 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: Path, properties: dict
     wb.close()
 
 
-def write_workbook_file(tables: dict[str, pd.DataFrame], path: str | Path) -> None:
-    """``write_workbook`` into a file of its own, atomically: written beside ``path``, flushed
-    and only then moved over it, so a failed run leaves any earlier file as it was."""
+@contextmanager
+def atomic_file(path: str | Path):
+    """Write one file atomically: yields a temporary path beside ``path``; when the block ends
+    without an error it is flushed to disk and moved over ``path``, else removed, so a failed
+    run leaves any earlier file as it was."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
-        write_workbook(tables, Path(tmp))
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
+        yield Path(tmp)
+        _fsync(Path(tmp))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; this is an ordinary file
@@ -132,6 +133,12 @@ def write_workbook_file(tables: dict[str, pd.DataFrame], path: str | Path) -> No
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_workbook_file(tables: dict[str, pd.DataFrame], path: str | Path) -> None:
+    """``write_workbook`` into a file of its own, atomically (``atomic_file``)."""
+    with atomic_file(path) as tmp:
+        write_workbook(tables, tmp)
 
 
 #: A cell starting with one of these is a formula to spreadsheet programs (OWASP CSV injection).
