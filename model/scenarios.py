@@ -18,8 +18,9 @@ from __future__ import annotations
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -352,6 +353,25 @@ def solve_chunk(case: Case, variants: list[Variant], opts: SolveOptions, report:
     return out
 
 
+def _put(queue, row: dict) -> None:
+    """A worker's report of one solve done: its name on the parent's queue (a process pool's
+    managed queue; picklable, unlike a lambda)."""
+    queue.put(row["variant"])
+
+
+@dataclass(frozen=True)
+class _DaskProgress:
+    """A worker's report of one solve done, on the Dask queue ``name`` (found by name on the
+    worker: a queue object does not travel)."""
+
+    name: str
+
+    def __call__(self, row: dict) -> None:
+        from distributed import Queue
+
+        Queue(self.name).put(row["variant"])
+
+
 def _chunks(variants: list[Variant], n: int) -> list[list[Variant]]:
     """Split round-robin into at most ``n`` non-empty chunks (neighbours go to different
     workers, so each worker's model moves by similar steps)."""
@@ -391,38 +411,69 @@ def solve_variants(
     start, done, total = time.perf_counter(), 0, len(todo)
     rows: list[dict] = []
 
-    def tick(results: list[dict]) -> None:
+    def tick(names: list[str]) -> None:
+        """Say each solve as it is done (workers report them one by one as they finish)."""
         nonlocal done
-        rows.extend(results)
-        if not results:
-            return
-        done += len(results)
-        spent = time.perf_counter() - start
-        left = spent / done * (total - done) if done else math.nan
-        say(f"{done}/{total} solves done in {spent:.1f} s{f', about {left:.0f} s left' if done < total else ''}")
+        for name in names:
+            done += 1
+            spent = time.perf_counter() - start
+            left = spent / done * (total - done)
+            say(f"{done}/{total} solves done in {spent:.1f} s{f', about {left:.0f} s left' if done < total else ''}: {name}")
 
     if client is not None:
-        from dask.distributed import as_completed as dask_completed
+        from dask.distributed import Queue, wait
 
         cluster = client.cluster  # the LocalCluster started above; None for a scheduler given
         try:
+            queue = Queue(f"aop-progress-{os.getpid()}-{time.time_ns()}", client=client)
             shared = client.scatter(case, broadcast=True)
-            futures = [client.submit(solve_chunk, shared, chunk, opts, pure=False) for chunk in chunks]
-            for f in dask_completed(futures):
-                tick(f.result())
+            futures = [client.submit(solve_chunk, shared, chunk, opts, _DaskProgress(queue.name), pure=False) for chunk in chunks]
+            pending = set(futures)
+            while pending:
+                try:
+                    wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    pass
+                finished = {f for f in pending if f.done()}
+                tick(queue.get(batch=True))
+                for f in finished:
+                    rows.extend(f.result())
+                pending -= finished
+            tick(queue.get(batch=True))
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
     elif len(chunks) > 1:
         import multiprocessing as mp
+        import queue as queues
+        from concurrent.futures import FIRST_COMPLETED, wait
 
-        with ProcessPoolExecutor(max_workers=len(chunks), mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(solve_chunk, case, chunk, opts) for chunk in chunks]
-            for f in as_completed(futures):
-                tick(f.result())
+        ctx = mp.get_context("spawn")
+        with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx) as pool:
+            reports = manager.Queue()
+            pending = {pool.submit(solve_chunk, case, chunk, opts, partial(_put, reports)) for chunk in chunks}
+
+            def drain() -> None:
+                while True:
+                    try:
+                        tick([reports.get_nowait()])
+                    except queues.Empty:
+                        return
+
+            while pending:
+                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                drain()
+                for f in finished:
+                    rows.extend(f.result())
+            drain()
     else:
-        solve_chunk(case, chunks[0], opts, report=lambda r: tick([r]))
+
+        def one(r: dict) -> None:
+            rows.append(r)
+            tick([r["variant"]])
+
+        solve_chunk(case, chunks[0], opts, report=one)
     order = {v.name: i for i, v in enumerate(todo)}
     base = next(r for r in rows if r["variant"] == "base")
     if base["status"] != "optimal":

@@ -84,11 +84,17 @@ def test_the_process_pool_and_a_dask_cluster_give_the_local_results():
     one = solve_variants(case, variants, workers=1)
     seen = []
     pool = solve_variants(case, variants, workers=2, progress=seen.append)
-    dask = solve_variants(case, variants, engine="dask", workers=2)
+    seen_dask = []
+    dask = solve_variants(case, variants, engine="dask", workers=2, progress=seen_dask.append)
     cols = ["variant", "status", "total_cost", "contribution_margin", "fill_rate"]
     pd.testing.assert_frame_equal(one[cols], pool[cols], rtol=1e-9)
     pd.testing.assert_frame_equal(one[cols], dask[cols], rtol=1e-9)
-    assert seen[-1].startswith("5/5 solves done") and len(seen) == 2  # one line per worker's share
+    # One line per solve as each is done (not per worker's share), naming it.
+    for lines in (seen, seen_dask):
+        assert [line.split(" ", 1)[0] for line in lines] == [f"{i}/5" for i in range(1, 6)], lines
+        names = sorted(one["variant"], key=len, reverse=True)
+        assert sorted(next(n for n in names if line.endswith(f": {n}")) for line in lines) == sorted(one["variant"])
+        assert "about" in lines[0] and "left" not in lines[-1]
 
 
 def test_bad_scenario_rows_are_input_errors_all_at_once(tmp_path, capsys):
@@ -123,7 +129,7 @@ def test_scenarios_command_writes_its_workbook_and_tables(tmp_path, capsys):
     assert main(["scenarios", str(path), "--out", str(out), "--workers", "1"]) == 0
     said = capsys.readouterr().out
     assert "line down, all the scenario's actions: against the shock alone, +8 USD of total cost protected (+8 cash cost-to-serve, +8 margin, +0 revenue)" in said
-    assert sorted(p.name for p in out.iterdir()) == ["scenarios.xlsx", "scenarios_comparison.csv", "scenarios_playbook.csv", "scenarios_runs.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["scenarios.html", "scenarios.xlsx", "scenarios_comparison.csv", "scenarios_playbook.csv", "scenarios_runs.csv"]
     comp = pd.read_csv(out / "scenarios_comparison.csv").set_index("kpi")
     assert float(comp.loc["total_cost", "line down (shock alone): change"]) == pytest.approx(12.0)
     assert list(pd.read_excel(out / "scenarios.xlsx", sheet_name=None)) == ["comparison", "playbook", "runs"]
