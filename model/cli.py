@@ -1,4 +1,4 @@
-"""The `aop` command: `aop solve CASE --out DIR`, `aop validate CASE`.
+"""The `aop` command: `aop solve CASE --out DIR`, `aop validate CASE`, `aop report DIR`, ...
 
 Exit codes: 0 optimal, 2 bad input, 3 infeasible or unbounded (or no plan in the time
 limit), 1 anything else.
@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", choices=["matrix", "pyomo"], help="build the LP straight into a matrix (default) or through a Pyomo model")
     s.add_argument("--what-if-seconds", type=float, default=None, help="time the finance view's what-if re-solves may take together (default 120; 0 leaves them out, the prices' predictions stay)")
     s.add_argument("--verbose", action="store_true", help="print how long each stage took (read, validate, build, solve, results, finance, write)")
+    s.add_argument("--base", help="a folder of an earlier plan (e.g. last year's): report.html shows each KPI's change against it")
     v = sub.add_parser("validate", help="check a case without solving it")
     v.add_argument("case")
     t = sub.add_parser("template", help="write a blank case workbook documenting every table and column")
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("explain", help="print what the constraints of a solved plan cost (its ledger) and its P&L")
     e.add_argument("dir", help="a folder aop solve wrote")
     e.add_argument("--top", type=int, default=10, help="how many ledger entries (default 10)")
+    r = sub.add_parser("report", help="rebuild the browser report(s) of a results folder: report.html of a plan, <study>.html of a scenarios, sensitivity or compare run")
+    r.add_argument("dir", help="a folder aop solve, scenarios, sensitivity or compare wrote")
+    r.add_argument("--base", help="a folder of another plan: the plan's KPIs show their change against it")
     b = sub.add_parser("buffers", help="size safety stocks from variability and price a 10 %% inventory cut two ways")
     b.add_argument("case")
     b.add_argument("--out", required=True, help="the .xlsx to write: the inventory sheet to paste back, the buffers and the comparison")
@@ -118,6 +122,36 @@ def _explain(folder: str, top: int) -> int:
         for line, kind, year in zip(pnl["line"], pnl["kind"], pnl["year"]):
             shown = f"{year:.1%}" if kind == "percent" else f"{year:,.0f}"
             print(f"  {line:<58}{shown:>16}")
+    return EXIT_OK
+
+
+def _base_plan(folder: str | None):
+    """The tables of the plan in ``folder`` (for KPI changes), or an error message."""
+    from pathlib import Path
+
+    from .webreport import read_plan_tables
+
+    if folder is None:
+        return None, ""
+    if not (Path(folder) / "summary.csv").exists():
+        return None, f"--base {folder}: the folder holds no plan (no summary.csv): solve a case into it first"
+    return read_plan_tables(folder), ""
+
+
+def _report(folder: str, base: str | None) -> int:
+    """Rebuild the browser reports of a results folder from its CSV tables."""
+    from .webreport import rebuild
+
+    try:
+        written = rebuild(folder, base)
+    except FileNotFoundError as err:
+        print(f"aop: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except (KeyError, ValueError) as err:
+        print(f"aop: {folder}: its tables are not ones aop wrote, or were changed ({type(err).__name__}: {err})", file=sys.stderr)
+        return EXIT_INPUT
+    for p in written:
+        print(f"aop: wrote {p}")
     return EXIT_OK
 
 
@@ -215,7 +249,8 @@ def _study(args: argparse.Namespace) -> int:
                   f"({r['cash_cost_protected']:+,.0f} cash cost-to-serve, {r['margin_protected']:+,.0f} margin, {r['revenue_protected']:+,.0f} revenue)")
     elif args.command == "sensitivity":
         table = sensitivity_table(results, args.top)
-        tables = {"sensitivity": table, "runs": scenario_tables(results, cur)["runs"]}
+        done = scenario_tables(results, cur)
+        tables = {"sensitivity": table, "base_kpis": done["comparison"][["kpi", "unit", "base"]], "runs": done["runs"]}
         print(f"aop: the {min(args.top, len(table))} assumptions the plan is most sensitive to (a {args.step:.0%} step down / up, re-solved; margin, then cash cost-to-serve):")
         for r in table.head(args.top).to_dict("records"):
             print(f"  {r['rank']}. {r['group']}: margin {r['margin_down']:+,.0f} / {r['margin_up']:+,.0f} {cur}; cash cost-to-serve {r['cost_down']:+,.0f} / {r['cost_up']:+,.0f} "
@@ -229,7 +264,7 @@ def _study(args: argparse.Namespace) -> int:
         for r in bridge.iloc[1:-1].to_dict("records"):
             print(f"  - {r['driver']}: {r[col]:+,.0f} {cur} (in order: {r['total_cost_in_order']:+,.0f})")
     paths = write_study(args.command, tables, args.out, cur, title)
-    print(f"aop: wrote {len(paths)} files to {args.out} ({args.command}.xlsx and one CSV per table)")
+    print(f"aop: wrote {len(paths)} files to {args.out} ({args.command}.xlsx, {args.command}.html and one CSV per table)")
     return EXIT_OK
 
 
@@ -256,6 +291,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "explain":
         return _explain(args.dir, args.top)
+    if args.command == "report":
+        return _report(args.dir, args.base)
     from .api import check_case, load_case, plan_of, solve_model
     from .report import write_plan
 
@@ -276,13 +313,17 @@ def _run(args: argparse.Namespace) -> int:
             return _buffers(args)
         if args.command in ("scenarios", "sensitivity", "compare"):
             return _study(args)
+        base, problem = _base_plan(args.base)
+        if problem:
+            print(f"aop: {problem}", file=sys.stderr)
+            return EXIT_INPUT
         case = load_case(args.case, timings)
         _warn(case.warnings)
         print(f"aop: read and validated {args.case} in {timings['read'] + timings['validate']:.2f} s", flush=True)
         say = lambda m: print(f"aop: {m}", flush=True)  # noqa: E731
         solved = solve_model(case, timings, say, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
         plan = plan_of(solved, timings, **({} if args.what_if_seconds is None else {"what_if_seconds": max(0.0, args.what_if_seconds)}))
-        paths = write_plan(plan, args.out, timings=timings, **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
+        paths = write_plan(plan, args.out, timings=timings, base=base, base_label=args.base if base is not None else "", **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
     except InputError as err:
         _print_problems(err)
         return EXIT_INPUT
@@ -323,7 +364,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  - {m}")
     if "what_ifs_left_out" in s and float(s["what_ifs_left_out"]) > 0:
         print(f"aop: {int(float(s['what_ifs_left_out']))} what-if re-solves of the finance view were left out once their time was spent ({int(float(s['what_if_resolves']))} ran; --what-if-seconds gives them more)")
-    print(f"aop: wrote {len(paths)} files to {args.out} in {timings['write']:.2f} s (plan.xlsx and one CSV per table)")
+    print(f"aop: wrote {len(paths)} files to {args.out} in {timings['write']:.2f} s (plan.xlsx, report.html and one CSV per table)")
     if args.verbose:
         print("aop: stage timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
     return EXIT_OK

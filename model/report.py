@@ -1,4 +1,4 @@
-"""Write a plan: ``plan.xlsx`` (for people) and one CSV per table (for machines).
+"""Write a plan: ``plan.xlsx`` and ``report.html`` (for people) and one CSV per table (for machines).
 
 Files are first written into a temporary folder inside the output folder, flushed to disk, and
 only then moved into place with ``os.replace`` (Ctrl+C and SIGTERM wait until every file is
@@ -164,7 +164,7 @@ def inert_for_csv(df: pd.DataFrame) -> pd.DataFrame:
 #: found no plan writes. A run removes the files of its kind that it did not write this time (a
 #: table the new plan does not have) and a plan run removes the no-plan files, so a folder never
 #: mixes two runs. Files aop does not own are never touched.
-PLAN_FILES = frozenset({"plan.xlsx", *(f"{t}.csv" for t in PLAN_TABLES), *(f"{t}.parquet" for t in PLAN_TABLES)})
+PLAN_FILES = frozenset({"plan.xlsx", "report.html", *(f"{t}.csv" for t in PLAN_TABLES), *(f"{t}.parquet" for t in PLAN_TABLES)})
 
 #: Parquet copies of the tables are written when pyarrow is installed (pip install "aop[parquet]").
 PARQUET = importlib.util.find_spec("pyarrow") is not None
@@ -260,17 +260,24 @@ def _commit(tmp: Path, out: Path, names: list[str], owned: frozenset[str]) -> li
     return [out / n for n in names]
 
 
-def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = WORKBOOK_ROWS, timings: dict[str, float] | None = None) -> list[Path]:
-    """Write plan.xlsx and <table>.csv into ``out_dir`` atomically; return the paths written.
-    Files of an earlier run that this plan does not have (and any no-plan report) are removed.
-    ``timings`` (if given) receives ``write``, the seconds spent writing; provenance.csv is
-    written last and records it (the workbook's provenance sheet, written before, cannot)."""
+def write_plan(
+    plan: Plan, out_dir: str | Path, max_sheet_rows: int = WORKBOOK_ROWS, timings: dict[str, float] | None = None, base: dict[str, pd.DataFrame] | None = None, base_label: str = ""
+) -> list[Path]:
+    """Write plan.xlsx, report.html and <table>.csv into ``out_dir`` atomically; return the
+    paths written. Files of an earlier run that this plan does not have (and any no-plan
+    report) are removed. ``timings`` (if given) receives ``write``, the seconds spent writing;
+    provenance.csv is written last and records it (the workbook's provenance sheet, written
+    before, cannot). ``base``: another plan's tables; the page's KPIs show their change
+    against it (``base_label`` says which plan that is)."""
+    from .webreport import plan_page, render
+
     t0 = time.perf_counter()
     out = Path(out_dir)
     tmp = _staging(out)
     try:
         write_plan_workbook(plan, tmp / "plan.xlsx", max_sheet_rows)
-        names = ["plan.xlsx"]
+        (tmp / "report.html").write_text(render(plan_page(plan.tables, base, base_label)), encoding="utf-8")
+        names = ["plan.xlsx", "report.html"]
         for name, df in plan.tables.items():
             if name != "provenance":
                 inert_for_csv(df).to_csv(tmp / f"{name}.csv", index=False)
@@ -294,19 +301,22 @@ def write_plan(plan: Plan, out_dir: str | Path, max_sheet_rows: int = WORKBOOK_R
 
 def write_study(study: str, tables: dict[str, pd.DataFrame], out_dir: str | Path, currency: str, title: str) -> list[Path]:
     """Write a study of many plans into ``out_dir`` atomically: ``<study>.xlsx`` (its sheets and
-    charts) and ``<study>_<table>.csv`` for each table. Files of an earlier run of the same
-    study that this one does not have are removed; nothing else in the folder is touched."""
+    charts), ``<study>.html`` (the browser report) and ``<study>_<table>.csv`` for each table.
+    Files of an earlier run of the same study that this one does not have are removed; nothing
+    else in the folder is touched."""
+    from .webreport import render, study_page
     from .workbook import write_study_workbook
 
     out = Path(out_dir)
     tmp = _staging(out)
     try:
         write_study_workbook(study, tables, tmp / f"{study}.xlsx", currency, title)
-        names = [f"{study}.xlsx"]
+        (tmp / f"{study}.html").write_text(render(study_page(study, tables, currency, title)), encoding="utf-8")
+        names = [f"{study}.xlsx", f"{study}.html"]
         for name, df in tables.items():
             inert_for_csv(df).to_csv(tmp / f"{study}_{name}.csv", index=False)
             names.append(f"{study}_{name}.csv")
-        owned = frozenset(p.name for p in out.glob(f"{study}_*.csv")) | {f"{study}.xlsx"}
+        owned = frozenset(p.name for p in out.glob(f"{study}_*.csv")) | {f"{study}.xlsx", f"{study}.html"}
         return _commit(tmp, out, names, owned)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -567,6 +567,7 @@ def write_study_workbook(study: str, tables: dict[str, pd.DataFrame], path: Path
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False})
+    wb.set_properties({"title": f"aop {study}: {title}"})  # aop report reads the title back
     w = _Writer(wb, f"&L{_footer_text(title)}&CPage &P of &N&R{dt.date.today().isoformat()}")
     w.currency = currency
     written = []

@@ -1,0 +1,711 @@
+"""The browser report: one self-contained HTML page per plan, scenario run, sensitivity run or
+comparison (``report.html``, ``scenarios.html``, ``sensitivity.html``, ``compare.html``).
+
+The page needs no network to open: plotly.js and the table library (DataTables, from
+itables) are inlined once. It is rendered by a Jinja2 template with autoescaping on, so names
+from the case (sites, products, customers) always show as text: cells are escaped, and chart
+data travels as JSON with ``<``, ``>``, ``&`` and ``'`` escaped (Jinja2's ``tojson``).
+Every figure comes from the plan's tables (the same ones the CSVs and the workbook hold), so a
+results folder rebuilds its page exactly (``aop report DIR``). Money is in the case currency;
+fill rates and utilization are fractions shown as percentages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .workbook import METRICS
+
+#: Long tables show this many rows (the most important first); the CSV holds them all.
+MAX_TABLE_ROWS = 2000
+#: At most this many rows of a heat map (site-resources), the most utilized first.
+MAX_HEAT_ROWS = 60
+#: At most this many lanes of premium freight have their own bars; the others are summed.
+MAX_LANES = 12
+#: The study files a results folder may hold, by the table that marks them.
+STUDY_MARKERS = {"scenarios": "comparison", "sensitivity": "sensitivity", "compare": "bridge"}
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+@dataclass
+class Kpi:
+    """One figure at the top of the page: ``value`` in ``unit`` (a currency, ``fraction`` or
+    ``units``), and its change against a base plan when there is one."""
+
+    key: str
+    label: str
+    value: float
+    unit: str
+    change: float | None = None
+
+    @property
+    def text(self) -> str:
+        return _fmt(self.value, self.unit)
+
+    @property
+    def change_text(self) -> str:
+        if self.change is None or not math.isfinite(self.change):
+            return ""
+        if self.unit == "fraction":
+            return f"{self.change * 100:+.1f} pts"
+        return f"{self.change:+,.0f}"
+
+
+@dataclass
+class Section:
+    """A part of the page: a title, a sentence saying what it shows, charts, tables, sentences."""
+
+    id: str
+    title: str
+    note: str = ""
+    figures: list[dict] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)  # HTML from itables (escaped cells)
+    small_tables: list[pd.DataFrame] = field(default_factory=list)
+    sentences: list[str] = field(default_factory=list)
+    empty: str = ""  # said instead when there is nothing to show
+
+
+def _fmt(value: float, unit: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if unit == "fraction":
+        return f"{value:.1%}"
+    if unit == "units":
+        return f"{value:,.0f} units"
+    return f"{value:,.0f} {unit}".strip()
+
+
+def _metric(summary: pd.DataFrame, name: str) -> float:
+    s = summary.loc[summary["metric"] == name, "value"]
+    return float(s.iloc[0]) if len(s) else math.nan
+
+
+def segment_fill_rates(service: pd.DataFrame | None) -> dict[str, float]:
+    """On-time fill rate of each segment over the year: on time / quantity."""
+    if service is None or service.empty:
+        return {}
+    g = service.groupby("segment", sort=True)[["ontime", "quantity"]].sum()
+    return {str(s): float(r["ontime"] / r["quantity"]) if r["quantity"] else 1.0 for s, r in g.iterrows()}
+
+
+def plan_kpis(tables: dict[str, pd.DataFrame], base: dict[str, pd.DataFrame] | None = None) -> list[Kpi]:
+    """The KPIs at the top of a plan's page, each with its change against ``base`` (the tables
+    of another plan) when given. Values are read from the summary (the workbook's summary
+    sheet holds the same numbers), the service table and the inventory value table."""
+
+    def figures(t: dict[str, pd.DataFrame]) -> list[Kpi]:
+        s = t["summary"]
+        cur = str(s.loc[s["metric"] == "total_cost", "unit"].iloc[0])
+        out = [Kpi(k, METRICS[k], _metric(s, k), cur) for k in ("cash_cost_to_serve", "revenue", "contribution_margin")]
+        out.append(Kpi("contribution_margin_pct", METRICS["contribution_margin_pct"], _metric(s, "contribution_margin_pct"), "fraction"))
+        out.append(Kpi("fill_rate", METRICS["fill_rate"], _metric(s, "fill_rate"), "fraction"))
+        for seg, rate in segment_fill_rates(t.get("service")).items():
+            out.append(Kpi(f"fill_rate {seg}", f"On-time fill rate, {seg}", rate, "fraction"))
+        out.append(Kpi("premium_freight_spend", "Premium freight spend", _metric(s, "premium_freight_spend"), cur))
+        iv = t.get("inventory_value")
+        if iv is not None and len(iv):
+            out.append(Kpi("inventory_value_average", "Inventory value (on hand and in transit), average of the months", float(iv["inventory_value"].mean()), cur))
+        out.append(Kpi("inventory_value_end", METRICS["inventory_value_end"], _metric(s, "inventory_value_end"), cur))
+        return out
+
+    kpis = figures(tables)
+    if base is not None:
+        before = {k.key: k.value for k in figures(base)}
+        for k in kpis:
+            k.change = k.value - before[k.key] if k.key in before else None
+    return kpis
+
+
+def _figure(fig) -> dict:
+    """A plotly figure as plain JSON data for the page (no plotly.js in it)."""
+    import plotly.io as pio
+
+    fig.update_layout(margin=dict(l=60, r=20, t=50, b=50), font=dict(size=12))
+    # Plain JSON types: the page's template writes it with Jinja2's HTML-safe tojson.
+    spec = json.loads(pio.to_json(fig, validate=False))
+    spec.setdefault("layout", {})["template"] = _white()  # set on the figure, it is deep-copied (0.2 s a page)
+    for trace in spec.get("data", []):
+        for key in TEXT_KEYS:
+            if key in trace:
+                trace[key] = _as_text(trace[key])
+    return spec
+
+
+@functools.cache
+def _white() -> dict:
+    """plotly's plotly_white template as JSON, made once."""
+    import plotly.io as pio
+
+    return json.loads(pio.json.to_json_plotly(pio.templates["plotly_white"].to_plotly_json()))
+
+
+#: Trace fields that carry names from the case (sites, products, lanes, scenarios).
+TEXT_KEYS = ("x", "y", "name", "text", "customdata", "labels")
+
+
+def _as_text(v):
+    """Strings as plotly should show them: plotly.js reads a few HTML tags in labels (<b>,
+    <br>, <a href>), so ``<``, ``>`` and ``&`` are written as entities, which it shows as the
+    characters themselves. Numbers and nesting are kept."""
+    if isinstance(v, str):
+        return html.escape(v, quote=False)
+    if isinstance(v, list):
+        return [_as_text(x) for x in v]
+    return v
+
+
+def _lane(r) -> str:
+    return f"{r['origin']} → {r['destination']} ({r['mode']})"
+
+
+def waterfall_figure(pnl: pd.DataFrame, currency: str) -> dict | None:
+    """Revenue down to contribution margin (and margin after holding) for the year."""
+    import plotly.graph_objects as go
+
+    if pnl is None or pnl.empty or "year" not in pnl:
+        return None
+    x, y, measure = [], [], []
+    for r in pnl.to_dict("records"):
+        kind, line, v = r["kind"], str(r["line"]), float(r["year"])
+        if kind == "revenue":
+            x.append(line), y.append(v), measure.append("absolute")
+        elif (kind == "cost" or line.startswith("holding")) and abs(v) > 0.005:
+            x.append(line), y.append(v), measure.append("relative")
+        elif kind == "margin":
+            x.append(line), y.append(v), measure.append("total")
+    if not x:
+        return None
+    fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, textposition="outside", text=[f"{v:,.0f}" for v in y], connector={"line": {"color": "#999"}}))
+    fig.update_layout(title=f"From revenue to margin, the year ({currency})", yaxis_title=currency, showlegend=False, height=460)
+    return _figure(fig)
+
+
+def capacity_figures(capacity: pd.DataFrame) -> list[dict]:
+    """Utilization of regular hours by site-resource and month, and apart from it the share of
+    the allowed overtime used (only where overtime is allowed)."""
+    import plotly.graph_objects as go
+
+    if capacity is None or capacity.empty:
+        return []
+    c = capacity.assign(line=capacity["resource"].astype(str) + " at " + capacity["site"].astype(str))
+    keep = c.groupby("line")["utilization"].mean().sort_values(ascending=False).head(MAX_HEAT_ROWS).index
+    c = c[c["line"].isin(keep)]
+    periods = list(dict.fromkeys(c["period"].astype(str)))
+    out = []
+    reg = c.pivot_table(index="line", columns="period", values="utilization", aggfunc="mean").reindex(index=keep, columns=periods)
+    height = 160 + 22 * len(reg)
+    fig = go.Figure(go.Heatmap(z=reg.to_numpy(), x=periods, y=list(reg.index), zmin=0, zmax=1, colorscale="YlOrRd", colorbar=dict(title="used", tickformat=".0%"),
+                               hovertemplate="%{y}<br>%{x}: %{z:.1%} of regular hours<extra></extra>"))
+    fig.update_layout(title="Regular hours used (share of each line's hours), by month", height=height, yaxis=dict(autorange="reversed"), xaxis_type="category")
+    out.append(_figure(fig))
+    ot = c[c["overtime_hours"] > 0]
+    if len(ot):
+        ot = ot.assign(share=ot["overtime_used"] / ot["overtime_hours"])
+        lines = [x for x in keep if x in set(ot["line"])]
+        grid = ot.pivot_table(index="line", columns="period", values="share", aggfunc="mean").reindex(index=lines, columns=periods)
+        fig = go.Figure(go.Heatmap(z=grid.to_numpy(), x=periods, y=lines, zmin=0, zmax=1, colorscale="Purples", colorbar=dict(title="used", tickformat=".0%"),
+                                   hovertemplate="%{y}<br>%{x}: %{z:.1%} of the overtime allowed<extra></extra>"))
+        fig.update_layout(title="Overtime used (share of the overtime allowed), by month", height=160 + 22 * len(lines), yaxis=dict(autorange="reversed"), xaxis_type="category")
+        out.append(_figure(fig))
+    return out
+
+
+def inventory_figure(working_capital: pd.DataFrame | None, inventory_value: pd.DataFrame | None, currency: str) -> dict | None:
+    """Inventory value at each month's end, on hand and in transit, by product family."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    if working_capital is not None and len(working_capital):
+        g = working_capital.groupby(["period", "family"], sort=False)[["on_hand_value", "in_transit_value"]].sum().reset_index()
+        periods = list(dict.fromkeys(working_capital["period"].astype(str)))
+        for i, fam in enumerate(sorted(g["family"].astype(str).unique())):
+            f = g[g["family"].astype(str) == fam].set_index("period").reindex(periods).fillna(0.0)
+            color = PALETTE[i % len(PALETTE)]
+            fig.add_bar(x=periods, y=f["on_hand_value"], name=f"{fam} on hand", marker_color=color, legendgroup=fam)
+            fig.add_bar(x=periods, y=f["in_transit_value"], name=f"{fam} in transit", marker=dict(color=color, opacity=0.45, pattern_shape="/"), legendgroup=fam)
+    elif inventory_value is not None and len(inventory_value):
+        fig.add_bar(x=inventory_value["period"], y=inventory_value["on_hand_value"], name="on hand")
+        fig.add_bar(x=inventory_value["period"], y=inventory_value["in_transit_value"], name="in transit")
+    else:
+        return None
+    fig.update_layout(barmode="stack", title=f"Inventory value at each month's end, on hand and in transit ({currency})", yaxis_title=currency, height=440, xaxis_type="category")
+    return _figure(fig)
+
+
+def premium_figure(premium: pd.DataFrame | None, currency: str, periods: list[str] | None = None) -> dict | None:
+    """Premium freight spend by lane and month (every month of the plan on the axis);
+    hovering a bar says what triggers it."""
+    import plotly.graph_objects as go
+
+    if premium is None or premium.empty:
+        return None
+    p = premium.assign(lane=[_lane(r) for r in premium.to_dict("records")], departure_period=premium["departure_period"].astype(str))
+    top = p.groupby("lane")["spend"].sum().sort_values(ascending=False).index[:MAX_LANES]
+    if len(top) < p["lane"].nunique():  # a large plan: the lanes that spend most, the rest together
+        rest = ~p["lane"].isin(top)
+        p.loc[rest, ["lane", "trigger", "stops_when"]] = [f"{p.loc[rest, 'lane'].nunique()} other lanes", "(several)", "(several)"]
+    months = list(dict.fromkeys([*(periods or []), *sorted(p["departure_period"])]))
+    fig = go.Figure()
+    for lane, g in p.groupby("lane", sort=True):
+        g = g.groupby("departure_period").agg(spend=("spend", "sum"), units=("units", "sum"), trigger=("trigger", "first"), stops_when=("stops_when", "first")).reindex(months)
+        g = g.assign(spend=g["spend"].fillna(0.0), units=g["units"].fillna(0.0).map("{:,.0f}".format)).fillna("")
+        fig.add_bar(x=months, y=g["spend"], name=lane, customdata=g[["units", "trigger", "stops_when"]].astype(str).to_numpy(),
+                    hovertemplate="%{x}: %{y:,.0f} " + currency + " for %{customdata[0]} units<br>forced by: %{customdata[1]}<br>stops with %{customdata[2]}<extra>%{fullData.name}</extra>")
+    fig.update_layout(barmode="stack", title=f"Premium freight by lane and month of departure ({currency})", yaxis_title=currency, height=400, xaxis_type="category")
+    return _figure(fig)
+
+
+def service_figure(service: pd.DataFrame | None) -> dict | None:
+    """On-time fill rate of each segment by month (solid) against its target (dashed)."""
+    import plotly.graph_objects as go
+
+    if service is None or service.empty:
+        return None
+    fig = go.Figure()
+    for i, (seg, g) in enumerate(service.groupby("segment", sort=True)):
+        color = PALETTE[i % len(PALETTE)]
+        periods = g["period"].astype(str)
+        fig.add_scatter(x=periods, y=g["fill_rate"], name=f"{seg}", mode="lines+markers", line=dict(color=color))
+        if "target" in g and g["target"].notna().any():
+            fig.add_scatter(x=periods, y=g["target"], name=f"{seg} target", mode="lines", line=dict(color=color, dash="dash"))
+    fig.update_layout(title="On-time fill rate by segment, month by month, against its target", yaxis=dict(tickformat=".0%", title="on time"), height=400, xaxis_type="category")
+    return _figure(fig)
+
+
+def limits_figure(ledger: pd.DataFrame | None, currency: str, top: int = 10) -> dict | None:
+    """The limits that cost the most: what their step (e.g. 10 % more hours) saves, re-solved
+    where it was, else as the prices predict."""
+    import plotly.graph_objects as go
+
+    if ledger is None or ledger.empty:
+        return None
+    led = ledger.head(top).copy()
+    saving = -led["value_of_step"].where(led["value_of_step"].notna(), led["predicted"]).astype(float)
+    label = led["object"].astype(str) + " (" + led["step"].astype(str) + ")"
+    fig = go.Figure(go.Bar(x=saving[::-1], y=label[::-1], orientation="h", marker_color="#d62728",
+                           customdata=led[["periods", "price_low", "price_high"]][::-1].astype(str).to_numpy(),
+                           hovertemplate="%{y}<br>saves %{x:,.0f} " + currency + "<br>binds in %{customdata[0]}<extra></extra>"))
+    fig.update_layout(title=f"The limits that cost the most: what their step would save ({currency})", xaxis_title=currency, height=160 + 34 * len(led))
+    return _figure(fig)
+
+
+def _datatable(df: pd.DataFrame, table_id: str, order: list | None = None) -> str:
+    """A long table as a searchable, sortable DataTable (itables); cells are escaped."""
+    import itables
+
+    shown = df.head(MAX_TABLE_ROWS).dropna(axis=1, how="all")  # a column with nothing in it says nothing
+    for c in shown.columns:
+        col = shown[c]
+        if col.dtype.kind == "f" and col.isna().any():
+            # Blank, not "NaN"; DataTables still sorts "1,234.50" as a number (its num-fmt type).
+            shown[c] = [f"{v:,.2f}" if v == v else "" for v in col]
+        elif col.dtype.kind not in "fiub":
+            shown[c] = col.astype(object).where(col.notna(), "")
+    with pd.option_context("display.float_format", "{:,.2f}".format):
+        return itables.to_html_datatable(
+            shown,
+            connected=False,
+            table_id=table_id,
+            showIndex=False,
+            maxBytes=0,
+            allow_html=False,
+            display_logo_when_loading=False,
+            text_in_header_can_be_selected=False,  # a click on a header sorts by it
+            classes="display compact nowrap",
+            scrollX=True,
+            pageLength=10,
+            order=order or [],
+            layout={"topStart": "pageLength", "topEnd": "search", "bottomStart": "info", "bottomEnd": "paging"},
+            style="width:100%;margin:0",
+        )
+
+
+def _table_note(df: pd.DataFrame, csv: str) -> str:
+    if len(df) > MAX_TABLE_ROWS:
+        return f"The first {MAX_TABLE_ROWS:,} of {len(df):,} rows; {csv} holds them all."
+    return ""
+
+
+def plan_sections(tables: dict[str, pd.DataFrame], currency: str) -> list[Section]:
+    """The sections of a plan's page, in reading order."""
+    t = tables
+    out: list[Section] = []
+    wf = waterfall_figure(t.get("pnl"), currency)
+    pnl = t.get("pnl")
+    small = []
+    if pnl is not None and len(pnl):
+        small = [pnl[["line", "year"]].assign(year=[f"{v:.1%}" if k == "percent" else f"{v:,.0f}" for k, v in zip(pnl["kind"], pnl["year"])])]
+    out.append(Section("costs", "From revenue to margin", "The year's P&L: revenue less what the plan spends gives the contribution margin; holding stock is a cost of capital, not cash.", [wf] if wf else [], small_tables=small))
+    out.append(Section("capacity", "Capacity", "How much of each line's hours the plan uses, month by month; overtime is shown apart. The most used lines first.", capacity_figures(t.get("capacity")),
+                       empty="The case has no capacity limits."))
+    inv = inventory_figure(t.get("working_capital"), t.get("inventory_value"), currency)
+    out.append(Section("inventory", "Inventory (working capital)", "What the plan ties up in stock at each month's end, on hand at sites and in transit.", [inv] if inv else []))
+    prem = t.get("premium_freight")
+    months = list(dict.fromkeys(t["inventory_value"]["period"].astype(str))) if t.get("inventory_value") is not None else None
+    pf = premium_figure(prem, currency, months)
+    sec = Section("premium", "Premium freight", "Where the plan pays for premium freight and what triggers it (the limit that forces it and when it stops).", [pf] if pf else [],
+                  empty="The plan uses no premium freight.")
+    if prem is not None and len(prem):
+        sec.sentences = list(prem["sentence"].astype(str).head(50))
+        sec.tables.append(_datatable(prem.drop(columns=["sentence"], errors="ignore"), "premium-table"))
+    out.append(sec)
+    svc = t.get("service")
+    sf = service_figure(svc)
+    sec = Section("service", "Service", "On-time fill rate by segment against its target; what each target costs is in the service costs table.", [sf] if sf else [])
+    if t.get("service_costs") is not None and len(t["service_costs"]):
+        sec.small_tables.append(t["service_costs"])
+    out.append(sec)
+    led = t.get("ledger")
+    lf = limits_figure(led, currency)
+    sec = Section("ledger", "What the limits cost", "The constraint cost ledger: each binding limit, what one more unit is worth (its shadow price range over the months it binds) and what a step would save, re-solved.",
+                  [lf] if lf else [], empty="No limit binds: capacity, suppliers and lanes all have room.")
+    if led is not None and len(led):
+        sec.sentences = list(led["sentence"].astype(str).head(20))
+        sec.tables.append(_datatable(led.drop(columns=["sentence"]), "ledger-table"))
+    out.append(sec)
+    sp = t.get("shadow_prices")
+    if sp is not None and len(sp):
+        binding = sp[sp["shadow_price"].abs() > 1e-9]
+        binding = binding.reindex(binding["shadow_price"].abs().sort_values(ascending=False).index)
+        cols = [c for c in ("constraint", "site", "resource", "product", "lane", "mode", "period", "limit", "shadow_price", "limit_lower", "limit_upper", "meaning") if c in binding.columns]
+        note = f"Every limit with a non-zero price, the largest first ({len(binding):,} of {len(sp):,} constraints). " + _table_note(binding, "shadow_prices.csv")
+        out.append(Section("prices", "Shadow prices", note, tables=[_datatable(binding[cols], "prices-table")], empty="No constraint has a price."))
+    cts = t.get("cost_to_serve")
+    if cts is not None and len(cts):
+        cts = cts.sort_values("revenue", ascending=False)
+        out.append(Section("cost-to-serve", "Cost-to-serve and margin by customer and product", "Revenue, the cost allocated to it and the margin, the largest revenue first. " + _table_note(cts, "cost_to_serve.csv"),
+                           tables=[_datatable(cts, "cts-table")]))
+    return out
+
+
+def _currency(tables: dict[str, pd.DataFrame]) -> str:
+    s = tables["summary"]
+    return str(s.loc[s["metric"] == "total_cost", "unit"].iloc[0])
+
+
+@dataclass
+class Page:
+    """What the template renders."""
+
+    title: str
+    subtitle: str
+    kpis: list[Kpi]
+    sections: list[Section]
+    base_label: str = ""
+    footer: str = ""
+
+
+def plan_page(tables: dict[str, pd.DataFrame], base: dict[str, pd.DataFrame] | None = None, base_label: str = "") -> Page:
+    """The page of one plan (``tables``: the plan's tables by name, as in its results folder)."""
+    cur = _currency(tables)
+    prov = tables["provenance"].set_index("item")["value"] if "provenance" in tables else pd.Series(dtype=object)
+    case = Path(str(prov.get("case", "plan"))).name
+    s = tables["summary"]
+    sub = f"Optimal plan, total cost {_metric(s, 'total_cost'):,.0f} {cur}; solved by {prov.get('solver', 'HiGHS')} at {prov.get('solved at (UTC)', '')}"
+    return Page(f"Plan: {case}", sub, plan_kpis(tables, base), plan_sections(tables, cur), base_label, _footer(prov))
+
+
+def _footer(prov: pd.Series) -> str:
+    return f"aop {prov.get('aop', '')}; page written {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
+
+
+# -- studies (many plans) ---------------------------------------------------------------------
+
+
+def _comparison_kpis(comparison: pd.DataFrame, column: str, base_column: str | None) -> list[Kpi]:
+    c = comparison.set_index("kpi")
+    out = []
+    for k in c.index:
+        if k == "top_limits" or k not in KPI_LABELS and not k.startswith("fill_rate "):
+            continue
+        label = KPI_LABELS.get(k) or f"On-time fill rate, {k.split(' ', 1)[1]}"
+        v = float(c.at[k, column])
+        ch = float(c.at[k, column]) - float(c.at[k, base_column]) if base_column else None
+        out.append(Kpi(k, label, v, str(c.at[k, "unit"]), ch))
+    return out
+
+
+#: The KPIs of a study's plans shown at its top, in order, with their labels.
+KPI_LABELS = {
+    "cash_cost_to_serve": METRICS["cash_cost_to_serve"], "revenue": "Revenue", "contribution_margin": METRICS["contribution_margin"],
+    "fill_rate": METRICS["fill_rate"], "premium_freight_spend": "Premium freight spend",
+    "inventory_value_average": "Inventory value on hand, average of the months", "inventory_value_end": METRICS["inventory_value_end"],
+}
+
+
+def _order_kpis(kpis: list[Kpi]) -> list[Kpi]:
+    rank = {k: i for i, k in enumerate(["cash_cost_to_serve", "revenue", "contribution_margin", "fill_rate"])}
+    return sorted(kpis, key=lambda k: (rank.get(k.key, 4 if k.key.startswith("fill_rate ") else 5), k.key))
+
+
+def scenarios_page(tables: dict[str, pd.DataFrame], title: str) -> Page:
+    """Scenarios and playbooks: the base's KPIs, each plan's change against the base, what
+    the pre-approved actions protect, and the comparison table."""
+    import plotly.graph_objects as go
+
+    comp = tables["comparison"]
+    cur = str(comp.loc[comp["kpi"] == "total_cost", "unit"].iloc[0])
+    plans = [c for c in comp.columns if c not in ("kpi", "unit") and not c.endswith(": change")]
+    c = comp.set_index("kpi")
+    others = [p for p in plans if p != "base"]
+    sections = []
+    fig = go.Figure()
+    for key, name in (("cash_cost_to_serve", "cash cost-to-serve"), ("contribution_margin", "margin"), ("revenue_lost", "revenue lost")):
+        if key in c.index:
+            fig.add_bar(y=others, x=[float(c.at[key, p]) - float(c.at[key, "base"]) for p in others], name=name, orientation="h")
+    fig.update_layout(barmode="group", title=f"Each plan against the base ({cur}; positive is more)", xaxis_title=cur, height=180 + 60 * len(others), yaxis=dict(autorange="reversed"))
+    sections.append(Section("plans", "Scenarios against the base", "What each scenario does to cash cost-to-serve, margin and revenue lost, against the base plan.", [_figure(fig)] if others else [],
+                            tables=[_datatable(_readable_comparison(comp), "comparison-table")]))
+    pb = tables.get("playbook")
+    sec = Section("playbook", "The playbook: what the pre-approved actions protect", "For each downside scenario with actions: against the shock alone, what all the actions together and each alone protect (positive is protected).",
+                  empty="No scenario has pre-approved actions.")
+    if pb is not None and len(pb):
+        fig = go.Figure()
+        label = pb["scenario"].astype(str) + ": " + pb["actions"].astype(str)
+        for key, name in (("total_cost_protected", "total cost"), ("cash_cost_protected", "cash cost-to-serve"), ("margin_protected", "margin"), ("revenue_protected", "revenue")):
+            fig.add_bar(y=label, x=pb[key], name=name, orientation="h")
+        fig.update_layout(barmode="group", title=f"Protected by the actions, against the shock alone ({cur})", xaxis_title=cur, height=200 + 70 * len(pb), yaxis=dict(autorange="reversed"))
+        sec.figures.append(_figure(fig))
+        sec.small_tables.append(pb)
+    sections.append(sec)
+    sections.append(_runs_section(tables.get("runs")))
+    return Page(f"Scenarios: {title}", f"{len(plans)} plans solved: the base and {len(others)} scenario plans", _order_kpis(_comparison_kpis(comp, "base", None)), sections, footer=_study_footer())
+
+
+def _readable_comparison(comp: pd.DataFrame) -> pd.DataFrame:
+    """The comparison with numbers written as a reader wants them (fractions as %)."""
+    out = comp.copy().astype(object)
+    out.columns.name = None
+    for col in out.columns[2:]:
+        out[col] = [_cell(v, u) for v, u in zip(comp[col], comp["unit"])]
+    return out
+
+
+def _cell(v, unit: str) -> str:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+    if math.isnan(x):
+        return ""
+    return f"{x:.2%}" if unit == "fraction" else f"{x:,.0f}"
+
+
+def _runs_section(runs: pd.DataFrame | None) -> Section:
+    sec = Section("runs", "How each plan was solved", "Warm: re-solved in place from the base's basis; cold: built and solved from scratch. Predicted change: what the base's shadow prices predicted for total cost.")
+    if runs is not None and len(runs):
+        sec.tables.append(_datatable(runs, "runs-table"))
+    return sec
+
+
+def sensitivity_page(tables: dict[str, pd.DataFrame], title: str, currency: str) -> Page:
+    """The assumptions the plan is most sensitive to: a tornado of the re-solved change of
+    total cost for a step down and up, with the shadow prices' prediction beside it."""
+    import plotly.graph_objects as go
+
+    sens = tables["sensitivity"]
+    s = sens.sort_values("rank")
+    fig = go.Figure()
+    fig.add_bar(y=s["group"], x=s["total_cost_down"], name="step down, re-solved", orientation="h", marker_color="#1f77b4")
+    fig.add_bar(y=s["group"], x=s["total_cost_up"], name="step up, re-solved", orientation="h", marker_color="#ff7f0e")
+    fig.add_scatter(y=s["group"], x=s["predicted_total_cost_down"], name="step down, the prices' prediction", mode="markers", marker=dict(symbol="line-ns-open", size=16, color="#0b3d91", line=dict(width=3)))
+    fig.add_scatter(y=s["group"], x=s["predicted_total_cost_up"], name="step up, the prices' prediction", mode="markers", marker=dict(symbol="line-ns-open", size=16, color="#a04000", line=dict(width=3)))
+    fig.update_layout(barmode="overlay", title=f"Change of total cost for a step down and up ({currency}); the marks are what the shadow prices predicted", xaxis_title=currency,
+                      height=220 + 30 * len(s), yaxis=dict(autorange="reversed"))
+    fig2 = go.Figure()
+    fig2.add_bar(y=s["group"], x=s["margin_down"], name="step down", orientation="h")
+    fig2.add_bar(y=s["group"], x=s["margin_up"], name="step up", orientation="h")
+    fig2.update_layout(barmode="overlay", title=f"Change of contribution margin for a step down and up ({currency})", xaxis_title=currency, height=220 + 30 * len(s), yaxis=dict(autorange="reversed"))
+    top = s[s["matters"].astype(str).str.lower() == "true"]["group"].astype(str).tolist() if "matters" in s else []
+    sections = [
+        Section("tornado", "The assumptions that matter", f"Each group of assumptions moved down and up by a step and re-solved, ranked by the swing of margin, then cash cost-to-serve. The ones that matter: {', '.join(top) or 'none'}.",
+                [_figure(fig), _figure(fig2)], tables=[_datatable(s, "sensitivity-table")]),
+        _runs_section(tables.get("runs")),
+    ]
+    runs = tables.get("runs")
+    base = tables.get("base_kpis")
+    kpis = _order_kpis(_comparison_kpis(base, "base", None)) if base is not None and len(base) else []
+    return Page(f"Sensitivity: {title}", f"{len(s)} groups of assumptions, {len(runs) if runs is not None else 0} plans solved", kpis, sections, footer=_study_footer())
+
+
+def compare_page(tables: dict[str, pd.DataFrame], title: str) -> Page:
+    """Plan A to plan B: plan B's KPIs with their change from A, and the bridge as a waterfall."""
+    import plotly.graph_objects as go
+
+    kc = tables["kpi_changes"]
+    cur = str(kc.loc[kc["kpi"] == "total_cost", "unit"].iloc[0])
+    kpis = []
+    for r in kc.to_dict("records"):
+        k = str(r["kpi"])
+        if k in KPI_LABELS or k.startswith("fill_rate "):
+            try:
+                kpis.append(Kpi(k, KPI_LABELS.get(k) or f"On-time fill rate, {k.split(' ', 1)[1]}", float(r["plan_b"]), str(r["unit"]), float(r["change"])))
+            except (TypeError, ValueError):
+                continue
+    br = tables["bridge"]
+    shapley = "total_cost_shapley" in br and br["total_cost_shapley"].notna().any()
+    col = "total_cost_shapley" if shapley else "total_cost_in_order"
+    mid = br.iloc[1:-1]
+    x = [str(br["driver"].iloc[0]), *mid["driver"].astype(str), str(br["driver"].iloc[-1])]
+    y = [float(br["total_cost"].iloc[0]), *mid[col].astype(float), float(br["total_cost"].iloc[-1])]
+    fig = go.Figure(go.Waterfall(x=x, y=y, measure=["absolute", *["relative"] * len(mid), "total"], text=[f"{v:+,.0f}" if 0 < i < len(y) - 1 else f"{v:,.0f}" for i, v in enumerate(y)], textposition="outside"))
+    levels = [y[0], *(y[0] + sum(y[1 : i + 1]) for i in range(1, len(y) - 1)), y[-1]]
+    low, high = min(levels), max(levels)
+    pad = max(high - low, abs(high) * 0.01, 1.0) * 0.25
+    fig.update_yaxes(range=[low - pad, high + pad])  # the drivers are small next to the totals
+    how = "the Shapley average over every order of the drivers" if shapley else "the drivers switched from A to B one at a time, in the order shown"
+    fig.update_layout(title=f"Total cost from plan A to plan B by driver ({cur}; {how})", yaxis_title=cur, height=460, showlegend=False)
+    sections = [
+        Section("bridge", "The bridge from plan A to plan B", f"What each driver adds to total cost: {how}.", [_figure(fig)], tables=[_datatable(br, "bridge-table")]),
+        Section("changes", "KPI changes", "Each KPI of plan A and plan B and the change.", small_tables=[kc.assign(**{c: [_cell(v, u) for v, u in zip(kc[c], kc["unit"])] for c in ("plan_a", "plan_b", "change")})]),
+        _runs_section(tables.get("runs")),
+    ]
+    return Page(f"Plan to plan: {title}", "Plan B's KPIs, each with its change from plan A", _order_kpis(kpis), sections, base_label="plan A", footer=_study_footer())
+
+
+def _study_footer() -> str:
+    from . import __version__
+
+    return f"aop {__version__}; page written {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
+
+
+def study_page(study: str, tables: dict[str, pd.DataFrame], currency: str, title: str) -> Page:
+    """The page of ``aop scenarios``, ``aop sensitivity`` or ``aop compare``."""
+    if study == "scenarios":
+        return scenarios_page(tables, title)
+    if study == "sensitivity":
+        return sensitivity_page(tables, title, currency)
+    if study == "compare":
+        return compare_page(tables, title)
+    raise ValueError(f"unknown study {study!r}")
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def render(page: Page) -> str:
+    """The page as one self-contained HTML document."""
+    import itables.options
+    import jinja2
+    import plotly.io.json as pjson
+    import plotly.offline
+    from itables.javascript import generate_init_offline_itables_html
+    from markupsafe import Markup
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("aop", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.policies["json.dumps_function"] = lambda obj, **_kw: pjson.to_json_plotly(obj)
+    env.policies["json.dumps_kwargs"] = {}
+    template = env.get_template("report.html.j2")
+    figures = [f for s in page.sections for f in s.figures]
+    return template.render(
+        page=page,
+        n_figures=len(figures),
+        # Trusted library code and HTML from itables (whose cells it escapes): not autoescaped.
+        plotly_js=Markup(plotly.offline.get_plotlyjs()),
+        tables_js=Markup(generate_init_offline_itables_html(itables.options.dt_bundle)),
+        sections=[(s, [Markup(h) for h in s.tables]) for s in page.sections],
+    )
+
+
+def write_page(page: Page, path: str | Path) -> Path:
+    """Render ``page`` and write it to ``path`` atomically."""
+    from .report import atomic_file
+
+    path = Path(path)
+    html = render(page)
+    with atomic_file(path) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    return path
+
+
+# -- a results folder ---------------------------------------------------------------------------
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A table aop wrote, read back: text columns stay text, and the apostrophe that defused a
+    formula-looking cell (report.inert_for_csv) is taken off again."""
+    from .report import FORMULA_START
+
+    df = pd.read_csv(path, keep_default_na=True)
+    for c in df.columns:
+        if df[c].dtype == object or str(df[c].dtype).startswith("str"):
+            col = df[c]
+            mask = col.map(lambda v: isinstance(v, str) and len(v) > 1 and v[0] == "'" and v[1:].startswith(FORMULA_START))
+            if mask.any():
+                df[c] = col.where(~mask, col.str[1:])
+    return df
+
+
+def read_plan_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """The plan tables of a folder ``aop solve`` wrote (``<table>.csv``), by name."""
+    from .results import PLAN_TABLES
+
+    folder = Path(folder)
+    tables = {name: _read_csv(folder / f"{name}.csv") for name in PLAN_TABLES if (folder / f"{name}.csv").exists()}
+    for key in ("period", "departure_period"):
+        for df in tables.values():
+            if key in df.columns:
+                df[key] = df[key].astype(str)
+    return tables
+
+
+def read_study_tables(folder: str | Path, study: str) -> dict[str, pd.DataFrame]:
+    """The tables of a study (``<study>_<table>.csv``), by table name."""
+    folder = Path(folder)
+    prefix = f"{study}_"
+    return {p.stem[len(prefix):]: _read_csv(p) for p in sorted(folder.glob(f"{prefix}*.csv"))}
+
+
+def rebuild(folder: str | Path, base: str | Path | None = None) -> list[Path]:
+    """Rebuild every page of a results folder: ``report.html`` from a plan's CSVs (with its
+    KPIs' change against the plan in ``base``, when given) and ``<study>.html`` for each study
+    there. Raises FileNotFoundError when the folder holds no results."""
+    folder = Path(folder)
+    written = []
+    if (folder / "summary.csv").exists():
+        tables = read_plan_tables(folder)
+        base_tables = None
+        if base is not None:
+            if not (Path(base) / "summary.csv").exists():
+                raise FileNotFoundError(f"{base} holds no plan (no summary.csv): solve a case into it first")
+            base_tables = read_plan_tables(base)
+        written.append(write_page(plan_page(tables, base_tables, Path(base).name if base else ""), folder / "report.html"))
+    for study, marker in STUDY_MARKERS.items():
+        if (folder / f"{study}_{marker}.csv").exists():
+            t = read_study_tables(folder, study)
+            cur = _study_currency(t)
+            written.append(write_page(study_page(study, t, cur, _study_title(folder, study)), folder / f"{study}.html"))
+    if not written:
+        raise FileNotFoundError(f"{folder} holds no results: no summary.csv (aop solve) and no scenarios, sensitivity or compare tables")
+    return written
+
+
+def _study_currency(tables: dict[str, pd.DataFrame]) -> str:
+    for name in ("comparison", "kpi_changes"):
+        t = tables.get(name)
+        if t is not None and "unit" in t:
+            u = t.loc[t["kpi"] == "total_cost", "unit"]
+            if len(u):
+                return str(u.iloc[0])
+    return ""
+
+
+def _study_title(folder: Path, study: str) -> str:
+    """The study's title as its workbook records it (the document title), else the folder."""
+    try:
+        from openpyxl import load_workbook
+
+        wb = load_workbook(folder / f"{study}.xlsx", read_only=True)
+        title = wb.properties.title or ""
+        wb.close()
+        return title.split(": ", 1)[-1] if title else folder.name
+    except Exception:  # noqa: BLE001 - the title is a nicety; the page stands without it
+        return folder.name
