@@ -115,14 +115,34 @@ def test_long_tables_are_cut_and_say_where_every_row_is():
     assert _table_note(df, "x.csv") == f"The first {MAX_TABLE_ROWS:,} of {len(df):,} rows; x.csv holds them all."
 
 
-def test_study_pages_are_written_and_rebuilt(tmp_path):
-    out = tmp_path / "study"
-    assert main(["sensitivity", str(EXAMPLE), "--out", str(out), "--workers", "1", "--step", "0.1"]) == 0
-    page = (out / "sensitivity.html").read_text(encoding="utf-8")
-    assert 'id="tornado-chart-1"' in page and "step up, re-solved" in page
-    assert 'data-kpi="cash_cost_to_serve"' in page  # the base's KPIs at the top
-    (out / "sensitivity.html").unlink()
-    assert main(["report", str(out)]) == 0 and (out / "sensitivity.html").exists()
+@pytest.fixture(scope="module")
+def study_runs(tmp_path_factory) -> Path:
+    """One folder with a scenarios run of the example, a sensitivity run of the small case and a
+    comparison of the small case with itself at 10 % more demand."""
+    out = tmp_path_factory.mktemp("studies")
+    a = write_xlsx(small_case(), out / "a.xlsx")
+    grown = small_case()
+    grown["demand"]["quantity"] = grown["demand"]["quantity"] * 1.1
+    b = write_xlsx(grown, out / "b.xlsx")
+    assert main(["scenarios", str(EXAMPLE), "--out", str(out), "--workers", "2"]) == 0
+    assert main(["sensitivity", str(a), "--out", str(out), "--workers", "1"]) == 0
+    assert main(["compare", str(a), str(b), "--out", str(out), "--workers", "1"]) == 0
+    return out
+
+
+def test_study_pages_are_written_and_rebuilt(study_runs):
+    pages = {s: (study_runs / f"{s}.html").read_text(encoding="utf-8") for s in ("scenarios", "sensitivity", "compare")}
+    assert 'id="tornado-chart-1"' in pages["sensitivity"] and "step up, re-solved" in pages["sensitivity"]
+    assert 'data-kpi="cash_cost_to_serve"' in pages["sensitivity"]  # the base's KPIs at the top
+    assert 'id="bridge-chart-1"' in pages["compare"] and "change vs plan A" in pages["compare"]
+    assert 'id="playbook-chart-1"' in pages["scenarios"] and "South bottling breakdown" in pages["scenarios"]
+    for s in pages:
+        (study_runs / f"{s}.html").unlink()
+    assert main(["report", str(study_runs)]) == 0
+    for s, page in pages.items():
+        again = (study_runs / f"{s}.html").read_text(encoding="utf-8")
+        kpi = lambda p: [line.strip() for line in p.splitlines() if "data-kpi=" in line]  # noqa: E731
+        assert kpi(again) == kpi(page), s  # the same figures from the CSVs
 
 
 # -- in a real browser ------------------------------------------------------------------------
@@ -233,6 +253,17 @@ def test_long_tables_search_and_sort(browser, example_runs):
     v.page.click(f"{table}_wrapper th:has-text('units')")
     first = units()
     assert first == sorted(first)
+
+
+@pytest.mark.parametrize("study", ["scenarios", "sensitivity", "compare"])
+def test_study_pages_load_offline_with_every_chart_drawn(browser, study_runs, study):
+    v = Visit(browser, study_runs / f"{study}.html")
+    assert v.errors == [] and v.dialogs == [] and v.network() == []
+    charts = v.charts()
+    assert charts
+    for c in charts:
+        assert c["traces"] > 0 and c["drawn"] > 0 and c["width"] > 100 and c["height"] > 100, c
+    assert v.page.evaluate("() => document.querySelectorAll('.kpi').length") >= 5
 
 
 def test_a_hostile_case_shows_its_names_as_text_and_runs_nothing(browser, example_runs):
