@@ -574,7 +574,7 @@ def write_study_workbook(study: str, tables: dict[str, pd.DataFrame], path: Path
     for name, df in tables.items():
         ws = w.sheet(name)
         kinds = {c: ("percent" if "fill_rate" in c or c.endswith("_pct") else "money0") for c in df.columns if df[c].dtype.kind == "f"}
-        if name == "comparison":
+        if name in ("comparison", "kpi_changes", "base_kpis"):  # a KPI per row: numbers, and the top limits as text
             kinds = {c: "number" for c in df.columns if c not in ("kpi", "unit")}
         n = w.table(ws, df, kinds, widths={"kpi": 30, "variant": 40, "group": 36, "driver": 36, "actions": 40})
         chart = _study_chart(w, study, name, df, n, currency)

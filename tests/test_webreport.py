@@ -263,7 +263,14 @@ def test_study_pages_load_offline_with_every_chart_drawn(browser, study_runs, st
     assert charts
     for c in charts:
         assert c["traces"] > 0 and c["drawn"] > 0 and c["width"] > 100 and c["height"] > 100, c
-    assert v.page.evaluate("() => document.querySelectorAll('.kpi').length") >= 5
+    shown = v.page.evaluate("() => Object.fromEntries(Array.from(document.querySelectorAll('.kpi')).map(k => [k.dataset.kpi, Number(k.dataset.value)]))")
+    assert len(shown) >= 5
+    # The KPIs shown are the study workbook's: the base column of the comparison (plan B's column
+    # of the KPI changes for a comparison).
+    sheet, column = ("kpi_changes", "Plan b") if study == "compare" else ("comparison" if study == "scenarios" else "base_kpis", "Base")
+    book = pd.read_excel(study_runs / f"{study}.xlsx", sheet_name=sheet).set_index("Kpi")[column]
+    for key, value in shown.items():
+        assert value == pytest.approx(float(book[key]), rel=1e-9, abs=1e-9), key
 
 
 def test_a_hostile_case_shows_its_names_as_text_and_runs_nothing(browser, example_runs):
