@@ -84,6 +84,8 @@ def test_the_pnl_reconciles_with_the_objective_and_the_revenue(tables):
     assert p["margin after holding"] == pytest.approx(p["contribution margin"] + p["holding (cost of capital, not cash)"])
     assert -p["holding (cost of capital, not cash)"] == pytest.approx(plan.metric("carrying_cost"), rel=1e-9)
     assert plan.metric("contribution_margin") == pytest.approx(p["contribution margin"])
+    # What scenarios.kpis reads the margin as, without the P&L.
+    assert p["contribution margin"] == pytest.approx(plan.metric("revenue") - plan.metric("cash_cost_to_serve"), rel=1e-12)
     # Period by period too.
     periods = plan.periods
     assert plan.pnl.loc[plan.pnl["kind"].isin(["cost", "penalty"]), periods].to_numpy().sum() == pytest.approx(-plan.total_cost, rel=1e-9)
