@@ -129,13 +129,13 @@ def _base_plan(folder: str | None):
     """The tables of the plan in ``folder`` (for KPI changes), or an error message."""
     from pathlib import Path
 
-    from .webreport import read_plan_tables
+    from .webreport import KPI_TABLES, read_plan_tables
 
     if folder is None:
         return None, ""
     if not (Path(folder) / "summary.csv").exists():
         return None, f"--base {folder}: the folder holds no plan (no summary.csv): solve a case into it first"
-    return read_plan_tables(folder), ""
+    return read_plan_tables(folder, KPI_TABLES), ""
 
 
 def _report(folder: str, base: str | None) -> int:

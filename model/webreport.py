@@ -102,8 +102,7 @@ def plan_kpis(tables: dict[str, pd.DataFrame], base: dict[str, pd.DataFrame] | N
     sheet holds the same numbers), the service table and the inventory value table."""
 
     def figures(t: dict[str, pd.DataFrame]) -> list[Kpi]:
-        s = t["summary"]
-        cur = str(s.loc[s["metric"] == "total_cost", "unit"].iloc[0])
+        s, cur = t["summary"], _currency(t)
         out = [Kpi(k, METRICS[k], _metric(s, k), cur) for k in ("cash_cost_to_serve", "revenue", "contribution_margin")]
         out.append(Kpi("contribution_margin_pct", METRICS["contribution_margin_pct"], _metric(s, "contribution_margin_pct"), "fraction"))
         out.append(Kpi("fill_rate", METRICS["fill_rate"], _metric(s, "fill_rate"), "fraction"))
@@ -542,14 +541,7 @@ def compare_page(tables: dict[str, pd.DataFrame], title: str) -> Page:
 
     kc = tables["kpi_changes"]
     cur = str(kc.loc[kc["kpi"] == "total_cost", "unit"].iloc[0])
-    kpis = []
-    for r in kc.to_dict("records"):
-        k = str(r["kpi"])
-        if k in KPI_LABELS or k.startswith("fill_rate "):
-            try:
-                kpis.append(Kpi(k, KPI_LABELS.get(k) or f"On-time fill rate, {k.split(' ', 1)[1]}", float(r["plan_b"]), str(r["unit"]), float(r["change"])))
-            except (TypeError, ValueError):
-                continue
+    kpis = _comparison_kpis(kc, "plan_b", "plan_a")
     br = tables["bridge"]
     shapley = "total_cost_shapley" in br and br["total_cost_shapley"].notna().any()
     col = "total_cost_shapley" if shapley else "total_cost_in_order"
@@ -644,12 +636,18 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return df
 
 
-def read_plan_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
-    """The plan tables of a folder ``aop solve`` wrote (``<table>.csv``), by name."""
+#: The tables a base plan's KPIs are read from (a base needs no more: its shadow prices alone can
+#: be hundreds of MB at a million variables).
+KPI_TABLES = ("summary", "service", "inventory_value")
+
+
+def read_plan_tables(folder: str | Path, names: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
+    """The plan tables of a folder ``aop solve`` wrote (``<table>.csv``), by name: all of
+    ``results.PLAN_TABLES`` there, or only ``names``."""
     from .results import PLAN_TABLES
 
     folder = Path(folder)
-    tables = {name: _read_csv(folder / f"{name}.csv") for name in PLAN_TABLES if (folder / f"{name}.csv").exists()}
+    tables = {name: _read_csv(folder / f"{name}.csv") for name in names or PLAN_TABLES if (folder / f"{name}.csv").exists()}
     for key in ("period", "departure_period"):
         for df in tables.values():
             if key in df.columns:
@@ -676,7 +674,7 @@ def rebuild(folder: str | Path, base: str | Path | None = None) -> list[Path]:
         if base is not None:
             if not (Path(base) / "summary.csv").exists():
                 raise FileNotFoundError(f"{base} holds no plan (no summary.csv): solve a case into it first")
-            base_tables = read_plan_tables(base)
+            base_tables = read_plan_tables(base, KPI_TABLES)
         written.append(write_page(plan_page(tables, base_tables, Path(base).name if base else ""), folder / "report.html"))
     for study, marker in STUDY_MARKERS.items():
         if (folder / f"{study}_{marker}.csv").exists():
