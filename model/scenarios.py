@@ -285,7 +285,8 @@ def _outcome(v: Variant, solved: Solved | None, how: str, seconds: float, predic
     base = {"variant": v.name, "scenario": v.scenario, "role": v.role, "group": v.group, "how": how, "seconds": seconds, "predicted_change": predicted}
     if solved is None:
         return {**base, "status": error}
-    return {**base, "status": "optimal", "objective": solved.solution.objective, "iterations": int(solved.solution.iterations.get("simplex", 0)), **kpis(solved)}
+    sol = solved.solution
+    return {**base, "status": "optimal", "objective": sol.objective, "solver_seconds": sol.seconds, "iterations": int(sol.iterations.get("simplex", 0)), **kpis(solved)}
 
 
 def first_order_change(base: Built, x: np.ndarray, y: np.ndarray, row_value: np.ndarray, new: Built) -> float:
@@ -308,18 +309,42 @@ def first_order_change(base: Built, x: np.ndarray, y: np.ndarray, row_value: np.
     return change
 
 
-def solve_chunk(case: Case, variants: list[Variant], opts: SolveOptions, report: Callable[[dict], None] | None = None) -> list[dict]:
+def solve_chunk(
+    case: Case,
+    variants: list[Variant],
+    opts: SolveOptions,
+    report: Callable[[dict], None] | None = None,
+    basis: Callable[[], tuple[np.ndarray, np.ndarray] | None] | None = None,
+    share: Callable[[tuple[np.ndarray, np.ndarray] | None], None] | None = None,
+) -> list[dict]:
     """Solve ``variants`` one after another from one model of ``case`` (built and solved once,
     then moved to each variant in place and re-solved warm where only numbers change). The
-    unit of work of every engine; ``report`` gets each result as it comes. The base variant
-    (no edits) must come first: it is the model as first solved."""
+    unit of work of every engine; ``report`` gets each result as it comes.
+
+    The chunk that holds the base variant (no edits; it must come first) solves the base cold
+    and gives its optimal basis to ``share`` (None when the base has no plan). Any other chunk
+    gets ``basis``, waited on once its model is built (so the build overlaps the base's solve
+    elsewhere): it starts from that basis, in no iterations, instead of solving the base again."""
     out: list[dict] = []
     t0 = time.perf_counter()
+    if variants and variants[0].is_base:
+        basis = None
+    shared = False
     try:
-        model = solve(build(case), opts)
+        built = build(case)
+        start = basis() if basis is not None else None
+        if basis is not None and start is None:
+            return [_outcome(v, None, "", 0.0, math.nan, "no plan for the base") for v in variants]
+        model = solve(built, opts, basis=start)
+        if share is not None:
+            share(model.basis())
+            shared = True
     except SolveError as err:
         # Said in the results (the handle inside the error cannot travel between processes).
         return [{**_outcome(v, None, "", 0.0, math.nan, f"no plan for the base: {err}"), "solve_status": err.status} for v in variants]
+    finally:
+        if share is not None and not shared:
+            share(None)  # the chunks waiting on the base must not wait for ever
     base, base_basis, same_shape = model.built, model.highs.getBasis(), True
     x, y, rv = model.solution.col_value.copy(), model.solution.row_dual.copy(), model.solution.row_value.copy()
     cold = time.perf_counter() - t0
@@ -352,6 +377,35 @@ def solve_chunk(case: Case, variants: list[Variant], opts: SolveOptions, report:
         if report:
             report(out[-1])
     return out
+
+
+def _share_basis(queue, waiting: int, basis: tuple[np.ndarray, np.ndarray] | None) -> None:
+    """Give the base's basis to the ``waiting`` chunks of a process pool (one copy each)."""
+    for _ in range(waiting):
+        queue.put(basis)
+
+
+def _take_basis(queue) -> tuple[np.ndarray, np.ndarray] | None:
+    return queue.get()
+
+
+@dataclass(frozen=True)
+class _DaskBasis:
+    """The base's basis on Dask: set once by the chunk that solves the base (``share``), read
+    by the others (``take``, which waits until it is set); a ``distributed.Variable`` found by
+    name on each worker."""
+
+    name: str
+
+    def share(self, basis: tuple[np.ndarray, np.ndarray] | None) -> None:
+        from distributed import Variable
+
+        Variable(self.name).set(basis)
+
+    def take(self) -> tuple[np.ndarray, np.ndarray] | None:
+        from distributed import Variable
+
+        return Variable(self.name).get()
 
 
 def _put(queue, row: dict) -> None:
@@ -393,8 +447,9 @@ def solve_variants(
     it was solved (warm in place or cold), its seconds and the prices' predicted change of
     total cost. ``engine``: ``local`` (this process when ``workers`` is 1, else a process pool
     over the cores) or ``dask`` (the Dask scheduler at ``scheduler``; a LocalCluster of
-    ``workers`` processes when none is given). Each worker builds and solves the base once and
-    re-solves its share of the variants from it."""
+    ``workers`` processes when none is given). Each worker builds the base once and re-solves
+    its share of the variants from it; one worker solves the base cold, and the others, their
+    builds done meanwhile, start from its optimal basis instead of solving it again."""
     opts = (opts or SolveOptions.from_settings(case.settings)).replace(ranging=False)
     todo = [Variant("base"), *[v for v in variants if not v.is_base]]
     client = None
@@ -403,7 +458,10 @@ def solve_variants(
 
         # A cluster given by address has its own workers (with aop installed): one share each.
         client = Client(scheduler) if scheduler else Client(LocalCluster(n_workers=min(workers or os.cpu_count() or 1, len(todo)), threads_per_worker=1, processes=True, dashboard_address=None))
-        workers = workers or max(1, len(client.scheduler_info()["workers"]))
+        info = client.scheduler_info()["workers"]
+        # No more shares than the cluster runs at once: every share but the base's waits for
+        # the base's basis, so a share left queued behind them would be waited for ever.
+        workers = max(1, min(workers or len(info), sum(int(w.get("nthreads", 1)) for w in info.values()) or 1))
     elif engine != "local":
         raise ValueError(f"engine must be local or dask, not {engine!r}")
     workers = workers or min(os.cpu_count() or 1, len(todo))
@@ -426,9 +484,14 @@ def solve_variants(
 
         cluster = client.cluster  # the LocalCluster started above; None for a scheduler given
         try:
-            queue = Queue(f"aop-progress-{os.getpid()}-{time.time_ns()}", client=client)
+            run_id = f"{os.getpid()}-{time.time_ns()}"
+            queue = Queue(f"aop-progress-{run_id}", client=client)
+            basis = _DaskBasis(f"aop-basis-{run_id}")
             shared = client.scatter(case, broadcast=True)
-            futures = [client.submit(solve_chunk, shared, chunk, opts, _DaskProgress(queue.name), pure=False) for chunk in chunks]
+            futures = [
+                client.submit(solve_chunk, shared, chunk, opts, _DaskProgress(queue.name), None if k == 0 else basis.take, basis.share if k == 0 else None, pure=False)
+                for k, chunk in enumerate(chunks)
+            ]
             pending = set(futures)
             while pending:
                 try:
@@ -452,8 +515,14 @@ def solve_variants(
 
         ctx = mp.get_context("spawn")
         with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx) as pool:
-            reports = manager.Queue()
-            pending = {pool.submit(solve_chunk, case, chunk, opts, partial(_put, reports)) for chunk in chunks}
+            reports, bases = manager.Queue(), manager.Queue()
+            pending = {
+                pool.submit(
+                    solve_chunk, case, chunk, opts, partial(_put, reports),
+                    None if k == 0 else partial(_take_basis, bases), partial(_share_basis, bases, len(chunks) - 1) if k == 0 else None,
+                )
+                for k, chunk in enumerate(chunks)
+            }
 
             def drain() -> None:
                 while True:
@@ -488,7 +557,7 @@ def scenario_tables(results: pd.DataFrame, currency: str) -> dict[str, pd.DataFr
     the actions together and each alone protect against the shock alone: total cost, cash
     cost-to-serve, margin, revenue and fill rate; positive is protected)."""
     ok = results[results["status"] == "optimal"].set_index("variant")
-    skip = {"scenario", "role", "group", "how", "status", "predicted_change", "objective", "iterations", "seconds"}
+    skip = {"scenario", "role", "group", "how", "status", "predicted_change", "objective", "iterations", "seconds", "solver_seconds"}
     measures = [c for c in results.columns if c not in skip and c != "variant"]
     comparison = ok[measures].T
     comparison.index.name = "kpi"
@@ -520,7 +589,7 @@ def scenario_tables(results: pd.DataFrame, currency: str) -> dict[str, pd.DataFr
                 }
             )
     playbook = pd.DataFrame(rows, columns=["scenario", "actions", "total_cost_protected", "cash_cost_protected", "margin_protected", "revenue_protected", "fill_rate_protected"])
-    runs = results[["variant", "scenario", "role", "status", "how", "seconds", "iterations", "objective", "predicted_change"]].copy() if "objective" in results else results.copy()
+    runs = results[["variant", "scenario", "role", "status", "how", "seconds", "solver_seconds", "iterations", "objective", "predicted_change"]].copy() if "objective" in results else results.copy()
     return {"comparison": comparison, "playbook": playbook, "runs": runs}
 
 

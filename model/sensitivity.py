@@ -283,7 +283,7 @@ def kpi_changes(results: pd.DataFrame, drivers: list[str], currency: str) -> pd.
     b_name = _subset_name(frozenset(drivers), drivers)
     a = ok.loc["base"]
     b = ok.loc[b_name] if b_name in ok.index else a
-    skip = {"scenario", "role", "group", "how", "status", "predicted_change", "objective", "iterations", "seconds"}
+    skip = {"scenario", "role", "group", "how", "status", "predicted_change", "objective", "iterations", "seconds", "solver_seconds"}
     rows = []
     for k in [c for c in results.columns if c not in skip and c != "variant"]:
         numeric = isinstance(a[k], (int, float, np.floating)) and not isinstance(a[k], bool)

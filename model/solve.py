@@ -253,16 +253,24 @@ def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, obj
     return h, options
 
 
-def solve(built: Built, opts: SolveOptions | None = None) -> "Solved":
+def solve(built: Built, opts: SolveOptions | None = None, basis: tuple[np.ndarray, np.ndarray] | None = None) -> "Solved":
     """Solve the built plan and return the solved model (``Solved``: the plan's solution, and
     HiGHS holding the LP and its optimal basis for changes and warm re-solves). Raises
     ``SolveError`` unless HiGHS proves optimality; for an infeasible, unbounded or timed-out
-    plan the error carries the handle, which ``diagnose.diagnose`` explains."""
+    plan the error carries the handle, which ``diagnose.diagnose`` explains.
+
+    ``basis``: a basis of this same LP (``Solved.basis()`` of a model solved elsewhere, e.g. in
+    another process) to start from with dual simplex instead of solving cold; an optimal one
+    re-solves in no iterations. A basis that does not fit the LP is ignored (solved cold)."""
     opts = opts or SolveOptions()
     _refuse_empty_rows(built)
     lp = compile_pyomo(built) if opts.backend == "pyomo" else built.lp
     h, options = make_highs(lp, opts)
     solved = Solved(built=replace(built, lp=_own_copy(lp)), highs=h, options=options, opts=opts)
+    if basis is not None and solved.set_basis(*basis):
+        solved.solution = solved._run(warm=True)
+        solved.history.append(f"started from a given basis: solved warm in {solved.solution.seconds:.2f} s ({solved.solution.iterations['simplex']} simplex iterations)")
+        return solved
     solved.solution = solved._run(warm=False)
     solved.history.append(f"solved cold by {solved.solution.solver} ({solved.solution.algorithm}) in {solved.solution.seconds:.2f} s")
     return solved
@@ -344,6 +352,30 @@ class Solved:
         values = np.broadcast_to(np.asarray(values, dtype=float), cols.shape)
         self.lp.c[cols] = values
         self.highs.changeColsCost(len(cols), cols.astype(np.int32), (values * self.options["cost_scale"]).astype(np.float64))
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray]:
+        """The last basis as plain arrays (column and row status, HiGHS's ``HighsBasisStatus``
+        numbers), which travel between processes where HiGHS's own object cannot."""
+        b = self.highs.getBasis()
+        return (
+            np.fromiter((s.value for s in b.col_status), dtype=np.int8, count=len(b.col_status)),
+            np.fromiter((s.value for s in b.row_status), dtype=np.int8, count=len(b.row_status)),
+        )
+
+    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> bool:
+        """Start the next solve from this basis (arrays as ``basis()`` gives them). False, and
+        nothing changed, when it does not fit the LP (another size, or HiGHS refuses it)."""
+        col_status, row_status = np.asarray(col_status), np.asarray(row_status)
+        status = sorted(highspy.HighsBasisStatus.__members__.values(), key=lambda s: s.value)
+        if len(col_status) != self.lp.num_col or len(row_status) != self.lp.num_row or any(
+            len(a) and (a.min() < 0 or a.max() >= len(status)) for a in (col_status, row_status)
+        ):
+            return False
+        b = highspy.HighsBasis()
+        b.col_status = [status[v] for v in col_status.tolist()]
+        b.row_status = [status[v] for v in row_status.tolist()]
+        b.valid = True
+        return self.highs.setBasis(b) == highspy.HighsStatus.kOk
 
     def _rows(self, family: str, keys) -> np.ndarray:
         rows = self.lp.row_index(family, keys)

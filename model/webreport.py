@@ -499,7 +499,7 @@ def _cell(v, unit: str) -> str:
 
 
 def _runs_section(runs: pd.DataFrame | None) -> Section:
-    sec = Section("runs", "How each plan was solved", "Warm: re-solved in place from the base's basis; cold: built and solved from scratch. Predicted change: what the base's shadow prices predicted for total cost.")
+    sec = Section("runs", "How each plan was solved", "Warm: re-solved in place from the base's basis; cold: built and solved from scratch. Seconds: the whole plan (its edits, build, solve and KPIs); solver seconds: HiGHS's part. Predicted change: what the base's shadow prices predicted for total cost.")
     if runs is not None and len(runs):
         sec.tables.append(_datatable(runs, "runs-table"))
     return sec

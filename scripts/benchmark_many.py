@@ -13,6 +13,7 @@ whole run's time against the cold solve, and each solve's time, warm or cold.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 import time
@@ -59,9 +60,12 @@ def main(argv: list[str] | None = None) -> int:
             cold_runs = res[res["how"] != "warm"]["seconds"]
             print(f"-- {a.engine}, {workers} worker{'s' if workers > 1 else ''}: the whole run {total:.1f} s = {total / cold:.2f}x one cold solve; "
                   f"{len(warm)} warm re-solves {warm.median():.2f} s median ({warm.min():.2f}-{warm.max():.2f}), "
-                  f"{len(cold_runs)} cold (each worker's base and any rebuild) {cold_runs.median():.1f} s median")
+                  f"{len(cold_runs)} cold (the base and any rebuild) {cold_runs.median():.1f} s median")
             for r in res.to_dict("records"):
-                print(f"   {r['variant']:<48} {r['how']:<15} {r['seconds']:8.2f} s  {r.get('iterations', 0):>8} iterations  {r['status']}")
+                print(f"   {r['variant']:<48} {r['how']:<15} {r['seconds']:8.2f} s  HiGHS {r.get('solver_seconds', math.nan):7.2f} s  {r.get('iterations', 0):>8} iterations  {r['status']}")
+            highs = res.loc[res["how"] == "warm", "solver_seconds"].sum()
+            print(f"   HiGHS's warm re-solves add up to {highs:.1f} s: with no other work a plan, the run could take no less than "
+                  f"about {cold:.1f} + {highs:.1f} / {workers} = {cold + highs / workers:.1f} s = {(cold + highs / workers) / cold:.2f}x one cold solve")
     return 0
 
 

@@ -95,6 +95,31 @@ def test_update_changes_numbers_in_place_and_structure_by_rebuilding():
     same_plan(plan_of(model), plan_of(solve_model(t)))
 
 
+def test_a_basis_from_another_solve_starts_the_same_plan_in_no_iterations():
+    # How the workers of a many-solve run share one cold solve of the base: the basis travels
+    # as plain arrays (pickled, as between processes) and the same LP re-solves from it.
+    import pickle
+
+    from aop.build import build
+    from aop.solve import SolveOptions, solve
+
+    case = load_case(small_case())
+    cold = solve_model(case)
+    basis = pickle.loads(pickle.dumps(cold.basis()))
+    assert [a.dtype for a in basis] == [np.int8, np.int8] and len(basis[0]) == cold.lp.num_col and len(basis[1]) == cold.lp.num_row
+    warm = solve(build(case), SolveOptions(), basis=basis)
+    assert warm.solution.algorithm == "simplex (warm)" and warm.solution.iterations["simplex"] == 0
+    assert warm.history[-1].startswith("started from a given basis")
+    assert warm.solution.objective == pytest.approx(cold.solution.objective, rel=1e-12)
+    assert np.allclose(warm.solution.row_dual, cold.solution.row_dual, rtol=1e-9, atol=1e-9)
+    assert np.allclose(warm.solution.col_value, cold.solution.col_value, rtol=1e-9, atol=1e-9)
+    # A basis of another LP (wrong size, or a status HiGHS has no name for) is not used: solved cold.
+    for bad in ((basis[0][:-1], basis[1]), (np.full_like(basis[0], 9), basis[1])):
+        again = solve(build(case), SolveOptions(), basis=bad)
+        assert again.history[-1].startswith("solved cold") and again.solution.iterations["simplex"] > 0
+        assert again.solution.objective == pytest.approx(cold.solution.objective, rel=1e-12)
+
+
 def test_an_infeasible_edit_is_explained_by_the_same_handle():
     # Gold wants 95 % of C1's A on time; with 10 line hours a month nothing like that can be
     # made. The warm re-solve fails; the handle it carries gives the diagnosis.
