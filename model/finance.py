@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .build import calendar
+from .build import Built, calendar
 from .families import FAMILIES
 from .results import Plan, _fmt, deliveries, variable_values
 from .errors import SolveError
@@ -374,13 +374,11 @@ def pnl(solved: Solved) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def working_capital(solved: Solved) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Inventory in the balance sheet: its value (unit_value) at each period end, on hand and
-    in transit, by site and product family; and per period the total, the cost of goods, and
-    days of inventory (value over the cost of goods per day)."""
-    built, sol = solved.built, solved.solution
+def inventory_value_detail(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Inventory's value (unit_value) at each period end by period, site and product family:
+    ``on_hand_value`` and ``in_transit_value`` (goods on the way to the site, or to a customer
+    from it). ``v``: results.variable_values."""
     case = built.case
-    v = variable_values(built, sol)
     products = case.products.set_index("product")
     uv, fam = products["unit_value"], products["family"].fillna("")
     inv = v["inv"].assign(value=lambda d: d["value"] * d["product"].map(uv), family=lambda d: d["product"].map(fam))
@@ -400,7 +398,17 @@ def working_capital(solved: Solved) -> tuple[pd.DataFrame, pd.DataFrame]:
     transit = moving.groupby(["period", "site", "family"], as_index=False)["value"].sum().rename(columns={"value": "in_transit_value"})
     detail = hand.merge(transit, how="outer", on=["period", "site", "family"]).fillna({"on_hand_value": 0.0, "in_transit_value": 0.0})
     order = {p: i for i, p in enumerate(names)}
-    detail = detail.assign(_t=detail["period"].map(order)).sort_values(["_t", "site", "family"]).drop(columns="_t").reset_index(drop=True)
+    return detail.assign(_t=detail["period"].map(order)).sort_values(["_t", "site", "family"]).drop(columns="_t").reset_index(drop=True)
+
+
+def working_capital(solved: Solved) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Inventory in the balance sheet: its value (unit_value) at each period end, on hand and
+    in transit, by site and product family (``inventory_value_detail``); and per period the
+    total, the cost of goods, and days of inventory (value over the cost of goods per day)."""
+    built = solved.built
+    case = built.case
+    names = case.period_names
+    detail = inventory_value_detail(built, variable_values(built, solved.solution))
     costs = period_costs(solved)
     cogs = costs[costs["group"] == "cost of goods"].groupby("period")["amount"].sum().reindex(names, fill_value=0.0)
     total = detail.groupby("period")[["on_hand_value", "in_transit_value"]].sum().reindex(names, fill_value=0.0)

@@ -19,6 +19,7 @@ import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable
@@ -245,7 +246,7 @@ def read_scenarios(case: Case) -> list[Variant]:
 def kpis(solved: Solved) -> dict[str, object]:
     """The figures a scenario comparison puts side by side."""
     from . import results as R
-    from .finance import WhatIfs, ledger
+    from .finance import WhatIfs, inventory_value_detail, ledger
 
     # The tables the figures need, not the whole plan (no shadow-price table, no meanings).
     built, sol = solved.built, solved.solution
@@ -259,7 +260,11 @@ def kpis(solved: Solved) -> dict[str, object]:
     m = lambda k: float(summary[k])  # noqa: E731
     svc = R.service_table(built, demand)
     by_seg = svc.groupby("segment")[["ontime", "quantity"]].sum()
-    avg_inventory = float(inv.groupby("period")["inventory_value"].sum().mean()) if len(inv) else 0.0
+    # On hand and in transit, the plan's working capital (what the plan page and the finance
+    # view's working_capital average), over every month of the plan.
+    detail = inventory_value_detail(built, v)
+    by_month = detail.groupby("period")[["on_hand_value", "in_transit_value"]].sum().sum(axis=1)
+    avg_inventory = float(by_month.reindex(built.case.period_names, fill_value=0.0).mean())
     led, _ = ledger(solved, resolves=0, what_ifs=WhatIfs(0.0))
     out: dict[str, object] = {
         "total_cost": m("total_cost"),
@@ -458,10 +463,10 @@ def solve_variants(
 
         # A cluster given by address has its own workers (with aop installed): one share each.
         client = Client(scheduler) if scheduler else Client(LocalCluster(n_workers=min(workers or os.cpu_count() or 1, len(todo)), threads_per_worker=1, processes=True, dashboard_address=None))
-        info = client.scheduler_info()["workers"]
+        threads = client.nthreads()  # every worker (scheduler_info lists only 5 in some versions)
         # No more shares than the cluster runs at once: every share but the base's waits for
         # the base's basis, so a share left queued behind them would be waited for ever.
-        workers = max(1, min(workers or len(info), sum(int(w.get("nthreads", 1)) for w in info.values()) or 1))
+        workers = max(1, min(workers or len(threads), sum(threads.values()) or 1))
     elif engine != "local":
         raise ValueError(f"engine must be local or dask, not {engine!r}")
     workers = workers or min(os.cpu_count() or 1, len(todo))
@@ -480,13 +485,13 @@ def solve_variants(
             say(f"{done}/{total} solves done in {spent:.1f} s{f', about {left:.0f} s left' if done < total else ''}: {name}")
 
     if client is not None:
-        from dask.distributed import Queue, wait
+        from dask.distributed import Queue, Variable, wait
 
         cluster = client.cluster  # the LocalCluster started above; None for a scheduler given
+        run_id = f"{os.getpid()}-{time.time_ns()}"
+        basis, queue = _DaskBasis(f"aop-basis-{run_id}"), None
         try:
-            run_id = f"{os.getpid()}-{time.time_ns()}"
             queue = Queue(f"aop-progress-{run_id}", client=client)
-            basis = _DaskBasis(f"aop-basis-{run_id}")
             shared = client.scatter(case, broadcast=True)
             futures = [
                 client.submit(solve_chunk, shared, chunk, opts, _DaskProgress(queue.name), None if k == 0 else basis.take, basis.share if k == 0 else None, pure=False)
@@ -505,6 +510,12 @@ def solve_variants(
                 pending -= finished
             tick(queue.get(batch=True))
         finally:
+            # What the run left on a scheduler that outlives it; a failure here must not hide
+            # the run's own error.
+            with suppress(Exception):
+                Variable(basis.name, client=client).delete()
+                if queue is not None:
+                    queue.close()
             client.close()
             if cluster is not None:
                 cluster.close()

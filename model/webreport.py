@@ -111,7 +111,7 @@ def plan_kpis(tables: dict[str, pd.DataFrame], base: dict[str, pd.DataFrame] | N
         out.append(Kpi("premium_freight_spend", "Premium freight spend", _metric(s, "premium_freight_spend"), cur))
         iv = t.get("inventory_value")
         if iv is not None and len(iv):
-            out.append(Kpi("inventory_value_average", "Inventory value (on hand and in transit), average of the months", float(iv["inventory_value"].mean()), cur))
+            out.append(Kpi("inventory_value_average", KPI_LABELS["inventory_value_average"], float(iv["inventory_value"].mean()), cur))
         out.append(Kpi("inventory_value_end", METRICS["inventory_value_end"], _metric(s, "inventory_value_end"), cur))
         return out
 
@@ -436,7 +436,7 @@ def _comparison_kpis(comparison: pd.DataFrame, column: str, base_column: str | N
 KPI_LABELS = {
     "cash_cost_to_serve": METRICS["cash_cost_to_serve"], "revenue": "Revenue", "contribution_margin": METRICS["contribution_margin"],
     "fill_rate": METRICS["fill_rate"], "premium_freight_spend": "Premium freight spend",
-    "inventory_value_average": "Inventory value on hand, average of the months", "inventory_value_end": METRICS["inventory_value_end"],
+    "inventory_value_average": "Inventory value (on hand and in transit), average of the months", "inventory_value_end": METRICS["inventory_value_end"],
 }
 
 

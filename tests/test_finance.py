@@ -14,6 +14,7 @@ from aop import finance as F
 from aop import plan_of, solve_case, solve_model
 from aop.buffers import compare_cuts, inventory_sheet, proposed
 from aop.cli import main
+from aop.scenarios import kpis
 from tests.conftest import REPO, small_case, write_xlsx
 from tests.test_lp_families import CASES, _capacity, base
 from tests.test_supply import outage_case
@@ -86,6 +87,13 @@ def test_the_pnl_reconciles_with_the_objective_and_the_revenue(tables):
     assert plan.metric("contribution_margin") == pytest.approx(p["contribution margin"])
     # What scenarios.kpis reads the margin as, without the P&L.
     assert p["contribution margin"] == pytest.approx(plan.metric("revenue") - plan.metric("cash_cost_to_serve"), rel=1e-12)
+    # A scenario comparison's figures are the plan's: its margin, and its average inventory
+    # value is the working capital's (on hand and in transit) over the months.
+    k = kpis(model)
+    assert k["contribution_margin"] == pytest.approx(p["contribution margin"], rel=1e-12)
+    iv = plan.tables["inventory_value"]
+    assert len(iv) == len(plan.periods)
+    assert k["inventory_value_average"] == pytest.approx(iv["inventory_value"].mean(), rel=1e-12)
     # Period by period too.
     periods = plan.periods
     assert plan.pnl.loc[plan.pnl["kind"].isin(["cost", "penalty"]), periods].to_numpy().sum() == pytest.approx(-plan.total_cost, rel=1e-9)
