@@ -429,7 +429,9 @@ class _DaskProgress:
     def __call__(self, row: dict) -> None:
         from distributed import Queue
 
-        Queue(self.name).put(row["variant"])
+        queue = Queue(self.name)
+        queue.put(row["variant"])
+        queue.close()  # each handle counts on the scheduler; the queue goes when the last closes
 
 
 def _chunks(variants: list[Variant], n: int) -> list[list[Variant]]:
