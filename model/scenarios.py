@@ -5,10 +5,11 @@ A scenario is a list of edits of the case's validated tables (``Edit``: a table,
 column, the rows a filter selects, and scale / add / set by a value), read from the case's
 ``scenarios`` table or made by ``sensitivity_variants``. Each plan to solve is a ``Variant``
 (a name and its edits). ``solve_variants`` solves them all from one built model per worker:
-the base is solved once, then each variant's case is built and the model moves to it in
-place and re-solves warm (dual simplex from the last basis) when only numbers changed, or is
-rebuilt when rows or variables did (``solve.Solved.update``). Workers are processes on this
-machine or Dask workers; each gets a share of the variants and keeps its model between them.
+the base is solved cold once per run (the other workers start from its optimal basis), then
+each variant's case is built and the model moves to it in place and re-solves warm (dual
+simplex from the base's basis) when only numbers changed, or is rebuilt when rows or variables
+did (``solve.Solved.update``). Workers are processes on this machine or Dask workers; each gets
+a share of the variants and keeps its model between them.
 
 Money is in the case's currency. A KPI change is the variant's figure less the base's.
 """
