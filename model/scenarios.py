@@ -287,6 +287,15 @@ def kpis(solved: Solved) -> dict[str, object]:
     return out
 
 
+#: Columns of solve_variants' results that say how a plan was solved, not what it does.
+RUN_COLUMNS = ("variant", "scenario", "role", "group", "how", "status", "predicted_change", "objective", "iterations", "seconds", "solver_seconds")
+
+
+def kpi_columns(results: pd.DataFrame) -> list[str]:
+    """The KPI columns of solve_variants' results, in order (``kpis``' figures)."""
+    return [c for c in results.columns if c not in RUN_COLUMNS]
+
+
 def _outcome(v: Variant, solved: Solved | None, how: str, seconds: float, predicted: float, error: str = "") -> dict:
     base = {"variant": v.name, "scenario": v.scenario, "role": v.role, "group": v.group, "how": how, "seconds": seconds, "predicted_change": predicted}
     if solved is None:
@@ -517,6 +526,7 @@ def solve_variants(
             # the run's own error.
             with suppress(Exception):
                 Variable(basis.name, client=client).delete()
+            with suppress(Exception):
                 if queue is not None:
                     queue.close()
             client.close()
@@ -571,8 +581,7 @@ def scenario_tables(results: pd.DataFrame, currency: str) -> dict[str, pd.DataFr
     the actions together and each alone protect against the shock alone: total cost, cash
     cost-to-serve, margin, revenue and fill rate; positive is protected)."""
     ok = results[results["status"] == "optimal"].set_index("variant")
-    skip = {"scenario", "role", "group", "how", "status", "predicted_change", "objective", "iterations", "seconds", "solver_seconds"}
-    measures = [c for c in results.columns if c not in skip and c != "variant"]
+    measures = kpi_columns(results)
     comparison = ok[measures].T
     comparison.index.name = "kpi"
     base = comparison["base"] if "base" in comparison else None

@@ -277,15 +277,14 @@ def _no_noise(df: pd.DataFrame, scale: float) -> pd.DataFrame:
 
 def kpi_changes(results: pd.DataFrame, drivers: list[str], currency: str) -> pd.DataFrame:
     """The KPIs of plan A and plan B side by side, with the change."""
-    from .scenarios import _unit
+    from .scenarios import _unit, kpi_columns
 
     ok = results[results["status"] == "optimal"].set_index("variant")
     b_name = _subset_name(frozenset(drivers), drivers)
     a = ok.loc["base"]
     b = ok.loc[b_name] if b_name in ok.index else a
-    skip = {"scenario", "role", "group", "how", "status", "predicted_change", "objective", "iterations", "seconds", "solver_seconds"}
     rows = []
-    for k in [c for c in results.columns if c not in skip and c != "variant"]:
+    for k in kpi_columns(results):
         numeric = isinstance(a[k], (int, float, np.floating)) and not isinstance(a[k], bool)
         rows.append({"kpi": k, "unit": _unit(k, currency), "plan_a": a[k], "plan_b": b[k], "change": float(b[k]) - float(a[k]) if numeric else ""})
     return pd.DataFrame(rows)
