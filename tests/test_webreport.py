@@ -249,8 +249,17 @@ def test_long_tables_search_and_sort(browser, example_runs):
     customers = v.page.eval_on_selector_all(f"{table} tbody tr td:nth-child(2)", "tds => tds.map(td => td.textContent)")
     assert customers and set(customers) == {"FRESHCO"}
     v.page.fill(f"{table}_wrapper input[type=search]", "")
+    v.page.wait_for_function(f"!document.querySelector('{table}_info').textContent.includes('filtered')")
     units = lambda: [float(x.replace(",", "")) for x in v.page.eval_on_selector_all(f"{table} tbody tr td:nth-child(4)", "tds => tds.map(td => td.textContent)")]  # noqa: E731
+    before = units()
+    assert len(before) > 1 and before != sorted(before)
     v.page.click(f"{table}_wrapper th:has-text('units')")
+    # DataTables redraws after the click's event: wait for the sorted page (a timeout fails).
+    v.page.wait_for_function(
+        f"() => {{ const v = [...document.querySelectorAll('{table} tbody tr td:nth-child(4)')].map(td => Number(td.textContent.replace(/,/g, ''))); "
+        "return v.length > 1 && v.every((x, i) => i === 0 || v[i - 1] <= x); }",
+        timeout=15_000,
+    )
     first = units()
     assert first == sorted(first)
 
