@@ -21,10 +21,11 @@ import pandas as pd
 from .build import Built, build
 from .diagnose import diagnose
 from .errors import SolveError
-from .finance import WHAT_IF_SECONDS, WhatIfs, add_finance
+from .plan import assemble
 from .read import from_frames, read_case
-from .results import Plan, make_plan
+from .results import Plan
 from .solve import Solved, SolveOptions, choose_algorithm, numeric_check, solve
+from .whatifs import WHAT_IF_SECONDS
 from .validate import Case, validate
 
 Source = str | Path | dict[str, pd.DataFrame]
@@ -92,36 +93,10 @@ def solve_model(
 
 def plan_of(solved: Solved, timings: dict[str, float] | None = None, finance: bool = True, what_if_seconds: float = WHAT_IF_SECONDS) -> Plan:
     """The tables of a solved model as it stands (after any changes and re-solves), with the
-    finance view (``finance.finance_tables``: its what-ifs re-solve warm, are undone, and
-    together take at most ``what_if_seconds``; 0 leaves them out) unless ``finance`` is False."""
-    t0 = time.perf_counter()
-    plan = make_plan(solved.built, solved.solution, timings)
-    plan.warnings.extend([*solved.built.warnings, *numeric_check(solved.lp)[2]])
-    if timings is not None:
-        timings["results"] = time.perf_counter() - t0
-    if finance:
-        t0 = time.perf_counter()
-        add_finance(plan, solved, WhatIfs(what_if_seconds))
-        if timings is not None:
-            timings["finance"] = time.perf_counter() - t0
-    if timings is not None:
-        _record_stages(plan, timings)
-    return plan
-
-
-def _record_stages(plan: Plan, timings: dict[str, float]) -> None:
-    """Add the stages timed after the tables were made (results, finance) to the summary and
-    the provenance, beside the earlier ones."""
-    s, prov = plan.tables["summary"], plan.tables.get("provenance")
-    have = set(s["metric"])
-    late = [(k, v) for k, v in timings.items() if f"stage_{k}_seconds" not in have]
-    if not late:
-        return
-    plan.tables["summary"] = pd.concat([s, pd.DataFrame({"metric": [f"stage_{k}_seconds" for k, _ in late], "value": [v for _, v in late], "unit": "s"}).astype({"value": object})], ignore_index=True)
-    if prov is not None:
-        at = int(prov.index[prov["item"].astype(str).str.startswith("stage ")].max()) + 1 if prov["item"].astype(str).str.startswith("stage ").any() else len(prov)
-        rows = pd.DataFrame({"item": [f"stage {k} seconds" for k, _ in late], "value": [f"{v:.3f}" for _, v in late]})
-        plan.tables["provenance"] = pd.concat([prov.iloc[:at], rows, prov.iloc[at:]], ignore_index=True)
+    finance view (``whatifs.finance_tables``: its what-ifs re-solve warm, are undone, and
+    together take at most ``what_if_seconds``; 0 leaves them out) unless ``finance`` is False.
+    ``timings``: the seconds of the stages so far; receives ``results`` and ``finance``."""
+    return assemble(solved, timings, finance, what_if_seconds)
 
 
 def solve_case(

@@ -20,13 +20,12 @@ inventory value at every period end, placed by the LP where they cost least).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 
-from .results import variable_values
-from .solve import Solved, solve
+from .metrics import evaluate
+from .results import Figures, variable_values
+from .solve import Solved
 
 #: Service level where a segment sets no fill-rate target.
 DEFAULT_SERVICE = 0.95
@@ -111,54 +110,48 @@ def compare_cuts(solved: Solved, cut: float = 0.10) -> pd.DataFrame:
     plan as it is: across the board (every safety-stock target that much lower), and through
     the working-capital cap at the same inventory dollars (each period end capped at what the
     across-the-board plan holds; the targets stay, and the LP places the cut SKU by SKU where it
-    costs least). Each with its cost, inventory value and service."""
-    from .api import plan_of
-
+    costs least). Each with its cost, inventory value and service; both are variants of the
+    solved plan (``Solved.variant``)."""
     case = solved.built.case
     uv = case.products.set_index("product")["unit_value"]
     dollars = float((case.inventory["safety_stock"] * case.inventory["product"].map(uv)).sum()) * cut
-    base = plan_of(solved, finance=False)
+    targets = case.inventory[["site", "product", "safety_stock"]]
+    base = _figures("the plan as it is", Figures.of(solved), targets)
     inv = case.inventory.copy()
     inv["safety_stock"] = inv["safety_stock"] * (1 - cut)
-    inv["ending_min"] = np.where(inv["ending_soft"].astype(bool), inv["safety_stock"], inv["ending_min"])
-    board = _solve(solved, replace(case, inventory=inv))
-    value = board.tables["inventory"].groupby("period")["inventory_value"].sum().reindex(case.period_names, fill_value=0.0)
+    with solved.variant(case.with_tables({"inventory": inv})) as trial:
+        board_f = _solved(trial)
+        board = _figures(f"every safety-stock target {cut:.0%} lower ({dollars:,.0f} {case.currency} of targets)", board_f, targets)
+        value = board_f.inventory.groupby("period")["inventory_value"].sum().reindex(case.period_names, fill_value=0.0)
     budget = pd.DataFrame({"period": case.period_names, "site": None, "family": None, "max_value": value.to_numpy(), "in_transit": False})
-    capped = _solve(solved, replace(case, tables={**case.tables, "inventory_budget": budget}))
-    targets = case.inventory[["site", "product", "safety_stock"]]
-    return pd.DataFrame(
-        [
-            _figures("the plan as it is", base, targets),
-            _figures(f"every safety-stock target {cut:.0%} lower ({dollars:,.0f} {case.currency} of targets)", board, targets),
-            _figures("the same inventory dollars through the working-capital cap, placed by the plan", capped, targets),
-        ]
-    )
+    with solved.variant(case.with_tables({"inventory_budget": budget})) as trial:
+        capped = _figures("the same inventory dollars through the working-capital cap, placed by the plan", _solved(trial), targets)
+    return pd.DataFrame([base, board, capped])
 
 
-def _solve(solved: Solved, case):
-    from .api import plan_of
-    from .build import build
+def _solved(trial) -> Figures:
+    """The figures of a variant's plan; its error when it has none."""
+    if trial.solution is None:
+        raise trial.error
+    return Figures(trial.built, trial.solution)
 
-    return plan_of(solve(build(case, solved.built.families), solved.opts.replace(ranging=False)), finance=False)
 
-
-def _figures(name: str, plan, targets: pd.DataFrame) -> dict:
-    """A plan's cost, inventory and service; its shortfall measured against the original
-    safety-stock targets (``targets``), whatever targets it was solved with."""
-    m = plan.metric
-    inv = plan.tables["inventory"]
+def _figures(name: str, f: Figures, targets: pd.DataFrame) -> dict:
+    """A plan's cost, inventory and service (``metrics``); its shortfall measured against the
+    original safety-stock targets (``targets``), whatever targets it was solved with."""
+    m = evaluate(f, ("total_cost", "cash_cost_to_serve", "carrying_cost", "penalty_cost", "fill_rate", "lost_units", "late_units"))
+    inv = f.inventory
     held = inv[["site", "product", "period", "on_hand", "inventory_value"]].merge(targets, on=["site", "product"])
     short = (held["safety_stock"] - held["on_hand"]).clip(lower=0.0)
     return {
         "approach": name,
         "short_of_original_targets_units": float(short.sum()),
-        "total_cost": plan.total_cost,
-        "cash_cost_to_serve": m("cash_cost_to_serve"),
-        "carrying_cost": m("carrying_cost"),
-        "penalty_cost": m("penalty_cost"),
+        "total_cost": m["total_cost"],
+        "cash_cost_to_serve": m["cash_cost_to_serve"],
+        "carrying_cost": m["carrying_cost"],
+        "penalty_cost": m["penalty_cost"],
         "average_inventory_value": float(inv.groupby("period")["inventory_value"].sum().mean()) if len(inv) else 0.0,
-        "fill_rate": m("fill_rate"),
-        "lost_units": m("lost_units"),
-        "late_units": m("late_units"),
+        "fill_rate": m["fill_rate"],
+        "lost_units": m["lost_units"],
+        "late_units": m["late_units"],
     }
-

@@ -19,12 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-import highspy
-
 from .build import Built
 from .families import LIMIT, PROMISE
-from .lp import LP
-from .solve import Solved, SolveOptions, make_highs
+from .solve import Solved, SolveOptions, least_relaxation
 
 
 @dataclass
@@ -49,41 +46,20 @@ class Infeasibility:
         return out
 
 
-def _meaning(r: dict, achievable: float, demand: dict) -> str:
-    fam, g = r["constraint"], r.get
-    if fam == "service":
-        d = demand.get((g("segment"), g("period")), 0.0)
-        if d > 0:
-            return f"segment {g('segment')}'s {r['limit'] / d:.1%} fill rate in {g('period')} cannot be met; {achievable / d:.1%} can"
-    if fam == "ending":
-        return f"closing stock of {g('product')} at {g('site')} must be at least {r['limit']:,.2f} units; {achievable:,.2f} can be reached"
-    if fam == "capacity":
-        return f"{g('resource')} at {g('site')} in {g('period')} has {r['limit']:,.2f} hours; the plan needs {achievable:,.2f}"
-    keys = ", ".join(str(v) for k, v in r.items() if k not in ("constraint", "sense", "limit", "_row") and v is not None and v == v)
-    verb = "needs" if r["sense"] == "<=" else "reaches"
-    return f"{fam} [{keys}] has limit {r['limit']:,.2f}; the plan {verb} {achievable:,.2f}"
-
-
 def diagnose(solved: Solved) -> Infeasibility:
-    """IIS and smallest relaxation for a plan HiGHS found infeasible (``solved.highs`` holds it).
+    """IIS and smallest relaxation for a plan HiGHS found infeasible (``solved`` holds it).
     Promises (families of tier PROMISE) move first, then any business limit (tier LIMIT too)."""
-    built, highs, opts = solved.built, solved.highs, solved.opts
+    built = solved.built
     lp = built.lp
-    conflict = pd.DataFrame()
-    try:
-        highs.setOptionValue("iis_strategy", 2)
-        status, iis = highs.getIis()
-        if iis.valid_ and len(iis.row_index_):
-            conflict = lp.row_keys(np.asarray(iis.row_index_, dtype=np.int64)).drop(columns="_row")
-    except Exception:  # noqa: BLE001 - an explanation that fails must not hide the verdict
-        conflict = pd.DataFrame()
+    rows = solved.conflict()
+    conflict = lp.row_keys(rows).drop(columns="_row") if len(rows) else pd.DataFrame()
     promises = {n for n, f in built.families.items() if f.tier == PROMISE}
     limits = {n for n, f in built.families.items() if f.tier in (PROMISE, LIMIT)}
     relaxation = None
     for tier in (promises, limits):
         try:
-            relaxation = _relax(built, tier, opts)
-        except Exception:  # noqa: BLE001
+            relaxation = _relax(built, tier, solved.opts)
+        except Exception:  # noqa: BLE001 - an explanation that fails must not hide the verdict
             relaxation = None
         if relaxation is not None:
             break
@@ -92,51 +68,25 @@ def diagnose(solved: Solved) -> Infeasibility:
 
 def _relax(built: Built, families: set[str], opts: SolveOptions) -> pd.DataFrame | None:
     """Least total movement of the rows of ``families`` that makes the LP feasible, placed as late
-    in the plan as it can be, or None when moving those rows cannot make it feasible."""
-    from scipy.sparse import csc_array, hstack
-
+    in the plan as it can be (earlier promises kept whole first), or None when moving those
+    rows cannot make it feasible."""
     lp = built.lp
     movable = np.flatnonzero(np.isin(lp.row_family, list(families)) & (lp.row_sense != 0))
-    if not len(movable):
+    weights = (len(built.case.periods) + 1 - _period_index(built, movable)).astype(float)
+    moved_by = least_relaxation(lp, movable, weights, opts)
+    if moved_by is None:
         return None
-    k = len(movable)
-    # One slack per movable row, signed so that it moves the limit the way that helps:
-    # a '<=' row may be exceeded, a '>=' row may fall short.
-    slack = csc_array((-lp.row_sense[movable].astype(float), (movable, np.arange(k))), shape=(lp.num_row, k))
-    elastic = LP(
-        c=np.concatenate([np.zeros(lp.num_col), np.ones(k)]),
-        A=hstack([lp.A, slack], format="csc"),
-        row_lower=lp.row_lower, row_upper=lp.row_upper,
-        col_lower=np.zeros(lp.num_col + k), col_upper=np.full(lp.num_col + k, np.inf),
-        row_sense=lp.row_sense, blocks=lp.blocks, offsets=lp.offsets,
-    )
-    h, options = make_highs(elastic, opts.replace(log=False))
-    qs = options["quantity_scale"]
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    total = h.getInfo().objective_function_value  # in HiGHS's (scaled) units
-    # Second solve: hold the total (to a relative 1e-7) and prefer moving later periods.
-    t = _period_index(built, movable)
-    h.addRow(-highspy.kHighsInf, total * (1 + 1e-7) + 1e-9, k, np.arange(lp.num_col, lp.num_col + k, dtype=np.int32), np.ones(k))
-    weights = (len(built.case.periods) + 1 - t).astype(float)
-    h.changeColsCost(k, np.arange(lp.num_col, lp.num_col + k, dtype=np.int32), weights)
-    # Warm, from the first solve's basis. (HiPO, asked to re-solve the modified model, was
-    # seen to hang in highspy 1.15.1.)
-    h.setOptionValue("solver", "simplex")
-    h.setOptionValue("presolve", "off")
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    moved_by = np.asarray(h.getSolution().col_value, dtype=float)[lp.num_col :] * qs
-    limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)[movable]
+    limit = lp.limit[movable]
     tol = 1e-6 * np.maximum(1.0, np.abs(limit))
     keep = moved_by > tol
     relaxation = lp.row_keys(movable[keep])
     relaxation["achievable"] = limit[keep] + lp.row_sense[movable[keep]] * moved_by[keep]  # a "<=" row is exceeded, a ">=" row falls short
     relaxation["change"] = relaxation["achievable"] - relaxation["limit"]
-    demand = built.segment_demand.set_index(["segment", "period"])["reachable"].to_dict()
-    relaxation["meaning"] = [_meaning(r, a, demand) for r, a in zip(relaxation.to_dict("records"), relaxation["achievable"])]
+    relaxation["meaning"] = ""
+    for name, rows in relaxation.groupby("constraint", sort=False):
+        fam = built.families[name]
+        base = fam.base(built, rows)
+        relaxation.loc[rows.index, "meaning"] = [fam.say_shortfall(r.get, r["limit"], r["achievable"], b) for r, b in zip(rows.to_dict("records"), base)]
     return relaxation.drop(columns="_row")
 
 

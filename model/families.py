@@ -17,7 +17,7 @@ d(total cost) / d(limit).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,50 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Step:
+    """The step a what-if takes of a business limit: the ledger's value of a step, a promise's
+    point, the premium-freight search. 'percent': ``size`` times the limit (0.10 is 10 % more);
+    'points': ``size`` of the row's ``base`` (the demand a fill-rate target covers: -0.01 is one
+    point less). ``words`` names the step; ``doing`` says taking it in the ledger's sentence
+    ({unit} and {periods} filled in)."""
+
+    kind: str
+    size: float
+    words: str
+    doing: str
+    base: Callable[[object, pd.DataFrame], np.ndarray] | None = None
+
+    def amounts(self, limit: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """The step of each row, in the limit's unit."""
+        return self.size * (np.asarray(limit, dtype=float) if self.kind == "percent" else np.asarray(base, dtype=float))
+
+
+#: The ledger's step of a business limit: 10 % more of it.
+PERCENT = Step("percent", 0.10, "10% more", "10% more {unit} in {periods}")
+
+#: Groups of business limits the premium-freight search relaxes together, in the order tried,
+#: with what each is called (a family names its group in ``Family.trigger``).
+TRIGGERS = {
+    "supplier": "a supplier's limit (an outage or its monthly cap)",
+    "plant capacity": "plant capacity",
+    "lane capacity": "the standard lane's capacity",
+    "service promise": "a fill-rate promise",
+}
+
+
+def _reachable(built, keys: pd.DataFrame) -> np.ndarray:
+    """Demand a lane can reach, per (segment, period) row: what a fill-rate point is a share of."""
+    sd = built.segment_demand[["segment", "period", "reachable"]]
+    return keys[["segment", "period"]].merge(sd, how="left", on=["segment", "period"])["reachable"].fillna(0.0).to_numpy()
+
+
+def _fill_rate_short(g, limit: float, achievable: float, base: float) -> str:
+    if base > 0:
+        return f"segment {g('segment')}'s {limit / base:.1%} fill rate in {g('period')} cannot be met; {achievable / base:.1%} can"
+    return ""
+
+
+@dataclass(frozen=True)
 class Family:
     """Every fact about one constraint family.
 
@@ -65,7 +109,11 @@ class Family:
     from a row getter; review: rank in the shadow-price table (lower first); tier: FLOW,
     PROMISE or LIMIT for the infeasibility diagnosis; lever: a business limit a reviewer acts
     on (the CLI's list, one-sided prices always measured); build: the rows; noun: the business
-    object the rows of one key belong to over the periods, in words (the ledger's entries)."""
+    object the rows of one key belong to over the periods, in words (the ledger's entries);
+    step: the step a what-if takes of it (``Step``; business limits); worth: one more unit of
+    it, in the ledger's words ('one more {one} is worth'); trigger: the group of limits the
+    premium-freight search relaxes together (``TRIGGERS``; '' for none); shortfall: the
+    infeasibility diagnosis's sentence for a row it had to move (None: a generic one)."""
 
     name: str
     index: tuple[str, ...]
@@ -81,6 +129,27 @@ class Family:
     build: Callable[[Context], tuple[pd.DataFrame, pd.DataFrame]]
     row_unit: Callable[[Case, pd.DataFrame], np.ndarray] | None = None
     noun: Callable[[Callable[[str], object]], str] | None = None  # the business object, all periods together (the ledger)
+    step: Step = field(default_factory=lambda: PERCENT)
+    worth: str = "one more {one} is worth"
+    trigger: str = ""
+    shortfall: Callable[[Callable[[str], object], float, float, float], str] | None = None
+
+    def base(self, built: object, keys: pd.DataFrame) -> np.ndarray:
+        """What a points step is a share of, per row (the demand a fill-rate target covers);
+        1 for a percent step."""
+        if self.step.base is None:
+            return np.ones(len(keys))
+        return np.asarray(self.step.base(built, keys), dtype=float)
+
+    def say_shortfall(self, g: Callable[[str], object], limit: float, achievable: float, base: float) -> str:
+        """The diagnosis's sentence for a row it moved: what the limit asks and what can be done."""
+        if self.shortfall is not None:
+            text = self.shortfall(g, limit, achievable, base)
+            if text:
+                return text
+        keys = ", ".join(str(g(c)) for c in self.index if g(c) is not None and g(c) == g(c))
+        verb = "needs" if self.sense == "<=" else "reaches"
+        return f"{self.name} [{keys}] has limit {limit:,.2f}; the plan {verb} {achievable:,.2f}"
 
     def units(self, case: Case, keys: pd.DataFrame) -> np.ndarray:
         """The unit of each row's limit."""
@@ -342,8 +411,8 @@ def inventory_budget(x: Context):
     unit of cash allowed in inventory would save the plan, the price of the working-capital
     target. The LP places a cut where it costs least, product by product, not across the board."""
     k = ["period", "site", "family"]
-    budget = x.case.tables.get("inventory_budget")
-    if budget is None or not len(budget):
+    budget = x.case.table("inventory_budget")
+    if not len(budget):
         return pd.DataFrame(columns=[*k, "coef", "col"]), pd.DataFrame(columns=[*k, "limit"])
     budget = _every_period(budget.assign(site=budget["site"].fillna(""), family=budget["family"].fillna("")), x.per, k)
     scope = budget.rename(columns={"site": "b_site", "family": "b_family"})[["period", "b_site", "b_family", "in_transit"]]
@@ -424,35 +493,36 @@ _F = [
         "hours",
         "sum_p hours_per_unit * make - overtime_hours <= hours", "value of one more regular hour (<= 0)",
         lambda g: f"one more hour of {g('resource')} at {g('site')} in {g('period')}",
-        review=0, tier=LIMIT, lever=True, build=capacity, noun=lambda g: f"{g('resource')} at {g('site')}",
+        review=0, tier=LIMIT, lever=True, build=capacity, noun=lambda g: f"{g('resource')} at {g('site')}", trigger="plant capacity",
+        shortfall=lambda g, limit, achievable, _b: f"{g('resource')} at {g('site')} in {g('period')} has {limit:,.2f} hours; the plan needs {achievable:,.2f}",
     ),
     Family(
         "overtime", ("site", "resource", "period"), "<=", "hours",
         "hours",
         "overtime_hours <= overtime allowance", "value of one more overtime hour (<= 0)",
         lambda g: f"one more overtime hour allowed on {g('resource')} at {g('site')} in {g('period')}",
-        review=1, tier=LIMIT, lever=True, build=overtime, noun=lambda g: f"overtime on {g('resource')} at {g('site')}",
+        review=1, tier=LIMIT, lever=True, build=overtime, noun=lambda g: f"overtime on {g('resource')} at {g('site')}", trigger="plant capacity",
     ),
     Family(
         "production_max", ("site", "product", "period"), "<=", "units",
         "units",
         "make <= max_units", "value of one more unit of production limit (<= 0)",
         lambda g: f"one more unit of {g('product')} allowed to be made at {g('site')} in {g('period')}",
-        review=2, tier=LIMIT, lever=True, build=production_max, noun=lambda g: f"{g('product')} production at {g('site')}",
+        review=2, tier=LIMIT, lever=True, build=production_max, noun=lambda g: f"{g('product')} production at {g('site')}", trigger="plant capacity",
     ),
     Family(
         "outsource_max", ("site", "product", "period"), "<=", "units",
         "units",
         "outsource <= outsource_max_units", "value of one more unit of co-manufacturing (<= 0)",
         lambda g: f"one more unit of {g('product')} allowed to be co-manufactured for {g('site')} in {g('period')}",
-        review=3, tier=LIMIT, lever=True, build=outsource_max, noun=lambda g: f"co-manufacturing of {g('product')} for {g('site')}",
+        review=3, tier=LIMIT, lever=True, build=outsource_max, noun=lambda g: f"co-manufacturing of {g('product')} for {g('site')}", trigger="plant capacity",
     ),
     Family(
         "supply", ("site", "product", "period"), "<=", "units",
         "units",
         "buy <= max_units (a supply row with a period overrides the blank one; 0 = outage)", "value of one more unit from the supplier (<= 0)",
         lambda g: f"one more unit of {g('product')} available from supplier {g('site')} in {g('period')}",
-        review=4, tier=LIMIT, lever=True, build=supply, noun=lambda g: f"{g('product')} from {g('site')}",
+        review=4, tier=LIMIT, lever=True, build=supply, noun=lambda g: f"{g('product')} from {g('site')}", trigger="supplier",
     ),
     Family(
         "lane_capacity", ("origin", "destination", "mode", "period"), "<=", "capacity_unit",
@@ -460,7 +530,7 @@ _F = [
         "sum_p size_p x what leaves in t <= capacity, size 1, weight_kg or volume_m3 by `capacity_unit`",
         "value of one more unit, kg or m3 of lane capacity (<= 0)",
         lambda g: f"one more {ONE.get(g('limit_unit'), 'unit')} of capacity on lane {g('origin')} -> {g('destination')} by {g('mode')} in {g('period')}",
-        review=5, tier=LIMIT, lever=True, build=lane_capacity, row_unit=_lane_units, noun=lambda g: f"lane {g('origin')} -> {g('destination')} by {g('mode')}",
+        review=5, tier=LIMIT, lever=True, build=lane_capacity, row_unit=_lane_units, noun=lambda g: f"lane {g('origin')} -> {g('destination')} by {g('mode')}", trigger="lane capacity",
     ),
     Family(
         "storage", ("site", "period"), "<=", "storage_unit",
@@ -483,6 +553,7 @@ _F = [
         "cost of one more unit of closing stock (>= 0)",
         lambda g: f"one more unit of required closing stock of {g('product')} at {g('site')}",
         review=9, tier=PROMISE, lever=False, build=ending,
+        shortfall=lambda g, limit, achievable, _b: f"closing stock of {g('product')} at {g('site')} must be at least {limit:,.2f} units; {achievable:,.2f} can be reached",
     ),
     Family(
         "service", ("segment", "period"), ">=", "units",
@@ -490,7 +561,9 @@ _F = [
         "on-time deliveries to the segment's customers (deliveries; ontime where backorders are allowed) >= fill_rate * the segment's demand a lane can reach",
         "cost of one more unit delivered; x demand/100 = cost of one fill-rate point (>= 0)",
         lambda g: f"one more unit delivered on time to segment {g('segment')} in {g('period')}",
-        review=7, tier=PROMISE, lever=True, build=service, noun=lambda g: f"segment {g('segment')}'s fill rate",
+        review=7, tier=PROMISE, lever=True, build=service, noun=lambda g: f"segment {g('segment')}'s fill rate", trigger="service promise",
+        step=Step("points", -0.01, "one point less of the target", "easing the target by one point in those periods", base=_reachable),
+        worth="one more unit delivered on time costs", shortfall=_fill_rate_short,
     ),
     Family(
         "inventory_budget", ("site", "family", "period"), "<=", "money",

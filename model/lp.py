@@ -119,6 +119,13 @@ class LP:
         return pd.concat(frames, ignore_index=True)
 
 
+def bounds(sense: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row bounds (lower, upper) of rows with these senses (``SENSE`` codes) and limits: a
+    '<=' row is bounded above by its limit, a '>=' row below, an '=' row both ways."""
+    sense, limit = np.asarray(sense), np.asarray(limit, dtype=float)
+    return np.where(sense == 1, -math.inf, limit), np.where(sense == -1, math.inf, limit)
+
+
 def terms(df: pd.DataFrame, keys: list[str], coef: object = 1.0) -> pd.DataFrame:
     """Terms (row key columns, ``coef``, ``col``) of one variable family in a constraint
     family: ``coef`` a number, an array, or the name of a column of ``df``."""
@@ -142,11 +149,12 @@ def assemble(blocks: list[Block], limits: list[np.ndarray], c: np.ndarray) -> LP
     A.sum_duplicates()
     limit = np.concatenate(limits) if limits else np.zeros(0)
     sense = np.repeat(np.array([b.sense for b in blocks], dtype=np.int8), sizes)
+    lower, upper = bounds(sense, limit)
     return LP(
         c=c,
         A=A,
-        row_lower=np.where(sense == 1, -math.inf, limit),
-        row_upper=np.where(sense == -1, math.inf, limit),
+        row_lower=lower,
+        row_upper=upper,
         col_lower=np.zeros(len(c)),
         col_upper=np.full(len(c), math.inf),
         row_sense=sense,

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from .build import Built
-from .families import ONE, index_columns, review_order
+from .families import ONE, Family, index_columns, review_order
+from .words import number, periods_text
 from .solve import Solution
 
 TOL = 1e-7
@@ -53,6 +55,7 @@ class Plan:
     tables: dict[str, pd.DataFrame]
     warnings: list = field(default_factory=list)
     periods: list[str] = field(default_factory=list)  # the plan's periods, in order
+    families: dict = field(default_factory=dict)  # the constraint families it was built from (families.Family by name)
 
     @property
     def shadow_prices(self) -> pd.DataFrame:
@@ -63,6 +66,7 @@ class Plan:
         return self.tables["summary"]
 
     def metric(self, name: str) -> float:
+        """One figure of the summary (``metrics.METRICS``), as a number."""
         s = self.tables["summary"]
         return float(s.loc[s["metric"] == name, "value"].iloc[0])
 
@@ -77,6 +81,65 @@ class Plan:
 # --------------------------------------------------------------------------------------
 # Reading the LP
 # --------------------------------------------------------------------------------------
+
+
+class Figures:
+    """The numbers of one solved plan that its tables, its metrics and the statements share,
+    each computed once, when first asked for. ``of(x)`` takes a solved model or figures."""
+
+    def __init__(self, built: Built, solution: Solution):
+        self.built, self.solution = built, solution
+
+    @classmethod
+    def of(cls, x) -> "Figures":
+        """Figures of a solved model (``solve.Solved``), or ``x`` itself when it is figures."""
+        return x if isinstance(x, Figures) else cls(x.built, x.solution)
+
+    @property
+    def case(self):
+        return self.built.case
+
+    @cached_property
+    def v(self) -> dict[str, pd.DataFrame]:
+        return variable_values(self.built, self.solution)
+
+    @cached_property
+    def quantity(self) -> pd.DataFrame:
+        return demand_quantities(self.built)
+
+    @cached_property
+    def bo(self) -> pd.DataFrame:
+        return backorders(self.built, self.v, self.quantity)
+
+    @cached_property
+    def demand(self) -> pd.DataFrame:
+        return demand_table(self.built, self.v, self.bo, self.quantity)
+
+    @cached_property
+    def service(self) -> pd.DataFrame:
+        return service_table(self.built, self.demand)
+
+    @cached_property
+    def inventory(self) -> pd.DataFrame:
+        return inventory_table(self.built, self.v)
+
+    @cached_property
+    def flows(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(shipments, goods still in transit when the plan ends)."""
+        return shipment_tables(self.built, self.v)
+
+    @cached_property
+    def deliveries(self) -> pd.DataFrame:
+        return _deliveries(self.built, self.solution)
+
+    @cached_property
+    def period_costs(self) -> pd.DataFrame:
+        return period_costs(self.built, self.v)
+
+    @cached_property
+    def costs(self) -> dict[str, float]:
+        """Each part of the objective (``cost_components``)."""
+        return cost_components(self.v, self.bo)
 
 
 def variable_values(built: Built, sol: Solution) -> dict[str, pd.DataFrame]:
@@ -119,16 +182,6 @@ def _by_period(df: pd.DataFrame, built: Built, keys: list[str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
-def _fmt(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "?"
-    if math.isinf(x):
-        return "unlimited" if x > 0 else "-unlimited"
-    if abs(x) < 0.005:
-        x = 0.0  # no "-0.00"
-    return f"{x:,.2f}" if abs(x) < 1e15 else f"{x:.3g}"
-
-
 def _holds(lo: float, hi: float, unit: str) -> str:
     """Where a price holds, in words: limits are never negative, so a range from 0 says "up to"."""
     if lo is None or (isinstance(lo, float) and math.isnan(lo)):
@@ -136,10 +189,10 @@ def _holds(lo: float, hi: float, unit: str) -> str:
     if hi == math.inf and lo <= 0:
         return "holds for any limit"
     if hi == math.inf:
-        return f"holds for limits from {_fmt(lo)} {unit} up"
+        return f"holds for limits from {number(lo)} {unit} up"
     if lo <= 0:
-        return f"holds for limits up to {_fmt(hi)} {unit}"
-    return f"holds while the limit stays between {_fmt(lo)} and {_fmt(hi)} {unit}"
+        return f"holds for limits up to {number(hi)} {unit}"
+    return f"holds while the limit stays between {number(lo)} and {number(hi)} {unit}"
 
 
 def _effect(price: float, currency: str) -> str:
@@ -147,7 +200,7 @@ def _effect(price: float, currency: str) -> str:
         return "is beyond what the plan can do (no plan meets it)"
     if abs(price) < 0.005:
         return "would not change the cost"
-    return f"would {'save' if price < 0 else 'cost'} {_fmt(abs(price))} {currency}"
+    return f"would {'save' if price < 0 else 'cost'} {number(abs(price))} {currency}"
 
 
 def meaning(built: Built, r: dict) -> str:
@@ -168,21 +221,21 @@ def meaning(built: Built, r: dict) -> str:
         less = "would make the plan infeasible" if math.isinf(down) else _effect(-down, currency)
         return (
             f"{subject} {_effect(up, currency)}, but one {ONE.get(unit, unit)} less {less}: "
-            f"a one-sided price, the plan changes course exactly at this limit ({_fmt(limit)} {unit})."
+            f"a one-sided price, the plan changes course exactly at this limit ({number(limit)} {unit})."
         )
     if not known(up) and (at_floor or not known(down)):
         holds = "holds for no rise, which was not measured (a limit of 0 cannot fall)" if at_floor else "holds for neither a rise nor a fall; those were not measured"
-        return f"{subject}: the plan changes course exactly at this limit ({_fmt(limit)} {unit}), so its price ({_fmt(price)} {currency}) {holds}."
+        return f"{subject}: the plan changes course exactly at this limit ({number(limit)} {unit}), so its price ({number(price)} {currency}) {holds}."
     price = up if known(up) else down
     below_only = not known(up)
     text = f"{subject}{' up to this limit' if below_only else ''} {_effect(price, currency)}"
-    if r["constraint"] == "service" and r.get("demand_units") and math.isfinite(price):
-        text += f" ({_fmt(abs(price) * r['demand_units'] / 100)} {currency} per percentage point of fill rate)"
+    if fam.step.kind == "points" and r.get("_base") and math.isfinite(price):
+        text += f" ({number(abs(price) * r['_base'] / 100)} {currency} per percentage point of fill rate)"
     holds = _holds(r.get("limit_lower"), r.get("limit_upper"), unit)
     if not known(down) and not at_floor:
-        holds += f"; below {_fmt(limit)} {unit} the plan changes course (the price for a fall was not measured)"
+        holds += f"; below {number(limit)} {unit} the plan changes course (the price for a fall was not measured)"
     elif below_only:
-        holds += f"; above {_fmt(limit)} {unit} the plan changes course (the price for a rise was not measured)"
+        holds += f"; above {number(limit)} {unit} the plan changes course (the price for a rise was not measured)"
     return text + (f"; {holds}" if holds else "") + "."
 
 
@@ -238,8 +291,11 @@ def shadow_prices(built: Built, sol: Solution, all_rows: bool = False) -> pd.Dat
     if not frames:
         return pd.DataFrame(columns=columns)
     out = pd.concat(frames, ignore_index=True).reindex(columns=columns)
-    demand_units = built.segment_demand.set_index(["segment", "period"])["reachable"].to_dict()
-    out["meaning"] = [meaning(built, {**r, "demand_units": demand_units.get((r["segment"], r["period"]))}) for r in out.to_dict("records")]
+    out["_base"] = np.nan
+    for name, rows in out.groupby("constraint", sort=False):
+        out.loc[rows.index, "_base"] = built.families[name].base(built, rows)
+    out["meaning"] = [meaning(built, r) for r in out.to_dict("records")]
+    out = out.drop(columns="_base")
     rank = out["constraint"].map({f: i for i, f in enumerate(review_order(built.families))})
     out = out.assign(_rank=rank, _abs=out["shadow_price"].abs()).sort_values(["_rank", "_abs"], ascending=[True, False]).drop(columns=["_rank", "_abs"])
     return out.reset_index(drop=True)
@@ -247,6 +303,95 @@ def shadow_prices(built: Built, sol: Solution, all_rows: bool = False) -> pd.Dat
 
 def _clean(x: np.ndarray) -> np.ndarray:
     return np.where(np.abs(x) < 1e-9, 0.0, x)
+
+
+# --------------------------------------------------------------------------------------
+# Binding business limits, by the object they limit
+# --------------------------------------------------------------------------------------
+
+
+def _object_keys(fam: Family) -> list[str]:
+    return [c for c in fam.index if c != "period"]
+
+
+def object_keys(families: dict[str, Family]) -> list[str]:
+    """The index columns that name the business objects of the families' limits (all but the period)."""
+    out: list[str] = []
+    for f in families.values():
+        if f.lever:
+            out += [c for c in _object_keys(f) if c not in out]
+    return out
+
+
+def binding_levers(built: Built, sol: Solution) -> pd.DataFrame:
+    """The business limits that bind (a non-zero price on either side), with their LP rows."""
+    lp = built.lp
+    frames = []
+    for b, sl in lp.rows():
+        fam = built.families.get(b.family)
+        if fam is None or not fam.lever or not len(b):
+            continue
+        rows = np.arange(sl.start, sl.stop)
+        y = sol.row_dual[rows]
+        up, down = sol.row_price_up[rows], sol.row_price_down[rows]
+        binds = (np.abs(y) > 1e-9) | (np.nan_to_num(np.abs(up), nan=0.0) > 1e-9) | (np.nan_to_num(np.abs(down), nan=0.0) > 1e-9)
+        if not binds.any():
+            continue
+        df = b.keys[binds].reset_index(drop=True)
+        df["constraint"] = b.family
+        df["_row"] = rows[binds]
+        df["limit"] = lp.limit[rows[binds]]
+        df["limit_unit"] = fam.units(built.case, df)
+        df["shadow_price"] = y[binds]
+        df["shadow_price_up"] = up[binds]
+        df["shadow_price_down"] = down[binds]
+        keys = _object_keys(fam)
+        df["_object"] = df[keys].astype(str).agg(" / ".join, axis=1) if keys else ""
+        df["_base"] = fam.base(built, df)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def ledger_entries(built: Built, sol: Solution) -> pd.DataFrame:
+    """The binding business limits grouped by the object they limit over the periods (a line
+    at a plant, a lane, a supplier, a segment's promise ...), each with the periods it binds,
+    its prices, its family's step (``Family.step``) and what the prices alone predict the step
+    is worth (``predicted``: money, negative saves). ``_rows`` and ``_new``: the
+    LP rows and their stepped limits, for a re-solve (``whatifs.ledger``)."""
+    sp = binding_levers(built, sol)
+    if sp.empty:
+        return pd.DataFrame()
+    entries = []
+    for (family, key), rows in sp.groupby(["constraint", "_object"], sort=False):
+        fam = built.families[family]
+        first = rows.iloc[0]
+        g = {c: first[c] for c in fam.index}.get
+        step = pd.Series(fam.step.amounts(rows["limit"], rows["_base"]), index=rows.index)
+        price_rise = rows["shadow_price_up"].where(rows["shadow_price_up"].notna(), rows["shadow_price"])
+        price_fall = rows["shadow_price_down"].where(rows["shadow_price_down"].notna(), rows["shadow_price"])
+        predicted = float((step * np.where(step < 0, price_fall, price_rise)).sum())
+        one_sided = bool(((rows["shadow_price_up"] - rows["shadow_price_down"]).abs() > 1e-9).any())
+        entries.append(
+            {
+                "constraint": family,
+                "object": fam.noun(g) if fam.noun else f"{family} {key}",
+                **{c: first[c] for c in _object_keys(fam)},
+                "unit": first["limit_unit"],
+                "periods": periods_text(built.case.period_names, rows["period"]) if "period" in fam.index else "",
+                "binding_periods": len(rows),
+                "price_low": float(rows["shadow_price"].abs().min()),
+                "price_high": float(rows["shadow_price"].abs().max()),
+                "one_sided": one_sided,
+                "step": fam.step.words,
+                "_doing": fam.step.doing,
+                "_worth": fam.worth,
+                "step_size": float(step.abs().sum()),
+                "predicted": predicted,
+                "_rows": rows["_row"].to_numpy(),
+                "_new": (rows["limit"] + step).to_numpy(),
+            }
+        )
+    return pd.DataFrame(entries)
 
 
 # --------------------------------------------------------------------------------------
@@ -397,6 +542,44 @@ def _deliveries(built: Built, sol: Solution) -> pd.DataFrame:
     return out
 
 
+def period_costs(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every part of the objective by period (money), in long form: line, group, period,
+    amount. Production, co-manufacturing and purchases in the period they happen, overtime in
+    its period, freight and in-transit holding in the period goods leave, holding at sites at
+    each period's end, penalties in the period they fall; the backlog left at the end in the
+    last period. Sums to the objective."""
+    rows = []
+
+    def add(df: pd.DataFrame, line: str, group: str, cost: pd.Series | np.ndarray, period: pd.Series | None = None) -> None:
+        if len(df):
+            amount = df["value"].to_numpy() * np.asarray(cost, dtype=float)
+            rows.append(pd.DataFrame({"line": line, "group": group, "period": (period if period is not None else df["period"]).to_numpy(), "amount": amount}))
+
+    add(v["make"], "production", "cost of goods", v["make"]["cost"])
+    add(v["outsource"], "co-manufacturing", "cost of goods", v["outsource"]["cost"])
+    add(v["buy"], "purchases", "cost of goods", v["buy"]["cost"])
+    add(v["overtime_hours"], "overtime", "overtime", v["overtime_hours"]["cost"])
+    flows = pd.concat([v["ship"], v["deliver"]], ignore_index=True)
+    legs = flows.merge(built.legs, on=["lane", "t"])
+    names = np.array(built.case.period_names, dtype=object)
+    legs = legs.assign(value=legs["value"] * legs["share"], period=names[legs["dep"].to_numpy()])
+    premium = legs["premium"].astype(bool).to_numpy() if "premium" in legs else np.zeros(len(legs), dtype=bool)
+    legs["line"] = "freight: " + legs["mode"].astype(str) + np.where(premium, " (premium)", "")
+    for line, grp in legs.groupby("line", sort=True):
+        add(grp, line, "freight", grp["freight"])
+    add(legs, "holding in transit", "carrying (not cash)", legs["transit_holding"])
+    add(v["inv"], "holding at sites", "carrying (not cash)", v["inv"]["cost"])
+    add(v["short"], "lost sales (shortage cost)", "penalties", v["short"]["cost"])
+    b = v["backlog_units"]
+    add(b, "backorders", "penalties", b["backorder_part"])
+    add(b, "owed at the end", "penalties", b["end_part"])
+    add(v["ss_short"], "safety stock below target", "penalties", v["ss_short"]["cost"])
+    last = pd.Series([built.case.period_names[-1]] * len(v["end_short"]))
+    add(v["end_short"], "closing stock below target", "penalties", v["end_short"]["cost"], last)
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["line", "group", "period", "amount"])
+    return out.groupby(["group", "line", "period"], as_index=False, sort=False)["amount"].sum()
+
+
 def prices(built: Built, rows: pd.DataFrame) -> np.ndarray:
     """The price of each (product, customer, period) of ``rows``: the demand row's, else the
     customer's latest before it, else the product's."""
@@ -509,48 +692,6 @@ def cost_components(v: dict[str, pd.DataFrame], bo: pd.DataFrame) -> dict[str, f
     }
 
 
-def summary_table(built: Built, sol: Solution, v, demand, inventory, in_transit, bo, elapsed: dict[str, float] | None) -> pd.DataFrame:
-    """metric, value, unit: the plan's figures in one table (see the README's Outputs)."""
-    case, cur = built.case, built.case.currency
-    costs = cost_components(v, bo)
-    flows = pd.concat([v["ship"], v["deliver"]], ignore_index=True)
-    premium = flows[flows["premium"].astype(bool)]
-    total_q = float(demand["quantity"].sum())
-    at_end = bo[bo["t"] == len(case.periods) - 1]
-    rows = [
-        ("status", sol.status, ""),
-        ("total_cost", sol.objective, cur),
-        *[(g, sum(costs[c] for c in parts), cur) for g, parts in COST_GROUPS.items()],
-        *[(k, costs[k], cur) for k in COST_COMPONENTS],
-        ("revenue", float(demand["revenue"].sum()), cur),
-        ("revenue_deferred", float(demand["revenue_deferred"].sum()), cur),
-        ("revenue_lost", float(demand["revenue_lost"].sum()), cur),
-        ("demand_units", total_q, "units"),
-        ("ontime_units", float(demand["ontime"].sum()), "units"),
-        ("late_units", float(demand["late"].sum()), "units"),
-        ("lost_units", float(demand["short"].sum()), "units"),
-        ("backlog_at_end_units", float(at_end["backlog"].sum()), "units"),
-        ("backlog_at_end_revenue", float((at_end["backlog"] * at_end["price"]).sum()), cur),
-        ("fill_rate", float(demand["ontime"].sum()) / total_q if total_q else float("nan"), "fraction"),
-        ("premium_freight_spend", float((premium["value"] * premium["freight"]).sum()), cur),
-        ("premium_freight_units", float(premium["value"].sum()), "units"),
-        ("inventory_value_end", float(inventory.loc[inventory["period"] == case.period_names[-1], "inventory_value"].sum()), cur),
-        ("in_transit_end_units", float(in_transit["quantity"].sum()), "units"),
-        ("in_transit_end_value", float(in_transit["value"].sum()), cur),
-        ("solver", sol.solver, ""),
-        ("algorithm", sol.algorithm, ""),
-        ("solve_seconds", sol.seconds, "s"),
-        ("one_sided_price_resolves", sol.one_sided.get("resolves", 0.0), "count"),
-        ("one_sided_prices_left_out", sol.one_sided.get("left_out", 0.0), "count"),
-        ("variables", built.lp.num_col, "count"),
-        ("constraints", built.lp.num_row, "count"),
-    ]
-    rows += [(f"stage_{stage}_seconds", secs, "s") for stage, secs in (elapsed or {}).items()]
-    summary = pd.DataFrame(rows, columns=["metric", "value", "unit"])
-    summary["value"] = summary["value"].astype(object)
-    return summary
-
-
 def provenance(case, solver: str, options: dict[str, object], objective: float | None = None, timings: dict[str, float] | None = None) -> pd.DataFrame:
     """What a plan (or a failed solve) was made from and with: the case, SHA-256 of every input
     file and table, the versions of Python and the libraries, the HiGHS options (seed and threads
@@ -575,34 +716,26 @@ def provenance(case, solver: str, options: dict[str, object], objective: float |
     return pd.concat([pd.DataFrame(rows), case.inputs], ignore_index=True)
 
 
-def make_plan(built: Built, sol: Solution, elapsed: dict[str, float] | None = None) -> Plan:
-    """All result tables of a solved plan (``solve.Solved``'s ``built`` and ``solution``).
-    ``elapsed``: stage timings (read, validate, build, solve ...) for the summary and the
-    provenance record."""
-    case = built.case
-    v = variable_values(built, sol)
-    quantity = demand_quantities(built)
-    bo = backorders(built, v, quantity)
-    demand = demand_table(built, v, bo, quantity)
-    inventory = inventory_table(built, v)
-    shipments, in_transit = shipment_tables(built, v)
+def plan_tables(f: Figures) -> dict[str, pd.DataFrame]:
+    """The result tables of a solved plan, by name (``PLAN_TABLES`` order; the summary, the
+    provenance and the finance view are assembled beside them: ``plan.assemble``)."""
+    built, sol, case, v = f.built, f.solution, f.case, f.v
+    shipments, in_transit = f.flows
     tables = {
-        "summary": summary_table(built, sol, v, demand, inventory, in_transit, bo, elapsed),
         "production": production_table(built, v),
         "capacity": capacity_table(built, sol, v),
         "shipments": shipments,
-        "inventory": inventory,
-        "demand": demand,
-        "service": service_table(built, demand),
+        "inventory": f.inventory,
+        "demand": f.demand,
+        "service": f.service,
         "shadow_prices": shadow_prices(built, sol),
-        "provenance": provenance(case, sol.solver, sol.options, sol.objective, elapsed),
     }
     if len(case.supply) or len(v["buy"]):
         tables["purchases"] = purchases_table(v)
     if len(case.bom):
         tables["consumption"] = consumption_table(built, v)
-    if len(bo):
-        tables["backorders"] = backorders_table(bo)
+    if len(f.bo):
+        tables["backorders"] = backorders_table(f.bo)
     if len(in_transit):
         tables["in_transit"] = in_transit
-    return Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=tables, warnings=list(case.warnings), periods=case.period_names)
+    return tables

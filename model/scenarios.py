@@ -8,7 +8,7 @@ column, the rows a filter selects, and scale / add / set by a value), read from 
 the base is solved cold once per run (the other workers start from its optimal basis), then
 each variant's case is built and the model moves to it in place and re-solves warm (dual
 simplex from the base's basis) when only numbers changed, or is rebuilt when rows or variables
-did (``solve.Solved.update``). Workers are processes on this machine or Dask workers; each gets
+did (``solve.Solved.variant``). Workers are processes on this machine or Dask workers; each gets
 a share of the variants and keeps its model between them.
 
 Money is in the case's currency. A KPI change is the variant's figure less the base's.
@@ -21,47 +21,22 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from . import metrics
 from .build import Built, build
+from .edits import Edit, apply_edits, parse_filter
 from .errors import InputError, Problem, SolveError
 from .schema import TABLES
-from .solve import SolveOptions, Solved, solve, structure_change
+from .diff import ModelDiff, RebuildReason
+from .results import Figures
+from .solve import SolveOptions, Solved, Trial, solve
 from .validate import Case
-
-#: Filter columns that reach a table through another: a product's family, a customer's segment.
-DERIVED = {"family": ("product", "products", "family"), "segment": ("customer", "customers", "segment")}
-#: Columns filled from another table at validation: an edit there would not reach the model.
-FILLED = {("products", "price"): "edit demand.price instead (each demand row's price was filled from products.price)"}
-
-
-@dataclass(frozen=True)
-class Edit:
-    """One change of a table: ``operation`` (scale, add, set) by ``value`` on ``column`` of
-    the rows of ``table`` that ``terms`` select (column -> allowed values; empty: all rows).
-    A blank cell (no limit) stays blank under scale and add; set fills it."""
-
-    table: str
-    column: str
-    terms: tuple[tuple[str, tuple[str, ...]], ...]
-    operation: str
-    value: float
-    kind: str = "shock"
-    note: str = ""
-    row: int | None = None  # the scenarios table's row the user sees
-    scenario: str = ""
-
-    @property
-    def words(self) -> str:
-        what = {"scale": f"x{self.value:g}", "add": f"{self.value:+g}", "set": f"= {self.value:g}"}[self.operation]
-        where = "; ".join(f"{c}={'|'.join(v) if len(v) < 4 else v[0] + '..' + v[-1]}" for c, v in self.terms)
-        return self.note or f"{self.table}.{self.column} {what}{' where ' + where if where else ''}"
-
 
 @dataclass(frozen=True)
 class Variant:
@@ -81,106 +56,8 @@ class Variant:
 
 
 # --------------------------------------------------------------------------------------
-# Reading and applying edits
+# Reading scenarios
 # --------------------------------------------------------------------------------------
-
-
-def table_of(case: Case, name: str) -> pd.DataFrame:
-    """A validated table of ``case`` (its field where it has one, else ``case.tables``)."""
-    got = getattr(case, name, None)
-    return got if isinstance(got, pd.DataFrame) else case.tables.get(name, pd.DataFrame())
-
-
-def with_tables(case: Case, changed: dict[str, pd.DataFrame]) -> Case:
-    """``case`` with these validated tables replaced (fields and ``case.tables`` alike)."""
-    fields = {k: v for k, v in changed.items() if isinstance(getattr(case, k, None), pd.DataFrame)}
-    return replace(case, **fields, tables={**case.tables, **changed})
-
-
-def parse_filter(case: Case, table: str, text: str | None) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], list[str]]:
-    """The terms of a filter (``column=value`` joined by ``;``, ``period=A..B`` a range of
-    periods) and what is wrong with it, each in words."""
-    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
-        return (), []
-    df = table_of(case, table)
-    periods = case.period_names
-    terms, wrong = [], []
-    for part in str(text).split(";"):
-        if not part.strip():
-            continue
-        if "=" not in part:
-            wrong.append(f"filter term '{part.strip()}' is not column=value")
-            continue
-        col, val = (x.strip() for x in part.split("=", 1))
-        if col in DERIVED and col not in df.columns:
-            via, master, field_ = DERIVED[col]
-            if via not in df.columns:
-                wrong.append(f"filter column '{col}': table {table} has no {via} to reach a {col} through")
-                continue
-            known = set(table_of(case, master)[field_].dropna().astype(str))
-        elif col in df.columns and col != "_row":
-            known = set(df[col].dropna().astype(str))
-        else:
-            wrong.append(f"filter column '{col}' is not a column of table {table} (its columns: {', '.join(c for c in df.columns if not c.startswith('_') and c != 'lane')})")
-            continue
-        if col == "period" and ".." in val:
-            a, b = (x.strip() for x in val.split("..", 1))
-            if a not in periods or b not in periods or periods.index(a) > periods.index(b):
-                wrong.append(f"filter period range '{val}' is not two periods of the plan in order")
-                continue
-            values = tuple(periods[periods.index(a) : periods.index(b) + 1])
-        else:
-            values = tuple(v.strip() for v in val.split("|"))
-            missing = [v for v in values if v not in known]
-            if missing:
-                wrong.append(f"filter {col}={'|'.join(missing)}: no such {col} in table {table if col not in DERIVED or col in df.columns else DERIVED[col][1]}")
-                continue
-        terms.append((col, values))
-    return tuple(terms), wrong
-
-
-def _mask(case: Case, df: pd.DataFrame, terms) -> np.ndarray:
-    keep = np.ones(len(df), dtype=bool)
-    for col, values in terms:
-        if col in df.columns:
-            seen = df[col].astype(str)
-        else:
-            via, master, field_ = DERIVED[col]
-            seen = df[via].map(table_of(case, master).set_index(via)[field_]).astype(str)
-        keep &= seen.isin(values).to_numpy()
-    return keep
-
-
-def apply_edits(case: Case, edits: tuple[Edit, ...] | list[Edit]) -> Case:
-    """``case`` with ``edits`` applied in order. Raises InputError naming each edit that
-    selects no row or leaves a value its column does not allow."""
-    changed: dict[str, pd.DataFrame] = {}
-    problems: list[Problem] = []
-    for e in edits:
-        df = changed.get(e.table)
-        if df is None:
-            df = table_of(case, e.table).copy()
-        keep = _mask(case, df, e.terms)
-        where = f"scenario '{e.scenario}'" if e.scenario else "edit"
-        if not keep.any():
-            problems.append(Problem("scenarios", f"{where}: the filter selects no row of table {e.table}", e.row, "filter", e.words))
-            continue
-        old = pd.to_numeric(df.loc[keep, e.column], errors="coerce").astype(float)
-        new = old * e.value if e.operation == "scale" else old + e.value if e.operation == "add" else pd.Series(e.value, index=old.index)
-        col = next(c for c in TABLES[e.table].columns if c.name == e.column)
-        low = new.notna() & (new < col.minimum - 1e-12) if col.minimum is not None else pd.Series(False, index=new.index)
-        high = new.notna() & (new > col.maximum + 1e-12) if col.maximum is not None else pd.Series(False, index=new.index)
-        if (low | high).any():
-            first = new[low | high].index[0]
-            bound = f"below {col.minimum:g}" if low.any() else f"above {col.maximum:g}"
-            problems.append(Problem("scenarios", f"{where}: makes {e.table}.{e.column} {bound} ({new[first]:g} in {e.table} row {df.loc[first, '_row'] if '_row' in df else first})", e.row, "value", e.value))
-            continue
-        df = df.astype({e.column: float}) if df[e.column].dtype != float and col.kind == "float" else df
-        df.loc[keep, e.column] = new.astype(bool) if col.kind == "bool" else new
-        changed[e.table] = df
-    if problems:
-        raise InputError(problems)
-    return with_tables(case, changed)
 
 
 def read_scenarios(case: Case) -> list[Variant]:
@@ -189,7 +66,7 @@ def read_scenarios(case: Case) -> list[Variant]:
     alone, so what each pre-approved action protects shows. Raises InputError listing every
     row that names an unknown table, column or filter value, or an operation that does not
     fit (all at once, with the rows as the user sees them)."""
-    sc = case.tables.get("scenarios")
+    sc = case.table("scenarios")
     if sc is None or sc.empty:
         return []
     where = case.where.get("scenarios", "scenarios")
@@ -205,9 +82,6 @@ def read_scenarios(case: Case) -> list[Variant]:
         if col is None or col.kind not in ("float", "bool") or c in TABLES[t].key:
             numeric = [x.name for x in TABLES[t].columns if x.kind in ("float", "bool") and x.name not in TABLES[t].key]
             problems.append(Problem(where, f"not a number column of table {t} (one of: {', '.join(numeric)})", row, "column", c))
-            continue
-        if (t, c) in FILLED:
-            problems.append(Problem(where, FILLED[(t, c)], row, "column", c))
             continue
         if col.kind == "bool" and (r["operation"] != "set" or r["value"] not in (0.0, 1.0)):
             problems.append(Problem(where, f"{t}.{c} is true/false: only set to 1 or 0", row, "operation", r["operation"]))
@@ -245,46 +119,8 @@ def read_scenarios(case: Case) -> list[Variant]:
 
 
 def kpis(solved: Solved) -> dict[str, object]:
-    """The figures a scenario comparison puts side by side."""
-    from . import results as R
-    from .finance import WhatIfs, inventory_value_detail, ledger
-
-    # The tables the figures need, not the whole plan (no shadow-price table, no meanings).
-    built, sol = solved.built, solved.solution
-    v = R.variable_values(built, sol)
-    quantity = R.demand_quantities(built)
-    bo = R.backorders(built, v, quantity)
-    demand = R.demand_table(built, v, bo, quantity)
-    inv = R.inventory_table(built, v)
-    _, in_transit = R.shipment_tables(built, v)
-    summary = R.summary_table(built, sol, v, demand, inv, in_transit, bo, None).set_index("metric")["value"]
-    m = lambda k: float(summary[k])  # noqa: E731
-    svc = R.service_table(built, demand)
-    by_seg = svc.groupby("segment")[["ontime", "quantity"]].sum()
-    # On hand and in transit, the plan's working capital (what the plan page and the finance
-    # view's working_capital average), over every month of the plan.
-    detail = inventory_value_detail(built, v)
-    by_month = detail.groupby("period")[["on_hand_value", "in_transit_value"]].sum().sum(axis=1)
-    avg_inventory = float(by_month.reindex(built.case.period_names, fill_value=0.0).mean())
-    led, _ = ledger(solved, resolves=0, what_ifs=WhatIfs(0.0))
-    out: dict[str, object] = {
-        "total_cost": m("total_cost"),
-        "cash_cost_to_serve": m("cash_cost_to_serve"),
-        "revenue": m("revenue"),
-        # The P&L's contribution margin is revenue less cash cost-to-serve (test_finance checks
-        # it); the P&L itself is 0.4 s a plan at 300k variables, a tenth of a warm re-solve.
-        "contribution_margin": m("revenue") - m("cash_cost_to_serve"),
-        "revenue_lost": m("revenue_lost"),
-        "revenue_deferred": m("revenue_deferred"),
-        "fill_rate": m("fill_rate"),
-        **{f"fill_rate {s}": float(r["ontime"] / r["quantity"]) if r["quantity"] else 1.0 for s, r in by_seg.iterrows()},
-        "premium_freight_spend": m("premium_freight_spend"),
-        "overtime_cost": m("overtime_cost"),
-        "inventory_value_average": avg_inventory,
-        "inventory_value_end": m("inventory_value_end"),
-        "top_limits": "; ".join(led["object"].head(3)) if len(led) else "",
-    }
-    return out
+    """The figures a scenario comparison puts side by side (``metrics.KPIS``)."""
+    return metrics.kpis(Figures.of(solved))
 
 
 #: Columns of solve_variants' results that say how a plan was solved, not what it does.
@@ -296,32 +132,33 @@ def kpi_columns(results: pd.DataFrame) -> list[str]:
     return [c for c in results.columns if c not in RUN_COLUMNS]
 
 
-def _outcome(v: Variant, solved: Solved | None, how: str, seconds: float, predicted: float, error: str = "") -> dict:
+def _outcome(v: Variant, trial: Trial | Solved | None, how: str, seconds: float, predicted: float, error: str = "") -> dict:
     base = {"variant": v.name, "scenario": v.scenario, "role": v.role, "group": v.group, "how": how, "seconds": seconds, "predicted_change": predicted}
-    if solved is None:
+    model = trial.model if isinstance(trial, Trial) else trial
+    if model is None or model.solution is None:
         return {**base, "status": error}
-    sol = solved.solution
-    return {**base, "status": "optimal", "objective": sol.objective, "solver_seconds": sol.seconds, "iterations": int(sol.iterations.get("simplex", 0)), **kpis(solved)}
+    sol = model.solution
+    return {**base, "status": "optimal", "objective": sol.objective, "solver_seconds": sol.seconds, "iterations": int(sol.iterations.get("simplex", 0)), **kpis(model)}
 
 
-def first_order_change(base: Built, x: np.ndarray, y: np.ndarray, row_value: np.ndarray, new: Built) -> float:
-    """What the base plan's prices predict the change in total cost will be when the LP moves
-    from ``base`` to ``new`` (same structure): each row's price times the move of its binding
-    limit, each variable's amount times the change of its cost, and each coefficient change
-    a_ij valued as its row's limit moving by -change x x_j. NaN when the structure differs."""
-    if structure_change(base, new):
+def first_order_change(base: Built, x: np.ndarray, y: np.ndarray, row_value: np.ndarray, change: ModelDiff | RebuildReason | None) -> float:
+    """What the base plan's prices predict the change in total cost will be when its LP moves
+    by ``change`` (numbers in place): each row's price times the move of its binding limit,
+    each variable's amount times the change of its cost, and each coefficient change a_ij
+    valued as its row's limit moving by -change x x_j. NaN for a rebuild."""
+    if not isinstance(change, ModelDiff):
         return math.nan
-    a, b = base.lp, new.lp
-    hi_side = np.abs(row_value - a.row_upper) <= np.abs(row_value - a.row_lower)
-    d_lo = np.subtract(b.row_lower, a.row_lower, out=np.zeros(a.num_row), where=np.isfinite(a.row_lower) & np.isfinite(b.row_lower))
-    d_hi = np.subtract(b.row_upper, a.row_upper, out=np.zeros(a.num_row), where=np.isfinite(a.row_upper) & np.isfinite(b.row_upper))
-    d_limit = np.where(hi_side, d_hi, d_lo)
-    change = float(y @ d_limit) + float(x @ (b.c - a.c))
-    d_a = b.A.data - a.A.data
-    if np.any(d_a):
-        cols = np.repeat(np.arange(a.num_col), np.diff(a.A.indptr))  # A is column-wise (CSC)
-        change -= float(np.sum(y[a.A.indices] * d_a * x[cols]))
-    return change
+    a, b = base.lp, change.built.lp
+    r, j = change.rows, change.cols
+    hi_side = np.abs(row_value[r] - a.row_upper[r]) <= np.abs(row_value[r] - a.row_lower[r])
+    d_lo = np.subtract(b.row_lower[r], a.row_lower[r], out=np.zeros(len(r)), where=np.isfinite(a.row_lower[r]) & np.isfinite(b.row_lower[r]))
+    d_hi = np.subtract(b.row_upper[r], a.row_upper[r], out=np.zeros(len(r)), where=np.isfinite(a.row_upper[r]) & np.isfinite(b.row_upper[r]))
+    total = float(y[r] @ np.where(hi_side, d_hi, d_lo)) + float(x[j] @ (b.c[j] - a.c[j]))
+    k = change.coefficients
+    if len(k):
+        cols = np.searchsorted(a.A.indptr, k, side="right") - 1  # A is column-wise (CSC)
+        total -= float(np.sum(y[a.A.indices[k]] * (b.A.data[k] - a.A.data[k]) * x[cols]))
+    return total
 
 
 def solve_chunk(
@@ -360,7 +197,7 @@ def solve_chunk(
     finally:
         if share is not None and not shared:
             share(None)  # the chunks waiting on the base must not wait for ever
-    base, base_basis, same_shape = model.built, model.highs.getBasis(), True
+    base = model.built
     x, y, rv = model.solution.col_value.copy(), model.solution.row_dual.copy(), model.solution.row_value.copy()
     cold = time.perf_counter() - t0
     for i, v in enumerate(variants):
@@ -369,26 +206,20 @@ def solve_chunk(
             if i:
                 raise ValueError("the base variant (no edits) must come first in its chunk")
             out.append(_outcome(v, model, "cold", cold, 0.0))
-            if report:
-                report(out[-1])
-            continue
-        try:
-            edited = v.case if v.case is not None else apply_edits(case, v.edits)
-            new = build(edited, base.families)
-            predicted = first_order_change(base, x, y, rv, new)
-            if same_shape:
-                # Each plan starts from the base's optimal basis, not the last plan's: a 10 %
-                # step from the base, not 20 % from the step the other way (about 40 % fewer
-                # iterations measured at 119k variables).
-                model.highs.setBasis(base_basis)
-            how = model.update(edited, new)
-            if not how.startswith("changed in place"):
-                # Rebuilt: the base's basis fits the new model only if it has the base's shape.
-                same_shape = not structure_change(base, model.built)
-        except SolveError as err:
-            out.append(_outcome(v, None, "", time.perf_counter() - t, math.nan, f"no plan: {err}"))
         else:
-            out.append(_outcome(v, model, "warm" if how.startswith("changed in place") else "cold (rebuilt)", time.perf_counter() - t, predicted))
+            edited = v.case if v.case is not None else apply_edits(case, v.edits)
+            # Each plan starts from the base: its numbers and its optimal basis (a 10 % step
+            # from the base, not 20 % from the step the other way: about 40 % fewer iterations
+            # measured at 119k variables); the variant is undone when its KPIs are read.
+            with model.variant(edited) as trial:
+                how = "cold (rebuilt)" if trial.rebuilt else "warm"
+                predicted = first_order_change(base, x, y, rv, trial.change)
+                if trial.solution is None:
+                    out.append(_outcome(v, None, "", time.perf_counter() - t, math.nan, f"no plan: {trial.error}"))
+                else:
+                    row = _outcome(v, trial, how, 0.0, predicted)
+                    row["seconds"] = time.perf_counter() - t
+                    out.append(row)
         if report:
             report(out[-1])
     return out
@@ -590,7 +421,7 @@ def scenario_tables(results: pd.DataFrame, currency: str) -> dict[str, pd.DataFr
         for v in [c for c in ok.index if c != "base"]:
             comparison[f"{v}: change"] = pd.Series({k: float(comparison.at[k, v]) - float(base[k]) for k in numeric})
     comparison = comparison.reset_index()
-    comparison.insert(1, "unit", [_unit(k, currency) for k in comparison["kpi"]])
+    comparison.insert(1, "unit", [metrics.unit(k, currency) for k in comparison["kpi"]])
     rows = []
     for name, g in results[results["scenario"] != ""].groupby("scenario", sort=False):
         alone = g[g["role"] == "shock alone"]
@@ -614,11 +445,3 @@ def scenario_tables(results: pd.DataFrame, currency: str) -> dict[str, pd.DataFr
     playbook = pd.DataFrame(rows, columns=["scenario", "actions", "total_cost_protected", "cash_cost_protected", "margin_protected", "revenue_protected", "fill_rate_protected"])
     runs = results[["variant", "scenario", "role", "status", "how", "seconds", "solver_seconds", "iterations", "objective", "predicted_change"]].copy() if "objective" in results else results.copy()
     return {"comparison": comparison, "playbook": playbook, "runs": runs}
-
-
-def _unit(kpi: str, currency: str) -> str:
-    if kpi.startswith("fill_rate"):
-        return "fraction"
-    if kpi == "top_limits":
-        return ""
-    return currency

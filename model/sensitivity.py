@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 
 from .schema import TABLES
-from .scenarios import Edit, Variant, table_of, with_tables
-from .validate import Case
+from . import metrics
+from .edits import Edit
+from .scenarios import Variant
+from .validate import PENALTY_DEFAULT, Case
 
 #: The default step of a sensitivity run: 10 % up and down (service targets: one point per 10 %).
 STEP = 0.10
@@ -34,7 +36,7 @@ def _groups(case: Case, step: float) -> list[tuple[str, list[Edit], list[Edit]]]
     out: list[tuple[str, list[Edit], list[Edit]]] = []
 
     def scaled(name: str, table: str, columns: list[str], terms=()) -> None:
-        df = table_of(case, table)
+        df = case.table(table)
         cols = [c for c in columns if c in df and pd.to_numeric(df[c], errors="coerce").fillna(0).abs().sum() > 0]
         if cols:
             out.append((name, [Edit(table, c, terms, "scale", up, note=name) for c in cols], [Edit(table, c, terms, "scale", down, note=name) for c in cols]))
@@ -114,7 +116,7 @@ DRIVERS: dict[str, dict[str, list[str] | str]] = {
     "capacity": {"capacity": ["hours", "overtime_hours"], "routings": "*", "bom": "*", "production": ["max_units", "outsource_max_units"], "sites": ["storage_capacity", "storage_unit"], "supply": ["max_units"]},
     "costs and rates": {"production": ["unit_cost", "outsource_cost"], "supply": ["unit_cost"], "capacity": ["overtime_cost"], "products": ["unit_value", "holding_rate"], "lanes": ["cost_per_unit", "cost_per_kg", "cost_per_m3"], "lane_rates": "*"},
     "lanes, lead times and pipeline": {"lanes": ["lead_time_days", "lead_time_std_days", "capacity", "capacity_unit", "premium"], "receipts": "*", "inventory": ["initial"]},
-    "service targets and inventory policy": {"service": "*", "inventory": ["safety_stock", "safety_stock_penalty", "ending_min"]},
+    "service targets and inventory policy": {"service": "*", "inventory": ["safety_stock", "safety_stock_penalty", PENALTY_DEFAULT, "ending_min", "ending_soft"]},
 }
 #: Tables no driver names (the calendar, settings and scenarios aside) switch together as this
 #: one, so a new input table (a working-capital cap) is bridged without being listed here.
@@ -141,11 +143,10 @@ def relabel_periods(a: Case, names: list[str]) -> Case:
         raise ValueError(f"the two plans have {len(a.period_names)} and {len(names)} periods: a bridge needs the same number")
     move = dict(zip(a.period_names, names))
     changed = {}
-    for t in [*TABLES, "periods"]:
-        df = table_of(a, t)
+    for t, df in a.tables.items():
         if "period" in df.columns and len(df):
             changed[t] = df.assign(period=df["period"].map(lambda p: move.get(p, p)).astype(df["period"].dtype))
-    return with_tables(a, changed)
+    return a.with_tables(changed)
 
 
 def _drivers_of(table: str) -> dict[str, list[str] | str]:
@@ -157,7 +158,7 @@ def hybrid(a: Case, b: Case, switched: frozenset[str]) -> Case:
     changed = {}
     for t in dict.fromkeys(t for tabs in _drivers().values() for t in tabs):
         owners = _drivers_of(t)
-        ta, tb = table_of(a, t), table_of(b, t)
+        ta, tb = a.table(t), b.table(t)
         whole = [d for d, cols in owners.items() if cols == "*"]
         if whole:
             changed[t] = tb if whole[0] in switched else ta
@@ -186,14 +187,14 @@ def hybrid(a: Case, b: Case, switched: frozenset[str]) -> Case:
     # Products, sites and customers that only one plan has are known to both sides: a row
     # that names them arrives with the driver that owns it.
     for t, k in (("products", "product"), ("sites", "site"), ("customers", "customer")):
-        cur = changed.get(t, table_of(a, t))
-        extra = [x for x in (table_of(b, t), table_of(a, t)) if len(x)]
+        cur = changed.get(t, a.table(t))
+        extra = [x for x in (b.table(t), a.table(t)) if len(x)]
         for x in extra:
             new = x[~x[k].isin(cur[k])]
             if len(new):
                 cur = pd.concat([cur, new], ignore_index=True)
         changed[t] = cur
-    return with_tables(a, changed)
+    return a.with_tables(changed)
 
 
 def differing_drivers(a: Case, b: Case) -> list[str]:
@@ -201,7 +202,7 @@ def differing_drivers(a: Case, b: Case) -> list[str]:
     out = []
     for d, tables in _drivers().items():
         one = hybrid(a, b, frozenset([d]))
-        if any(not _same(table_of(one, t), table_of(a, t)) for t in tables):
+        if any(not _same(one.table(t), a.table(t)) for t in tables):
             out.append(d)
     return out
 
@@ -277,7 +278,7 @@ def _no_noise(df: pd.DataFrame, scale: float) -> pd.DataFrame:
 
 def kpi_changes(results: pd.DataFrame, drivers: list[str], currency: str) -> pd.DataFrame:
     """The KPIs of plan A and plan B side by side, with the change."""
-    from .scenarios import _unit, kpi_columns
+    from .scenarios import kpi_columns
 
     ok = results[results["status"] == "optimal"].set_index("variant")
     b_name = _subset_name(frozenset(drivers), drivers)
@@ -286,5 +287,5 @@ def kpi_changes(results: pd.DataFrame, drivers: list[str], currency: str) -> pd.
     rows = []
     for k in kpi_columns(results):
         numeric = isinstance(a[k], (int, float, np.floating)) and not isinstance(a[k], bool)
-        rows.append({"kpi": k, "unit": _unit(k, currency), "plan_a": a[k], "plan_b": b[k], "change": float(b[k]) - float(a[k]) if numeric else ""})
+        rows.append({"kpi": k, "unit": metrics.unit(k, currency), "plan_a": a[k], "plan_b": b[k], "change": float(b[k]) - float(a[k]) if numeric else ""})
     return pd.DataFrame(rows)

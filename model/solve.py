@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import functools
 import math
-from contextlib import contextmanager
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
 import pandas as pd
 
-from .build import VARIABLES, Built, build, compile_pyomo
+from .build import VARIABLES, Built, edit
+from .diff import ModelDiff, RebuildReason, diff
 from .errors import SolveError
-from .lp import LP
+from .lp import LP, bounds
 from .validate import Case
 
 #: ``--solver auto`` uses dual simplex below this many variables and HiPO with crossover from it.
@@ -67,8 +69,6 @@ class SolveOptions:
         return base.replace(**{k: v for k, v in override.items() if v is not None})
 
     def replace(self, **kw) -> "SolveOptions":
-        from dataclasses import replace
-
         return replace(self, **kw)
 
 
@@ -199,8 +199,10 @@ def _new_highs() -> highspy.Highs:
         os.close(saved)
 
 
-def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, object]]:
-    """A HiGHS instance loaded with the LP and the options (returned for the record)."""
+def _load(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, object]]:
+    """A HiGHS instance loaded with the LP (money and quantities scaled, ``numeric_check``) and
+    the options; the options are returned for the record, with aop's own entries (algorithm,
+    scales, fallback)."""
     h = _new_highs()
     algorithm, fallback = choose_algorithm(lp, opts.solver)
     options: dict[str, object] = {
@@ -222,18 +224,17 @@ def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, obj
     for k, v in options.items():
         if not (k == "threads" and v == 0):
             h.setOptionValue(k, v)
+    cost_scale, qty_scale, _ = numeric_check(lp)
     A = lp.A.tocsc()
     A.sort_indices()
-    inf = highspy.kHighsInf
     model = highspy.HighsLp()
     model.num_col_ = lp.num_col
     model.num_row_ = lp.num_row
-    cost_scale, qty_scale, _ = numeric_check(lp)
     model.col_cost_ = np.ascontiguousarray(lp.c * cost_scale, dtype=np.float64)
     model.col_lower_ = np.ascontiguousarray(lp.col_lower, dtype=np.float64)
-    model.col_upper_ = np.where(np.isinf(lp.col_upper), inf, lp.col_upper).astype(np.float64)
-    model.row_lower_ = np.where(np.isinf(lp.row_lower), -inf, lp.row_lower / qty_scale).astype(np.float64)
-    model.row_upper_ = np.where(np.isinf(lp.row_upper), inf, lp.row_upper / qty_scale).astype(np.float64)
+    model.col_upper_ = _inf(lp.col_upper)
+    model.row_lower_ = _inf(lp.row_lower / qty_scale)
+    model.row_upper_ = _inf(lp.row_upper / qty_scale)
     model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     model.a_matrix_.start_ = A.indptr.astype(np.int32)
     model.a_matrix_.index_ = A.indices.astype(np.int32)
@@ -253,6 +254,12 @@ def make_highs(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, obj
     return h, options
 
 
+def _inf(x: np.ndarray) -> np.ndarray:
+    """Infinite bounds as HiGHS's own infinity, as float64."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.clip(x, -highspy.kHighsInf, highspy.kHighsInf)
+
+
 def solve(built: Built, opts: SolveOptions | None = None, basis: tuple[np.ndarray, np.ndarray] | None = None) -> "Solved":
     """Solve the built plan and return the solved model (``Solved``: the plan's solution, and
     HiGHS holding the LP and its optimal basis for changes and warm re-solves). Raises
@@ -264,8 +271,13 @@ def solve(built: Built, opts: SolveOptions | None = None, basis: tuple[np.ndarra
     re-solves in no iterations. A basis that does not fit the LP is ignored (solved cold)."""
     opts = opts or SolveOptions()
     _refuse_empty_rows(built)
-    lp = compile_pyomo(built) if opts.backend == "pyomo" else built.lp
-    h, options = make_highs(lp, opts)
+    if opts.backend == "pyomo":
+        from .pyomo_backend import compile_pyomo  # Pyomo only where its back end is asked for
+
+        lp = compile_pyomo(built)
+    else:
+        lp = built.lp
+    h, options = _load(lp, opts)
     solved = Solved(built=replace(built, lp=_own_copy(lp)), highs=h, options=options, opts=opts)
     if basis is not None and solved.set_basis(*basis):
         solved.solution = solved._run(warm=True)
@@ -290,19 +302,50 @@ def _own_copy(lp: LP) -> LP:
     return replace(lp, c=lp.c.copy(), A=lp.A.copy(), row_lower=lp.row_lower.copy(), row_upper=lp.row_upper.copy(), _lookup={})
 
 
+#: The step a one-sided price is measured over, in HiGHS's (scaled) units: 100 times its primal
+#: feasibility tolerance, so the re-solve must move, and small enough not to step past the next
+#: turning point of any real plan (a step relative to a limit of 1e6 units would be 10 units).
+ONE_SIDED_STEP = 1e-5
+
+
+@dataclass
+class Trial:
+    """One what-if of ``Solved.variant``: the model that holds it (``model``: the solved model
+    itself, changed in place, or a plan rebuilt and solved cold), its ``solution`` (None when
+    no optimal plan was found: ``status`` says why, 'infeasible', 'time_limit' ...), how the
+    case edit reached the LP (``change``: a ``diff.ModelDiff`` or ``diff.RebuildReason``; None
+    for edits of limits and costs by number) and the seconds it took, HiGHS's part apart."""
+
+    model: "Solved"
+    solution: Solution | None
+    status: str
+    change: ModelDiff | RebuildReason | None = None
+    seconds: float = 0.0
+    error: SolveError | None = None
+
+    @property
+    def built(self) -> Built:
+        return self.model.built
+
+    @property
+    def rebuilt(self) -> bool:
+        return isinstance(self.change, RebuildReason)
+
+
 @dataclass
 class Solved:
-    """A solved plan that can be changed and re-solved.
+    """A solved plan that can be changed and re-solved; the one object that talks to HiGHS.
 
     ``built``: the plan as built (its ``lp`` carries every edit, so results read what was
     solved); ``highs``: HiGHS holding that LP, scaled by ``options['cost_scale']`` and
     ``options['quantity_scale']``, with its last basis; ``solution``: the last optimal
     solution; ``history``: what happened, in words (cold solve, in-place edits, rebuilds).
 
-    Numbers change in place (``set_limits``, ``set_costs``, or ``update`` with a case whose
-    structure is the same) and ``resolve`` re-solves warm with dual simplex from the last
-    basis; a case whose structure differs (rows or variables added or removed, a coefficient
-    appearing) is rebuilt and solved cold, and ``update`` says which happened and why."""
+    Numbers change in place by business key (``set_limits``, ``set_costs``) or by row and
+    column number (``set_limits_at``, ``set_costs_at``, ``set_coefficients_at``), and
+    ``resolve`` re-solves warm with dual simplex from the last basis. ``variant`` is the one
+    path every what-if takes: an edited case, limits or costs, re-solved and undone
+    afterwards. ``update`` moves the model to another case for good."""
 
     built: Built
     highs: highspy.Highs
@@ -315,22 +358,47 @@ class Solved:
     def lp(self) -> LP:
         return self.built.lp
 
+    @property
+    def warnings(self) -> list[str]:
+        """What HiGHS may handle poorly in this LP's numbers (``numeric_check``), in words."""
+        return numeric_check(self.lp)[2]
+
     # ------------------------------------------------------------------ changes in place
+
+    def _push(self, rows: np.ndarray | None = None, cols: np.ndarray | None = None, coefficients: np.ndarray | None = None) -> None:
+        """Hand the LP's (edited) bounds of ``rows``, costs of ``cols`` and coefficients at
+        ``coefficients`` (positions in the column-wise ``A.data``) to HiGHS, in its units:
+        money times the cost scale, limits over the quantity scale, coefficients as they are."""
+        lp, h = self.lp, self.highs
+        if rows is not None and len(rows):
+            qs = self.options["quantity_scale"]
+            h.changeRowsBounds(len(rows), rows.astype(np.int32), _inf(lp.row_lower[rows] / qs), _inf(lp.row_upper[rows] / qs))
+        if cols is not None and len(cols):
+            h.changeColsCost(len(cols), cols.astype(np.int32), (lp.c[cols] * self.options["cost_scale"]).astype(np.float64))
+        if coefficients is not None and len(coefficients):
+            col_of = np.searchsorted(lp.A.indptr, coefficients, side="right") - 1
+            for k, j in zip(coefficients.tolist(), col_of.tolist()):
+                h.changeCoeff(int(lp.A.indices[k]), int(j), float(lp.A.data[k]))
+
+    def set_limits_at(self, rows: np.ndarray, values) -> None:
+        """Set the limits of LP rows by number, in each row's unit (on the side its sense bounds)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        lower, upper = bounds(self.lp.row_sense[rows], np.broadcast_to(np.asarray(values, dtype=float), rows.shape))
+        self.lp.row_lower[rows], self.lp.row_upper[rows] = lower, upper
+        self._push(rows=rows)
 
     def set_limits(self, family: str, keys, values) -> None:
         """Set the limits of a family's rows, named by their keys (a frame of the index
         columns, a list of key tuples or one tuple), in the family's unit."""
         rows = self._rows(family, keys)
-        values = np.broadcast_to(np.asarray(values, dtype=float), rows.shape)
-        lp, qs = self.lp, self.options["quantity_scale"]
-        sense = lp.row_sense[rows]
-        lp.row_lower[rows] = np.where(sense == 1, -math.inf, values)
-        lp.row_upper[rows] = np.where(sense == -1, math.inf, values)
-        inf = highspy.kHighsInf
-        lo = np.where(np.isinf(lp.row_lower[rows]), -inf, lp.row_lower[rows] / qs)
-        hi = np.where(np.isinf(lp.row_upper[rows]), inf, lp.row_upper[rows] / qs)
-        self.highs.changeRowsBounds(len(rows), rows.astype(np.int32), lo.astype(np.float64), hi.astype(np.float64))
+        self.set_limits_at(rows, values)
         self.history.append(f"set {len(rows)} {family} limit{'s' if len(rows) != 1 else ''} in place")
+
+    def set_costs_at(self, cols: np.ndarray, values) -> None:
+        """Set the costs of LP columns by number (money per unit of the variable)."""
+        cols = np.asarray(cols, dtype=np.int64)
+        self.lp.c[cols] = np.broadcast_to(np.asarray(values, dtype=float), cols.shape)
+        self._push(cols=cols)
 
     def set_costs(self, variable: str, keys: pd.DataFrame, values) -> None:
         """Set the cost (money per unit) of a variable family's columns, named by a frame of
@@ -341,17 +409,29 @@ class Solved:
         if found["col"].isna().any():
             raise KeyError(f"no {variable} variable for {found.loc[found['col'].isna(), index].head(3).to_dict('records')}")
         cols = found["col"].to_numpy(dtype=np.int64)
-        values = np.broadcast_to(np.asarray(values, dtype=float), cols.shape)
-        self.lp.c[cols] = values
-        self.highs.changeColsCost(len(cols), cols.astype(np.int32), (values * self.options["cost_scale"]).astype(np.float64))
+        self.set_costs_at(cols, values)
         self.history.append(f"set {len(cols)} {variable} cost{'s' if len(cols) != 1 else ''} in place")
 
-    def set_costs_at(self, cols: np.ndarray, values) -> None:
-        """Set the costs of LP columns by number (money per unit of the variable)."""
-        cols = np.asarray(cols, dtype=np.int64)
-        values = np.broadcast_to(np.asarray(values, dtype=float), cols.shape)
-        self.lp.c[cols] = values
-        self.highs.changeColsCost(len(cols), cols.astype(np.int32), (values * self.options["cost_scale"]).astype(np.float64))
+    def set_coefficients_at(self, rows: np.ndarray, cols: np.ndarray, values) -> None:
+        """Set coefficients of the LP's matrix by row and column number; each must be a nonzero
+        the LP has (a new nonzero changes the structure: rebuild instead)."""
+        A = self.lp.A
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        at = np.empty(len(rows), dtype=np.int64)
+        for i, (r, j) in enumerate(zip(rows.tolist(), cols.tolist())):
+            lo, hi = A.indptr[j], A.indptr[j + 1]
+            k = lo + int(np.searchsorted(A.indices[lo:hi], r))
+            if k >= hi or A.indices[k] != r:
+                raise KeyError(f"the LP has no coefficient in row {r}, column {j} (a new nonzero needs a rebuild)")
+            at[i] = k
+        A.data[at] = np.broadcast_to(np.asarray(values, dtype=float), at.shape)
+        self._push(coefficients=at)
+
+    def _rows(self, family: str, keys) -> np.ndarray:
+        rows = self.lp.row_index(family, keys)
+        if (rows < 0).any():
+            raise KeyError(f"{family} has no row for {int((rows < 0).sum())} of the keys given (a limit that constrains nothing is not in the LP)")
+        return rows
 
     def basis(self) -> tuple[np.ndarray, np.ndarray]:
         """The last basis as plain arrays (column and row status, HiGHS's ``HighsBasisStatus``
@@ -377,11 +457,115 @@ class Solved:
         b.valid = True
         return self.highs.setBasis(b) == highspy.HighsStatus.kOk
 
-    def _rows(self, family: str, keys) -> np.ndarray:
-        rows = self.lp.row_index(family, keys)
-        if (rows < 0).any():
-            raise KeyError(f"{family} has no row for {int((rows < 0).sum())} of the keys given (a limit that constrains nothing is not in the LP)")
-        return rows
+    # ------------------------------------------------------------------ moving to another case
+
+    def _move(self, new: Built) -> ModelDiff | RebuildReason:
+        """Move the model to plan ``new`` (not solved): its numbers written in place when only
+        numbers differ (the ``ModelDiff``); a ``RebuildReason`` (nothing changed) when not."""
+        change = diff(self.built, new)
+        if isinstance(change, ModelDiff):
+            lp = new.lp
+            self.built = replace(new, lp=replace(self.lp, c=lp.c.copy(), row_lower=lp.row_lower.copy(), row_upper=lp.row_upper.copy(), A=lp.A.copy(), _lookup=self.lp._lookup))
+            self._push(change.rows, change.cols, change.coefficients)
+        return change
+
+    def update(self, case: Case, new: Built | None = None) -> ModelDiff | RebuildReason:
+        """Move the solved plan to ``case`` for good and re-solve: in place and warm when the
+        new case builds the same LP structure (only limits, costs or coefficients differ:
+        a ``ModelDiff``), else rebuilt and solved cold (a ``RebuildReason``). Returns which,
+        and says it in ``history``. ``new``: ``case`` already built."""
+        new = new if new is not None else edit(self.built, case)
+        _refuse_empty_rows(new)
+        change = self._move(new)
+        if isinstance(change, RebuildReason):
+            fresh = solve(new, self.opts)
+            self.built, self.highs, self.options, self.solution = fresh.built, fresh.highs, fresh.options, fresh.solution
+            self.history.append(f"{change.summary()}, solved cold")
+            return change
+        self.solution = self._run(warm=True)
+        self.history.append(f"{change.summary()}; re-solved warm")
+        return change
+
+    # ------------------------------------------------------------------ what-ifs
+
+    @contextmanager
+    def trial(self) -> Iterator["Solved"]:
+        """Changes inside the block (limits, costs, coefficients, a case moved to in place) and
+        what was re-solved are undone on leaving it: HiGHS's numbers and basis, the LP's arrays,
+        the plan as built, the solution. Yields the model itself."""
+        basis, solution, said, built = self.highs.getBasis(), self.solution, len(self.history), self.built
+        lo, hi, c, data = self.lp.row_lower.copy(), self.lp.row_upper.copy(), self.lp.c.copy(), self.lp.A.data.copy()
+        try:
+            yield self
+        finally:
+            lp = self.lp
+            rows = np.flatnonzero((lp.row_lower != lo) | (lp.row_upper != hi))
+            cols = np.flatnonzero(lp.c != c)
+            coefficients = np.flatnonzero(lp.A.data != data)
+            self.built = built
+            lp = self.lp
+            lp.row_lower[:], lp.row_upper[:], lp.c[:], lp.A.data[:] = lo, hi, c, data
+            self._push(rows, cols, coefficients)
+            self.highs.setBasis(basis)
+            self.solution = solution
+            del self.history[said:]
+
+    @contextmanager
+    def variant(
+        self,
+        case: Case | None = None,
+        *,
+        limits: tuple[np.ndarray, np.ndarray] | None = None,
+        costs: tuple[np.ndarray, np.ndarray] | None = None,
+        time_limit: float = math.inf,
+        prices: bool = False,
+    ) -> Iterator[Trial]:
+        """A what-if, the one way every study and view asks one: the plan moved to an edited
+        ``case`` (the numbers an edit changes are written in place: ``build.edit`` rebuilds only
+        what the edit reaches), and/or ``limits`` (rows, values) and ``costs`` (columns,
+        values) set by number; re-solved warm (dual simplex from the current basis) within
+        ``time_limit`` seconds, ranging and one-sided prices only with ``prices``. A case whose
+        structure differs is built and solved cold beside the model instead. Yields a ``Trial``;
+        on leaving the block the model is the plan it was (numbers, basis, solution)."""
+        t0 = time.perf_counter()
+        with self.trial():
+            model, change = self, None
+            try:
+                if case is not None:
+                    new = edit(self.built, case)
+                    _refuse_empty_rows(new)
+                    change = self._move(new)
+                    if isinstance(change, RebuildReason):
+                        model = solve(new, replace(self.opts, ranging=prices, time_limit=min(self.opts.time_limit, time_limit)))
+                if model is self:
+                    if limits is not None:
+                        self.set_limits_at(*limits)
+                    if costs is not None:
+                        self.set_costs_at(*costs)
+                    self.solution = self._run(warm=True, prices=prices, time_limit=time_limit)
+            except SolveError as err:
+                yield Trial(model, None, err.status, change, time.perf_counter() - t0, err)
+                return
+            yield Trial(model, model.solution, "optimal", change, time.perf_counter() - t0)
+
+    # ------------------------------------------------------------------ solving
+
+    @contextmanager
+    def _warm(self, time_limit: float = math.inf) -> Iterator[None]:
+        """HiGHS set for warm re-solves (dual simplex, no presolve, ``time_limit`` seconds from
+        now), and back to the model's own options afterwards."""
+        h, options = self.highs, self.options
+        h.setOptionValue("solver", "simplex")
+        h.setOptionValue("presolve", "off")
+        # HiGHS 1.x measures time_limit on the clock of every run of this Highs object
+        # together (ERGO-Code/HiGHS#1477): a re-solve's limit counts from now.
+        h.setOptionValue("time_limit", h.getRunTime() + time_limit if math.isfinite(time_limit) else math.inf)
+        try:
+            yield
+        finally:
+            h.setOptionValue("solver", options["solver"])
+            h.setOptionValue("presolve", self.opts.presolve)
+            h.setOptionValue("time_limit", options.get("time_limit", math.inf))
 
     def resolve(self, prices: bool = True, time_limit: float = math.inf) -> Solution:
         """Re-solve warm (dual simplex from the last basis, no presolve) after changes in place.
@@ -391,87 +575,16 @@ class Solved:
         self.history.append(f"re-solved warm in {self.solution.seconds:.2f} s ({self.solution.iterations['simplex']} simplex iterations)")
         return self.solution
 
-    def update(self, case: Case, new: Built | None = None) -> str:
-        """Move the solved plan to ``case`` and re-solve: in place and warm when the new case
-        builds the same LP structure (same rows, variables and nonzero pattern; only limits,
-        costs or coefficients differ), else rebuilt and solved cold. Returns what happened.
-        ``new``: ``case`` already built (by the caller, who compared it first)."""
-        new = new if new is not None else build(case, self.built.families)
-        _refuse_empty_rows(new)
-        reason = structure_change(self.built, new)
-        if reason:
-            fresh = solve(new, self.opts)
-            self.built, self.highs, self.options, self.solution = fresh.built, fresh.highs, fresh.options, fresh.solution
-            what = f"rebuilt and solved cold: {reason}"
-            self.history.append(what)
-            return what
-        lp, cs, qs, h = new.lp, self.options["cost_scale"], self.options["quantity_scale"], self.highs
-        old = self.lp
-        cols = np.flatnonzero(lp.c != old.c)
-        if len(cols):
-            h.changeColsCost(len(cols), cols.astype(np.int32), (lp.c[cols] * cs).astype(np.float64))
-        rows = np.flatnonzero((lp.row_lower != old.row_lower) | (lp.row_upper != old.row_upper))
-        if len(rows):
-            inf = highspy.kHighsInf
-            lo = np.where(np.isinf(lp.row_lower[rows]), -inf, lp.row_lower[rows] / qs)
-            hi = np.where(np.isinf(lp.row_upper[rows]), inf, lp.row_upper[rows] / qs)
-            h.changeRowsBounds(len(rows), rows.astype(np.int32), lo.astype(np.float64), hi.astype(np.float64))
-        changed = np.flatnonzero(lp.A.data != old.A.data)
-        if len(changed):
-            col_of = np.repeat(np.arange(lp.num_col), np.diff(lp.A.indptr))
-            for k in changed:
-                h.changeCoeff(int(lp.A.indices[k]), int(col_of[k]), float(lp.A.data[k]))  # HiGHS holds A unscaled
-        self.built = replace(new, lp=_own_copy(lp))
-        what = f"changed in place ({len(rows):,} limits, {len(cols):,} costs, {len(changed):,} coefficients) and re-solved warm"
-        self.solution = self._run(warm=True)
-        self.history.append(what)
-        return what
-
-    # ------------------------------------------------------------------ solving
-
-    @contextmanager
-    def trial(self):
-        """A what-if: limits and costs changed inside the block, and what was re-solved, are
-        undone on leaving it (HiGHS's bounds, costs and basis, the LP's arrays, the solution), so
-        the model is again the plan it was. Yields the model itself."""
-        basis, solution, said = self.highs.getBasis(), self.solution, len(self.history)
-        lo, hi, c = self.lp.row_lower.copy(), self.lp.row_upper.copy(), self.lp.c.copy()
-        try:
-            yield self
-        finally:
-            lp, cs, qs, inf = self.lp, self.options["cost_scale"], self.options["quantity_scale"], highspy.kHighsInf
-            rows = np.flatnonzero((lp.row_lower != lo) | (lp.row_upper != hi))
-            if len(rows):
-                lp.row_lower[rows], lp.row_upper[rows] = lo[rows], hi[rows]
-                self.highs.changeRowsBounds(
-                    len(rows), rows.astype(np.int32),
-                    np.where(np.isinf(lo[rows]), -inf, lo[rows] / qs).astype(np.float64), np.where(np.isinf(hi[rows]), inf, hi[rows] / qs).astype(np.float64),
-                )
-            cols = np.flatnonzero(lp.c != c)
-            if len(cols):
-                lp.c[cols] = c[cols]
-                self.highs.changeColsCost(len(cols), cols.astype(np.int32), (c[cols] * cs).astype(np.float64))
-            self.highs.setBasis(basis)
-            self.solution = solution
-            del self.history[said:]
-
     def _run(self, warm: bool, prices: bool = True, time_limit: float = math.inf) -> Solution:
         h, options, opts, lp = self.highs, self.options, self.opts, self.lp
         limit = min(opts.time_limit, time_limit)
-        if warm:
-            h.setOptionValue("solver", "simplex")
-            h.setOptionValue("presolve", "off")
-            if math.isfinite(limit):
-                # HiGHS 1.x measures time_limit on the clock of every run of this Highs object
-                # together (ERGO-Code/HiGHS#1477): a re-solve's limit counts from now.
-                h.setOptionValue("time_limit", h.getRunTime() + limit)
         start = time.perf_counter()
-        h.run()
-        seconds = time.perf_counter() - start
         if warm:
-            h.setOptionValue("solver", options["solver"])
-            h.setOptionValue("presolve", opts.presolve)
-            h.setOptionValue("time_limit", options.get("time_limit", math.inf))
+            with self._warm(limit):
+                h.run()
+        else:
+            h.run()
+        seconds = time.perf_counter() - start
         status = h.modelStatusToString(h.getModelStatus())
         version = f"HiGHS {h.version()}"
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -494,7 +607,7 @@ class Solved:
         nan = np.full(lp.num_row, np.nan)
         lo, hi, up, down, done = nan.copy(), nan.copy(), nan.copy(), nan.copy(), {}
         if prices and opts.ranging and h.getBasis().valid:
-            lo, hi, up, down, done = price_ranges(h, lp, row_value, y, options, opts, self.built.families)
+            lo, hi, up, down, done = self._price_ranges(row_value, y)
         return Solution(
             status="optimal",
             objective=objective,
@@ -514,124 +627,157 @@ class Solved:
             one_sided=done,
         )
 
+    def _price_ranges(self: "Solved", row_value: np.ndarray, y: np.ndarray):
+        """Where each binding row's shadow price holds, and its one-sided values.
 
-def structure_change(a: Built, b: Built) -> str:
-    """Why plan ``b``'s LP cannot be reached from ``a``'s by changing numbers in place
-    ('' when it can): rows, variables or the pattern of nonzeros differ."""
-    fa, fb = [blk.family for blk in a.lp.blocks], [blk.family for blk in b.lp.blocks]
-    if fa != fb:
-        return f"constraint families differ ({', '.join(sorted(set(fa) ^ set(fb)))})"
-    for x, y in zip(a.lp.blocks, b.lp.blocks):
-        if len(x) != len(y) or not x.keys.equals(y.keys):
-            return f"the {x.family} rows differ ({len(x):,} rows before, {len(y):,} now)"
-    for name, cols in VARIABLES.items():
-        ka, kb = a.variables[name][list(cols)], b.variables[name][list(cols)]
-        if len(ka) != len(kb) or not ka.reset_index(drop=True).equals(kb.reset_index(drop=True)):
-            return f"the {name} variables differ ({len(ka):,} before, {len(kb):,} now)"
-    A, B = a.lp.A, b.lp.A
-    if A.nnz != B.nnz or not (np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices)):
-        return "the pattern of nonzeros differs (a coefficient appeared or vanished)"
-    if not (np.array_equal(a.lp.row_sense, b.lp.row_sense)):
-        return "a row's sense differs"
-    return ""
+        Returns (lower, upper, up, down, record): ``lower``/``upper`` the range of the limit over
+        which the reported shadow price holds; ``up``/``down`` d(objective)/d(limit) for a rise and
+        for a fall of the limit (equal to the shadow price where the range extends on that side;
+        NaN where not measured); ``record`` how many re-solves it took, how many were left out.
+
+        A nonbasic row's range is HiGHS's ranging of the optimal basis. A basic row (price 0) keeps
+        its price while the limit moves away from the activity. Where the range stops exactly at
+        the limit (a degenerate optimum: the plan changes course right there), the price on that
+        side is measured by a warm-started dual-simplex re-solve with the limit moved by a small
+        step (``ONE_SIDED_STEP``, 100 times HiGHS's feasibility tolerance),
+        reading the re-solved row's dual; a side where the re-solve is infeasible gets an infinite
+        price. Measured for the business limits (families marked ``lever``: capacities, suppliers,
+        lanes, space, service promises), at most ``opts.one_sided_max`` sides; each re-solve costs
+        about what HiGHS takes to start a solve, so the rest (demand, stock and flow rows, of which
+        a large plan has thousands at a turning point) stay NaN and their sentences say so.
+        Limits never fall below 0 (hours, units and capacities are not negative), so ranges are
+        clipped there and a limit already at 0 has no price for a fall."""
+        t0 = time.perf_counter()
+        h, lp, options, opts, families = self.highs, self.lp, self.options, self.opts, self.built.families
+        cs, qs = options["cost_scale"], options["quantity_scale"]
+        n = lp.num_row
+        limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)
+        lo, hi = np.full(n, np.nan), np.full(n, np.nan)
+        status, rng = h.getRanging()
+        if not rng.valid:
+            return lo, hi, np.full(n, np.nan), np.full(n, np.nan), {}
+        basic = np.array([s == highspy.HighsBasisStatus.kBasic for s in h.getBasis().row_status], dtype=bool)
+        r_lo = np.asarray(rng.row_bound_dn.value_, dtype=float) * qs
+        r_hi = np.asarray(rng.row_bound_up.value_, dtype=float) * qs
+        r_lo = np.where(r_lo <= -highspy.kHighsInf * qs / 2, -np.inf, r_lo)
+        r_hi = np.where(r_hi >= highspy.kHighsInf * qs / 2, np.inf, r_hi)
+        # A basic row's price (0) holds while the limit stays on the far side of the activity.
+        lo = np.where(basic, np.where(lp.row_sense == 1, row_value, -np.inf), r_lo)
+        hi = np.where(basic, np.where(lp.row_sense == -1, row_value, np.inf), r_hi)
+        lo = np.where(basic & (lp.row_sense == 0), limit, lo)
+        hi = np.where(basic & (lp.row_sense == 0), limit, hi)
+        lo, hi = np.minimum(lo, limit), np.maximum(hi, limit)
+        scale = np.maximum(1.0, np.abs(limit))
+        tol = 1e-9 * scale
+        slack = np.where(lp.row_sense == 1, limit - row_value, np.where(lp.row_sense == -1, row_value - limit, 0.0))
+        binding = (np.abs(y) > 1e-9) | ((lp.row_sense != 0) & (np.abs(slack) <= 1e-7 * scale)) | (lp.row_sense == 0)
+        up = np.where(hi > limit + tol, y, np.nan)
+        down = np.where(lo < limit - tol, y, np.nan)
+        floor = limit <= tol  # a limit at 0 cannot fall
+        down[floor] = np.nan
+        # Sides to measure: binding rows of the business limits whose range stops at the limit.
+        rank = {name: f.review for name, f in families.items()}
+        fam_rank = np.array([rank.get(f, len(rank)) for f in lp.row_family]) if n else np.zeros(0)
+        lever = np.isin(lp.row_family, [name for name, f in families.items() if f.lever])
+        need_up = np.flatnonzero(binding & lever & np.isnan(up))
+        need_down = np.flatnonzero(binding & lever & np.isnan(down) & ~floor)
+        todo = [(int(i), +1) for i in need_up] + [(int(i), -1) for i in need_down]
+        todo.sort(key=lambda rs: (fam_rank[rs[0]], rs[0]))
+        skipped = max(0, len(todo) - opts.one_sided_max)
+        todo = todo[: opts.one_sided_max]
+        if todo:
+            basis = h.getBasis()
+            row_lo, row_hi = lp.row_lower.copy(), lp.row_upper.copy()
+            with self._warm():
+                for i, side in todo:
+                    step = ONE_SIDED_STEP * qs
+                    if side < 0 and limit[i] - step < 0:
+                        step = limit[i] / 2
+                    if lp.row_sense[i] != 1:
+                        lp.row_lower[i] += side * step
+                    if lp.row_sense[i] != -1:
+                        lp.row_upper[i] += side * step
+                    self._push(rows=np.array([i]))
+                    # Warm: from the basis the previous re-solve ended on (still optimal, or nearly,
+                    # for the original limits); the re-solved price does not depend on where it starts.
+                    h.run()
+                    ms = h.getModelStatus()
+                    if ms == highspy.HighsModelStatus.kOptimal:
+                        price = float(h.getSolution().row_dual[i]) / cs
+                    elif ms == highspy.HighsModelStatus.kInfeasible:
+                        price = side * np.inf  # no plan past this limit: cost rises without bound
+                        h.setBasis(basis)
+                    else:
+                        price = np.nan
+                        h.setBasis(basis)
+                    (up if side > 0 else down)[i] = price
+                    lp.row_lower[i], lp.row_upper[i] = row_lo[i], row_hi[i]
+                    self._push(rows=np.array([i]))
+            h.setBasis(basis)
+        lo = np.maximum(lo, 0.0)
+        return lo, hi, up, down, {"resolves": float(len(todo)), "left_out": float(skipped), "seconds": time.perf_counter() - t0}
+
+    # ------------------------------------------------------------------ infeasible plans
+
+    def conflict(self) -> np.ndarray:
+        """Rows of HiGHS's irreducible infeasible subset (IIS) of the plan it found infeasible
+        (empty when HiGHS cannot give one)."""
+        try:
+            self.highs.setOptionValue("iis_strategy", 2)
+            _status, iis = self.highs.getIis()
+        except Exception:  # noqa: BLE001 - an explanation that fails must not hide the verdict
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(iis.row_index_, dtype=np.int64) if iis.valid_ else np.zeros(0, dtype=np.int64)
+
+    def export(self, path: str) -> dict[str, object]:
+        """Write the LP as HiGHS holds it (scaled) to ``path`` (MPS or LP by the extension);
+        returns HiGHS's options of this model, aop's own entries left out."""
+        self.highs.writeModel(str(path))
+        return {k: v for k, v in self.options.items() if k not in AOP_OPTIONS}
 
 
-#: The step a one-sided price is measured over, in HiGHS's (scaled) units: 100 times its primal
-#: feasibility tolerance, so the re-solve must move, and small enough not to step past the next
-#: turning point of any real plan (a step relative to a limit of 1e6 units would be 10 units).
-ONE_SIDED_STEP = 1e-5
+#: Entries of a solve's option record that are aop's, not HiGHS's.
+AOP_OPTIONS = frozenset({"algorithm", "cost_scale", "quantity_scale", "interior_point", "fallback"})
 
 
-def price_ranges(h: highspy.Highs, lp: LP, row_value: np.ndarray, y: np.ndarray, options: dict, opts: SolveOptions, families: dict):
-    """Where each binding row's shadow price holds, and its one-sided values.
+def least_relaxation(lp: LP, movable: np.ndarray, weights: np.ndarray, opts: SolveOptions) -> np.ndarray | None:
+    """The least total movement of the ``movable`` rows that makes ``lp`` feasible (units or
+    hours past each row's limit, in the direction its sense allows: a '<=' row exceeded, a
+    '>=' row short), placed by ``weights`` (the total held, the weighted movement least), or
+    None when moving those rows cannot make it feasible.
 
-    Returns (lower, upper, up, down, record): ``lower``/``upper`` the range of the limit over
-    which the reported shadow price holds; ``up``/``down`` d(objective)/d(limit) for a rise and
-    for a fall of the limit (equal to the shadow price where the range extends on that side;
-    NaN where not measured); ``record`` how many re-solves it took, how many were left out.
+    Elastic LP: one slack per movable row, minimise their sum (a unique total); then, from
+    that basis, the total held to a relative 1e-7 and the weighted sum minimised, since which
+    rows absorb the total often is not unique."""
+    from scipy.sparse import csc_array, hstack
 
-    A nonbasic row's range is HiGHS's ranging of the optimal basis. A basic row (price 0) keeps
-    its price while the limit moves away from the activity. Where the range stops exactly at
-    the limit (a degenerate optimum: the plan changes course right there), the price on that
-    side is measured by a warm-started dual-simplex re-solve with the limit moved by a small
-    step (``ONE_SIDED_STEP``, 100 times HiGHS's feasibility tolerance),
-    reading the re-solved row's dual; a side where the re-solve is infeasible gets an infinite
-    price. Measured for the business limits (families marked ``lever``: capacities, suppliers,
-    lanes, space, service promises), at most ``opts.one_sided_max`` sides; each re-solve costs
-    about what HiGHS takes to start a solve, so the rest (demand, stock and flow rows, of which
-    a large plan has thousands at a turning point) stay NaN and their sentences say so.
-    Limits never fall below 0 (hours, units and capacities are not negative), so ranges are
-    clipped there and a limit already at 0 has no price for a fall."""
-    t0 = time.perf_counter()
-    cs, qs = options["cost_scale"], options["quantity_scale"]
-    n = lp.num_row
-    limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)
-    lo, hi = np.full(n, np.nan), np.full(n, np.nan)
-    status, rng = h.getRanging()
-    if not rng.valid:
-        return lo, hi, np.full(n, np.nan), np.full(n, np.nan), {}
-    basic = np.array([s == highspy.HighsBasisStatus.kBasic for s in h.getBasis().row_status], dtype=bool)
-    r_lo = np.asarray(rng.row_bound_dn.value_, dtype=float) * qs
-    r_hi = np.asarray(rng.row_bound_up.value_, dtype=float) * qs
-    r_lo = np.where(r_lo <= -highspy.kHighsInf * qs / 2, -np.inf, r_lo)
-    r_hi = np.where(r_hi >= highspy.kHighsInf * qs / 2, np.inf, r_hi)
-    # A basic row's price (0) holds while the limit stays on the far side of the activity.
-    lo = np.where(basic, np.where(lp.row_sense == 1, row_value, -np.inf), r_lo)
-    hi = np.where(basic, np.where(lp.row_sense == -1, row_value, np.inf), r_hi)
-    lo = np.where(basic & (lp.row_sense == 0), limit, lo)
-    hi = np.where(basic & (lp.row_sense == 0), limit, hi)
-    lo, hi = np.minimum(lo, limit), np.maximum(hi, limit)
-    scale = np.maximum(1.0, np.abs(limit))
-    tol = 1e-9 * scale
-    slack = np.where(lp.row_sense == 1, limit - row_value, np.where(lp.row_sense == -1, row_value - limit, 0.0))
-    binding = (np.abs(y) > 1e-9) | ((lp.row_sense != 0) & (np.abs(slack) <= 1e-7 * scale)) | (lp.row_sense == 0)
-    up = np.where(hi > limit + tol, y, np.nan)
-    down = np.where(lo < limit - tol, y, np.nan)
-    floor = limit <= tol  # a limit at 0 cannot fall
-    down[floor] = np.nan
-    # Sides to measure: binding rows of the business limits whose range stops at the limit.
-    rank = {name: f.review for name, f in families.items()}
-    fam_rank = np.array([rank.get(f, len(rank)) for f in lp.row_family]) if n else np.zeros(0)
-    lever = np.isin(lp.row_family, [name for name, f in families.items() if f.lever])
-    need_up = np.flatnonzero(binding & lever & np.isnan(up))
-    need_down = np.flatnonzero(binding & lever & np.isnan(down) & ~floor)
-    todo = [(int(i), +1) for i in need_up] + [(int(i), -1) for i in need_down]
-    todo.sort(key=lambda rs: (fam_rank[rs[0]], rs[0]))
-    skipped = max(0, len(todo) - opts.one_sided_max)
-    todo = todo[: opts.one_sided_max]
-    if todo:
-        basis = h.getBasis()
-        h.setOptionValue("solver", "simplex")
-        h.setOptionValue("presolve", "off")
-        h.setOptionValue("time_limit", math.inf)
-        row_lo = np.where(np.isinf(lp.row_lower), -highspy.kHighsInf, lp.row_lower / qs)
-        row_hi = np.where(np.isinf(lp.row_upper), highspy.kHighsInf, lp.row_upper / qs)
-        for i, side in todo:
-            step = ONE_SIDED_STEP
-            if side < 0 and limit[i] / qs - step < 0:
-                step = limit[i] / qs / 2
-            new_lo = row_lo[i] + side * step if lp.row_sense[i] != 1 else row_lo[i]
-            new_hi = row_hi[i] + side * step if lp.row_sense[i] != -1 else row_hi[i]
-            h.changeRowBounds(i, new_lo, new_hi)
-            # Warm: from the basis the previous re-solve ended on (still optimal, or nearly,
-            # for the original limits); the re-solved price does not depend on where it starts.
-            h.run()
-            ms = h.getModelStatus()
-            if ms == highspy.HighsModelStatus.kOptimal:
-                price = float(h.getSolution().row_dual[i]) / cs
-            elif ms == highspy.HighsModelStatus.kInfeasible:
-                price = side * np.inf  # no plan past this limit: cost rises without bound
-                h.setBasis(basis)
-            else:
-                price = np.nan
-                h.setBasis(basis)
-            (up if side > 0 else down)[i] = price
-            h.changeRowBounds(i, row_lo[i], row_hi[i])
-        h.setBasis(basis)
-        for k, v in (("solver", options["solver"]), ("presolve", opts.presolve), ("time_limit", options.get("time_limit", math.inf))):
-            h.setOptionValue(k, v)
-    lo = np.maximum(lo, 0.0)
-    return lo, hi, up, down, {"resolves": float(len(todo)), "left_out": float(skipped), "seconds": time.perf_counter() - t0}
+    k = len(movable)
+    if not k:
+        return None
+    slack = csc_array((-lp.row_sense[movable].astype(float), (movable, np.arange(k))), shape=(lp.num_row, k))
+    elastic = LP(
+        c=np.concatenate([np.zeros(lp.num_col), np.ones(k)]),
+        A=hstack([lp.A, slack], format="csc"),
+        row_lower=lp.row_lower, row_upper=lp.row_upper,
+        col_lower=np.zeros(lp.num_col + k), col_upper=np.full(lp.num_col + k, np.inf),
+        row_sense=lp.row_sense, blocks=lp.blocks, offsets=lp.offsets,
+    )
+    h, options = _load(elastic, replace(opts, log=False))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    total = h.getInfo().objective_function_value  # in HiGHS's (scaled) units
+    slacks = np.arange(lp.num_col, lp.num_col + k, dtype=np.int32)
+    h.addRow(-highspy.kHighsInf, total * (1 + 1e-7) + 1e-9, k, slacks, np.ones(k))
+    h.changeColsCost(k, slacks, np.asarray(weights, dtype=np.float64))
+    # Warm, from the first solve's basis. (HiPO, asked to re-solve the modified model, was
+    # seen to hang in highspy 1.15.1.)
+    h.setOptionValue("solver", "simplex")
+    h.setOptionValue("presolve", "off")
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.asarray(h.getSolution().col_value, dtype=float)[lp.num_col :] * options["quantity_scale"]
 
 
 #: The independent check's tolerance: relative to the numbers in a row (at least one unit).

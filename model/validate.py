@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -39,43 +39,86 @@ BLANK = "is blank but required"
 THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:(?:,\d{3})+|(?:[ \u00a0\u202f]\d{3})+)(?:\.\d+)?")
 
 
-@dataclass
-class Case:
-    """A validated case: typed tables with defaults applied.
+#: Tables a case holds, each once (``Case.tables``); the names of the contract (schema.TABLES).
+TABLE_NAMES = tuple(TABLES)
 
-    ``capacity`` and ``supply`` are expanded to one row per period (period rows override the
-    blank-period row). ``demand.price`` and ``inventory.safety_stock_penalty`` are filled
-    from the products table, a blank ``inventory.ending_min`` from ``safety_stock`` (then
-    ``ending_soft``). Every
-    table keeps ``_row``, the row the user sees. All money is in ``currency``.
-    """
+#: Defaults that come from another table, with the hidden column that marks a cell left blank
+#: (so the default follows its source when either is edited: ``derive_defaults``).
+PRICE_DEFAULT, PENALTY_DEFAULT = "_price_default", "_penalty_default"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A validated case: every table of the contract once, typed and defaulted, in ``tables``.
+
+    ``capacity`` and ``supply`` hold one row per period (period rows override the blank-period
+    row); ``periods`` carries ``t`` (0, 1 ...) and ``lanes`` ``lane`` (its number). Defaults
+    from other tables: a blank ``demand.price`` is the product's price, a blank
+    ``inventory.safety_stock_penalty`` the product's unit_value, a blank
+    ``inventory.ending_min`` the safety stock (``ending_soft``: a soft target); hidden columns
+    remember which cells were blank, so an edit of the source moves them too. Every table keeps
+    ``_row``, the row the user sees. All money is in ``currency``. The typed attributes
+    (``case.demand`` ...) read ``tables``."""
 
     source: str
-    periods: pd.DataFrame
-    products: pd.DataFrame
-    sites: pd.DataFrame
-    customers: pd.DataFrame
-    demand: pd.DataFrame
-    production: pd.DataFrame
-    routings: pd.DataFrame
-    capacity: pd.DataFrame
-    lanes: pd.DataFrame
-    inventory: pd.DataFrame
-    service: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
     settings: dict[str, str]
-    supply: pd.DataFrame = field(default_factory=pd.DataFrame)
-    bom: pd.DataFrame = field(default_factory=pd.DataFrame)
-    receipts: pd.DataFrame = field(default_factory=pd.DataFrame)
-    lane_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # every table, typed and defaulted (tables without a field above are read from here)
     where: dict[str, str] = field(default_factory=dict)  # table -> "sheet 'x'" or "x.csv", for messages
     inputs: pd.DataFrame = field(default_factory=pd.DataFrame)  # item, sha256 of files and tables read
-    currency: str = "USD"
     warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def currency(self) -> str:
+        return self.settings.get("currency", "USD")
 
     @property
     def period_names(self) -> list[str]:
         return list(self.periods["period"])
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table of the case by name (empty, with its columns, when the case has none)."""
+        return self.tables[name]
+
+    def with_tables(self, changed: dict[str, pd.DataFrame]) -> "Case":
+        """This case with these tables replaced, the defaults from other tables derived again."""
+        return replace(self, tables=derive_defaults({**self.tables, **changed}))
+
+    periods = property(lambda self: self.tables["periods"])
+    products = property(lambda self: self.tables["products"])
+    sites = property(lambda self: self.tables["sites"])
+    customers = property(lambda self: self.tables["customers"])
+    demand = property(lambda self: self.tables["demand"])
+    production = property(lambda self: self.tables["production"])
+    routings = property(lambda self: self.tables["routings"])
+    capacity = property(lambda self: self.tables["capacity"])
+    lanes = property(lambda self: self.tables["lanes"])
+    lane_rates = property(lambda self: self.tables["lane_rates"])
+    supply = property(lambda self: self.tables["supply"])
+    bom = property(lambda self: self.tables["bom"])
+    inventory = property(lambda self: self.tables["inventory"])
+    receipts = property(lambda self: self.tables["receipts"])
+    service = property(lambda self: self.tables["service"])
+
+
+def derive_defaults(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The defaults one table takes from another, (re)applied where the cell was left blank:
+    demand.price from products.price, inventory.safety_stock_penalty from products.unit_value,
+    a soft inventory.ending_min from inventory.safety_stock. Tables it changes are copied."""
+    out = dict(tables)
+    products = tables["products"].drop_duplicates("product").set_index("product")
+    d = tables["demand"]
+    if PRICE_DEFAULT in d and d[PRICE_DEFAULT].any():
+        blank = d[PRICE_DEFAULT].to_numpy(dtype=bool)
+        out["demand"] = d.assign(price=np.where(blank, d["product"].map(products["price"]), d["price"]))
+    inv = tables["inventory"]
+    if len(inv) and PENALTY_DEFAULT in inv:
+        blank = inv[PENALTY_DEFAULT].to_numpy(dtype=bool)
+        soft = inv["ending_soft"].to_numpy(dtype=bool)
+        out["inventory"] = inv.assign(
+            safety_stock_penalty=np.where(blank, inv["product"].map(products["unit_value"]), inv["safety_stock_penalty"]),
+            ending_min=np.where(soft, inv["safety_stock"], inv["ending_min"]),
+        )
+    return out
 
 
 def _text(v: object) -> str:
@@ -317,45 +360,28 @@ def validate(raw: RawCase) -> Case:
     for r, v in zip(lonely[ROW], lonely["customer"]):
         warnings.append(Problem(w["demand"], "no lane reaches this customer: its demand will be short", int(r), "customer", v))
 
-    # Defaults that depend on other tables.
-    price = products.set_index("product")["price"]
-    d["price"] = d["price"].fillna(d["product"].map(price))
-    value = products.set_index("product")["unit_value"]
-    inv["safety_stock_penalty"] = inv["safety_stock_penalty"].fillna(inv["product"].map(value))
+    # Defaults that depend on other tables (derive_defaults), remembering which cells were blank.
+    d[PRICE_DEFAULT] = d["price"].isna()
+    inv[PENALTY_DEFAULT] = inv["safety_stock_penalty"].isna()
     # The year should not end on an empty shelf: a blank closing target is the safety stock, a
     # soft one (see build: end_short); a typed one is hard; 0 turns it off.
     inv["ending_soft"] = inv["ending_min"].isna()
-    inv["ending_min"] = inv["ending_min"].fillna(inv["safety_stock"])
-    periods = periods.assign(t=range(len(periods)))
     names = list(periods["period"])
     inputs = pd.DataFrame(
         [{"item": f"input file {k}", "value": v} for k, v in raw.files.items()]
         + [{"item": f"input table {k}", "value": v} for k, v in raw.table_hashes().items()]
     )
-    return Case(
-        inputs=inputs,
-        supply=_expand_periods(su, names, ["site", "product"]),
-        bom=bom,
-        receipts=rc,
-        lane_rates=lr,
-        tables=t,
-        where=w,
-        source=raw.source,
-        periods=periods,
-        products=products,
-        sites=sites,
-        customers=customers,
-        demand=d,
-        production=pr,
-        routings=ro,
-        capacity=_expand_periods(ca, names, ["site", "resource"]),
-        lanes=la.assign(lane=range(len(la))),
-        inventory=inv,
-        service=sv,
-        settings=settings,
-        currency=settings["currency"],
-        warnings=warnings,
-    )
+    tables = {
+        **t,
+        "periods": periods.assign(t=range(len(periods))),
+        "demand": d,
+        "inventory": inv,
+        "capacity": _expand_periods(ca, names, ["site", "resource"]),
+        "supply": _expand_periods(su, names, ["site", "product"]),
+        "lanes": la.assign(lane=range(len(la))),
+    }
+    del tables["settings"]
+    return Case(source=raw.source, tables=derive_defaults(tables), settings=settings, where=w, inputs=inputs, warnings=warnings)
 
 
 def _free_to_drop(d: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFrame, sv: pd.DataFrame, where: str) -> list[Problem]:

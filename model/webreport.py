@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .workbook import METRICS
+from . import metrics
 
 #: Long tables show this many rows (the most important first); the CSV holds them all.
 MAX_TABLE_ROWS = 2000
@@ -83,44 +83,25 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}".strip()
 
 
-def _metric(summary: pd.DataFrame, name: str) -> float:
-    s = summary.loc[summary["metric"] == name, "value"]
-    return float(s.iloc[0]) if len(s) else math.nan
-
-
-def segment_fill_rates(service: pd.DataFrame | None) -> dict[str, float]:
-    """On-time fill rate of each segment over the year: on time / quantity."""
-    if service is None or service.empty:
-        return {}
-    g = service.groupby("segment", sort=True)[["ontime", "quantity"]].sum()
-    return {str(s): float(r["ontime"] / r["quantity"]) if r["quantity"] else 1.0 for s, r in g.iterrows()}
+def _cards(values: dict[str, object], units: dict[str, str], before: dict[str, object] | None = None) -> list[Kpi]:
+    """The page's cards (``metrics.CARDS``) from figures by name, each with its change against
+    ``before`` (another plan's figures) when given."""
+    out = []
+    for name in metrics.in_order(values, metrics.CARDS):
+        value = float(values[name])
+        change = float(values[name]) - float(before[name]) if before is not None and name in before else None
+        out.append(Kpi(name, metrics.label(name), value, units[name], change))
+    return out
 
 
 def plan_kpis(tables: dict[str, pd.DataFrame], base: dict[str, pd.DataFrame] | None = None) -> list[Kpi]:
     """The KPIs at the top of a plan's page, each with its change against ``base`` (the tables
-    of another plan) when given. Values are read from the summary (the workbook's summary
-    sheet holds the same numbers), the service table and the inventory value table."""
-
-    def figures(t: dict[str, pd.DataFrame]) -> list[Kpi]:
-        s, cur = t["summary"], _currency(t)
-        out = [Kpi(k, METRICS[k], _metric(s, k), cur) for k in ("cash_cost_to_serve", "revenue", "contribution_margin")]
-        out.append(Kpi("contribution_margin_pct", METRICS["contribution_margin_pct"], _metric(s, "contribution_margin_pct"), "fraction"))
-        out.append(Kpi("fill_rate", METRICS["fill_rate"], _metric(s, "fill_rate"), "fraction"))
-        for seg, rate in segment_fill_rates(t.get("service")).items():
-            out.append(Kpi(f"fill_rate {seg}", f"On-time fill rate, {seg}", rate, "fraction"))
-        out.append(Kpi("premium_freight_spend", "Premium freight spend", _metric(s, "premium_freight_spend"), cur))
-        iv = t.get("inventory_value")
-        if iv is not None and len(iv):
-            out.append(Kpi("inventory_value_average", KPI_LABELS["inventory_value_average"], float(iv["inventory_value"].mean()), cur))
-        out.append(Kpi("inventory_value_end", METRICS["inventory_value_end"], _metric(s, "inventory_value_end"), cur))
-        return out
-
-    kpis = figures(tables)
-    if base is not None:
-        before = {k.key: k.value for k in figures(base)}
-        for k in kpis:
-            k.change = k.value - before[k.key] if k.key in before else None
-    return kpis
+    of another plan) when given, read from the summary (the workbook's summary sheet holds the
+    same numbers)."""
+    s = tables["summary"]
+    values, units = dict(zip(s["metric"], s["value"])), dict(zip(s["metric"], s["unit"].fillna("")))
+    before = dict(zip(base["summary"]["metric"], base["summary"]["value"])) if base is not None else None
+    return _cards(values, units, before)
 
 
 def _figure(fig) -> dict:
@@ -408,7 +389,7 @@ def plan_page(tables: dict[str, pd.DataFrame], base: dict[str, pd.DataFrame] | N
     prov = tables["provenance"].set_index("item")["value"] if "provenance" in tables else pd.Series(dtype=object)
     case = Path(str(prov.get("case", "plan"))).name
     s = tables["summary"]
-    sub = f"Optimal plan, total cost {_metric(s, 'total_cost'):,.0f} {cur}; solved by {prov.get('solver', 'HiGHS')} at {prov.get('solved at (UTC)', '')}"
+    sub = f"Optimal plan, total cost {metrics.figure(s, 'total_cost'):,.0f} {cur}; solved by {prov.get('solver', 'HiGHS')} at {prov.get('solved at (UTC)', '')}"
     return Page(f"Plan: {case}", sub, plan_kpis(tables, base), plan_sections(tables, cur), base_label, _footer(prov))
 
 
@@ -420,29 +401,11 @@ def _footer(prov: pd.Series) -> str:
 
 
 def _comparison_kpis(comparison: pd.DataFrame, column: str, base_column: str | None) -> list[Kpi]:
+    """The cards of a study page from its comparison table (one row per KPI)."""
     c = comparison.set_index("kpi")
-    out = []
-    for k in c.index:
-        if k == "top_limits" or k not in KPI_LABELS and not k.startswith("fill_rate "):
-            continue
-        label = KPI_LABELS.get(k) or f"On-time fill rate, {k.split(' ', 1)[1]}"
-        v = float(c.at[k, column])
-        ch = float(c.at[k, column]) - float(c.at[k, base_column]) if base_column else None
-        out.append(Kpi(k, label, v, str(c.at[k, "unit"]), ch))
-    return out
-
-
-#: The KPIs of a study's plans shown at its top, in order, with their labels.
-KPI_LABELS = {
-    "cash_cost_to_serve": METRICS["cash_cost_to_serve"], "revenue": "Revenue", "contribution_margin": METRICS["contribution_margin"],
-    "fill_rate": METRICS["fill_rate"], "premium_freight_spend": "Premium freight spend",
-    "inventory_value_average": "Inventory value (on hand and in transit), average of the months", "inventory_value_end": METRICS["inventory_value_end"],
-}
-
-
-def _order_kpis(kpis: list[Kpi]) -> list[Kpi]:
-    rank = {k: i for i, k in enumerate(["cash_cost_to_serve", "revenue", "contribution_margin", "fill_rate"])}
-    return sorted(kpis, key=lambda k: (rank.get(k.key, 4 if k.key.startswith("fill_rate ") else 5), k.key))
+    values = c[column].to_dict()
+    before = c[base_column].to_dict() if base_column else None
+    return _cards(values, c["unit"].astype(str).to_dict(), before)
 
 
 def scenarios_page(tables: dict[str, pd.DataFrame], title: str) -> Page:
@@ -476,7 +439,7 @@ def scenarios_page(tables: dict[str, pd.DataFrame], title: str) -> Page:
         sec.small_tables.append(pb)
     sections.append(sec)
     sections.append(_runs_section(tables.get("runs")))
-    return Page(f"Scenarios: {title}", f"{len(plans)} plans solved: the base and {len(others)} scenario plans", _order_kpis(_comparison_kpis(comp, "base", None)), sections, footer=_study_footer())
+    return Page(f"Scenarios: {title}", f"{len(plans)} plans solved: the base and {len(others)} scenario plans", _comparison_kpis(comp, "base", None), sections, footer=_study_footer())
 
 
 def _readable_comparison(comp: pd.DataFrame) -> pd.DataFrame:
@@ -531,7 +494,7 @@ def sensitivity_page(tables: dict[str, pd.DataFrame], title: str, currency: str)
     ]
     runs = tables.get("runs")
     base = tables.get("base_kpis")
-    kpis = _order_kpis(_comparison_kpis(base, "base", None)) if base is not None and len(base) else []
+    kpis = _comparison_kpis(base, "base", None) if base is not None and len(base) else []
     return Page(f"Sensitivity: {title}", f"{len(s)} groups of assumptions, {len(runs) if runs is not None else 0} plans solved", kpis, sections, footer=_study_footer())
 
 
@@ -560,7 +523,7 @@ def compare_page(tables: dict[str, pd.DataFrame], title: str) -> Page:
         Section("changes", "KPI changes", "Each KPI of plan A and plan B and the change.", small_tables=[kc.assign(**{c: [_cell(v, u) for v, u in zip(kc[c], kc["unit"])] for c in ("plan_a", "plan_b", "change")})]),
         _runs_section(tables.get("runs")),
     ]
-    return Page(f"Plan to plan: {title}", "Plan B's KPIs, each with its change from plan A", _order_kpis(kpis), sections, base_label="plan A", footer=_study_footer())
+    return Page(f"Plan to plan: {title}", "Plan B's KPIs, each with its change from plan A", kpis, sections, base_label="plan A", footer=_study_footer())
 
 
 def _study_footer() -> str:
@@ -638,7 +601,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 #: The tables a base plan's KPIs are read from (a base needs no more: its shadow prices alone can
 #: be hundreds of MB at a million variables).
-KPI_TABLES = ("summary", "service", "inventory_value")
+KPI_TABLES = ("summary",)
 
 
 def read_plan_tables(folder: str | Path, names: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:

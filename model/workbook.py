@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from .families import FAMILIES
+from . import metrics
 from .results import Plan
 
 #: Largest grid or table a sheet holds; bigger ones keep their largest rows (the CSV has all).
@@ -40,26 +40,6 @@ LABELS = {
     "revenue_deferred": "Revenue deferred ({cur})", "departure_period": "Leaves in", "quantity": "Units", "unit_value": "Unit value ({cur})",
     "value": "Value ({cur})", "made": "Units made", "units_per_unit": "Component per unit", "component_units": "Component units",
     "unit_cost": "Unit cost ({cur})", "purchase_cost": "Purchase cost ({cur})", "item": "Item", "total": "Total", "average": "Average",
-}
-
-#: What each metric of the summary is, in words.
-METRICS = {
-    "status": "Status", "total_cost": "Total cost (the objective)", "cash_cost_to_serve": "Cash cost-to-serve",
-    "carrying_cost": "Carrying cost (holding: cost of capital, not cash)", "penalty_cost": "Penalties (what the plan gives up)",
-    "production_cost": "Production", "outsourcing_cost": "Co-manufacturing", "overtime_cost": "Overtime", "purchase_cost": "Purchases",
-    "freight_cost": "Freight", "holding_cost_sites": "Holding at sites", "holding_cost_in_transit": "Holding in transit",
-    "shortage_cost": "Lost sales at their shortage cost", "backorder_cost": "Backorders", "backlog_at_end_cost": "Still owed at the end",
-    "safety_stock_penalty": "Safety stock below target", "closing_stock_penalty": "Closing stock below target",
-    "revenue": "Revenue (price x delivered)", "revenue_deferred": "Revenue deferred (delivered late)", "revenue_lost": "Revenue lost",
-    "demand_units": "Demand", "ontime_units": "Delivered on time", "late_units": "Delivered late", "lost_units": "Lost",
-    "backlog_at_end_units": "Still owed at the end", "backlog_at_end_revenue": "Revenue still owed at the end",
-    "fill_rate": "On-time fill rate", "premium_freight_spend": "Premium freight", "premium_freight_units": "Premium freight",
-    "inventory_value_end": "Inventory value at the end", "in_transit_end_units": "In transit at the end",
-    "in_transit_end_value": "Value in transit at the end", "solver": "Solver", "algorithm": "Algorithm", "solve_seconds": "HiGHS time",
-    "one_sided_price_resolves": "Re-solves for one-sided prices", "one_sided_prices_left_out": "One-sided prices not measured",
-    "what_if_resolves": "What-if re-solves of the finance view", "what_ifs_left_out": "What-ifs left out (their time was spent)",
-    "contribution_margin": "Contribution margin", "contribution_margin_pct": "Contribution margin %",
-    "variables": "Variables", "constraints": "Constraints",
 }
 
 #: Number format by kind of number.
@@ -215,14 +195,14 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
 
     s = t["summary"].copy()
     unit = s["unit"].fillna("")
-    s["metric"] = s["metric"].map(lambda m: METRICS.get(m, m.replace("_", " ").capitalize()))
+    s["metric"] = s["metric"].map(metrics.label)
     kinds_per_row = unit.map(lambda u: "percent" if u == "fraction" else "units" if u == "units" else "count" if u == "count" else "seconds" if u == "s" else "money" if len(u) == 3 else None)
     ws = w.sheet("summary", landscape=False)
     _summary(w, ws, s.assign(unit=unit.replace({"fraction": "", "s": "seconds"})), kinds_per_row)
     written.append("summary")
 
     sp = t["shadow_prices"]
-    lever = sp[sp["constraint"].isin([n for n, f in FAMILIES.items() if f.lever])]
+    lever = sp[sp["constraint"].isin([n for n, f in plan.families.items() if f.lever])]
     lever = lever.reindex(lever["shadow_price"].abs().sort_values(ascending=False).index)
     keep = [c for c in lever.columns if c != "slack" and (not lever[c].isna().all() or c in ("constraint", "limit", "shadow_price", "meaning"))]
     lever = lever[keep].head(max_rows)
@@ -505,11 +485,11 @@ def _overview(w: _Writer, ws, plan: Plan, case: str, prov: pd.Series, sheets: li
     r = 4 + len(rows) + 1
     ws.write_row(r, 0, ["Limits that cost the most", "Shadow price", "What one more (or one less) is worth"], w.head)
     sp = plan.shadow_prices
-    top = sp[sp["constraint"].isin([n for n, f in FAMILIES.items() if f.lever])]
+    top = sp[sp["constraint"].isin([n for n, f in plan.families.items() if f.lever])]
     top = top.reindex(top["shadow_price"].abs().sort_values(ascending=False).index).head(10)
     for rec in top.to_dict("records"):
         r += 1
-        keys = ", ".join(str(rec[c]) for c in FAMILIES[rec["constraint"]].index if rec.get(c) not in (None, "") and rec.get(c) == rec.get(c))
+        keys = ", ".join(str(rec[c]) for c in plan.families[rec["constraint"]].index if rec.get(c) not in (None, "") and rec.get(c) == rec.get(c))
         ws.write_string(r, 0, f"{rec['constraint']}: {keys}")
         ws.write_number(r, 1, float(rec["shadow_price"]), w.fmt["money"])
         ws.write_string(r, 2, str(rec["meaning"]))

@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     import pyomo.environ as pyo
 
-    from aop.build import build, compile_pyomo, pyomo_model
+    from aop.build import build
+    from aop.pyomo_backend import compile_pyomo, pyomo_model
     from aop.solve import SolveOptions, solve
     from aop.validate import validate
     from aop.read import from_frames

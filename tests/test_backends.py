@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from aop import load_case, solve_case
-from aop.build import build, compile_pyomo, pyomo_model
+from aop.build import build
+from aop.pyomo_backend import compile_pyomo, pyomo_model
 from scripts.generate_case import generate
 from tests.conftest import small_case
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aop import finance as F
+from aop import statements as S
+from aop import whatifs as W
 from aop import plan_of, solve_case, solve_model
 from aop.buffers import compare_cuts, inventory_sheet, proposed
 from aop.cli import main
@@ -28,7 +29,7 @@ CASE = {name: tables for name, tables, _, _ in CASES}
 def test_a_step_of_a_line_is_worth_what_its_price_says_inside_its_range():
     # 10 hours, 2 an X: 5 made at 3, 3 co-manufactured at 7 (price -2 an hour up to 16 hours).
     # 10 % more hours (1) make half an X more in house: -2, as the price predicted.
-    led, _ = F.ledger(solve_model(CASE["capacity"]))
+    led, _ = W.ledger(solve_model(CASE["capacity"]))
     row = led.iloc[0]
     assert (row["object"], row["periods"], row["unit"]) == ("LINE at PL", "T1", "hours")
     assert row["predicted"] == pytest.approx(-2.0) and row["value_of_step"] == pytest.approx(-2.0)
@@ -41,7 +42,7 @@ def test_where_the_linear_estimate_stops_holding():
     # the price alone predicted 1.5 x -2 = -3.
     t = _capacity()
     t["capacity"]["hours"] = [15.0]
-    row = F.ledger(solve_model(t))[0].iloc[0]
+    row = W.ledger(solve_model(t))[0].iloc[0]
     assert row["predicted"] == pytest.approx(-3.0) and row["value_of_step"] == pytest.approx(-2.0)
     assert "would save 2.00 USD (the prices alone predicted 3.00)" in row["sentence"]
 
@@ -53,7 +54,7 @@ def test_the_revenue_a_step_recovers():
         "routings": pd.DataFrame({"site": ["PL"], "product": ["X"], "resource": ["LINE"], "hours_per_unit": [2.0]}),
         "capacity": pd.DataFrame({"site": ["PL"], "resource": ["LINE"], "hours": [10.0]}),
     }
-    led, drivers = F.ledger(solve_model(t))
+    led, drivers = W.ledger(solve_model(t))
     row = led.iloc[0]
     assert row["value_of_step"] == pytest.approx(-3.5) and row["revenue_recovered"] == pytest.approx(5.0)
     assert row["revenue_per_unit"] == pytest.approx(5.0)  # an hour more: half an X at 10
@@ -64,7 +65,7 @@ def test_the_revenue_a_step_recovers():
 def test_the_model_is_the_plan_again_after_the_ledger():
     model = solve_model(small_case())
     before = model.solution.objective, model.lp.row_upper.copy()
-    F.ledger(model)
+    W.ledger(model)
     assert model.solution.objective == before[0] and np.array_equal(model.lp.row_upper, before[1])
     assert model.resolve().objective == pytest.approx(before[0], rel=1e-12)
 
@@ -103,7 +104,7 @@ def test_working_capital_by_hand():
     # Storage case: T1 makes 4 (2 kept at PL, worth 10 each: 20), at 3 a unit; T1 is 36.5 days,
     # so 12 of cost of goods is 0.3288 a day and 20 of stock is 60.8 days of inventory.
     model = solve_model(CASE["storage"])
-    _, wc = F.working_capital(model)
+    _, wc = S.working_capital(model)
     t1 = wc.set_index("period").loc["T1"]
     assert (t1["on_hand_value"], t1["in_transit_value"], t1["cost_of_goods"]) == pytest.approx((20.0, 0.0, 12.0))
     assert t1["days_of_inventory"] == pytest.approx(20.0 / (12.0 / 36.5))
@@ -116,7 +117,7 @@ def test_cash_with_payment_and_collection_terms():
     t["periods"]["days"] = [30.0, 30.0]
     t["demand"] = t["demand"].iloc[:1]
     t["settings"] = pd.DataFrame({"key": ["collection_days", "payment_days"], "value": ["15", "45"]})
-    c = F.cash(solve_model(t)).set_index("period")
+    c = S.cash(solve_model(t)).set_index("period")
     assert c["collected"].tolist() == pytest.approx([400.0, 400.0])
     assert c["paid"].tolist() == pytest.approx([0.0, 12.0])
     assert c["receivables"].tolist() == pytest.approx([400.0, 0.0]) and c["payables"].tolist() == pytest.approx([24.0, 12.0])
@@ -131,9 +132,9 @@ def test_cost_to_serve_traces_each_unit_along_its_path():
     # T1 (3 + 1 of holding), 5 made (3) and 1 co-manufactured (7): 30/8 = 3.75 a unit. The
     # allocated cost is the whole cost: 6 + 30 = 36. The marginal cost of one more X: T1 3, T2 7.
     model = solve_model(CASE["storage"])
-    nodes, served = F.node_costs(model)
+    nodes, served = S.node_costs(model)
     assert served.set_index("period")["cost"].to_dict() == pytest.approx({"T1": 6.0, "T2": 30.0})
-    cts = F.cost_to_serve(model).iloc[0]
+    cts = S.cost_to_serve(model).iloc[0]
     assert cts["allocated_cost"] == pytest.approx(36.0) and cts["cost_per_unit"] == pytest.approx(3.6)
     assert cts["marginal_cost_per_unit"] == pytest.approx((2 * 3.0 + 8 * 7.0) / 10)
     assert cts["margin"] == pytest.approx(10 * 100.0 - 36.0)
@@ -144,7 +145,7 @@ def test_every_cost_is_traced_somewhere_in_the_example():
     # the deliveries carry plus what closes the year on hand (with its last holding).
     model = solve_model(REPO / "data" / "example.xlsx")
     plan = plan_of(model, finance=False)
-    nodes, served = F.node_costs(model)
+    nodes, served = S.node_costs(model)
     case = model.built.case
     uv = case.products.set_index("product")["unit_value"]
     spent = sum(plan.metric(c) for c in ("production_cost", "outsourcing_cost", "overtime_cost", "purchase_cost", "freight_cost", "holding_cost_sites", "holding_cost_in_transit"))
@@ -165,7 +166,7 @@ def test_the_cost_of_a_fill_rate_promise():
     # 90 % of 10 on time; 6 made at 3, the rest co-manufactured at 30 or lost at 20: 128. One
     # point more is 0.1 unit co-manufactured instead of lost: 1.0 (the price says the same);
     # without the promise 4 are lost: 18 + 80 = 98, so the promise costs 30.
-    row = F.service_costs(solve_model(CASE["service"])).iloc[0]
+    row = W.service_costs(solve_model(CASE["service"])).iloc[0]
     assert (row["segment"], row["target"]) == ("gold", 0.9)
     assert row["point_cost"] == pytest.approx(1.0) and row["point_cost_predicted"] == pytest.approx(1.0)
     assert row["target_cost"] == pytest.approx(30.0)
@@ -174,7 +175,7 @@ def test_the_cost_of_a_fill_rate_promise():
 def test_premium_freight_and_what_forces_it():
     # outage_case (value 50, air 6.5): the supplier sells only 2 in P2, so 8 of P3's units fly
     # (52 of premium freight): the supplier's limit forces it.
-    out = F.premium_triggers(solve_model(outage_case(value=50.0, air=6.5, backorder=3.0)))
+    out = W.premium_triggers(solve_model(outage_case(value=50.0, air=6.5, backorder=3.0)))
     assert out[["origin", "destination", "mode", "departure_period"]].values.tolist() == [["SUP", "DC", "air", "P3"]]
     assert out["units"].iloc[0] == pytest.approx(8.0) and out["spend"].iloc[0] == pytest.approx(52.0)
     assert out["trigger"].iloc[0] == "a supplier's limit (an outage or its monthly cap)"
@@ -185,8 +186,8 @@ def test_what_ifs_beyond_their_time_are_left_out_and_said_to_be():
     # No time for what-ifs: the prices' predictions stay, every re-solve is counted as left
     # out and the sentences say why; nothing is guessed.
     model = solve_model(outage_case(value=50.0, air=6.5, backorder=3.0))
-    spent = F.WhatIfs(0.0)
-    t = F.finance_tables(model, what_ifs=spent)
+    spent = W.WhatIfs(0.0)
+    t = W.finance_tables(model, what_ifs=spent)
     assert spent.ran == 0 and spent.skipped >= len(t["ledger"]) + 1
     assert t["ledger"]["value_of_step"].isna().all() and (t["ledger"]["re_solved"] == "no: the what-if time was spent").all()
     assert t["ledger"]["sentence"].str.endswith("(not re-solved: the what-if time was spent).").all()
@@ -195,15 +196,15 @@ def test_what_ifs_beyond_their_time_are_left_out_and_said_to_be():
     s = plan.summary.set_index("metric")["value"]
     assert s["what_if_resolves"] == 0 and s["what_ifs_left_out"] == spent.skipped
     # With time, the same model re-solves them all: what the time bought, not the answer.
-    full = F.WhatIfs()
-    assert F.finance_tables(model, what_ifs=full)["ledger"]["value_of_step"].notna().all() and full.skipped == 0
+    full = W.WhatIfs()
+    assert W.finance_tables(model, what_ifs=full)["ledger"]["value_of_step"].notna().all() and full.skipped == 0
 
 
 def test_a_lead_time_slip_shows_what_it_costs():
     # The ocean lane (36.5 days) slips to 54.75: P2's units can no longer come by ocean from
     # P1's buy in time... the plan pays more and flies or waits: cost up, never down.
     model = solve_model(outage_case(value=10.0, air=5.0, backorder=3.0))
-    slip = F.lead_time_slip(model, "ocean", 1.5)
+    slip = W.lead_time_slip(model, "ocean", 1.5)
     assert slip["lanes"] == 1 and slip["total_cost_change"] > 0
 
 
@@ -249,7 +250,7 @@ def test_the_finance_view_lands_in_the_workbook_csv_and_api(tmp_path, capsys):
     case = write_xlsx(small_case(), tmp_path / "c.xlsx")
     out = tmp_path / "plan"
     assert main(["solve", str(case), "--out", str(out)]) == 0
-    for name in F.FINANCE_TABLES:
+    for name in W.FINANCE_TABLES:
         assert (out / f"{name}.csv").exists(), name
     with zipfile.ZipFile(out / "plan.xlsx") as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]

@@ -14,7 +14,7 @@ from aop import load_case, solve_case
 from aop.build import build
 from aop.families import FAMILIES, FLOW, LIMIT, PROMISE, Family, index_columns, review_order
 from aop.lp import SENSE, terms
-from aop.results import make_plan
+from aop.plan import assemble
 from aop.solve import solve
 from tests.conftest import REPO, small_case
 
@@ -107,7 +107,7 @@ def test_a_family_with_no_index_and_one_with_a_new_index_column():
         t["service"]["fill_rate"] = [0.0, 0.0]  # no promise the caps could break
         built = build(load_case(t), fams)
         s = solve(built)
-        return make_plan(s.built, s.solution)
+        return assemble(s, finance=False)
 
     plan = run()
     sp = plan.shadow_prices

@@ -10,6 +10,7 @@ import pytest
 
 from aop import SolveError, load_case, plan_of, solve_model
 from aop.diagnose import diagnose
+from aop.diff import ModelDiff, RebuildReason
 from tests.conftest import small_case
 
 
@@ -79,19 +80,24 @@ def test_costs_changed_in_place():
 
 def test_update_changes_numbers_in_place_and_structure_by_rebuilding():
     model = solve_model(small_case())
-    what = model.update(load_case(edited_case()))
-    assert what.startswith("changed in place (") and "re-solved warm" in what
+    change = model.update(load_case(edited_case()))
+    # capacity in February and March, March overtime, one demand row, storage in three months and
+    # the service target that demand row raises.
+    assert isinstance(change, ModelDiff) and len(change.rows) == 8 and not len(change.cols) and not len(change.coefficients)
+    assert set(change.families) == {"capacity", "overtime", "demand", "storage", "service"}, change.families
+    assert change.summary().startswith("changed in place: 8 limits (") and model.history[-1].endswith("re-solved warm")
     same_plan(plan_of(model), plan_of(solve_model(edited_case())))
     # A lead time that keeps every leg's periods changes coefficients in place.
     t = edited_case()
     t["lanes"].loc[0, "lead_time_days"] = 20.0
-    what = model.update(load_case(t))
-    assert "coefficients" in what and what.startswith("changed in place")
+    change = model.update(load_case(t))
+    assert isinstance(change, ModelDiff) and len(change.coefficients) and "ship" in change.variables
     same_plan(plan_of(model), plan_of(solve_model(t)))
     # A new lane adds variables: rebuilt, cold, and said so.
     t["lanes"] = pd.concat([t["lanes"], pd.DataFrame({"origin": ["PL1"], "destination": ["C1"], "mode": ["van"], "cost_per_unit": [3.0]})], ignore_index=True)
-    what = model.update(load_case(t))
-    assert what.startswith("rebuilt and solved cold: the ship variables differ") or what.startswith("rebuilt and solved cold: the deliver variables differ"), what
+    change = model.update(load_case(t))
+    assert isinstance(change, RebuildReason) and change.kind == "variables" and change.name in ("ship", "deliver"), change
+    assert change.summary().startswith(f"rebuilt: the {change.name} variables differ") and model.history[-1].endswith("solved cold")
     same_plan(plan_of(model), plan_of(solve_model(t)))
 
 

@@ -59,9 +59,10 @@ def test_a_downside_and_what_each_action_protects():
     assert book["total_cost_protected"].to_dict() == pytest.approx({"all the scenario's actions": 8.0, "weekend shifts": 4.0, "second co-packer": 6.0})
     # No sale is lost, so the margin protected is the cost protected and no revenue moves.
     assert (book["margin_protected"] - book["total_cost_protected"]).abs().max() < 1e-9 and book["revenue_protected"].abs().max() < 1e-9
-    # Overtime allowed where there was none adds overtime variables: those plans are rebuilt,
-    # and so is the shock alone after them (the model moves from plan to plan), and say so.
-    assert results["how"].to_list() == ["cold", "cold (rebuilt)", "cold (rebuilt)", "cold (rebuilt)", "cold (rebuilt)"]
+    # Overtime allowed where there was none adds overtime variables: those plans are rebuilt
+    # and say so; every plan starts from the base, so the shock alone and the co-packer,
+    # which add none, are changed in place and re-solved warm.
+    assert results["how"].to_list() == ["cold", "cold (rebuilt)", "warm", "cold (rebuilt)", "warm"]
 
 
 def test_every_warm_re_solve_equals_a_cold_solve_of_the_changed_case():

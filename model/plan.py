@@ -1,0 +1,46 @@
+"""A solved plan's tables, assembled once: the results, the finance view (its statements and
+what-ifs), the summary of every figure (``metrics``) and the provenance record.
+
+``assemble`` is what ``aop solve`` and ``api.plan_of`` run after the solve; every table reads
+one set of figures (``results.Figures``), so nothing is computed twice and nothing is spliced
+in afterwards."""
+
+from __future__ import annotations
+
+import time
+
+from . import metrics
+from .results import Figures, Plan, plan_tables, provenance
+from .solve import Solved
+from .whatifs import WHAT_IF_SECONDS, WhatIfs, finance_tables
+
+
+def assemble(solved: Solved, timings: dict[str, float] | None = None, finance: bool = True, what_if_seconds: float = WHAT_IF_SECONDS) -> Plan:
+    """The tables of a solved model as it stands (after any changes and re-solves): the
+    results, the finance view unless ``finance`` is False (its what-ifs re-solve warm, are
+    undone, and together take at most ``what_if_seconds``), the summary and the provenance.
+    ``timings`` holds the seconds of the stages so far (read, validate, build, solve) and
+    receives ``results`` and ``finance``; the summary and the provenance record them all."""
+    timings = {} if timings is None else timings
+    built, sol = solved.built, solved.solution
+    case = built.case
+    f = Figures.of(solved)
+    t0 = time.perf_counter()
+    tables = plan_tables(f)
+    timings["results"] = time.perf_counter() - t0
+    extra, run = {}, {}
+    if finance:
+        t0 = time.perf_counter()
+        what_ifs = WhatIfs(what_if_seconds)
+        extra = finance_tables(solved, what_ifs=what_ifs, figures=f)
+        run = {"what_if_resolves": what_ifs.ran, "what_ifs_left_out": what_ifs.skipped}
+        timings["finance"] = time.perf_counter() - t0
+    summary = metrics.summary(f, run, finance=finance, timings=timings)
+    record = provenance(case, sol.solver, sol.options, sol.objective, timings)
+    ordered = {"summary": summary, **{k: tables.pop(k) for k in list(tables) if k in CORE}, "provenance": record, **tables, **extra}
+    plan = Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=ordered, warnings=[*case.warnings, *built.warnings, *solved.warnings], periods=case.period_names, families=dict(built.families))
+    return plan
+
+
+#: The tables every plan has, before the provenance (the rest follow it, as in ``PLAN_TABLES``).
+CORE = ("production", "capacity", "shipments", "inventory", "demand", "service", "shadow_prices")

@@ -1,0 +1,370 @@
+"""The finance view's what-ifs: what the plan's binding limits cost (the constraint cost
+ledger), what each service promise costs, what forces premium freight, what a lead-time slip
+does; and the finance view of a plan, its statements with them.
+
+Every what-if is a variant of the solved model (``solve.Solved.variant``): limits or costs
+moved, or a case edited, re-solved warm and undone, so the model is the plan again afterwards.
+The what-ifs of one finance view share a time budget (``WhatIfs``). Which limits a what-if
+moves, by how much and how it is said come from the family registry (``Family.step``,
+``Family.trigger``, ``Family.worth``). Money is in the case's currency; a saving is negative.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .families import TRIGGERS
+from .results import Figures, binding_levers, deliveries, ledger_entries, object_keys
+from .solve import Solution, Solved, Trial
+from .statements import STATEMENT_TABLES, statements
+from .words import money, number
+
+#: The ledger re-solves this many of its entries (the largest by their prices' prediction);
+#: each costs a warm re-solve and one back.
+LEDGER_RESOLVES = 15
+#: Seconds the what-if re-solves of one finance view may take together (``WhatIfs``).
+WHAT_IF_SECONDS = 120.0
+
+
+@dataclass
+class WhatIfs:
+    """The what-ifs of a finance view share one time budget, so a plan of a million variables
+    gets its statements in seconds and as many what-ifs as fit; a what-if that does not fit is
+    left out and said to be (``skipped``), never guessed."""
+
+    seconds: float = WHAT_IF_SECONDS
+    ran: int = 0
+    skipped: int = 0
+    start: float = field(default_factory=time.perf_counter)
+
+    def left(self) -> float:
+        return self.seconds - (time.perf_counter() - self.start)
+
+    @contextmanager
+    def variant(self, solved: Solved, **change) -> Iterator[Trial | None]:
+        """``solved.variant(**change)`` within what is left of the budget: the trial, or None
+        when the budget is spent (before or during the re-solve). A trial whose ``solution`` is
+        None found no plan that meets the change."""
+        left = self.left()
+        if left <= 0:
+            self.skipped += 1
+            yield None
+            return
+        with solved.variant(time_limit=left, **change) as trial:
+            if trial.status == "time_limit":
+                self.skipped += 1
+                yield None
+                return
+            self.ran += 1
+            yield trial
+
+
+# --------------------------------------------------------------------------------------
+# The constraint cost ledger
+# --------------------------------------------------------------------------------------
+
+
+def ledger(solved: Solved, resolves: int = LEDGER_RESOLVES, what_ifs: WhatIfs | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Binding business limits grouped by what they limit over the periods (a line at a plant,
+    a lane, a site's space, a supplier, a segment's promise, a budget), ranked by what a step
+    of them is worth to the year; and the revenue each step recovers, by product family,
+    customer, segment and period.
+
+    For each entry: the periods it binds, its shadow prices (per unit of the limit, both sides
+    where one-sided), the step (its family's ``Step``: 10 % more of the limit in those
+    periods; one point less of a fill-rate target), what the prices alone predict the step is worth, what a warm re-solve
+    says it is worth (``value_of_step``: negative saves money), and the revenue it recovers.
+    The ``resolves`` entries the prices value most are re-solved (within ``what_ifs``'s
+    time); the others keep only the prediction, and ``re_solved`` says why. One sentence per
+    entry says it in words."""
+    built, sol = solved.built, solved.solution
+    what_ifs = what_ifs or WhatIfs()
+    cur = built.case.currency
+    led = ledger_entries(built, sol)
+    if led.empty:
+        return _empty_ledger(), pd.DataFrame(columns=["constraint", "object", "family", "customer", "segment", "period", "revenue_recovered"])
+    led["value_of_step"] = np.nan
+    led["revenue_recovered"] = np.nan
+    led["re_solved"] = "no: beyond the entries re-solved"
+    base_rev = deliveries(solved)
+    drivers = []
+    order = led["predicted"].abs().sort_values(ascending=False).index
+    for i in order[:resolves]:
+        e = led.loc[i]
+        with what_ifs.variant(solved, limits=(e["_rows"], e["_new"])) as trial:
+            if trial is None:
+                led.at[i, "re_solved"] = "no: the what-if time was spent"
+                continue
+            if trial.solution is None:
+                led.at[i, "re_solved"] = "no: no plan meets the step"
+                continue
+            stepped = trial.solution
+            led.at[i, "re_solved"] = "yes"
+            led.at[i, "value_of_step"] = stepped.objective - sol.objective
+            rev = deliveries(solved, stepped)
+            gain = _revenue_change(built, base_rev, rev)
+            led.at[i, "revenue_recovered"] = float(gain["revenue_recovered"].sum())
+            if len(gain):
+                drivers.append(gain.assign(constraint=e["constraint"], object=e["object"]))
+    # Per unit of the limit over the step (a fill-rate step is in units of demand delivered).
+    led["revenue_per_unit"] = led["revenue_recovered"] / led["step_size"].where(led["step_size"] > 0)
+    led["rank_value"] = led["value_of_step"].where(led["value_of_step"].notna(), led["predicted"]).abs()
+    led = led.sort_values("rank_value", ascending=False).drop(columns=["rank_value", "_rows", "_new"]).reset_index(drop=True)
+    led["sentence"] = [_ledger_sentence(r, cur) for r in led.to_dict("records")]
+    cols = ["constraint", "object", *[c for c in led.columns if c in object_keys(built.families)], "unit", "periods", "binding_periods", "price_low", "price_high",
+            "one_sided", "step", "step_size", "predicted", "value_of_step", "revenue_recovered", "revenue_per_unit", "re_solved", "sentence"]
+    by = pd.concat(drivers, ignore_index=True) if drivers else pd.DataFrame(columns=["constraint", "object", "family", "customer", "segment", "period", "revenue_recovered"])
+    return led[cols], by
+
+
+def _empty_ledger() -> pd.DataFrame:
+    return pd.DataFrame(columns=["constraint", "object", "unit", "periods", "binding_periods", "price_low", "price_high", "one_sided", "step", "step_size", "predicted", "value_of_step", "revenue_recovered", "sentence"])
+
+
+def _revenue_change(built, before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Revenue recovered (delivered revenue gained), by product family, customer, segment and
+    period; only where it changed."""
+    k = ["product", "customer", "period"]
+    m = before[k + ["revenue"]].merge(after[k + ["revenue"]], how="outer", on=k, suffixes=("_0", "_1")).fillna(0.0)
+    m["revenue_recovered"] = m["revenue_1"] - m["revenue_0"]
+    m = m[m["revenue_recovered"].abs() > 0.005]
+    case = built.case
+    m["family"] = m["product"].map(case.products.set_index("product")["family"]).fillna("")
+    m["segment"] = m["customer"].map(case.customers.set_index("customer")["segment"])
+    return m.groupby(["family", "customer", "segment", "period"], as_index=False)["revenue_recovered"].sum()
+
+
+
+def _ledger_sentence(r: dict, cur: str) -> str:
+    unit = r["unit"]
+    one = {"units": "unit", "hours": "hour"}.get(unit, unit)
+    lo, hi = r["price_low"], r["price_high"]
+    price = f"{number(lo)}" if abs(hi - lo) < 0.005 else f"{number(lo)}-{number(hi)}"
+    obj = r["object"][0].upper() + r["object"][1:]
+    when = f" in {r['periods']}" if r["periods"] else ""
+    text = f"{obj} binds{when}; {r['_worth'].format(one=one)} {price} {cur}"
+    what = r["_doing"].format(unit=unit, periods="those periods" if r["binding_periods"] > 1 else "that period")
+    if r["one_sided"]:
+        text += " (a one-sided price in some periods: one more and one less are worth different amounts)"
+    pred = r["predicted"]
+    if isinstance(r.get("value_of_step"), float) and not math.isnan(r["value_of_step"]):
+        v = r["value_of_step"]
+        text += f"; {what} would {'save' if v < 0 else 'cost'} {money(abs(v))} {cur} (the prices alone predicted {money(abs(pred))})"
+        rec = r.get("revenue_recovered")
+        if isinstance(rec, float) and abs(rec) >= 0.5:
+            text += f" and recover {money(rec)} {cur} of revenue" if rec > 0 else f" and give up {money(-rec)} {cur} of revenue"
+    else:
+        why = str(r.get("re_solved", "")).removeprefix("no: ") or "beyond the entries re-solved"
+        text += f"; the prices predict {what} would {'save' if pred < 0 else 'cost'} {money(abs(pred))} {cur} (not re-solved: {why})"
+    return text + "."
+
+
+
+# --------------------------------------------------------------------------------------
+# Service costed
+# --------------------------------------------------------------------------------------
+
+
+def service_costs(solved: Solved, what_ifs: WhatIfs | None = None) -> pd.DataFrame:
+    """For each segment's fill-rate target: what one more point costs, from the prices and by
+    a warm re-solve (one point more in every period it applies), and what holding the target
+    at all costs (re-solved with the target removed): the price of that service promise.
+    A re-solve beyond ``what_ifs``'s time leaves its figure blank (NaN)."""
+    built, sol = solved.built, solved.solution
+    fam = built.families.get("service")
+    what_ifs = what_ifs or WhatIfs()
+    found = built.lp.block("service")
+    if found is None or not len(found[0]):
+        return pd.DataFrame(columns=["segment", "target", "point_cost_predicted", "point_cost", "target_cost"])
+    b, sl = found
+    rows = np.arange(sl.start, sl.stop)
+    keys = b.keys.assign(_row=rows, limit=built.lp.limit[rows], base=fam.base(built, b.keys))
+    up = np.where(np.isnan(sol.row_price_up[rows]), sol.row_dual[rows], sol.row_price_up[rows])
+    keys["up"] = up
+    target = built.case.service.set_index("segment")["fill_rate"]
+    out = []
+    for seg, g in keys.groupby("segment", sort=True):
+        r = g["_row"].to_numpy()
+        point = -fam.step.amounts(g["limit"], g["base"])  # one point more
+        entry = {"segment": seg, "target": float(target.get(seg, np.nan)), "point_cost_predicted": float((g["up"] * point).sum())}
+        entry["point_cost"] = _resolve_delta(solved, r, g["limit"].to_numpy() + point, what_ifs)
+        entry["target_cost"] = 0.0 - _resolve_delta(solved, r, np.zeros(len(r)), what_ifs)
+        out.append(entry)
+    return pd.DataFrame(out)
+
+
+def _resolve_delta(solved: Solved, rows: np.ndarray, limits: np.ndarray, what_ifs: WhatIfs) -> float:
+    """Objective change when ``rows`` take these limits (a warm re-solve, undone after); inf
+    when no plan meets them, NaN when the what-if time is spent."""
+    base = solved.solution.objective
+    with what_ifs.variant(solved, limits=(rows, limits)) as trial:
+        if trial is None:
+            return math.nan
+        return math.inf if trial.solution is None else trial.solution.objective - base
+
+
+# --------------------------------------------------------------------------------------
+# Premium freight and its triggers
+# --------------------------------------------------------------------------------------
+
+
+def premium_triggers(solved: Solved, what_ifs: WhatIfs | None = None) -> pd.DataFrame:
+    """Premium freight by lane, mode and period, and what forces it: each trigger's binding
+    limits are relaxed (doubled, a promise dropped) in a warm re-solve; a trigger that takes
+    the premium freight away (or most of it) is the cause. For the cause found, the step at
+    which the premium freight would stop is searched (the limits raised by 10 %, 25 %, 50 %,
+    100 %). An empty pipeline at the start (premium freight in the first period, where the
+    standard mode's lead time cannot reach) is said as such. Re-solves beyond ``what_ifs``'s
+    time are left out, and the sentences say so."""
+    built, sol = solved.built, solved.solution
+    what_ifs = what_ifs or WhatIfs()
+    if _premium_spend(built, sol).empty:
+        return pd.DataFrame(columns=["origin", "destination", "mode", "departure_period", "units", "spend", "trigger", "stops_when", "sentence"])
+    levers = binding_levers(built, sol)
+    # Where premium freight ties with another way at the same cost, an optimum may use it or
+    # not; charged 0.1 % more, the plan uses it only where it pays, so what is left after a
+    # relaxation says what forced it, not which of several optima the solver found.
+    cols = np.concatenate([f.loc[f["premium"].astype(bool), "col"].to_numpy() for f in (built.variables["ship"], built.variables["deliver"])])
+    with what_ifs.variant(solved, costs=(cols, built.lp.c[cols] * (1 + PREMIUM_TIE_BREAK))) as trial:
+        tied = None if trial is None else trial.solution
+        if tied is None:
+            spend = _premium_spend(built, sol)
+            return spend.assign(trigger="", stops_when="", sentence=[
+                f"{r['units']:,.0f} units by {r['mode']} {r['origin']} -> {r['destination']} leaving in {r['departure_period']}: what forces it was not searched (the what-if time was spent)"
+                for r in spend.to_dict("records")])
+        spend = _premium_spend(built, tied)
+        out = _triggers(solved, levers, spend, what_ifs)
+    return out
+
+
+#: Premium freight is charged this much more while its triggers are searched (see premium_triggers).
+PREMIUM_TIE_BREAK = 1e-3
+
+
+def _triggers(solved: Solved, levers: pd.DataFrame, spend: pd.DataFrame, what_ifs: WhatIfs) -> pd.DataFrame:
+    built = solved.built
+    total = float(spend["spend"].sum())
+    if total <= 0:
+        return spend.assign(trigger="", stops_when="", sentence="premium freight that only ties with another way of serving (none is needed)")
+    found, unsearched = [], []
+    for group, words in TRIGGERS.items():
+        names = [n for n, f in built.families.items() if f.trigger == group]
+        rows = levers[levers["constraint"].isin(names)] if len(levers) else levers
+        if not len(rows):
+            continue
+        r = rows["_row"].to_numpy()
+        # Relaxed: a limit ('<=') raised, a promise ('>=') lowered, by k of itself; k = 1
+        # doubles a limit and drops a promise.
+        sense = built.lp.row_sense[r]
+        promise = bool((sense == -1).all())
+        left = _premium_after(solved, r, _relaxed(rows["limit"].to_numpy(), sense, 1.0), what_ifs)
+        if left is None and what_ifs.left() <= 0:
+            unsearched.append(words)
+        if left is not None and left < total - 1e-6:
+            stops = ""
+            for k in (0.1, 0.25, 0.5, 1.0):
+                after = _premium_after(solved, r, _relaxed(rows["limit"].to_numpy(), sense, k), what_ifs)
+                if after is not None and after <= 1e-6 * max(total, 1.0):
+                    stops = f"service targets {k:.0%} lower" if promise else f"those limits {k:.0%} higher"
+                    break
+            found.append((total - left, words, stops or "not within twice those limits"))
+    found.sort(key=lambda x: -x[0])
+    first = built.case.period_names[0]
+    cur = built.case.currency
+    out = spend.copy()
+    if found:
+        saved, words, stops = found[0]
+        out["trigger"], out["stops_when"] = words, stops
+        share = saved / total if total else 0.0
+        out["sentence"] = [
+            f"{r['units']:,.0f} units flown {r['origin']} -> {r['destination']} by {r['mode']} leaving in {r['departure_period']} ({money(r['spend'])} {cur}): "
+            f"forced by {words} (relaxing it removes {share:.0%} of the premium freight; it stops with {stops})"
+            for r in out.to_dict("records")
+        ]
+    elif unsearched:
+        out["trigger"], out["stops_when"] = "", ""
+        out["sentence"] = [
+            f"{r['units']:,.0f} units by {r['mode']} {r['origin']} -> {r['destination']} leaving in {r['departure_period']} ({money(r['spend'])} {cur}): "
+            f"not traced; {', '.join(unsearched)} not tried (the what-if time was spent)"
+            for r in out.to_dict("records")
+        ]
+    else:
+        out["trigger"] = np.where(out["departure_period"] == first, "an empty pipeline at the start", "the standard mode's lead time against the need date")
+        out["stops_when"] = np.where(out["departure_period"] == first, "goods on the way into the first month (receipts)", "a shorter standard lead time")
+        out["sentence"] = [
+            f"{r['units']:,.0f} units by {r['mode']} {r['origin']} -> {r['destination']} leaving in {r['departure_period']} ({money(r['spend'])} {cur}): {r['trigger']}"
+            for r in out.to_dict("records")
+        ]
+    return out
+
+
+def _premium_spend(built, sol: Solution) -> pd.DataFrame:
+    """Premium freight by lane, mode and departure period (units, money at the case's rates)."""
+    flows = pd.concat([built.variables["ship"], built.variables["deliver"]], ignore_index=True)
+    flows = flows.assign(value=sol.col_value[flows["col"].to_numpy()])
+    flows = flows[flows["premium"].astype(bool) & (flows["value"] > 1e-9)]
+    if flows.empty:
+        return pd.DataFrame(columns=["origin", "destination", "mode", "departure_period", "units", "spend"])
+    legs = flows.merge(built.legs, on=["lane", "t"])
+    names = np.array(built.case.period_names, dtype=object)
+    legs = legs.assign(units=legs["value"] * legs["share"], departure_period=names[legs["dep"].to_numpy()])
+    legs["spend"] = legs["units"] * legs["freight"]
+    return legs.groupby(["origin", "destination", "mode", "departure_period"], as_index=False)[["units", "spend"]].sum()
+
+
+def _relaxed(limit: np.ndarray, sense: np.ndarray, k: float) -> np.ndarray:
+    """Limits relaxed by ``k`` of themselves: a '<=' limit raised, a '>=' promise lowered."""
+    return np.where(sense == -1, limit * (1 - k), limit * (1 + k))
+
+
+def _premium_after(solved: Solved, rows: np.ndarray, limits: np.ndarray, what_ifs: WhatIfs) -> float | None:
+    """Premium freight spend with ``rows`` at these limits; None when no plan meets them or
+    the what-if time is spent."""
+    with what_ifs.variant(solved, limits=(rows, limits)) as trial:
+        if trial is None or trial.solution is None:
+            return None
+        return float(_premium_spend(solved.built, trial.solution)["spend"].sum())
+
+
+def lead_time_slip(solved: Solved, mode: str, factor: float = 1.5) -> dict[str, float]:
+    """What a slip of one mode's lead times by ``factor`` would do (the 8-week component lead
+    time that becomes 12): the plan solved again with those lanes slower; the change in total
+    cost, premium freight and revenue deferred and lost."""
+    from .metrics import evaluate
+
+    case = solved.built.case
+    lanes = case.lanes.copy()
+    hit = lanes["mode"] == mode
+    lanes.loc[hit, "lead_time_days"] = lanes.loc[hit, "lead_time_days"] * factor
+    keys = ("total_cost", "premium_freight_spend", "premium_freight_units", "revenue_deferred", "revenue_lost", "late_units")
+    a = evaluate(Figures.of(solved), keys)
+    with solved.variant(case.with_tables({"lanes": lanes})) as trial:
+        if trial.solution is None:
+            raise trial.error
+        b = evaluate(Figures(trial.built, trial.solution), keys)
+    return {"mode": mode, "factor": factor, "lanes": int(hit.sum()), **{f"{k}_change": float(b[k]) - float(a[k]) for k in keys}}
+
+
+#: The finance tables a plan carries (results.PLAN_TABLES has them too, for the files).
+FINANCE_TABLES = ("ledger", "revenue_drivers", *STATEMENT_TABLES, "service_costs", "premium_freight")
+
+
+def finance_tables(solved: Solved, resolves: int = LEDGER_RESOLVES, what_ifs: WhatIfs | None = None, figures: Figures | None = None) -> dict[str, pd.DataFrame]:
+    """Every table of the finance view of a solved plan (``FINANCE_TABLES``); its what-if
+    re-solves share ``what_ifs``'s time (``WHAT_IF_SECONDS`` by default), which counts them."""
+    what_ifs = what_ifs or WhatIfs()
+    led, drivers = ledger(solved, resolves, what_ifs)
+    return {
+        "ledger": led,
+        "revenue_drivers": drivers,
+        **statements(figures or Figures.of(solved)),
+        "service_costs": service_costs(solved, what_ifs),
+        "premium_freight": premium_triggers(solved, what_ifs),
+    }
