@@ -27,13 +27,14 @@ by Pyomo's standard-form compiler. The tests check that both give the same LP.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem
-from .families import FAMILIES, Context, Family
+from .families import FAMILIES, LEGS, Context, Family
 from .lp import LP, SENSE, Block, assemble
 from .read import ROW
 from .validate import Case
@@ -58,16 +59,6 @@ VARIABLES: dict[str, tuple[str, ...]] = {
 
 
 @dataclass
-class Rows:
-    """Constraint blocks and their limits gathered while building, and rows that cannot hold
-    (no variable can meet a positive limit), reported as infeasible before solving."""
-
-    blocks: list[Block] = field(default_factory=list)
-    limits: list[np.ndarray] = field(default_factory=list)
-    empty_rows: list[tuple] = field(default_factory=list)
-
-
-@dataclass
 class Built:
     """A built plan: variable tables (index columns, ``cost``, ``col``), the LP, the lanes'
     legs on the calendar, demand per segment and period, and the families it was built from."""
@@ -80,6 +71,8 @@ class Built:
     families: dict[str, Family] = field(default_factory=lambda: dict(FAMILIES))
     empty_rows: list[tuple] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    context: Context | None = field(default=None, repr=False, compare=False)  # what the families were built from (``edit`` reuses it)
+    parts: dict[str, "FamilyRows"] = field(default_factory=dict, repr=False, compare=False)  # each family's rows as built
 
 
 # --------------------------------------------------------------------------------------
@@ -141,28 +134,33 @@ def arrival_shares(start: np.ndarray, end: np.ndarray, lead: float) -> np.ndarra
     return m / (end - start)[:, None]
 
 
-def lane_legs(case: Case) -> pd.DataFrame:
+def lane_legs(case: Case, only: np.ndarray | None = None) -> pd.DataFrame:
     """Every lane's legs on the plan's calendar: (lane, t, dep, arr, share), where ``t`` is the
     period that indexes the lane's flow (departure between sites, arrival at customers),
     ``dep`` and ``arr`` the periods it leaves and arrives (arr = T: after the plan) and
-    ``share`` the part of the flow on that leg. Computed once per distinct lead time."""
+    ``share`` the part of the flow on that leg, sorted by lane, t, dep and arr. Computed once
+    per distinct lead time; ``only``: these lanes alone."""
     start, end = calendar(case.periods["days"].to_numpy(float))
-    lanes = case.lanes
-    to_site = lanes["destination"].isin(set(case.sites["site"]))
-    frames = []
-    for (site_bound, lead), grp in lanes.groupby([to_site, lanes["lead_time_days"]], sort=False):
+    lanes = case.lanes if only is None else case.lanes[case.lanes["lane"].isin(only)]
+    to_site = lanes["destination"].isin(set(case.sites["site"])).to_numpy()
+    lead = lanes["lead_time_days"].to_numpy(dtype=float)
+    lane = lanes["lane"].to_numpy(dtype=np.int64)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for site_bound, days in {(bool(s), float(d)) for s, d in zip(to_site, lead)}:
         if site_bound:
-            m = departure_shares(start, end, float(lead))
+            m = departure_shares(start, end, days)
             t, u = np.nonzero(m > EPS_SHARE)
-            legs = pd.DataFrame({"t": t, "dep": t, "arr": u, "share": m[t, u]})
+            leg = (t, t, u, m[t, u])
         else:
-            m = arrival_shares(start, end, float(lead))
+            m = arrival_shares(start, end, days)
             u, t = np.nonzero(m > EPS_SHARE)
-            legs = pd.DataFrame({"t": u, "dep": t, "arr": u, "share": m[u, t]})
-        frames.append(grp[["lane"]].merge(legs, how="cross"))
-    cols = {"lane": "int64", "t": "int64", "dep": "int64", "arr": "int64", "share": "float64"}
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
-    return out
+            leg = (u, t, u, m[u, t])
+        these = lane[(to_site == site_bound) & (lead == days)]
+        parts.append((np.repeat(these, len(leg[0])), *(np.tile(x, len(these)) for x in leg)))
+    cols = ("lane", "t", "dep", "arr", "share")
+    out = pd.DataFrame({c: np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=float if c == "share" else np.int64) for i, c in enumerate(cols)})
+    out = out.astype({"lane": "int64", "t": "int64", "dep": "int64", "arr": "int64", "share": "float64"})
+    return out.sort_values(["lane", "t", "dep", "arr"], kind="stable").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -243,17 +241,27 @@ SIZE_COLUMN = {"kg": "weight_kg", "m3": "volume_m3"}
 
 
 def lane_product_rates(case: Case, lane_products: pd.DataFrame) -> pd.DataFrame:
-    """Per lane and product that can move on it: ``freight`` (money per unit: a lane_rates row,
-    else cost_per_unit + cost_per_kg x weight + cost_per_m3 x volume) and ``size`` (what one
-    unit counts against the lane's capacity: 1, its weight or its volume)."""
-    lp = lane_products.merge(case.lanes, on="lane").merge(case.products[["product", "weight_kg", "volume_m3"]], on="product")
-    base = lp["cost_per_unit"] + lp["cost_per_kg"] * lp["weight_kg"].fillna(0.0) + lp["cost_per_m3"] * lp["volume_m3"].fillna(0.0)
-    rates = case.lane_rates[["origin", "destination", "mode", "product", "cost_per_unit"]].rename(columns={"cost_per_unit": "contract_rate"})
-    lp = lp.merge(rates, how="left", on=["origin", "destination", "mode", "product"])
-    lp["contract"] = lp["contract_rate"].notna()
-    lp["freight"] = lp["contract_rate"].where(lp["contract"], base)
-    lp["size"] = np.select([lp["capacity_unit"] == "kg", lp["capacity_unit"] == "m3"], [lp["weight_kg"], lp["volume_m3"]], 1.0)
-    return lp[["lane", "product", "freight", "size", "contract"]]
+    """Per lane and product that can move on it (one row per row of ``lane_products``, in its
+    order): ``freight`` (money per unit: a lane_rates row, else cost_per_unit + cost_per_kg x
+    weight + cost_per_m3 x volume) and ``size`` (what one unit counts against the lane's
+    capacity: 1, its weight or its volume)."""
+    lp = lane_products[["lane", "product"]].reset_index(drop=True)
+    lanes = case.lanes.set_index("lane")
+    products = case.products.set_index("product")
+    lane, product = lp["lane"].to_numpy(), lp["product"]
+    weight, volume = product.map(products["weight_kg"]).to_numpy(dtype=float), product.map(products["volume_m3"]).to_numpy(dtype=float)
+    base = lanes["cost_per_unit"].to_numpy()[lane] + lanes["cost_per_kg"].to_numpy()[lane] * np.nan_to_num(weight) + lanes["cost_per_m3"].to_numpy()[lane] * np.nan_to_num(volume)
+    rates = case.lane_rates
+    if len(rates):
+        key = pd.MultiIndex.from_arrays([lanes["origin"].to_numpy()[lane], lanes["destination"].to_numpy()[lane], lanes["mode"].to_numpy()[lane], product.to_numpy()])
+        at = pd.MultiIndex.from_frame(rates[["origin", "destination", "mode", "product"]]).get_indexer(key)
+        contract = at >= 0
+        freight = np.where(contract, rates["cost_per_unit"].to_numpy(dtype=float)[np.maximum(at, 0)], base)
+    else:
+        contract, freight = np.zeros(len(lp), dtype=bool), base
+    unit = lanes["capacity_unit"].to_numpy()[lane]
+    size = np.select([unit == "kg", unit == "m3"], [weight, volume], 1.0)
+    return lp.assign(freight=freight, size=size, contract=contract)
 
 
 def check_sizes(case: Case, sets: dict[str, pd.DataFrame]) -> None:
@@ -296,34 +304,68 @@ def _periods(case: Case) -> pd.DataFrame:
 
 def variable_tables(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """One frame per variable family: index columns plus ``cost`` (money per unit of the variable)
-    and, where useful, the cost's parts."""
-    per = _periods(case)
-    prod_val = case.products.set_index("product")
-    T = len(per)
+    and, where useful, the cost's parts (``VARIABLE_GROUPS``, group by group: which variables
+    exist, then their numbers)."""
     out: dict[str, pd.DataFrame] = {}
+    for group in VARIABLE_GROUPS:
+        made = group.keys(case, sets, legs, out)
+        for name, numbers in group.numbers(case, sets, made).items():
+            made[name] = made[name].assign(**numbers)
+        out.update(made)
+    return {k: v.reset_index(drop=True) for k, v in out.items()}
 
-    prod = case.production.merge(sets["exist"])
+
+def _positions(table: pd.DataFrame) -> pd.DataFrame:
+    """A case table with ``_src``, each row's position: where a variable's numbers are read."""
+    return table.reset_index(drop=True).assign(_src=np.arange(len(table)))
+
+
+def _at(table: pd.DataFrame, column: str, df: pd.DataFrame, src: str = "_src") -> np.ndarray:
+    """``table[column]`` at each row of ``df`` (``df[src]``: positions in ``table``)."""
+    return table[column].to_numpy()[df[src].to_numpy(dtype=np.int64)]
+
+
+def _production_keys(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame, _made: dict) -> dict[str, pd.DataFrame]:
+    """make and outsource: a plant's product wherever it can exist, per period."""
+    per = _periods(case)
+    prod = _positions(case.production).merge(sets["exist"])
     mk = prod[prod["max_units"].fillna(np.inf) > 0].merge(per, how="cross")
-    out["make"] = mk.assign(cost=mk["unit_cost"])[["site", "product", "period", "t", "cost", "max_units"]]
     osrc = prod[prod["outsource_cost"].notna() & (prod["outsource_max_units"].fillna(np.inf) > 0)].merge(per, how="cross")
-    out["outsource"] = osrc.assign(cost=osrc["outsource_cost"])[["site", "product", "period", "t", "cost", "outsource_max_units"]]
+    return {"make": mk[["site", "product", "period", "t", "_src"]], "outsource": osrc[["site", "product", "period", "t", "_src"]]}
 
-    made = case.routings.merge(out["make"][["site", "product"]].drop_duplicates())[["site", "resource"]].drop_duplicates()
-    cap = case.capacity.merge(made).merge(per[["period", "t"]])
-    ot = cap[cap["overtime_hours"] > 0]
-    out["overtime_hours"] = ot.assign(cost=ot["overtime_cost"])[["site", "resource", "period", "t", "cost", "overtime_hours"]]
 
-    # Flows on lanes: between sites indexed by the period they leave (ship), to customers by
-    # the period they arrive (deliver); one variable per lane, product and indexing period.
-    lp = sets["lane_products"].merge(case.lanes[["lane", "origin", "destination", "mode", "premium", "lead_time_days"]], on="lane")
-    lp = lp.merge(lane_product_rates(case, sets["lane_products"]), on=["lane", "product"])
+def _production_numbers(case: Case, sets: dict, t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
+    """Money per unit made (unit_cost) or co-manufactured (outsource_cost), and their limits."""
+    p = case.production
+    return {
+        "make": {"cost": _at(p, "unit_cost", t["make"]), "max_units": _at(p, "max_units", t["make"])},
+        "outsource": {"cost": _at(p, "outsource_cost", t["outsource"]), "outsource_max_units": _at(p, "outsource_max_units", t["outsource"])},
+    }
+
+
+def _overtime_keys(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame, made: dict) -> dict[str, pd.DataFrame]:
+    """overtime_hours: on the resources of what is made, where overtime is allowed."""
+    per = _periods(case)
+    used = case.routings.merge(made["make"][["site", "product"]].drop_duplicates())[["site", "resource"]].drop_duplicates()
+    cap = _positions(case.capacity).merge(used).merge(per[["period", "t"]])
+    return {"overtime_hours": cap[cap["overtime_hours"] > 0][["site", "resource", "period", "t", "_src"]]}
+
+
+def _overtime_numbers(case: Case, sets: dict, t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
+    c, ot = case.capacity, t["overtime_hours"]
+    return {"overtime_hours": {"cost": _at(c, "overtime_cost", ot), "overtime_hours": _at(c, "overtime_hours", ot)}}
+
+
+def _flow_keys(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame, _made: dict) -> dict[str, pd.DataFrame]:
+    """Flows on lanes: between sites indexed by the period they leave (ship), to customers by
+    the period they arrive (deliver); one variable per lane, product and indexing period.
+    ``_lp``: the lane-product it moves (a row of the index set ``lane_products``)."""
+    per = _periods(case)
+    lp = sets["lane_products"].reset_index(drop=True).assign(_lp=lambda d: np.arange(len(d)))
+    lp = lp.merge(case.lanes[["lane", "origin", "destination", "mode"]], on="lane")
     flows = lp.merge(legs[["lane", "t"]].drop_duplicates(), on="lane").merge(per[["period", "t"]], on="t")
-    uv = flows["product"].map(prod_val["unit_value"]) * flows["product"].map(prod_val["holding_rate"])
-    flows = flows.assign(transit_holding=uv * flows["lead_time_days"] / 365.0)
-    flows["cost"] = flows["freight"] + flows["transit_holding"]
-    cols = ["origin", "destination", "mode", "product", "period", "t", "lane", "premium", "cost", "freight", "transit_holding", "size"]
+    cols = ["origin", "destination", "mode", "product", "period", "t", "lane", "_lp"]
     to_site = flows["destination"].isin(set(case.sites["site"]))
-    out["ship"] = flows[to_site][cols]
     deliver = flows[~to_site][cols]
     # A delivery is useful only where it can meet demand: in a period with demand, or (where
     # the customer accepts backorders) once some demand has been due.
@@ -334,88 +376,164 @@ def variable_tables(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFram
     deliver = deliver.merge(first_due, on=["product", "destination"])
     waits = deliver["destination"].map(seg).isin(bo_segments)
     has_demand = pd.MultiIndex.from_frame(deliver[["product", "destination", "t"]]).isin(pd.MultiIndex.from_frame(due[["product", "customer", "t"]]))
-    out["deliver"] = deliver[(waits & (deliver["t"] >= deliver["t_first"])) | has_demand][cols]
+    return {"ship": flows[to_site][cols], "deliver": deliver[(waits & (deliver["t"] >= deliver["t_first"])) | has_demand][cols]}
 
-    st = sets["stock"].merge(per, how="cross")
-    hold = st["product"].map(prod_val["unit_value"]) * st["product"].map(prod_val["holding_rate"]) * st["days"] / 365.0
-    out["inv"] = st.assign(cost=hold)[["site", "product", "period", "t", "cost"]]
 
-    d = case.demand[case.demand["quantity"] > 0]
-    segment = d["customer"].map(seg)
-    sc = case.service.set_index("segment")["shortage_cost"]
-    short_cost = segment.map(sc).fillna(d["price"])
-    short = d.assign(cost=short_cost, segment=segment).merge(per[["period", "t"]])
+def _flow_numbers(case: Case, sets: dict, t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
+    """Freight per unit moved (``lane_product_rates``), holding in transit (unit_value x
+    holding_rate x lead time / 365), what a unit counts against the lane (size) and whether
+    the mode is premium."""
+    rates = lane_product_rates(case, sets["lane_products"])
+    products = case.products.set_index("product")
+    carry = (rates["product"].map(products["unit_value"]) * rates["product"].map(products["holding_rate"])).to_numpy()
+    lead = case.lanes["lead_time_days"].to_numpy(dtype=float)
+    premium = case.lanes["premium"].to_numpy()
+    out = {}
+    for name, df in t.items():
+        at, lane = df["_lp"].to_numpy(dtype=np.int64), df["lane"].to_numpy(dtype=np.int64)
+        freight = rates["freight"].to_numpy()[at]
+        transit = carry[at] * lead[lane] / 365.0
+        out[name] = {"premium": premium[lane], "cost": freight + transit, "freight": freight, "transit_holding": transit, "size": rates["size"].to_numpy()[at]}
+    return out
+
+
+def _stock_keys(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame, _made: dict) -> dict[str, pd.DataFrame]:
+    """inv: stock at each period end where the product can be held (``_p``: the product)."""
+    st = sets["stock"].merge(_periods(case)[["period", "t"]], how="cross")
+    where = {p: i for i, p in enumerate(case.products["product"])}
+    return {"inv": st.assign(_p=st["product"].map(where))[["site", "product", "period", "t", "_p"]]}
+
+
+def _stock_numbers(case: Case, sets: dict, t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
+    """Holding at sites: unit_value x holding_rate x the period's days / 365 a unit."""
+    p, inv = case.products, t["inv"]
+    days = case.periods["days"].to_numpy(dtype=float)
+    carry = p["unit_value"].to_numpy(dtype=float) * p["holding_rate"].to_numpy(dtype=float)
+    return {"inv": {"cost": carry[inv["_p"].to_numpy(dtype=np.int64)] * days[inv["t"].to_numpy(dtype=np.int64)] / 365.0}}
+
+
+def _short_keys(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame, _made: dict) -> dict[str, pd.DataFrame]:
+    """short: demand lost, per demand row with a quantity (``_src``)."""
+    per = _periods(case)
+    seg = case.customers.set_index("customer")["segment"]
+    bo_segments = set(case.service.loc[case.service["backorder_cost"].notna(), "segment"])
+    d = _positions(case.demand)
+    d = d[d["quantity"] > 0]
+    short = d.assign(segment=d["customer"].map(seg)).merge(per[["period", "t"]])
     # A customer who accepts backorders is still owed the last period's unmet demand when the
-    # plan ends (see backorder_tables): it cannot be lost then.
-    short = short[~(short["segment"].isin(bo_segments) & (short["t"] == T - 1))]
-    out["short"] = short[["product", "customer", "period", "t", "cost", "segment", "quantity", "price"]]
+    # plan ends (see _backorder_numbers): it cannot be lost then.
+    return {"short": short[~(short["segment"].isin(bo_segments) & (short["t"] == len(per) - 1))][["product", "customer", "period", "t", "segment", "_src"]]}
 
-    ss = case.inventory[case.inventory["safety_stock"] > 0].merge(per[["period", "t"]], how="cross")
-    out["ss_short"] = ss.assign(cost=ss["safety_stock_penalty"])[["site", "product", "period", "t", "cost", "safety_stock"]]
 
+def _short_numbers(case: Case, sets: dict, t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
+    """A lost unit costs its segment's shortage cost, else its price."""
+    d, short = case.demand, t["short"]
+    price = _at(d, "price", short)
+    sc = short["segment"].map(case.service.set_index("segment")["shortage_cost"]).to_numpy(dtype=float)
+    return {"short": {"cost": np.where(np.isnan(sc), price, sc), "quantity": _at(d, "quantity", short), "price": price}}
+
+
+def _target_keys(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame, _made: dict) -> dict[str, pd.DataFrame]:
+    """ss_short: below a safety-stock target; end_short: below a soft closing target (``_src``:
+    the inventory row; ``_p``: the product)."""
+    inv = _positions(case.inventory)
+    out = {"ss_short": inv[inv["safety_stock"] > 0].merge(_periods(case)[["period", "t"]], how="cross")[["site", "product", "period", "t", "_src"]]}
     # A closing target left blank (the safety stock) is soft: each unit short costs the product's
     # unit_value, what restocking it next year costs; so the year does not end on an empty
     # shelf, yet no sale is lost to keep one (a sale is worth its price, above its value).
+    soft = inv[inv["ending_soft"].astype(bool) & (inv["ending_min"] > 0)]
+    soft = soft[soft["product"].map(case.products.set_index("product")["unit_value"]) > 0]
+    out["end_short"] = soft.assign(_p=soft["product"].map({p: i for i, p in enumerate(case.products["product"])}))[["site", "product", "_src", "_p"]]
+    return out
+
+
+def _target_numbers(case: Case, sets: dict, t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
+    """A unit below a safety stock costs its penalty a period; below a soft closing target,
+    its unit_value."""
     inv = case.inventory
-    soft = inv[inv["ending_soft"].astype(bool) & (inv["ending_min"] > 0)][["site", "product", "ending_min"]]
-    soft = soft.assign(cost=soft["product"].map(prod_val["unit_value"]))
-    out["end_short"] = soft[soft["cost"] > 0].reset_index(drop=True)
-
-    sup = case.supply.merge(sets["exist"]).merge(per[["period", "t"]])
-    sup = sup[sup["max_units"].fillna(np.inf) > 0]
-    out["buy"] = sup.assign(cost=sup["unit_cost"])[["site", "product", "period", "t", "cost", "max_units"]]
-
-    out.update(backorder_tables(case, sets, per))
-    return {k: v.reset_index(drop=True) for k, v in out.items()}
+    return {
+        "ss_short": {"cost": _at(inv, "safety_stock_penalty", t["ss_short"]), "safety_stock": _at(inv, "safety_stock", t["ss_short"])},
+        "end_short": {"ending_min": _at(inv, "ending_min", t["end_short"]), "cost": _at(case.products, "unit_value", t["end_short"], "_p")},
+    }
 
 
-def backorder_tables(case: Case, sets: dict[str, pd.DataFrame], per: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def _buy_keys(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame, _made: dict) -> dict[str, pd.DataFrame]:
+    """buy: what a supplier sells, per period, where it is not in an outage."""
+    sup = _positions(case.supply).merge(sets["exist"]).merge(_periods(case)[["period", "t"]])
+    return {"buy": sup[sup["max_units"].fillna(np.inf) > 0][["site", "product", "period", "t", "_src"]]}
+
+
+def _buy_numbers(case: Case, sets: dict, t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
+    s = case.supply
+    return {"buy": {"cost": _at(s, "unit_cost", t["buy"]), "max_units": _at(s, "max_units", t["buy"])}}
+
+
+def _backorder_keys(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame, _made: dict) -> dict[str, pd.DataFrame]:
     """Variables of customers whose segment accepts backorders (service.backorder_cost given):
-    ontime and late deliveries, new backorders and the backlog at each period end (units).
+    ontime and late deliveries, new backorders and the backlog at each period end (units), for
+    every period of each product and customer with demand. ``_src``: the demand row of the
+    period (-1: none); ``_p``: the product."""
+    per = _periods(case)
+    seg = case.customers.set_index("customer")["segment"]
+    bo = case.service.set_index("segment")["backorder_cost"].dropna()
+    pairs = sets["demanded"].assign(segment=lambda d: d["customer"].map(seg))
+    pairs = pairs[pairs["segment"].isin(bo.index)]
+    grid = pairs.merge(per[["period", "t"]], how="cross")
+    grid = grid.merge(_positions(case.demand)[["product", "customer", "period", "quantity", "_src"]], how="left")
+    grid = grid.assign(_src=grid["_src"].fillna(-1).astype(np.int64), _p=grid["product"].map({p: i for i, p in enumerate(case.products["product"])}))
+    cols = ["product", "customer", "period", "t", "segment"]
+    return {
+        "ontime": grid[cols],
+        "late": grid[cols],
+        "newlate": grid[grid["quantity"].fillna(0.0) > 0][cols],
+        "backlog_units": grid[cols + ["_src", "_p"]],
+    }
 
-    End of the plan: what is still owed after the last period costs the shortage cost (what
+
+def _backorder_numbers(case: Case, sets: dict, t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
+    """End of the plan: what is still owed after the last period costs the shortage cost (what
     losing it would cost) instead of that period's backorder cost, and the last period's demand
     can only be served or owed, not lost. So leaving the last month's demand unserved costs
     exactly what losing it would (no cheap deferral past the plan), and a customer who is owed
     at the end is reported as owed, not lost. The shortage cost there is the segment's, else
     the price of the customer's latest demand for the product (the units still owed are the
     most recent ones), else the product's price. ``backorder_part`` and ``end_part`` split the
-    cost."""
-    seg = case.customers.set_index("customer")["segment"]
-    bo = case.service.set_index("segment")["backorder_cost"].dropna()
+    cost; on-time, late and new backorders cost nothing themselves."""
+    out = {name: {"cost": np.zeros(len(t[name]))} for name in ("ontime", "late", "newlate")}
+    b = t["backlog_units"]
+    bo = case.service.set_index("segment")["backorder_cost"]
     sc = case.service.set_index("segment")["shortage_cost"]
-    pairs = sets["demanded"].assign(segment=lambda d: d["customer"].map(seg))
-    pairs = pairs[pairs["segment"].isin(bo.index)]
-    grid = pairs.merge(per[["period", "t"]], how="cross")
-    grid = grid.merge(case.demand[["product", "customer", "period", "quantity", "price"]], how="left")
-    grid["quantity"] = grid["quantity"].fillna(0.0)
-    grid = grid.sort_values(["product", "customer", "t"]).reset_index(drop=True)
-    latest = grid["price"].where(grid["quantity"] > 0).groupby([grid["product"], grid["customer"]]).ffill()
-    latest = latest.fillna(grid["product"].map(case.products.set_index("product")["price"]))
-    lost = grid["segment"].map(sc).fillna(latest)
-    is_last = grid["t"] == len(per) - 1
-    backorder_part = np.where(is_last, 0.0, grid["segment"].map(bo))
+    src = b["_src"].to_numpy(dtype=np.int64)
+    demand = case.demand
+    q = np.where(src >= 0, demand["quantity"].to_numpy(dtype=float)[src], 0.0)
+    price = np.where((src >= 0) & (q > 0), demand["price"].to_numpy(dtype=float)[src], np.nan)
+    # The latest price by period within each product and customer, whatever order b is in.
+    latest = pd.Series(price, index=b.index).iloc[np.lexsort((b["t"].to_numpy(), b["customer"].to_numpy(), b["product"].to_numpy()))]
+    latest = latest.groupby([b["product"], b["customer"]]).ffill().reindex(b.index)
+    latest = latest.fillna(pd.Series(case.products["price"].to_numpy(dtype=float)[b["_p"].to_numpy(dtype=np.int64)], index=b.index))
+    lost = b["segment"].map(sc).fillna(latest).to_numpy(dtype=float)
+    is_last = b["t"].to_numpy() == len(case.periods) - 1
+    backorder_part = np.where(is_last, 0.0, b["segment"].map(bo).to_numpy(dtype=float))
     end_part = np.where(is_last, lost, 0.0)
-    cols = ["product", "customer", "period", "t", "cost", "segment"]
-    return {
-        "ontime": grid.assign(cost=0.0)[cols],
-        "late": grid.assign(cost=0.0)[cols],
-        "newlate": grid[grid["quantity"] > 0].assign(cost=0.0)[cols],
-        "backlog_units": grid.assign(cost=backorder_part + end_part, backorder_part=backorder_part, end_part=end_part, lost_cost=lost)[cols + ["backorder_part", "end_part", "lost_cost"]],
-    }
+    out["backlog_units"] = {"cost": backorder_part + end_part, "backorder_part": backorder_part, "end_part": end_part, "lost_cost": lost}
+    return out
+
+
+def canonical_order(df: pd.DataFrame, keys: list[str], per: pd.DataFrame) -> np.ndarray:
+    """The positions of ``df``'s rows sorted by their keys (periods in plan order)."""
+    if not len(df) or not keys:
+        return np.arange(len(df))
+    rank = dict(zip(per["period"], per["t"]))
+    # Integer codes in the text's sort order: lexsort on them gives the order of the text
+    # itself, about 4x faster than on the strings (a sixth of a 300k build was this sort).
+    by = [df[c].map(rank).to_numpy() if c == "period" else pd.factorize(df[c].astype(str), sort=True)[0] for c in reversed(keys)]
+    return np.lexsort(by)
 
 
 def canonical(df: pd.DataFrame, keys: list[str], per: pd.DataFrame) -> pd.DataFrame:
     """Rows sorted by their keys (periods in plan order), so the same plan builds the same LP
     whatever order its input rows came in: an edited case then changes numbers in place."""
-    if not len(df) or not keys:
-        return df.reset_index(drop=True)
-    rank = dict(zip(per["period"], per["t"]))
-    # Integer codes in the text's sort order: lexsort on them gives the order of the text
-    # itself, about 4x faster than on the strings (a sixth of a 300k build was this sort).
-    by = [df[c].map(rank).to_numpy() if c == "period" else pd.factorize(df[c].astype(str), sort=True)[0] for c in reversed(keys)]
-    order = np.lexsort(by)
-    return df.iloc[order].reset_index(drop=True)
+    return df.iloc[canonical_order(df, keys, per)].reset_index(drop=True)
 
 
 def _number_columns(tables: dict[str, pd.DataFrame], per: pd.DataFrame) -> int:
@@ -458,39 +576,99 @@ def flow_terms(v: dict[str, pd.DataFrame], legs: pd.DataFrame, T: int) -> tuple[
 # --------------------------------------------------------------------------------------
 
 
-def _rows(m: Rows, fam: Family, per: pd.DataFrame, terms_: pd.DataFrame, limits: pd.DataFrame) -> None:
-    """Add a family's rows: one per row of ``limits`` (index columns + ``limit``) that has at
-    least one term; terms are (index columns, ``coef``, ``col``). A family with no index
-    columns has one row.
+@dataclass(frozen=True)
+class FamilyRows:
+    """A family's rows as built: its block, the rows' limits, the rows that cannot hold, and
+    where each row's limit was in the table of limits the family gave (``at``: positions, in
+    the rows' order, of every distinct key; ``used``: which of them have terms, so are rows)."""
+
+    block: Block
+    limits: np.ndarray
+    empty: list[tuple]
+    at: np.ndarray
+    used: np.ndarray
+    size: int  # rows in the table of limits
+    kept: np.ndarray  # positions in the table of terms of the block's terms, in their order
+    zero: np.ndarray  # positions of terms of a row whose coefficient was 0 (not in the matrix)
+    terms: int  # rows in the table of terms
+
+
+def _family_rows(fam: Family, per: pd.DataFrame, terms_: pd.DataFrame, limits: pd.DataFrame) -> FamilyRows:
+    """A family's rows: one per row of ``limits`` (index columns + ``limit``) that has at least
+    one term; terms are (index columns, ``coef``, ``col``). A family with no index columns has
+    one row.
 
     A row with no term constrains nothing, unless its limit cannot hold (e.g. a fill-rate target
     for a segment no lane reaches): that is remembered and reported as infeasible."""
     keys = list(fam.index)
-    limits = canonical(limits.drop_duplicates(keys) if keys else limits.head(1), keys, per)
+    frame = limits.reset_index(drop=True)
+    distinct = np.flatnonzero(~frame.duplicated(keys)) if keys else np.arange(min(1, len(frame)))
+    at = distinct[canonical_order(frame.iloc[distinct], keys, per)]
+    limits = frame.iloc[at].reset_index(drop=True)
     rows = limits[keys].assign(_r=np.arange(len(limits)))
     if len(terms_) and len(limits):
-        t = terms_[keys + ["coef", "col"]].merge(rows, on=keys) if keys else terms_[["coef", "col"]].assign(_r=0)
+        numbered = terms_[keys + ["coef", "col"]].reset_index(drop=True).assign(_i=np.arange(len(terms_)))
+        t = numbered.merge(rows, on=keys) if keys else numbered[["coef", "col", "_i"]].assign(_r=0)
     else:
-        t = pd.DataFrame({"_r": [], "coef": [], "col": []})
-    t = t[t["coef"].to_numpy() != 0]
+        t = pd.DataFrame({"_r": [], "coef": [], "col": [], "_i": []})
+    nonzero = t["coef"].to_numpy() != 0
+    zero = t.loc[~nonzero, "_i"].to_numpy(dtype=np.int64)
+    t = t[nonzero]
     used = np.zeros(len(limits), dtype=bool)
     used[t["_r"].to_numpy(dtype=np.int64)] = True
     lim = limits["limit"].to_numpy(dtype=float)
-    bad = ~used & ((lim > 1e-9) if fam.sense == ">=" else (lim < -1e-9) if fam.sense == "<=" else (np.abs(lim) > 1e-9))
-    m.empty_rows.extend((fam.name, k, v) for k, v in zip(limits.loc[bad, keys].itertuples(index=False, name=None), lim[bad]))
     # Renumber the rows that have terms, keeping the limits' order.
     new = np.cumsum(used) - 1
-    m.blocks.append(
-        Block(
-            family=fam.name,
-            keys=limits.loc[used, keys].reset_index(drop=True),
-            sense=SENSE[fam.sense],
-            row=new[t["_r"].to_numpy(dtype=np.int64)],
-            col=t["col"].to_numpy(dtype=np.int64),
-            coef=t["coef"].to_numpy(dtype=float),
-        )
+    block = Block(
+        family=fam.name,
+        keys=limits.loc[used, keys].reset_index(drop=True),
+        sense=SENSE[fam.sense],
+        row=new[t["_r"].to_numpy(dtype=np.int64)],
+        col=t["col"].to_numpy(dtype=np.int64),
+        coef=t["coef"].to_numpy(dtype=float),
     )
-    m.limits.append(lim[used])
+    return FamilyRows(block, lim[used], _empty(fam, limits, lim, used), at, used, len(frame), t["_i"].to_numpy(dtype=np.int64), zero, len(terms_))
+
+
+def _empty(fam: Family, limits: pd.DataFrame, lim: np.ndarray, used: np.ndarray) -> list[tuple]:
+    """Rows with no term whose limit cannot hold: (family, key, limit)."""
+    bad = ~used & ((lim > 1e-9) if fam.sense == ">=" else (lim < -1e-9) if fam.sense == "<=" else (np.abs(lim) > 1e-9))
+    keys = list(fam.index)
+    return [(fam.name, k, v) for k, v in zip(limits.loc[bad, keys].itertuples(index=False, name=None), lim[bad])]
+
+
+def _new_numbers(fam: Family, base: FamilyRows, terms_: pd.DataFrame, limits: pd.DataFrame) -> FamilyRows | None:
+    """A family's rows with the coefficients of ``terms_`` and the limits of ``limits`` (what
+    ``fam.build`` gives for an edited case of the same structure), placed as the base's were;
+    None when the terms are not the base's (another count, a column moved, a coefficient
+    appearing or vanishing): then its rows are made again."""
+    if len(terms_) != base.terms:
+        return None
+    coef, col = terms_["coef"].to_numpy(dtype=float), terms_["col"].to_numpy()
+    kept = coef[base.kept]
+    if not np.array_equal(col[base.kept], base.block.col) or not kept.all() or coef[base.zero].any():
+        return None
+    fresh = _new_limits(fam, base, limits)
+    return None if fresh is None else replace(fresh, block=replace(base.block, coef=kept))
+
+
+def _new_limits(fam: Family, base: FamilyRows, frame: pd.DataFrame) -> FamilyRows | None:
+    """A family's rows with the limits of ``frame`` (what ``fam.limits`` gives for an edited
+    case of the same structure), placed as the base's were; None when the frame's keys are not
+    the base's (then the family is built again)."""
+    frame = frame.reset_index(drop=True)
+    if len(frame) != base.size:
+        return None
+    keys = list(fam.index)
+    rows = base.at[base.used]
+    for c in keys:
+        if not np.array_equal(frame[c].to_numpy()[rows], base.block.keys[c].to_numpy()):
+            return None
+    lim = frame["limit"].to_numpy(dtype=float)[base.at]
+    empty = base.empty
+    if (~base.used).any():
+        empty = _empty(fam, frame.iloc[base.at].reset_index(drop=True), lim, base.used)
+    return replace(base, limits=lim[base.used], empty=empty)
 
 
 def on_time_terms(case: Case, v: dict[str, pd.DataFrame], arrivals: pd.DataFrame, per: pd.DataFrame) -> pd.DataFrame:
@@ -505,17 +683,34 @@ def on_time_terms(case: Case, v: dict[str, pd.DataFrame], arrivals: pd.DataFrame
     )
 
 
-def segment_demand(case: Case, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def demand_reach(case: Case, v: dict[str, pd.DataFrame]) -> np.ndarray:
+    """Whether some lane can deliver each demand row in its period (a row of ``case.demand``)."""
+    k = ["product", "customer", "period"]
+    can = v["deliver"][["product", "destination", "period"]].drop_duplicates().rename(columns={"destination": "customer"})
+    return pd.MultiIndex.from_frame(case.demand[k]).isin(pd.MultiIndex.from_frame(can[k]))
+
+
+def segment_demand(case: Case, v: dict[str, pd.DataFrame], like: pd.DataFrame | None = None) -> pd.DataFrame:
     """Demand per segment and period (units): ``quantity``, all of it, and ``reachable``, what
     some lane can deliver in the period: the base of the fill-rate targets and their points
-    (demand no lane can reach from the plan's start is outside any promise the plan can keep)."""
-    seg = case.customers.set_index("customer")["segment"]
-    k = ["product", "customer", "period"]
-    d = case.demand.assign(segment=case.demand["customer"].map(seg))
-    can = v["deliver"][["product", "destination", "period"]].drop_duplicates().rename(columns={"destination": "customer"})
-    d = d.merge(can.assign(_reach=True), how="left", on=k)
-    d["reachable"] = np.where(d["_reach"].notna(), d["quantity"], 0.0)
-    return d.groupby(["segment", "period"], as_index=False)[["quantity", "reachable"]].sum()
+    (demand no lane can reach from the plan's start is outside any promise the plan can keep).
+    ``like``: the segment demand of a case of the same structure, whose grouping of the demand
+    rows (and what a lane can reach) is reused."""
+    d = case.demand
+    if like is not None and "group" in like.attrs:
+        reach, group = like.attrs["reach"], like.attrs["group"]
+        out = like[["segment", "period"]].copy()
+    else:
+        reach = demand_reach(case, v)
+        seg, segments = pd.factorize(d["customer"].map(case.customers.set_index("customer")["segment"]), sort=True)
+        per, periods = pd.factorize(d["period"], sort=True)
+        pair, group = np.unique(seg * len(periods) + per, return_inverse=True)
+        out = pd.DataFrame({"segment": np.asarray(segments)[pair // len(periods)], "period": np.asarray(periods)[pair % len(periods)]})
+    q = d["quantity"].to_numpy(dtype=float)
+    out["quantity"] = np.bincount(group, weights=q, minlength=len(out))
+    out["reachable"] = np.bincount(group, weights=np.where(reach, q, 0.0), minlength=len(out))
+    out.attrs.update(reach=reach, group=group)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -533,20 +728,190 @@ def build(case: Case, families: dict[str, Family] | None = None) -> Built:
     legs = lane_legs(case)
     v = variable_tables(case, sets, legs)
     per = _periods(case)
-    n = _number_columns(v, per)
+    _number_columns(v, per)
+    ctx = _context(case, sets, v, per, legs)
+    parts = {name: _family_rows(fam, per, *fam.build(ctx)) for name, fam in families.items()}
+    return _built(ctx, families, parts, unreachable_demand(case))
+
+
+def _context(case: Case, sets: dict[str, pd.DataFrame], v: dict[str, pd.DataFrame], per: pd.DataFrame, legs: pd.DataFrame, seg_demand: pd.DataFrame | None = None) -> Context:
+    """What the families' build functions read: the flows on the calendar, on-time terms and
+    demand per segment, from the variable tables."""
     departures, arrivals, arrivals_after = flow_terms(v, legs, len(per))
-    seg_demand = segment_demand(case, v)
-    ctx = Context(case=case, sets=sets, v=v, per=per, departures=departures, arrivals=arrivals, ontime=on_time_terms(case, v, arrivals, per), segment_demand=seg_demand, legs=legs, arrivals_after=arrivals_after)
-    m = Rows()
-    for fam in families.values():
-        _rows(m, fam, per, *fam.build(ctx))
-    lp = assemble(m.blocks, m.limits, _costs(v, n))
-    return Built(case=case, variables=v, lp=lp, legs=legs, segment_demand=seg_demand, families=dict(families), empty_rows=m.empty_rows, warnings=unreachable_demand(case))
+    seg_demand = segment_demand(case, v) if seg_demand is None else seg_demand
+    return Context(case=case, sets=sets, v=v, per=per, departures=departures, arrivals=arrivals, ontime=on_time_terms(case, v, arrivals, per),
+                   segment_demand=seg_demand, legs=legs, arrivals_after=arrivals_after)
+
+
+def _built(ctx: Context, families: dict[str, Family], parts: dict[str, FamilyRows], warnings: list[Problem], same_matrix: object = None) -> Built:
+    """The plan of built parts: the families' blocks stacked into the matrix, in registry order
+    (``same_matrix``: the matrix they stack to, when known: an edit that moved no coefficient)."""
+    v = ctx.v
+    n = sum(len(df) for df in v.values())
+    lp = assemble([parts[f].block for f in families], [parts[f].limits for f in families], _costs(v, n), A=same_matrix)
+    return Built(case=ctx.case, variables=v, lp=lp, legs=ctx.legs, segment_demand=ctx.segment_demand, families=dict(families),
+                 empty_rows=[e for f in families for e in parts[f].empty], warnings=warnings, context=ctx, parts=dict(parts))
+
+
+# --------------------------------------------------------------------------------------
+# An edited case: only what the edit reaches is built again
+# --------------------------------------------------------------------------------------
+
+
+def _positive(s: pd.Series) -> np.ndarray:
+    return (s.fillna(np.inf) > 0).to_numpy()
+
+
+def _finite_positive(s: pd.Series) -> np.ndarray:
+    x = s.to_numpy(dtype=float)
+    return np.isfinite(x) * 2 + (np.nan_to_num(x, nan=np.inf) > 0)
+
+
+def _present(s: pd.Series) -> np.ndarray:
+    return s.notna().to_numpy()
+
+
+def _nonzero(s: pd.Series) -> np.ndarray:
+    return (s.fillna(0.0) != 0).to_numpy()
+
+
+#: Case columns an edit may change in place, each with what of it decides the LP's structure
+#: (which rows and variables exist; None: nothing). An edit of any other column, of a table's
+#: rows, or one that changes the structure builds the plan again (``edit``).
+IN_PLACE: dict[str, Callable[[pd.Series], np.ndarray] | None] = {
+    "products.unit_value": _positive, "products.price": None, "products.holding_rate": None, "products.weight_kg": _present, "products.volume_m3": _present,
+    "sites.storage_capacity": _finite_positive,
+    "demand.quantity": _positive, "demand.price": None, "demand.std": None, "demand._price_default": None,
+    "production.unit_cost": None, "production.max_units": _finite_positive, "production.outsource_cost": _present, "production.outsource_max_units": _finite_positive,
+    "routings.hours_per_unit": _nonzero,
+    "capacity.hours": None, "capacity.overtime_hours": _positive, "capacity.overtime_cost": None,
+    "lanes.cost_per_unit": None, "lanes.cost_per_kg": _positive, "lanes.cost_per_m3": _positive, "lanes.lead_time_days": None, "lanes.lead_time_std_days": None,
+    "lanes.capacity": _finite_positive, "lanes.premium": None,
+    "lane_rates.cost_per_unit": None,
+    "supply.unit_cost": None, "supply.max_units": _finite_positive,
+    "bom.quantity": None,
+    "inventory.initial": _positive, "inventory.safety_stock": _positive, "inventory.safety_stock_penalty": None, "inventory._penalty_default": None,
+    "inventory.ending_min": _positive, "inventory.ending_soft": lambda s: s.to_numpy(dtype=bool),
+    "receipts.quantity": _positive,
+    "inventory_budget.max_value": None,
+    "service.fill_rate": _positive, "service.shortage_cost": None, "service.backorder_cost": _present,
+}
+# Lead times place each lane's flows on the calendar (``lane_legs``): an edit that keeps every
+# leg's periods changes the shares (coefficients) in place (``LEGS`` in what it reaches); one
+# that moves a leg builds the plan again.
+
+
+@dataclass(frozen=True)
+class VariableGroup:
+    """Variable families made together: which exist (``keys``: index columns, ``t`` and the
+    hidden positions their numbers are read from), their numbers (``numbers``: cost and the
+    columns results read) and the case columns those numbers read (``reads``)."""
+
+    names: tuple[str, ...]
+    keys: Callable[[Case, dict, pd.DataFrame, dict], dict[str, pd.DataFrame]]
+    numbers: Callable[[Case, dict, dict[str, pd.DataFrame]], dict[str, dict[str, np.ndarray]]]
+    reads: frozenset[str]
+
+
+VARIABLE_GROUPS = (
+    VariableGroup(("make", "outsource"), _production_keys, _production_numbers, frozenset({"production.unit_cost", "production.max_units", "production.outsource_cost", "production.outsource_max_units"})),
+    VariableGroup(("overtime_hours",), _overtime_keys, _overtime_numbers, frozenset({"capacity.overtime_cost", "capacity.overtime_hours"})),
+    VariableGroup(("ship", "deliver"), _flow_keys, _flow_numbers, frozenset({
+        "lanes.cost_per_unit", "lanes.cost_per_kg", "lanes.cost_per_m3", "lane_rates.cost_per_unit", "products.weight_kg", "products.volume_m3",
+        "products.unit_value", "products.holding_rate", "lanes.lead_time_days", "lanes.premium",
+    })),
+    VariableGroup(("inv",), _stock_keys, _stock_numbers, frozenset({"products.unit_value", "products.holding_rate"})),
+    VariableGroup(("short",), _short_keys, _short_numbers, frozenset({"service.shortage_cost", "demand.price", "demand.quantity"})),
+    VariableGroup(("ss_short", "end_short"), _target_keys, _target_numbers, frozenset({"inventory.safety_stock_penalty", "inventory.safety_stock", "inventory.ending_min", "products.unit_value"})),
+    VariableGroup(("buy",), _buy_keys, _buy_numbers, frozenset({"supply.unit_cost", "supply.max_units"})),
+    VariableGroup(("ontime", "late", "newlate", "backlog_units"), _backorder_keys, _backorder_numbers, frozenset({"service.backorder_cost", "service.shortage_cost", "demand.price", "products.price"})),
+)
+#: What demand per segment reads (``segment_demand``: the base of fill-rate targets).
+SEGMENT_DEMAND_READS = frozenset({"demand.quantity"})
+
+
+def changed_columns(a: Case, b: Case) -> set[str] | None:
+    """The columns ('table.column') whose values differ between two cases of the same tables;
+    None when a table's rows or columns differ (or the calendar: everything moves)."""
+    out: set[str] = set()
+    for name, x in b.tables.items():
+        y = a.tables.get(name)
+        if y is x:
+            continue
+        if y is None or len(x) != len(y) or list(x.columns) != list(y.columns):
+            return None
+        for c in x.columns:
+            if c == ROW:
+                continue
+            cx, cy = x[c], y[c]
+            if cx is cy or cx.reset_index(drop=True).equals(cy.reset_index(drop=True)):
+                continue
+            out.add(f"{name}.{c}")
+    return out
 
 
 def edit(base: Built, case: Case) -> Built:
-    """The plan of ``case``, an edit of ``base``'s case."""
-    return build(case, base.families)
+    """The plan of ``case``, an edit of ``base``'s case, building again only what the edit
+    reaches: the variable groups and constraint families that read an edited column
+    (``VariableGroup.reads``, ``Family.reads``), the rest taken from ``base``. Where the edit
+    changes which rows or variables exist (``IN_PLACE``), or edits anything else, the whole
+    plan is built. Either way the LP equals ``build(case)``'s, array for array."""
+    ctx = base.context
+    changed = changed_columns(base.case, case) if ctx is not None else None
+    if changed is None or any(c not in IN_PLACE for c in changed):
+        return build(case, base.families)
+    if not changed:
+        return replace(base, case=case, context=replace(ctx, case=case))
+    for c in changed:
+        structural = IN_PLACE[c]
+        if structural is not None:
+            table, column = c.split(".", 1)
+            if not np.array_equal(structural(base.case.tables[table][column]), structural(case.tables[table][column])):
+                return build(case, base.families)
+    reads = set(changed)
+    legs = ctx.legs
+    if "lanes.lead_time_days" in changed:
+        moved = np.flatnonzero(case.lanes["lead_time_days"].to_numpy() != base.case.lanes["lead_time_days"].to_numpy())
+        legs = pd.concat([ctx.legs[~ctx.legs["lane"].isin(moved)], lane_legs(case, moved)], ignore_index=True)
+        legs = legs.sort_values(["lane", "t", "dep", "arr"], kind="stable").reset_index(drop=True)
+        if len(legs) != len(ctx.legs) or not all(np.array_equal(legs[c].to_numpy(), ctx.legs[c].to_numpy()) for c in ("lane", "t", "dep", "arr")):
+            return build(case, base.families)
+        reads.add(LEGS)
+    v = dict(ctx.v)
+    for group in VARIABLE_GROUPS:
+        if group.reads & reads:
+            for name, numbers in group.numbers(case, ctx.sets, {n: v[n] for n in group.names}).items():
+                v[name] = v[name].assign(**numbers)
+    seg_demand = segment_demand(case, v, like=ctx.segment_demand) if SEGMENT_DEMAND_READS & reads else ctx.segment_demand
+    if LEGS in reads or {"products.weight_kg", "products.volume_m3"} & reads:  # the flows' shares or sizes moved
+        new_ctx = _context(case, ctx.sets, v, ctx.per, legs, seg_demand)
+    else:
+        new_ctx = replace(ctx, case=case, v=v, segment_demand=seg_demand)
+    parts = {}
+    for name, fam in base.families.items():
+        old = base.parts[name]
+        touched = reads if fam.reads is None else fam.reads & reads
+        if not touched:
+            parts[name] = old
+            continue
+        if fam.limits is not None and touched <= fam.limit_reads:
+            fresh = _new_limits(fam, old, fam.limits(new_ctx))
+            if fresh is not None:
+                parts[name] = fresh
+                continue
+        terms_, limits = fam.build(new_ctx)
+        fresh = _new_numbers(fam, old, terms_, limits)
+        if fresh is None:
+            fresh = _family_rows(fam, ctx.per, terms_, limits)
+            if len(fresh.block) != len(old.block) or not fresh.block.keys.equals(old.block.keys):
+                return build(case, base.families)
+            # The rows keep the base's key table (one object), so telling them apart stays cheap.
+            fresh = replace(fresh, block=replace(fresh.block, keys=old.block.keys))
+        parts[name] = fresh
+    # Which demand cannot be reached is structure; its units are said in the warnings.
+    warnings = unreachable_demand(case) if "lanes.lead_time_days" in changed or (base.warnings and "demand.quantity" in changed) else base.warnings
+    same = all(parts[f].block is base.parts[f].block for f in base.families)
+    return _built(new_ctx, base.families, parts, warnings, base.lp.A if same else None)
 
 
 def unreachable_demand(case: Case) -> list[Problem]:

@@ -47,10 +47,19 @@ class Context:
     segment_demand: pd.DataFrame  # segment, period, quantity, reachable
     legs: pd.DataFrame  # build.lane_legs: lane, t, dep, arr (T: after the plan), share
     arrivals_after: pd.DataFrame  # (destination, product, col, coef): shipments arriving after the plan
+    structure: dict = field(default_factory=dict, compare=False)  # see ``memo``
 
     @property
     def T(self) -> int:
         return len(self.per)
+
+    def memo(self, key: str, make: Callable[[], object]) -> object:
+        """``make()``, made once per structure: a value that depends only on which rows and
+        variables exist (positions, key tables), which ``build.edit`` keeps for an edit that
+        keeps the structure, so a family's limits are read again without joining again."""
+        if key not in self.structure:
+            self.structure[key] = make()
+        return self.structure[key]
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,12 @@ class Family:
     step: the step a what-if takes of it (``Step``; business limits); worth: one more unit of
     it, in the ledger's words ('one more {one} is worth'); trigger: the group of limits the
     premium-freight search relaxes together (``TRIGGERS``; '' for none); shortfall: the
-    infeasibility diagnosis's sentence for a row it had to move (None: a generic one)."""
+    infeasibility diagnosis's sentence for a row it had to move (None: a generic one); reads:
+    the case columns ('table.column', and ``LEGS`` for the lanes' legs on the calendar) its
+    limits and coefficients read beyond the variables' own, so an edit of another column leaves
+    its rows as they are (``build.edit``); None: it is built again on every edit. limits: its
+    limits alone (the second table ``build`` returns), for an edit that reaches only
+    ``limit_reads``: cheaper than building its terms again."""
 
     name: str
     index: tuple[str, ...]
@@ -133,6 +147,9 @@ class Family:
     worth: str = "one more {one} is worth"
     trigger: str = ""
     shortfall: Callable[[Callable[[str], object], float, float, float], str] | None = None
+    reads: frozenset[str] | None = None
+    limits: Callable[[Context], pd.DataFrame] | None = None
+    limit_reads: frozenset[str] = frozenset()
 
     def base(self, built: object, keys: pd.DataFrame) -> np.ndarray:
         """What a points step is a share of, per row (the demand a fill-rate target covers);
@@ -158,6 +175,9 @@ class Family:
         return np.full(len(keys), self.unit, dtype=object)
 
 
+#: A family's ``reads`` token for the lanes' legs on the calendar (lead times' shares).
+LEGS = "legs"
+
 #: One of a limit's unit, for "one more hour" / "one kg less".
 ONE = {"units": "unit", "hours": "hour", "kg": "kg", "m3": "m3"}
 
@@ -182,10 +202,21 @@ def demand(x: Context):
     k = ["product", "customer", "period"]
     direct = x.ontime[x.ontime["kind"] == "deliver"]
     t = pd.concat([terms(direct, k, "coef"), terms(x.v["short"], k), terms(x.v["ontime"], k), terms(x.v["newlate"], k)])
-    grid = x.sets["demanded"].merge(x.per[["period"]], how="cross")
-    q = x.case.demand[["product", "customer", "period", "quantity"]]
-    lim = grid.merge(q, how="left").fillna({"quantity": 0.0}).rename(columns={"quantity": "limit"})
-    return t, lim[k + ["limit"]]
+    return t, demand_limits(x)
+
+
+def demand_limits(x: Context) -> pd.DataFrame:
+    """The demand rows' limits: each period's quantity (0 in a period without demand)."""
+
+    def rows() -> tuple[pd.DataFrame, np.ndarray]:
+        k = ["product", "customer", "period"]
+        grid = x.sets["demanded"].merge(x.per[["period"]], how="cross")[k]
+        at = pd.MultiIndex.from_frame(x.case.demand[k]).get_indexer(pd.MultiIndex.from_frame(grid))
+        return grid, at
+
+    grid, at = x.memo("demand rows", rows)
+    q = x.case.demand["quantity"].to_numpy(dtype=float)
+    return grid.assign(limit=np.where(at >= 0, q[np.maximum(at, 0)], 0.0))
 
 
 def delivery(x: Context):
@@ -226,10 +257,14 @@ def service(x: Context):
     demand/100, the cost of one point of fill rate."""
     seg = x.case.customers.set_index("customer")["segment"]
     on = x.ontime.assign(segment=x.ontime["customer"].map(seg))
+    return terms(on, ["segment", "period"], "coef"), service_limits(x)
+
+
+def service_limits(x: Context) -> pd.DataFrame:
+    """The fill-rate targets in units: the target times the demand a lane can reach."""
     target = x.segment_demand.merge(x.case.service[x.case.service["fill_rate"] > 0][["segment", "fill_rate"]])
     target = target[target["reachable"] > 0]
-    lim = target.assign(limit=target["fill_rate"] * target["reachable"])
-    return terms(on, ["segment", "period"], "coef"), lim[["segment", "period", "limit"]]
+    return target.assign(limit=target["fill_rate"] * target["reachable"])[["segment", "period", "limit"]]
 
 
 # --------------------------------------------------------------------------------------
@@ -269,14 +304,21 @@ def balance(x: Context):
             terms(use, k, "quantity"),
         ]
     )
-    lim = inv[k + ["t"]].merge(case.inventory[["site", "product", "initial"]], how="left")
+    return t, balance_limits(x)
+
+
+def balance_limits(x: Context) -> pd.DataFrame:
+    """What arrives at each site from outside the plan: opening stock in the first period and
+    scheduled receipts; 0 at suppliers."""
+    case, k = x.case, ["site", "product", "period"]
+    lim = x.v["inv"][k + ["t"]].merge(case.inventory[["site", "product", "initial"]], how="left")
     lim = lim.merge(case.receipts[k + ["quantity"]], how="left")
     lim["limit"] = np.where(lim["t"] == 0, lim["initial"].fillna(0.0), 0.0) + lim["quantity"].fillna(0.0)
     # Suppliers hold no stock: what leaves in a period is what they sell in it (every period,
     # so nothing leaves in an outage, where there is no buy variable).
     suppliers = set(case.sites.loc[case.sites["kind"] == "supplier", "site"])
     sup = x.sets["exist"][x.sets["exist"]["site"].isin(suppliers)].merge(x.per[["period"]], how="cross")[k].assign(limit=0.0)
-    return t, pd.concat([lim[k + ["limit"]], sup], ignore_index=True)
+    return pd.concat([lim[k + ["limit"]], sup], ignore_index=True)
 
 
 def storage(x: Context):
@@ -287,10 +329,14 @@ def storage(x: Context):
     period (<= 0)."""
     case = x.case
     sites = case.sites[np.isfinite(case.sites["storage_capacity"].fillna(np.inf))]
-    lim = sites[["site", "storage_capacity"]].merge(x.per[["period"]], how="cross")
     inv = x.v["inv"].merge(sites[["site", "storage_unit"]], on="site").merge(case.products[["product", "weight_kg", "volume_m3"]], on="product")
     size = np.select([inv["storage_unit"] == "kg", inv["storage_unit"] == "m3"], [inv["weight_kg"], inv["volume_m3"]], 1.0)
-    return terms(inv, ["site", "period"], size), lim.rename(columns={"storage_capacity": "limit"})
+    return terms(inv, ["site", "period"], size), storage_limits(x)
+
+
+def storage_limits(x: Context) -> pd.DataFrame:
+    sites = x.case.sites[np.isfinite(x.case.sites["storage_capacity"].fillna(np.inf))]
+    return sites[["site", "storage_capacity"]].merge(x.per[["period"]], how="cross").rename(columns={"storage_capacity": "limit"})
 
 
 def safety_stock(x: Context):
@@ -302,7 +348,12 @@ def safety_stock(x: Context):
     k = ["site", "product", "period"]
     ss = x.v["ss_short"]
     t = pd.concat([terms(x.v["inv"].merge(ss[k]), k), terms(ss, k)])
-    return t, ss[k].assign(limit=ss["safety_stock"])
+    return t, safety_stock_limits(x)
+
+
+def safety_stock_limits(x: Context) -> pd.DataFrame:
+    ss = x.v["ss_short"]
+    return ss[["site", "product", "period"]].assign(limit=ss["safety_stock"])
 
 
 def ending(x: Context):
@@ -315,14 +366,19 @@ def ending(x: Context):
     turns it off. Shadow price: money per unit of required closing stock (>= 0)."""
     k = ["site", "product"]
     inv = x.v["inv"][x.v["inv"]["t"] == x.T - 1]
-    inv_ = x.case.inventory
-    req = inv_[(inv_["ending_min"] > 0) & ~inv_["ending_soft"].astype(bool)][k + ["ending_min"]]
-    soft = x.v["end_short"]
-    req = pd.concat([req, soft[k + ["ending_min"]]], ignore_index=True)
     # The pipeline counts: what is on its way to the site when the plan ends.
     coming = x.arrivals_after.rename(columns={"destination": "site"})
-    t = pd.concat([terms(inv, k), terms(soft, k), terms(coming, k, "coef")])
-    return t, req.rename(columns={"ending_min": "limit"})
+    t = pd.concat([terms(inv, k), terms(x.v["end_short"], k), terms(coming, k, "coef")])
+    return t, ending_limits(x)
+
+
+def ending_limits(x: Context) -> pd.DataFrame:
+    """Closing targets: the hard ones typed, the soft ones (the safety stock)."""
+    k = ["site", "product"]
+    inv_ = x.case.inventory
+    req = inv_[(inv_["ending_min"] > 0) & ~inv_["ending_soft"].astype(bool)][k + ["ending_min"]]
+    req = pd.concat([req, x.v["end_short"][k + ["ending_min"]]], ignore_index=True)
+    return req.rename(columns={"ending_min": "limit"})
 
 
 # --------------------------------------------------------------------------------------
@@ -337,7 +393,11 @@ def capacity(x: Context):
     k = ["site", "resource", "period"]
     use = x.v["make"].merge(x.case.routings, on=["site", "product"])
     t = pd.concat([terms(use, k, "hours_per_unit"), terms(x.v["overtime_hours"], k, -1.0)])
-    return t, x.case.capacity.rename(columns={"hours": "limit"})[k + ["limit"]]
+    return t, capacity_limits(x)
+
+
+def capacity_limits(x: Context) -> pd.DataFrame:
+    return x.case.capacity.rename(columns={"hours": "limit"})[["site", "resource", "period", "limit"]]
 
 
 def overtime(x: Context):
@@ -382,10 +442,13 @@ def lane_capacity(x: Context):
     capacity_unit: units (size 1), kg (weight_kg) or m3 (volume_m3). Shadow price: money per
     unit, kg or m3 of lane capacity in the period (<= 0)."""
     k = ["origin", "destination", "mode", "period"]
-    lanes = x.case.lanes[np.isfinite(x.case.lanes["capacity"].fillna(np.inf))]
-    lim = lanes[["origin", "destination", "mode", "capacity"]].merge(x.per[["period"]], how="cross")
     dep = _with_period(x.departures, x.per)
-    return terms(dep, k, dep["coef"].to_numpy() * dep["size"].to_numpy()), lim.rename(columns={"capacity": "limit"})
+    return terms(dep, k, dep["coef"].to_numpy() * dep["size"].to_numpy()), lane_capacity_limits(x)
+
+
+def lane_capacity_limits(x: Context) -> pd.DataFrame:
+    lanes = x.case.lanes[np.isfinite(x.case.lanes["capacity"].fillna(np.inf))]
+    return lanes[["origin", "destination", "mode", "capacity"]].merge(x.per[["period"]], how="cross").rename(columns={"capacity": "limit"})
 
 
 # --------------------------------------------------------------------------------------
@@ -462,6 +525,7 @@ _F = [
         "marginal cost to serve one more unit",
         lambda g: f"serving one more unit of {g('product')} to {g('customer')} in {g('period')}",
         review=10, tier=FLOW, lever=False, build=demand,
+        reads=frozenset({"demand.quantity"}), limits=demand_limits, limit_reads=frozenset({"demand.quantity"}),
     ),
     Family(
         "delivery", ("product", "customer", "period"), "==", "units",
@@ -470,6 +534,7 @@ _F = [
         "minus the value of one more unit arriving at the customer",
         lambda g: f"one more unit of {g('product')} arriving at {g('customer')} in {g('period')} from outside the plan",
         review=12, tier=FLOW, lever=False, build=delivery,
+        reads=frozenset(),
     ),
     Family(
         "backlog", ("product", "customer", "period"), "==", "units",
@@ -478,6 +543,7 @@ _F = [
         "cost of owing the customer one more unit at period end (>= 0)",
         lambda g: f"owing {g('customer')} one more unit of {g('product')} at the end of {g('period')}",
         review=11, tier=FLOW, lever=False, build=backlog,
+        reads=frozenset(),
     ),
     Family(
         "balance", ("site", "product", "period"), "==", "units",
@@ -487,6 +553,8 @@ _F = [
         "minus the marginal value of one more unit on hand",
         lambda g: f"one more unit of {g('product')} on hand at {g('site')} in {g('period')}",
         review=13, tier=FLOW, lever=False, build=balance,
+        reads=frozenset({"inventory.initial", "receipts.quantity", "bom.quantity", LEGS}), limits=balance_limits,
+        limit_reads=frozenset({"inventory.initial", "receipts.quantity"}),
     ),
     Family(
         "capacity", ("site", "resource", "period"), "<=", "hours",
@@ -495,6 +563,7 @@ _F = [
         lambda g: f"one more hour of {g('resource')} at {g('site')} in {g('period')}",
         review=0, tier=LIMIT, lever=True, build=capacity, noun=lambda g: f"{g('resource')} at {g('site')}", trigger="plant capacity",
         shortfall=lambda g, limit, achievable, _b: f"{g('resource')} at {g('site')} in {g('period')} has {limit:,.2f} hours; the plan needs {achievable:,.2f}",
+        reads=frozenset({"capacity.hours", "routings.hours_per_unit"}), limits=capacity_limits, limit_reads=frozenset({"capacity.hours"}),
     ),
     Family(
         "overtime", ("site", "resource", "period"), "<=", "hours",
@@ -502,6 +571,7 @@ _F = [
         "overtime_hours <= overtime allowance", "value of one more overtime hour (<= 0)",
         lambda g: f"one more overtime hour allowed on {g('resource')} at {g('site')} in {g('period')}",
         review=1, tier=LIMIT, lever=True, build=overtime, noun=lambda g: f"overtime on {g('resource')} at {g('site')}", trigger="plant capacity",
+        reads=frozenset({"capacity.overtime_hours"}),
     ),
     Family(
         "production_max", ("site", "product", "period"), "<=", "units",
@@ -509,6 +579,7 @@ _F = [
         "make <= max_units", "value of one more unit of production limit (<= 0)",
         lambda g: f"one more unit of {g('product')} allowed to be made at {g('site')} in {g('period')}",
         review=2, tier=LIMIT, lever=True, build=production_max, noun=lambda g: f"{g('product')} production at {g('site')}", trigger="plant capacity",
+        reads=frozenset({"production.max_units"}),
     ),
     Family(
         "outsource_max", ("site", "product", "period"), "<=", "units",
@@ -516,6 +587,7 @@ _F = [
         "outsource <= outsource_max_units", "value of one more unit of co-manufacturing (<= 0)",
         lambda g: f"one more unit of {g('product')} allowed to be co-manufactured for {g('site')} in {g('period')}",
         review=3, tier=LIMIT, lever=True, build=outsource_max, noun=lambda g: f"co-manufacturing of {g('product')} for {g('site')}", trigger="plant capacity",
+        reads=frozenset({"production.outsource_max_units"}),
     ),
     Family(
         "supply", ("site", "product", "period"), "<=", "units",
@@ -523,6 +595,7 @@ _F = [
         "buy <= max_units (a supply row with a period overrides the blank one; 0 = outage)", "value of one more unit from the supplier (<= 0)",
         lambda g: f"one more unit of {g('product')} available from supplier {g('site')} in {g('period')}",
         review=4, tier=LIMIT, lever=True, build=supply, noun=lambda g: f"{g('product')} from {g('site')}", trigger="supplier",
+        reads=frozenset({"supply.max_units"}),
     ),
     Family(
         "lane_capacity", ("origin", "destination", "mode", "period"), "<=", "capacity_unit",
@@ -531,6 +604,8 @@ _F = [
         "value of one more unit, kg or m3 of lane capacity (<= 0)",
         lambda g: f"one more {ONE.get(g('limit_unit'), 'unit')} of capacity on lane {g('origin')} -> {g('destination')} by {g('mode')} in {g('period')}",
         review=5, tier=LIMIT, lever=True, build=lane_capacity, row_unit=_lane_units, noun=lambda g: f"lane {g('origin')} -> {g('destination')} by {g('mode')}", trigger="lane capacity",
+        reads=frozenset({"lanes.capacity", "products.weight_kg", "products.volume_m3", LEGS}), limits=lane_capacity_limits,
+        limit_reads=frozenset({"lanes.capacity"}),
     ),
     Family(
         "storage", ("site", "period"), "<=", "storage_unit",
@@ -538,6 +613,8 @@ _F = [
         "sum_p size_p x inv <= storage_capacity, size by `storage_unit`", "value of one more unit, kg or m3 of space (<= 0)",
         lambda g: f"one more {ONE.get(g('limit_unit'), 'unit')} of storage space at {g('site')} in {g('period')}",
         review=6, tier=LIMIT, lever=True, build=storage, row_unit=_site_units, noun=lambda g: f"space at {g('site')}",
+        reads=frozenset({"sites.storage_capacity", "products.weight_kg", "products.volume_m3"}), limits=storage_limits,
+        limit_reads=frozenset({"sites.storage_capacity"}),
     ),
     Family(
         "safety_stock", ("site", "product", "period"), ">=", "units",
@@ -545,6 +622,7 @@ _F = [
         "inv + ss_short >= safety_stock", "cost of one more unit of safety stock (>= 0)",
         lambda g: f"one more unit of safety stock of {g('product')} at {g('site')} in {g('period')}",
         review=8, tier=PROMISE, lever=False, build=safety_stock,
+        reads=frozenset({"inventory.safety_stock"}), limits=safety_stock_limits, limit_reads=frozenset({"inventory.safety_stock"}),
     ),
     Family(
         "ending", ("site", "product"), ">=", "units",
@@ -554,6 +632,8 @@ _F = [
         lambda g: f"one more unit of required closing stock of {g('product')} at {g('site')}",
         review=9, tier=PROMISE, lever=False, build=ending,
         shortfall=lambda g, limit, achievable, _b: f"closing stock of {g('product')} at {g('site')} must be at least {limit:,.2f} units; {achievable:,.2f} can be reached",
+        reads=frozenset({"inventory.ending_min", "inventory.ending_soft", LEGS}), limits=ending_limits,
+        limit_reads=frozenset({"inventory.ending_min", "inventory.ending_soft"}),
     ),
     Family(
         "service", ("segment", "period"), ">=", "units",
@@ -564,6 +644,7 @@ _F = [
         review=7, tier=PROMISE, lever=True, build=service, noun=lambda g: f"segment {g('segment')}'s fill rate", trigger="service promise",
         step=Step("points", -0.01, "one point less of the target", "easing the target by one point in those periods", base=_reachable),
         worth="one more unit delivered on time costs", shortfall=_fill_rate_short,
+        reads=frozenset({"service.fill_rate", "demand.quantity"}), limits=service_limits, limit_reads=frozenset({"service.fill_rate", "demand.quantity"}),
     ),
     Family(
         "inventory_budget", ("site", "family", "period"), "<=", "money",
@@ -572,6 +653,7 @@ _F = [
         "value of one more unit of money allowed in inventory: the price of the working-capital target (<= 0)",
         lambda g: f"one more {g('limit_unit')} of inventory allowed {('at ' + g('site')) if g('site') else 'across all sites'} for {g('family') or 'all products'} at the end of {g('period')}",
         review=6.5, tier=PROMISE, lever=True, build=inventory_budget, row_unit=_currency, noun=lambda g: f"inventory budget {('at ' + g('site')) if g('site') else 'across all sites'} for {g('family') or 'all products'}",
+        reads=frozenset({"inventory_budget.max_value", "products.unit_value", LEGS}),
     ),
 ]
 

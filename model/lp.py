@@ -136,17 +136,19 @@ def terms(df: pd.DataFrame, keys: list[str], coef: object = 1.0) -> pd.DataFrame
     return out
 
 
-def assemble(blocks: list[Block], limits: list[np.ndarray], c: np.ndarray) -> LP:
-    """Stack the blocks into one sparse matrix (CSC) with row bounds from limits and senses."""
+def assemble(blocks: list[Block], limits: list[np.ndarray], c: np.ndarray, A: object = None) -> LP:
+    """Stack the blocks into one sparse matrix (CSC) with row bounds from limits and senses;
+    ``A``: the matrix they stack to, when the caller has it already."""
     from scipy.sparse import coo_array
 
     sizes = np.array([len(b) for b in blocks], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    rows = np.concatenate([b.row + off for b, off in zip(blocks, offsets)]) if blocks else np.zeros(0, dtype=np.int64)
-    cols = np.concatenate([b.col for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)
-    vals = np.concatenate([b.coef for b in blocks]) if blocks else np.zeros(0)
-    A = coo_array((vals, (rows, cols)), shape=(int(offsets[-1]), len(c))).tocsc()
-    A.sum_duplicates()
+    if A is None:
+        rows = np.concatenate([b.row + off for b, off in zip(blocks, offsets)]) if blocks else np.zeros(0, dtype=np.int64)
+        cols = np.concatenate([b.col for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)
+        vals = np.concatenate([b.coef for b in blocks]) if blocks else np.zeros(0)
+        A = coo_array((vals, (rows, cols)), shape=(int(offsets[-1]), len(c))).tocsc()
+        A.sum_duplicates()
     limit = np.concatenate(limits) if limits else np.zeros(0)
     sense = np.repeat(np.array([b.sense for b in blocks], dtype=np.int8), sizes)
     lower, upper = bounds(sense, limit)
