@@ -557,18 +557,26 @@ def flow_terms(v: dict[str, pd.DataFrame], legs: pd.DataFrame, T: int) -> tuple[
     whole in its period and leaves split."""
     keys = ["origin", "destination", "mode", "lane", "product", "size", "col"]
     ship, dlv = v["ship"], v["deliver"]
-    ship_legs = ship[keys + ["t"]].merge(legs, on=["lane", "t"])
+    numbered = legs.assign(_leg=np.arange(len(legs)))
+    ship_legs = ship[keys + ["t"]].merge(numbered, on=["lane", "t"])
     ship_arr = ship_legs[ship_legs["arr"] < T]
-    dlv_legs = dlv[keys + ["t"]].merge(legs, on=["lane", "t"])
+    dlv_legs = dlv[keys + ["t"]].merge(numbered, on=["lane", "t"])
     departures = pd.concat(
-        [ship[keys + ["t"]].assign(coef=1.0), dlv_legs[keys].assign(t=dlv_legs["dep"], coef=dlv_legs["share"])], ignore_index=True
+        [ship[keys + ["t"]].assign(coef=1.0, _leg=-1), dlv_legs[keys + ["_leg"]].assign(t=dlv_legs["dep"], coef=dlv_legs["share"])], ignore_index=True
     )
     arrivals = pd.concat(
-        [ship_arr[["destination", "product", "col"]].assign(t=ship_arr["arr"], coef=ship_arr["share"]), dlv[["destination", "product", "col", "t"]].assign(coef=1.0)],
+        [ship_arr[["destination", "product", "col", "_leg"]].assign(t=ship_arr["arr"], coef=ship_arr["share"]), dlv[["destination", "product", "col", "t"]].assign(coef=1.0, _leg=-1)],
         ignore_index=True,
     )
     late = ship_legs[ship_legs["arr"] >= T]
-    return departures, arrivals, late[["destination", "product", "col"]].assign(coef=late["share"])
+    return departures, arrivals, late[["destination", "product", "col", "_leg"]].assign(coef=late["share"])
+
+
+def _shares(terms_: pd.DataFrame, legs: pd.DataFrame) -> pd.DataFrame:
+    """Flow terms (``flow_terms``) with the shares of ``legs``, legs in the same places (an
+    edited lead time that keeps every leg's periods): the terms of a leg (``_leg``) take its share."""
+    leg = terms_["_leg"].to_numpy()
+    return terms_.assign(coef=np.where(leg >= 0, legs["share"].to_numpy()[np.maximum(leg, 0)], terms_["coef"].to_numpy()))
 
 
 # --------------------------------------------------------------------------------------
@@ -637,9 +645,10 @@ def _empty(fam: Family, limits: pd.DataFrame, lim: np.ndarray, used: np.ndarray)
     return [(fam.name, k, v) for k, v in zip(limits.loc[bad, keys].itertuples(index=False, name=None), lim[bad])]
 
 
-def _new_numbers(fam: Family, base: FamilyRows, terms_: pd.DataFrame, limits: pd.DataFrame) -> FamilyRows | None:
+def _new_numbers(fam: Family, base: FamilyRows, terms_: pd.DataFrame, limits: pd.DataFrame | None) -> FamilyRows | None:
     """A family's rows with the coefficients of ``terms_`` and the limits of ``limits`` (what
-    ``fam.build`` gives for an edited case of the same structure), placed as the base's were;
+    ``fam.build`` gives for an edited case of the same structure; None: the base's limits),
+    placed as the base's were;
     None when the terms are not the base's (another count, a column moved, a coefficient
     appearing or vanishing): then its rows are made again."""
     if len(terms_) != base.terms:
@@ -648,7 +657,7 @@ def _new_numbers(fam: Family, base: FamilyRows, terms_: pd.DataFrame, limits: pd
     kept = coef[base.kept]
     if not np.array_equal(col[base.kept], base.block.col) or not kept.all() or coef[base.zero].any():
         return None
-    fresh = _new_limits(fam, base, limits)
+    fresh = base if limits is None else _new_limits(fam, base, limits)
     return None if fresh is None else replace(fresh, block=replace(base.block, coef=kept))
 
 
@@ -776,8 +785,9 @@ def _nonzero(s: pd.Series) -> np.ndarray:
 
 
 #: Case columns an edit may change in place, each with what of it decides the LP's structure
-#: (which rows and variables exist; None: nothing). An edit of any other column, of a table's
-#: rows, or one that changes the structure builds the plan again (``edit``).
+#: (which rows and variables exist; None: nothing), beside those a family declares
+#: (``Family.numbers``). An edit of any other column, of a table's rows, or one that changes
+#: the structure builds the plan again (``edit``).
 IN_PLACE: dict[str, Callable[[pd.Series], np.ndarray] | None] = {
     "products.unit_value": _positive, "products.price": None, "products.holding_rate": None, "products.weight_kg": _present, "products.volume_m3": _present,
     "sites.storage_capacity": _finite_positive,
@@ -793,7 +803,6 @@ IN_PLACE: dict[str, Callable[[pd.Series], np.ndarray] | None] = {
     "inventory.initial": _positive, "inventory.safety_stock": _positive, "inventory.safety_stock_penalty": None, "inventory._penalty_default": None,
     "inventory.ending_min": _positive, "inventory.ending_soft": lambda s: s.to_numpy(dtype=bool),
     "receipts.quantity": _positive,
-    "inventory_budget.max_value": None,
     "service.fill_rate": _positive, "service.shortage_cost": None, "service.backorder_cost": _present,
 }
 # Lead times place each lane's flows on the calendar (``lane_legs``): an edit that keeps every
@@ -858,12 +867,13 @@ def edit(base: Built, case: Case) -> Built:
     plan is built. Either way the LP equals ``build(case)``'s, array for array."""
     ctx = base.context
     changed = changed_columns(base.case, case) if ctx is not None else None
-    if changed is None or any(c not in IN_PLACE for c in changed):
+    in_place = {**IN_PLACE, **{c: None for f in base.families.values() for c in f.numbers}}
+    if changed is None or any(c not in in_place for c in changed):
         return build(case, base.families)
     if not changed:
         return replace(base, case=case, context=replace(ctx, case=case))
     for c in changed:
-        structural = IN_PLACE[c]
+        structural = in_place[c]
         if structural is not None:
             table, column = c.split(".", 1)
             if not np.array_equal(structural(base.case.tables[table][column]), structural(case.tables[table][column])):
@@ -883,8 +893,11 @@ def edit(base: Built, case: Case) -> Built:
             for name, numbers in group.numbers(case, ctx.sets, {n: v[n] for n in group.names}).items():
                 v[name] = v[name].assign(**numbers)
     seg_demand = segment_demand(case, v, like=ctx.segment_demand) if SEGMENT_DEMAND_READS & reads else ctx.segment_demand
-    if LEGS in reads or {"products.weight_kg", "products.volume_m3"} & reads:  # the flows' shares or sizes moved
-        new_ctx = _context(case, ctx.sets, v, ctx.per, legs, seg_demand)
+    if {"products.weight_kg", "products.volume_m3"} & reads:  # the flows' sizes moved
+        new_ctx = replace(_context(case, ctx.sets, v, ctx.per, legs, seg_demand), structure=ctx.structure)
+    elif LEGS in reads:  # the same legs, other shares
+        new_ctx = replace(ctx, case=case, v=v, segment_demand=seg_demand, legs=legs, departures=_shares(ctx.departures, legs), arrivals=_shares(ctx.arrivals, legs),
+                          arrivals_after=_shares(ctx.arrivals_after, legs))
     else:
         new_ctx = replace(ctx, case=case, v=v, segment_demand=seg_demand)
     parts = {}
@@ -899,10 +912,13 @@ def edit(base: Built, case: Case) -> Built:
             if fresh is not None:
                 parts[name] = fresh
                 continue
-        terms_, limits = fam.build(new_ctx)
+        if fam.terms is not None and not touched & fam.limit_reads:
+            terms_, limits = fam.terms(new_ctx), None  # the limits stay the base's
+        else:
+            terms_, limits = fam.build(new_ctx)
         fresh = _new_numbers(fam, old, terms_, limits)
         if fresh is None:
-            fresh = _family_rows(fam, ctx.per, terms_, limits)
+            fresh = _family_rows(fam, ctx.per, terms_, fam.build(new_ctx)[1] if limits is None else limits)
             if len(fresh.block) != len(old.block) or not fresh.block.keys.equals(old.block.keys):
                 return build(case, base.families)
             # The rows keep the base's key table (one object), so telling them apart stays cheap.

@@ -127,7 +127,9 @@ class Family:
     limits and coefficients read beyond the variables' own, so an edit of another column leaves
     its rows as they are (``build.edit``); None: it is built again on every edit. limits: its
     limits alone (the second table ``build`` returns), for an edit that reaches only
-    ``limit_reads``: cheaper than building its terms again."""
+    ``limit_reads``: cheaper than building its terms again; terms: its terms alone, for an edit
+    that reaches none of ``limit_reads``. numbers: columns of its own input
+    table that only move numbers, never which rows exist (an edit of them stays in place)."""
 
     name: str
     index: tuple[str, ...]
@@ -150,6 +152,8 @@ class Family:
     reads: frozenset[str] | None = None
     limits: Callable[[Context], pd.DataFrame] | None = None
     limit_reads: frozenset[str] = frozenset()
+    terms: Callable[[Context], pd.DataFrame] | None = None
+    numbers: frozenset[str] = frozenset()
 
     def base(self, built: object, keys: pd.DataFrame) -> np.ndarray:
         """What a points step is a share of, per row (the demand a fill-rate target covers);
@@ -283,6 +287,11 @@ def balance(x: Context):
     period the parent is made. Shadow price: money per unit; minus the marginal value of one
     more unit of the product on hand at the site in that period (<= 0 when stock is worth
     having)."""
+    return balance_terms(x), balance_limits(x)
+
+
+def balance_terms(x: Context) -> pd.DataFrame:
+    """The balance rows' terms (``balance``)."""
     case, v = x.case, x.v
     inv = v["inv"]
     prev = _with_period(inv[inv["t"] < x.T - 1].assign(t=lambda d: d["t"] + 1).drop(columns="period"), x.per)
@@ -304,7 +313,7 @@ def balance(x: Context):
             terms(use, k, "quantity"),
         ]
     )
-    return t, balance_limits(x)
+    return t
 
 
 def balance_limits(x: Context) -> pd.DataFrame:
@@ -553,7 +562,7 @@ _F = [
         "minus the marginal value of one more unit on hand",
         lambda g: f"one more unit of {g('product')} on hand at {g('site')} in {g('period')}",
         review=13, tier=FLOW, lever=False, build=balance,
-        reads=frozenset({"inventory.initial", "receipts.quantity", "bom.quantity", LEGS}), limits=balance_limits,
+        reads=frozenset({"inventory.initial", "receipts.quantity", "bom.quantity", LEGS}), limits=balance_limits, terms=balance_terms,
         limit_reads=frozenset({"inventory.initial", "receipts.quantity"}),
     ),
     Family(
@@ -653,7 +662,7 @@ _F = [
         "value of one more unit of money allowed in inventory: the price of the working-capital target (<= 0)",
         lambda g: f"one more {g('limit_unit')} of inventory allowed {('at ' + g('site')) if g('site') else 'across all sites'} for {g('family') or 'all products'} at the end of {g('period')}",
         review=6.5, tier=PROMISE, lever=True, build=inventory_budget, row_unit=_currency, noun=lambda g: f"inventory budget {('at ' + g('site')) if g('site') else 'across all sites'} for {g('family') or 'all products'}",
-        reads=frozenset({"inventory_budget.max_value", "products.unit_value", LEGS}),
+        reads=frozenset({"inventory_budget.max_value", "products.unit_value", LEGS}), numbers=frozenset({"inventory_budget.max_value"}),
     ),
 ]
 

@@ -48,50 +48,26 @@ def _group(name: str) -> Callable[[Figures], float]:
     return lambda f: sum(f.costs[c] for c in COST_GROUPS[name])
 
 
-def _sum(table: str, column: str) -> Callable[[Figures], float]:
-    return lambda f: float(getattr(f, table)[column].sum())
+def _service(name: str) -> Callable[[Figures], float]:
+    return lambda f: f.service_figures[name]
 
 
-def _fill_rate(f: Figures) -> float:
-    q = float(f.demand["quantity"].sum())
-    return float(f.demand["ontime"].sum()) / q if q else math.nan
+def _stock(name: str) -> Callable[[Figures], float]:
+    return lambda f: f.stock_figures[name]
 
 
-def _segment_fill_rates(f: Figures) -> dict[str, float]:
-    g = f.service.groupby("segment", sort=True)[["ontime", "quantity"]].sum()
-    return {str(s): float(r["ontime"] / r["quantity"]) if r["quantity"] else 1.0 for s, r in g.iterrows()}
-
-
-def _at_end(f: Figures) -> pd.DataFrame:
-    return f.bo[f.bo["t"] == len(f.case.periods) - 1]
-
-
-def _premium(f: Figures) -> pd.DataFrame:
-    flows = pd.concat([f.v["ship"], f.v["deliver"]], ignore_index=True)
-    return flows[flows["premium"].astype(bool)]
-
-
-def _inventory_by_month(f: Figures) -> pd.Series:
-    """Inventory value on hand and in transit at each period end (every period of the plan)."""
-    from .statements import inventory_value_detail
-
-    detail = inventory_value_detail(f.built, f.v)
-    by_month = detail.groupby("period")[["on_hand_value", "in_transit_value"]].sum().sum(axis=1)
-    return by_month.reindex(f.case.period_names, fill_value=0.0)
-
-
-def _revenue(f: Figures) -> float:
-    return float(f.demand["revenue"].sum())
+def _premium(name: str) -> Callable[[Figures], float]:
+    return lambda f: f.premium_figures[name]
 
 
 def _margin(f: Figures) -> float:
     # The P&L's contribution margin: revenue less cost of goods, overtime and freight, which
     # is the cash cost-to-serve (test_finance checks the two agree).
-    return _revenue(f) - _group("cash_cost_to_serve")(f)
+    return f.service_figures["revenue"] - _group("cash_cost_to_serve")(f)
 
 
 def _margin_pct(f: Figures) -> float:
-    rev = _revenue(f)
+    rev = f.service_figures["revenue"]
     return _margin(f) / rev if rev else 0.0
 
 
@@ -128,26 +104,26 @@ METRICS: dict[str, Metric] = {
         Metric("carrying_cost", "Carrying cost (holding: cost of capital, not cash)", "money", "holding at sites + holding in transit", _group("carrying_cost")),
         Metric("penalty_cost", "Penalties (what the plan gives up)", "money", "lost sales + backorders + still owed at the end + stock below targets", _group("penalty_cost")),
         *[Metric(c, _COST_WORDS[c][0], "money", _COST_WORDS[c][1], _cost(c), kpi=c == "overtime_cost") for c in COST_COMPONENTS],
-        Metric("revenue", "Revenue (price x delivered)", "money", "units delivered x their price (on time and late)", _revenue, kpi=True),
-        Metric("revenue_deferred", "Revenue deferred (delivered late)", "money", "units delivered late x price", _sum("demand", "revenue_deferred"), kpi=True),
-        Metric("revenue_lost", "Revenue lost", "money", "units lost x price", _sum("demand", "revenue_lost"), kpi=True),
+        Metric("revenue", "Revenue (price x delivered)", "money", "units delivered x their price (on time and late)", _service("revenue"), kpi=True),
+        Metric("revenue_deferred", "Revenue deferred (delivered late)", "money", "units delivered late x price", _service("revenue_deferred"), kpi=True),
+        Metric("revenue_lost", "Revenue lost", "money", "units lost x price", _service("revenue_lost"), kpi=True),
         Metric("contribution_margin", "Contribution margin", "money", "revenue - cash cost-to-serve (the P&L's margin)", _margin, kpi=True),
         Metric("contribution_margin_pct", "Contribution margin %", "fraction", "contribution margin / revenue", _margin_pct),
         Metric("what_if_resolves", "What-if re-solves of the finance view", "count", "warm re-solves the finance view ran"),
         Metric("what_ifs_left_out", "What-ifs left out (their time was spent)", "count", "what-ifs beyond the finance view's time budget"),
-        Metric("demand_units", "Demand", "units", "every demand row's quantity as solved", _sum("demand", "quantity")),
-        Metric("ontime_units", "Delivered on time", "units", "units delivered in the period they are wanted", _sum("demand", "ontime")),
-        Metric("late_units", "Delivered late", "units", "units delivered after their period (backorders cleared)", _sum("demand", "late")),
-        Metric("lost_units", "Lost", "units", "units never delivered", _sum("demand", "short")),
-        Metric("backlog_at_end_units", "Still owed at the end", "units", "units owed after the last period", lambda f: float(_at_end(f)["backlog"].sum())),
-        Metric("backlog_at_end_revenue", "Revenue still owed at the end", "money", "units owed after the last period x price", lambda f: float((_at_end(f)["backlog"] * _at_end(f)["price"]).sum())),
-        Metric("fill_rate", "On-time fill rate", "fraction", "units on time / all demand (OTIF)", _fill_rate, kpi=True),
-        Metric("premium_freight_spend", "Premium freight", "money", "units on premium modes x their freight", lambda f: float((_premium(f)["value"] * _premium(f)["freight"]).sum()), kpi=True),
-        Metric("premium_freight_units", "Premium freight (units)", "units", "units moved on premium modes", lambda f: float(_premium(f)["value"].sum())),
-        Metric("inventory_value_average", "Inventory value (on hand and in transit), average of the months", "money", "the mean over the periods of the value on hand and in transit at each period end", lambda f: float(_inventory_by_month(f).mean()), kpi=True),
-        Metric("inventory_value_end", "Inventory value at the end", "money", "units on hand after the last period x unit_value", lambda f: float(f.inventory.loc[f.inventory["period"] == f.case.period_names[-1], "inventory_value"].sum()), kpi=True),
-        Metric("in_transit_end_units", "In transit at the end", "units", "units still on their way after the last period", lambda f: float(f.flows[1]["quantity"].sum())),
-        Metric("in_transit_end_value", "Value in transit at the end", "money", "units still on their way x unit_value", lambda f: float(f.flows[1]["value"].sum())),
+        Metric("demand_units", "Demand", "units", "every demand row's quantity as solved", _service("demand_units")),
+        Metric("ontime_units", "Delivered on time", "units", "units delivered in the period they are wanted", _service("ontime_units")),
+        Metric("late_units", "Delivered late", "units", "units delivered after their period (backorders cleared)", _service("late_units")),
+        Metric("lost_units", "Lost", "units", "units never delivered", _service("lost_units")),
+        Metric("backlog_at_end_units", "Still owed at the end", "units", "units owed after the last period", _service("backlog_at_end_units")),
+        Metric("backlog_at_end_revenue", "Revenue still owed at the end", "money", "units owed after the last period x price", _service("backlog_at_end_revenue")),
+        Metric("fill_rate", "On-time fill rate", "fraction", "units on time / all demand (OTIF)", _service("fill_rate"), kpi=True),
+        Metric("premium_freight_spend", "Premium freight", "money", "units on premium modes x their freight", _premium("premium_freight_spend"), kpi=True),
+        Metric("premium_freight_units", "Premium freight (units)", "units", "units moved on premium modes", _premium("premium_freight_units")),
+        Metric("inventory_value_average", "Inventory value (on hand and in transit), average of the months", "money", "the mean over the periods of the value on hand and in transit at each period end", _stock("inventory_value_average"), kpi=True),
+        Metric("inventory_value_end", "Inventory value at the end", "money", "units on hand after the last period x unit_value", _stock("inventory_value_end"), kpi=True),
+        Metric("in_transit_end_units", "In transit at the end", "units", "units still on their way after the last period", _stock("in_transit_end_units")),
+        Metric("in_transit_end_value", "Value in transit at the end", "money", "units still on their way x unit_value", _stock("in_transit_end_value")),
         Metric("top_limits", "The limits that cost the most", "", "the three binding business limits whose step the prices value most", _top_limits, kpi=True),
         Metric("solver", "Solver", "", "HiGHS and its version", lambda f: f.solution.solver),
         Metric("algorithm", "Algorithm", "", "the algorithm that solved the plan", lambda f: f.solution.algorithm),
@@ -159,7 +135,7 @@ METRICS: dict[str, Metric] = {
     ]
 }
 #: Metrics with one value per segment (``Metric.per``), by name.
-PER_SEGMENT: dict[str, Metric] = {"fill_rate": Metric("fill_rate", "On-time fill rate, {segment}", "fraction", "the segment's units on time / its demand (1 where it has none)", _segment_fill_rates, kpi=True, per="segment")}
+PER_SEGMENT: dict[str, Metric] = {"fill_rate": Metric("fill_rate", "On-time fill rate, {segment}", "fraction", "the segment's units on time / its demand (1 where it has none)", lambda f: f.service_figures["segments"], kpi=True, per="segment")}
 
 #: The figures compared across plans, in the order a comparison lists them (scenarios,
 #: sensitivity, the bridge, the page's cards); 'fill_rate <segment>' for each segment follows

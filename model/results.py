@@ -136,10 +136,123 @@ class Figures:
     def period_costs(self) -> pd.DataFrame:
         return period_costs(self.built, self.v)
 
+    # -- the figures of the summary, from the LP's arrays (no table is made for them) ---------
+
+    def x(self, name: str) -> np.ndarray:
+        """The values of a variable family's columns (units or hours), in its table's order."""
+        x = self.solution.col_value[self.built.variables[name]["col"].to_numpy()]
+        return np.where(np.abs(x) < 1e-9, 0.0, x)
+
+    def c(self, name: str) -> np.ndarray:
+        """The costs (money per unit) of a variable family's columns as the LP was solved."""
+        return self.built.lp.c[self.built.variables[name]["col"].to_numpy()]
+
+    def _structure(self, key: str, make):
+        ctx = self.built.context
+        return make() if ctx is None else ctx.memo(key, make)
+
     @cached_property
     def costs(self) -> dict[str, float]:
-        """Each part of the objective (``cost_components``)."""
-        return cost_components(self.v, self.bo)
+        """Each part of the objective (money); together exactly the total cost. Freight and
+        holding in transit split a flow's cost; backorders and what is owed at the end split
+        the backlog's."""
+        v, x, c = self.built.variables, self.x, self.c
+        transit = sum(float(x(n) @ v[n]["transit_holding"].to_numpy()) for n in ("ship", "deliver"))
+        end = float(x("backlog_units") @ v["backlog_units"]["end_part"].to_numpy())
+        spend = {n: float(x(n) @ c(n)) for n in v}
+        return {
+            "production_cost": spend["make"],
+            "outsourcing_cost": spend["outsource"],
+            "overtime_cost": spend["overtime_hours"],
+            "purchase_cost": spend["buy"],
+            "freight_cost": spend["ship"] + spend["deliver"] - transit,
+            "holding_cost_sites": spend["inv"],
+            "holding_cost_in_transit": transit,
+            "shortage_cost": spend["short"],
+            "backorder_cost": spend["backlog_units"] - end,
+            "backlog_at_end_cost": end,
+            "safety_stock_penalty": spend["ss_short"],
+            "closing_stock_penalty": spend["end_short"],
+        }
+
+    @cached_property
+    def service_figures(self) -> dict[str, object]:
+        """Demand, on time, late and lost units; revenue delivered, deferred and lost; what is
+        still owed at the end; on time and demand by segment: the sums of the demand table
+        (``demand_table``, its backorder split by ``backorders``), from the LP's arrays."""
+        at = self._structure("demand figures", lambda: _demand_positions(self.built))
+        d = self.case.demand
+        q = d["quantity"].to_numpy(dtype=float).copy()
+        rows = at["limit_row"]
+        q[rows >= 0] = self.built.lp.limit[rows[rows >= 0]]
+        price = d["price"].to_numpy(dtype=float)
+        short = self.x("short")
+        s = np.where(at["short"] >= 0, short[np.maximum(at["short"], 0)], 0.0)
+        waits = at["waits"]
+        # Customers who wait: arrivals serve the period's demand first, the rest clears backlog.
+        g = at["grid_row"]
+        qg = np.where(g >= 0, q[np.maximum(g, 0)], 0.0)
+        sg = np.where(at["grid_short"] >= 0, short[np.maximum(at["grid_short"], 0)], 0.0)
+        delivered = self.x("ontime") + self.x("late")
+        ontime_g = np.minimum(delivered, np.clip(qg - sg, 0.0, None))
+        ontime_g = np.where(np.abs(ontime_g) > 1e-9, ontime_g, 0.0)
+        late_g = delivered - ontime_g
+        late_g = np.where(np.abs(late_g) > 1e-9, late_g, 0.0)
+        src = at["grid_price"]
+        product_price = self.case.products["price"].to_numpy(dtype=float)[at["grid_product"]]
+        price_g = np.where(src >= 0, price[np.maximum(src, 0)], product_price)
+        backlog = self.x("backlog_units")
+        last = at["grid_last"]
+        on_rows = np.where(waits, 0.0, q - s)
+        ontime = float(on_rows.sum() + ontime_g.sum())
+        demand = float(q.sum())
+        seg_on = np.bincount(at["segment"], weights=on_rows, minlength=len(at["segments"])) + np.bincount(at["grid_segment"], weights=ontime_g, minlength=len(at["segments"]))
+        seg_q = np.bincount(at["segment"], weights=q, minlength=len(at["segments"]))
+        return {
+            "demand_units": demand,
+            "ontime_units": ontime,
+            "late_units": float(late_g.sum()),
+            "lost_units": float(s.sum()),
+            "revenue": float(on_rows @ price + delivered @ price_g),
+            "revenue_deferred": float(late_g @ price_g),
+            "revenue_lost": float(s @ price),
+            "backlog_at_end_units": float(backlog[last].sum()),
+            "backlog_at_end_revenue": float(backlog[last] @ price_g[last]),
+            "fill_rate": ontime / demand if demand else math.nan,
+            "segments": {str(name): float(seg_on[i] / seg_q[i]) if seg_q[i] else 1.0 for i, name in enumerate(at["segments"])},
+        }
+
+    @cached_property
+    def stock_figures(self) -> dict[str, float]:
+        """Inventory value at the end (on hand), its average over the period ends (on hand and
+        in transit), and the units and value still in transit after the plan: the sums of the
+        inventory, working-capital and in-transit tables, from the LP's arrays."""
+        built, case = self.built, self.case
+        v = built.variables
+        T = len(case.periods)
+        uv = case.products["unit_value"].to_numpy(dtype=float)
+        inv = v["inv"]
+        held = self.x("inv") * uv[inv["_p"].to_numpy()]
+        flows = self._structure(f"transit {id(built.legs)}", lambda: _transit_positions(built))
+        moving = np.concatenate([self.x("ship"), self.x("deliver")]) * uv[flows["product"]]
+        units_after = np.concatenate([self.x("ship"), self.x("deliver")]) @ flows["after"]
+        return {
+            "inventory_value_end": float(held[inv["t"].to_numpy() == T - 1].sum()),
+            "inventory_value_average": float((held.sum() + moving @ flows["ends_moving"]) / T) if T else 0.0,
+            "in_transit_end_units": float(units_after),
+            "in_transit_end_value": float(moving @ flows["after"]),
+        }
+
+    @cached_property
+    def premium_figures(self) -> dict[str, float]:
+        """Premium freight: units moved on premium modes and their freight (money)."""
+        v, out = self.built.variables, {"premium_freight_units": 0.0, "premium_freight_spend": 0.0}
+        for n in ("ship", "deliver"):
+            premium = v[n]["premium"].to_numpy(dtype=bool)
+            x = self.x(n)[premium]
+            out["premium_freight_units"] += float(x.sum())
+            out["premium_freight_spend"] += float(x @ (self.c(n)[premium] - v[n]["transit_holding"].to_numpy()[premium]))
+        return out
 
 
 def variable_values(built: Built, sol: Solution) -> dict[str, pd.DataFrame]:
@@ -542,6 +655,68 @@ def _deliveries(built: Built, sol: Solution) -> pd.DataFrame:
     return out
 
 
+def _demand_positions(built: Built) -> dict[str, np.ndarray]:
+    """Where each demand row and each period of a waiting customer finds its numbers (the
+    structure's part of ``Figures.service_figures``): the demand row's LP row and lost-sales
+    variable, the backorder grid's demand row, lost-sales variable and price (the demand row
+    of its period, else the customer's latest before it, else the product's), and segments."""
+    case, v = built.case, built.variables
+    k = ["product", "customer", "period"]
+    d = case.demand
+    dem = pd.MultiIndex.from_frame(d[k])
+    short = pd.MultiIndex.from_frame(v["short"][k])
+    found = built.lp.block("demand")
+    limit_row = np.full(len(d), -1, dtype=np.int64)
+    if found is not None and len(found[0]):
+        local = pd.MultiIndex.from_frame(found[0].keys[k]).get_indexer(dem)
+        limit_row = np.where(local >= 0, local + found[1].start, -1)
+    seg = case.customers.set_index("customer")["segment"]
+    waiting = set(case.service.loc[case.service["backorder_cost"].notna(), "segment"])
+    grid = v["backlog_units"]
+    for name in ("ontime", "late"):  # one grid, one order (the canonical order of its keys)
+        assert v[name][k].equals(grid[k]), name
+    gkeys = pd.MultiIndex.from_frame(grid[k])
+    rows = pd.DataFrame({"product": grid["product"].astype(str), "customer": grid["customer"].astype(str), "period": grid["period"], "_i": np.arange(len(grid))})
+    rows["t"] = grid["t"].to_numpy(dtype=np.int64)
+    order = {p: i for i, p in enumerate(case.period_names)}
+    history = d[k].assign(t=d["period"].map(order).astype(np.int64), _d=np.arange(len(d))).astype({"product": str, "customer": str})
+    latest = pd.merge_asof(rows.sort_values("t"), history.sort_values("t")[["product", "customer", "t", "_d"]], on="t", by=["product", "customer"], direction="backward")
+    latest = latest.sort_values("_i")["_d"].fillna(-1).to_numpy(dtype=np.int64)
+    segments, codes = np.unique(np.concatenate([d["customer"].map(seg).astype(str).to_numpy(), grid["segment"].astype(str).to_numpy()]), return_inverse=True)
+    return {
+        "limit_row": limit_row,
+        "short": short.get_indexer(dem),
+        "waits": d["customer"].map(seg).isin(waiting).to_numpy(),
+        "grid_row": dem.get_indexer(gkeys),
+        "grid_short": short.get_indexer(gkeys),
+        "grid_price": latest,
+        "grid_product": grid["_p"].to_numpy(dtype=np.int64),
+        "grid_last": grid["t"].to_numpy() == len(case.periods) - 1,
+        "segments": segments,
+        "segment": codes[: len(d)],
+        "grid_segment": codes[len(d) :],
+    }
+
+
+def _transit_positions(built: Built) -> dict[str, np.ndarray]:
+    """Per flow variable (ship, then deliver): its product's row in the products table, the
+    share of it still moving at the end of each period summed over the periods
+    (``ends_moving``), and the share still moving after the plan (``after``)."""
+    v, T = built.variables, len(built.case.periods)
+    flows = pd.concat([v["ship"][["lane", "t", "product"]], v["deliver"][["lane", "t", "product"]]], ignore_index=True).assign(_i=lambda d: np.arange(len(d)))
+    legs = flows.merge(built.legs, on=["lane", "t"])
+    i = legs["_i"].to_numpy()
+    share, dep, arr = legs["share"].to_numpy(), legs["dep"].to_numpy(), legs["arr"].to_numpy()
+    # In transit at the end of period u for dep <= u < arr, within the plan.
+    ends = np.clip(np.minimum(arr, T) - dep, 0, None)
+    where = {p: n for n, p in enumerate(built.case.products["product"])}
+    return {
+        "product": flows["product"].map(where).to_numpy(dtype=np.int64),
+        "ends_moving": np.bincount(i, weights=share * ends, minlength=len(flows)),
+        "after": np.bincount(i, weights=share * (arr >= T), minlength=len(flows)),
+    }
+
+
 def period_costs(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every part of the objective by period (money), in long form: line, group, period,
     amount. Production, co-manufacturing and purchases in the period they happen, overtime in
@@ -667,29 +842,6 @@ def consumption_table(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def backorders_table(bo: pd.DataFrame) -> pd.DataFrame:
     out = bo[(bo["new_backorders"] > 0) | (bo["late"] > 0) | (bo["backlog"] > 0)].assign(revenue_deferred=lambda d: d["late"] * d["price"])
     return out[["product", "customer", "segment", "period", "new_backorders", "late", "backlog", "revenue_deferred"]].reset_index(drop=True)
-
-
-def cost_components(v: dict[str, pd.DataFrame], bo: pd.DataFrame) -> dict[str, float]:
-    """Each part of the objective (money); together exactly the total cost."""
-    flows = pd.concat([v["ship"], v["deliver"]], ignore_index=True)
-
-    def spend(df: pd.DataFrame, cost: str = "cost") -> float:
-        return float((df["value"] * df[cost]).sum())
-
-    return {
-        "production_cost": spend(v["make"]),
-        "outsourcing_cost": spend(v["outsource"]),
-        "overtime_cost": spend(v["overtime_hours"]),
-        "purchase_cost": spend(v["buy"]),
-        "freight_cost": spend(flows, "freight"),
-        "holding_cost_sites": spend(v["inv"]),
-        "holding_cost_in_transit": spend(flows, "transit_holding"),
-        "shortage_cost": spend(v["short"]),
-        "backorder_cost": float((bo["backlog"] * bo["backorder_part"]).sum()),
-        "backlog_at_end_cost": float((bo["backlog"] * bo["end_part"]).sum()),
-        "safety_stock_penalty": spend(v["ss_short"]),
-        "closing_stock_penalty": spend(v["end_short"]),
-    }
 
 
 def provenance(case, solver: str, options: dict[str, object], objective: float | None = None, timings: dict[str, float] | None = None) -> pd.DataFrame:
