@@ -103,9 +103,11 @@ def solve_case(
     source: Source | Case,
     timings: dict[str, float] | None = None,
     progress: Callable[[str], None] | None = None,
+    what_if_seconds: float = WHAT_IF_SECONDS,
     **options,
 ) -> Plan:
     """Read, validate, build and solve a case and return the plan's tables (see
-    ``solve_model`` for the options, errors, ``timings`` and ``progress``)."""
+    ``solve_model`` for the options, errors, ``timings`` and ``progress``; ``plan_of`` for
+    ``what_if_seconds``)."""
     timings = {} if timings is None else timings
-    return plan_of(solve_model(source, timings, progress, **options), timings)
+    return plan_of(solve_model(source, timings, progress, **options), timings, what_if_seconds=what_if_seconds)
