@@ -226,3 +226,32 @@ def test_unknown_families_fail_loudly_in_edits():
     s = solve(build(load_case(small_case())))
     with pytest.raises(KeyError):
         s.set_limits("capacity", [("PL1", "NOPE", "2027-01")], 10.0)
+
+
+def test_a_family_added_at_run_time_is_in_the_ledger_the_limits_sheet_and_the_report(tmp_path):
+    # Everything past the build reads the plan's own families (built.families, plan.families):
+    # a cap added to the registry at run time is priced, stepped in the ledger with its
+    # family's step, listed among the limits a reviewer can act on, and shown on the page.
+    from openpyxl import load_workbook
+
+    from aop.families import Step
+    from aop.report import write_plan
+
+    cap = replace(EXTRA["scoped_make"], noun=lambda g: f"the cap on {g('scope')}", step=Step("percent", 0.2, "20% more", "20% more {unit} in {periods}"))
+    t = small_case()
+    t["service"]["fill_rate"] = [0.0, 0.0]
+    plan = assemble(solve(build(load_case(t), {**FAMILIES, "scoped_make": cap})))
+    led = plan.tables["ledger"].set_index("constraint")
+    entry = led.loc["scoped_make"]
+    assert entry["object"] == "the cap on product A" and entry["step"] == "20% more" and entry["re_solved"] == "yes"
+    # Its step is worth what a re-solve with 240 instead of 200 says: 40 x its price while the
+    # price holds (checked against the price the shadow-price table gives).
+    price = plan.shadow_prices.set_index("constraint").loc["scoped_make", "shadow_price"]
+    assert entry["predicted"] == pytest.approx(40 * price, rel=1e-9)
+    assert "20% more units in that period" in entry["sentence"]
+    write_plan(plan, tmp_path)
+    wb = load_workbook(tmp_path / "plan.xlsx", read_only=True)
+    rows = [[c for c in r if c is not None] for r in wb["limits"].iter_rows(values_only=True)]
+    assert any("scoped_make" in r and "product A" in r for r in rows), rows[:3]
+    page = (tmp_path / "report.html").read_text()
+    assert "the cap on product A" in page and "scoped_make" in page
