@@ -12,7 +12,7 @@ import signal
 import sys
 
 
-from . import __version__
+from .version import __version__
 from .errors import InputError, SolveError
 
 EXIT_OK, EXIT_OTHER, EXIT_INPUT, EXIT_NO_PLAN = 0, 1, 2, 3
@@ -20,7 +20,7 @@ MAX_PRINTED = 200
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="aop", description="Annual operating plan optimizer (Pyomo LP solved by HiGHS).")
+    p = argparse.ArgumentParser(prog="aop", description="Annual operating plan optimizer: a linear program solved by HiGHS.")
     p.add_argument("--version", action="version", version=f"aop {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("solve", help="solve a case and write the plan")
@@ -162,7 +162,7 @@ def _buffers(args: argparse.Namespace) -> int:
 
     from .api import solve_model
     from .buffers import compare_cuts, inventory_sheet, proposed
-    from .report import write_workbook_file
+    from .report import write_tables_file
 
     out = Path(args.out)
     if not 0.0 < args.cut < 1.0:
@@ -179,7 +179,7 @@ def _buffers(args: argparse.Namespace) -> int:
     buffers = proposed(solved)
     say(f"sized {len(buffers)} buffers: {buffers['value'].sum():,.0f} {solved.built.case.currency} against {buffers['current_value'].sum():,.0f} now; comparing two ways to cut {args.cut:.0%} ...")
     compare = compare_cuts(solved, args.cut)
-    write_workbook_file({"inventory": inventory_sheet(solved, buffers), "buffers": buffers, "comparison": compare}, out)
+    write_tables_file({"inventory": inventory_sheet(solved, buffers), "buffers": buffers, "comparison": compare}, out)
     for row in compare.to_dict("records"):
         print(f"  - {row['approach']}: total cost {row['total_cost']:,.0f}, inventory {row['average_inventory_value']:,.0f} on average, "
               f"{row['short_of_original_targets_units']:,.0f} units short of today's targets, fill rate {row['fill_rate']:.2%}")
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "template":
-        from .docs import write_template
+        from .template import write_template
 
         try:
             write_template(args.path, force=args.force)

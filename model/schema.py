@@ -33,6 +33,17 @@ class Column:
     choices: tuple[str, ...] = ()
     ref: str = ""  # what the value names, checked to exist: one of REFERENCES
 
+    @property
+    def default_words(self) -> str:
+        """The default as the contract table and the template say it ('required', 'blank', '0.25')."""
+        if self.required:
+            return "required"
+        if self.default is None:
+            return "blank"
+        if self.kind == "bool":
+            return str(bool(self.default)).lower()
+        return f"{self.default:g}" if isinstance(self.default, float) else str(self.default)
+
 
 @dataclass(frozen=True)
 class Table:

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import metrics
+from .files import atomic_file, read_study_tables, read_tables
 
 #: Long tables show this many rows (the most important first); the CSV holds them all.
 MAX_TABLE_ROWS = 2000
@@ -527,7 +528,7 @@ def compare_page(tables: dict[str, pd.DataFrame], title: str) -> Page:
 
 
 def _study_footer() -> str:
-    from . import __version__
+    from .version import __version__
 
     return f"aop {__version__}; page written {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
 
@@ -572,8 +573,6 @@ def render(page: Page) -> str:
 
 def write_page(page: Page, path: str | Path) -> Path:
     """Render ``page`` and write it to ``path`` atomically."""
-    from .report import atomic_file
-
     path = Path(path)
     html = render(page)
     with atomic_file(path) as tmp:
@@ -582,21 +581,6 @@ def write_page(page: Page, path: str | Path) -> Path:
 
 
 # -- a results folder ---------------------------------------------------------------------------
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    """A table aop wrote, read back: text columns stay text, and the apostrophe that defused a
-    formula-looking cell (report.inert_for_csv) is taken off again."""
-    from .report import FORMULA_START
-
-    df = pd.read_csv(path, keep_default_na=True)
-    for c in df.columns:
-        if df[c].dtype == object or str(df[c].dtype).startswith("str"):
-            col = df[c]
-            mask = col.map(lambda v: isinstance(v, str) and len(v) > 1 and v[0] == "'" and v[1:].startswith(FORMULA_START))
-            if mask.any():
-                df[c] = col.where(~mask, col.str[1:])
-    return df
 
 
 #: The tables a base plan's KPIs are read from (a base needs no more: its shadow prices alone can
@@ -609,20 +593,7 @@ def read_plan_tables(folder: str | Path, names: tuple[str, ...] | None = None) -
     ``results.PLAN_TABLES`` there, or only ``names``."""
     from .results import PLAN_TABLES
 
-    folder = Path(folder)
-    tables = {name: _read_csv(folder / f"{name}.csv") for name in names or PLAN_TABLES if (folder / f"{name}.csv").exists()}
-    for key in ("period", "departure_period"):
-        for df in tables.values():
-            if key in df.columns:
-                df[key] = df[key].astype(str)
-    return tables
-
-
-def read_study_tables(folder: str | Path, study: str) -> dict[str, pd.DataFrame]:
-    """The tables of a study (``<study>_<table>.csv``), by table name."""
-    folder = Path(folder)
-    prefix = f"{study}_"
-    return {p.stem[len(prefix):]: _read_csv(p) for p in sorted(folder.glob(f"{prefix}*.csv"))}
+    return read_tables(folder, names or PLAN_TABLES)
 
 
 def rebuild(folder: str | Path, base: str | Path | None = None) -> list[Path]:

@@ -99,18 +99,20 @@ class _Writer:
         ws.set_footer(self.footer)
         return ws
 
-    def table(self, ws, df: pd.DataFrame, kinds: dict[str, str], first_row: int = 0, widths: dict[str, int] | None = None, total_row: bool = False, wrap: str = "") -> int:
+    def table(self, ws, df: pd.DataFrame, kinds: dict[str, str], first_row: int = 0, widths: dict[str, int] | None = None, total_row: bool = False, wrap: str = "", labels: bool = True) -> int:
         """Write ``df`` from ``first_row`` with its header; returns the row after it. ``kinds``
         maps columns to FORMATS keys (others are text). A total row is formatted as such.
-        ``wrap``: a text column wrapped in its width, each row as tall as its text needs."""
+        ``wrap``: a text column wrapped in its width, each row as tall as its text needs.
+        ``labels``: headers in words (``LABELS``); else the columns' own names."""
         cols = list(df.columns)
         cur = getattr(self, "currency", "")
-        ws.write_row(first_row, 0, [_label(c, cur) if isinstance(c, str) else str(c) for c in cols], self.head)
+        head = (lambda c: _label(c, cur) if isinstance(c, str) else str(c)) if labels else str
+        ws.write_row(first_row, 0, [head(c) for c in cols], self.head)
         ws.set_row(first_row, 30)
         for i, c in enumerate(cols):
             sample = df[c].head(200).astype(str).str.len().max() if len(df) else 0
             sample = 0 if pd.isna(sample) else int(sample)  # an all-blank column (pandas 3 keeps NaN as NaN in str)
-            width = (widths or {}).get(c, min(max(len(_label(c, cur)) if isinstance(c, str) else 8, sample) + 2, 60))
+            width = (widths or {}).get(c, min(max(len(head(c)), sample) + 2, 60))
             ws.set_column(i, i, max(width, 8))
         n = len(df)
         values = [df[c].tolist() for c in cols]
@@ -129,7 +131,10 @@ class _Writer:
                 elif v is None or (isinstance(v, float) and math.isnan(v)):
                     continue
                 elif isinstance(v, (bool, np.bool_)):
-                    ws.write_string(first_row + 1 + r, i, "yes" if v else "")
+                    if labels:
+                        ws.write_string(first_row + 1 + r, i, "yes" if v else "")
+                    else:  # a case's true/false column, read back as such
+                        ws.write_boolean(first_row + 1 + r, i, bool(v))
                 else:
                     ws.write_string(first_row + 1 + r, i, str(v), self.total_text if is_total else self.text)
         if wrap in cols:
@@ -538,6 +543,36 @@ def _properties(prov: pd.Series) -> dict[str, str]:
         "subject": f"Plan for {prov.get('case', '')}",
         "comments": f"aop {prov.get('aop', '')}, {prov.get('solver', '')}, solved at {prov.get('solved at (UTC)', '')} UTC; {inputs}; full record in sheet provenance",
     }
+
+
+#: Number format of a plain table's column, by what its name says it holds.
+FRACTION_WORDS = ("fill_rate", "utilization", "target", "service_level")
+MONEY_WORDS = ("cost", "revenue", "price", "value", "spend")
+
+
+def _plain_kind(column: str) -> str:
+    if any(w in column for w in FRACTION_WORDS):
+        return "percent"
+    if column == "shadow_price" or any(w in column for w in MONEY_WORDS):
+        return "money"
+    return "number"
+
+
+def write_tables(tables: dict[str, pd.DataFrame], path: Path, properties: dict[str, str] | None = None) -> list[str]:
+    """Plain tables as sheets (a case workbook such as the bundled example, a sheet to paste
+    back into one): each column headed by its own name, numbers formatted by what the column
+    holds, strings as text (never formulas or links), in the house style. Returns the sheets."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False})
+    if properties:
+        wb.set_properties(properties)
+    w = _Writer(wb, "&L&A&CPage &P of &N")
+    for name, df in tables.items():
+        ws = w.sheet(name[:31])
+        w.table(ws, df, {c: _plain_kind(str(c)) for c in df.columns if df[c].dtype.kind in "fiu" or df[c].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).any()}, labels=False)
+    wb.close()
+    return list(tables)
 
 
 def write_study_workbook(study: str, tables: dict[str, pd.DataFrame], path: Path, currency: str, title: str) -> list[str]:

@@ -24,8 +24,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from aop.docs import write_template  # noqa: E402
-from aop.report import write_workbook  # noqa: E402
+from aop.template import write_template  # noqa: E402
+from aop.workbook import write_tables  # noqa: E402
 
 MONTHS = [f"2027-{m:02d}" for m in range(1, 13)]
 DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
@@ -343,8 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tables = make_example_tables(a.seed)
-    write_workbook(tables, out / "example.xlsx")
-    write_workbook(last_year(tables), out / "example_2026.xlsx")
+    write_tables(tables, out / "example.xlsx")
+    write_tables(last_year(tables), out / "example_2026.xlsx")
     if (out / "template.xlsx").exists():
         (out / "template.xlsx").unlink()
     write_template(out / "template.xlsx")

@@ -251,7 +251,7 @@ def test_a_signal_during_the_commit_waits_until_every_file_is_moved():
     import os
     import signal
 
-    from aop.report import _signals_deferred
+    from aop.files import _signals_deferred
 
     def stop(_signum, _frame):
         raise KeyboardInterrupt("SIGTERM")
