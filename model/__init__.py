@@ -11,4 +11,4 @@ from .results import Plan
 from .solve import Solved, SolveOptions
 from .version import __version__
 
-__all__ = ["load_case", "check_case", "solve_case", "solve_model", "plan_of", "InputError", "Problem", "SolveError", "Plan", "Solved", "SolveOptions"]
+__all__ = ["InputError", "Plan", "Problem", "SolveError", "SolveOptions", "Solved", "__version__", "check_case", "load_case", "plan_of", "solve_case", "solve_model"]

@@ -25,8 +25,8 @@ from .plan import assemble
 from .read import from_frames, read_case
 from .results import Plan
 from .solve import Solved, SolveOptions, choose_algorithm, numeric_check, solve
-from .whatifs import WHAT_IF_SECONDS
 from .validate import Case, validate
+from .whatifs import WHAT_IF_SECONDS
 
 Source = str | Path | dict[str, pd.DataFrame]
 
@@ -78,7 +78,7 @@ def solve_model(
     algorithm, fallback = choose_algorithm(lp, opts.solver)
     if fallback:
         say(f"note: {fallback}")
-    say(f"solving with HiGHS ({algorithm}{', time limit %g s' % opts.time_limit if opts.time_limit != float('inf') else ''}) ...")
+    say(f"solving with HiGHS ({algorithm}{f', time limit {opts.time_limit:g} s' if opts.time_limit != float('inf') else ''}) ...")
     t0 = time.perf_counter()
     try:
         solved = solve(built, opts)

@@ -72,7 +72,7 @@ class Built:
     empty_rows: list[tuple] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     context: Context | None = field(default=None, repr=False, compare=False)  # what the families were built from (``edit`` reuses it)
-    parts: dict[str, "FamilyRows"] = field(default_factory=dict, repr=False, compare=False)  # each family's rows as built
+    parts: dict[str, FamilyRows] = field(default_factory=dict, repr=False, compare=False)  # each family's rows as built
 
 
 # --------------------------------------------------------------------------------------

@@ -11,9 +11,8 @@ import importlib.util
 import signal
 import sys
 
-
-from .version import __version__
 from .errors import InputError, SolveError
+from .version import __version__
 
 EXIT_OK, EXIT_OTHER, EXIT_INPUT, EXIT_NO_PLAN = 0, 1, 2, 3
 MAX_PRINTED = 200
@@ -103,8 +102,9 @@ def _stop_on_sigterm():
 
 def _explain(folder: str, top: int) -> int:
     """Print a solved plan's ledger (the sentences, most costly first) and its P&L for the year."""
-    import pandas as pd
     from pathlib import Path
+
+    import pandas as pd
 
     path = Path(folder)
     if not (path / "ledger.csv").exists():
@@ -174,7 +174,7 @@ def _buffers(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         print(f"aop: {out} already exists (--force replaces it)", file=sys.stderr)
         return EXIT_INPUT
-    say = lambda m: print(f"aop: {m}", flush=True)  # noqa: E731
+    say = lambda m: print(f"aop: {m}", flush=True)
     solved = solve_model(args.case, progress=say)
     buffers = proposed(solved)
     say(f"sized {len(buffers)} buffers: {buffers['value'].sum():,.0f} {solved.built.case.currency} against {buffers['current_value'].sum():,.0f} now; comparing two ways to cut {args.cut:.0%} ...")
@@ -197,7 +197,7 @@ def _study(args: argparse.Namespace) -> int:
     from .sensitivity import SHAPLEY_MAX, bridge_table, bridge_variants, kpi_changes, relabel_periods, sensitivity_table, sensitivity_variants
     from .solve import SolveOptions
 
-    say = lambda m: print(f"aop: {m}", flush=True)  # noqa: E731
+    say = lambda m: print(f"aop: {m}", flush=True)
     if args.workers is not None and args.workers < 1:
         print("aop: --workers must be at least 1", file=sys.stderr)
         return EXIT_INPUT
@@ -320,7 +320,7 @@ def _run(args: argparse.Namespace) -> int:
         case = load_case(args.case, timings)
         _warn(case.warnings)
         print(f"aop: read and validated {args.case} in {timings['read'] + timings['validate']:.2f} s", flush=True)
-        say = lambda m: print(f"aop: {m}", flush=True)  # noqa: E731
+        say = lambda m: print(f"aop: {m}", flush=True)
         solved = solve_model(case, timings, say, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
         plan = plan_of(solved, timings, **({} if args.what_if_seconds is None else {"what_if_seconds": max(0.0, args.what_if_seconds)}))
         paths = write_plan(plan, args.out, timings=timings, base=base, base_label=args.base if base is not None else "", **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
@@ -343,7 +343,7 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt as err:
         print(f"aop: stopped ({err or 'Ctrl+C'})", file=sys.stderr)
         return EXIT_OTHER
-    except Exception as err:  # noqa: BLE001 - the user gets a message, not a traceback
+    except Exception as err:
         print(f"aop: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_OTHER
     s = plan.summary.set_index("metric")["value"]

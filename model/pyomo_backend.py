@@ -15,7 +15,6 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from .build import VARIABLES, Built
 from .lp import LP, bounds
 
-
 # --------------------------------------------------------------------------------------
 
 

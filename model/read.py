@@ -151,12 +151,11 @@ def _why(path: Path, exc: Exception) -> str:
     "see the exception" (suppressed here) and names no part: on this failure path only, the parts
     are parsed again to name the damaged one."""
     import zipfile
+    import zlib
     from xml.etree.ElementTree import ParseError
 
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import iterparse
-
-    import zlib
 
     if isinstance(exc, KeyError):  # zipfile: "There is no item named 'x' in the archive"
         return f"a part is missing, the file is damaged ({exc.args[0]})"
@@ -178,7 +177,7 @@ def _why(path: Path, exc: Exception) -> str:
                     return f"part {name} is damaged (invalid XML, {bad}): open the workbook in Excel and save it again"
                 except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as bad:
                     return f"part {name} is damaged ({type(bad).__name__}: {bad}): open the workbook in Excel and save it again"
-    except Exception as bad:  # noqa: BLE001 - the container itself: the first error says it best
+    except Exception as bad:
         return f"the file is damaged ({type(bad).__name__}: {bad}); {plain}"
     return plain
 

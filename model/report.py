@@ -22,6 +22,7 @@ from .webreport import plan_page, render, study_page
 from .workbook import MAX_SHEET_ROWS as WORKBOOK_ROWS
 from .workbook import write_plan_workbook, write_study_workbook, write_tables
 
+
 def write_tables_file(tables: dict[str, pd.DataFrame], path: str | Path) -> None:
     """``workbook.write_tables`` into a file of its own, atomically (``files.atomic_file``)."""
     with atomic_file(path) as tmp:

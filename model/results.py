@@ -19,8 +19,8 @@ import pandas as pd
 
 from .build import Built
 from .families import ONE, Family, index_columns, review_order
-from .words import number, periods_text
 from .solve import Solution
+from .words import number, periods_text
 
 TOL = 1e-7
 
@@ -91,7 +91,7 @@ class Figures:
         self.built, self.solution = built, solution
 
     @classmethod
-    def of(cls, x) -> "Figures":
+    def of(cls, x) -> Figures:
         """Figures of a solved model (``solve.Solved``), or ``x`` itself when it is figures."""
         return x if isinstance(x, Figures) else cls(x.built, x.solution)
 
@@ -326,7 +326,7 @@ def meaning(built: Built, r: dict) -> str:
     up, down, limit, price = r.get("shadow_price_up"), r.get("shadow_price_down"), r["limit"], r["shadow_price"]
     subject = fam.subject(r.get)
     subject = subject[0].upper() + subject[1:]
-    known = lambda x: x is not None and not (isinstance(x, float) and math.isnan(x))  # noqa: E731
+    known = lambda x: x is not None and not (isinstance(x, float) and math.isnan(x))
     if not known(r.get("limit_lower")):  # no basis (PDLP, or ranging turned off)
         return f"{subject} {_effect(price, currency)} at this plan; where that holds was not computed (the solver gave no basis)."
     at_floor = limit <= 1e-9  # a limit at 0 cannot fall
@@ -853,7 +853,7 @@ def provenance(case, solver: str, options: dict[str, object], objective: float |
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
-    rows = [{"item": "case", "value": case.source}, {"item": "solved at (UTC)", "value": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}]
+    rows = [{"item": "case", "value": case.source}, {"item": "solved at (UTC)", "value": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}]
     rows.append({"item": "python", "value": platform.python_version()})
     for pkg in ("aop", "pyomo", "highspy", "highspy-extras", "pandas", "numpy", "scipy", "openpyxl", "xlsxwriter", "defusedxml"):
         try:

@@ -19,24 +19,25 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from . import metrics
 from .build import Built, build
+from .diff import ModelDiff, RebuildReason
 from .edits import Edit, apply_edits, parse_filter
 from .errors import InputError, Problem, SolveError
-from .schema import TABLES
-from .diff import ModelDiff, RebuildReason
 from .results import Figures
-from .solve import SolveOptions, Solved, Trial, solve
+from .schema import TABLES
+from .solve import Solved, SolveOptions, Trial, solve
 from .validate import Case
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -342,10 +343,8 @@ def solve_variants(
             ]
             pending = set(futures)
             while pending:
-                try:
+                with suppress(TimeoutError):
                     wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
-                except TimeoutError:
-                    pass
                 finished = {f for f in pending if f.done()}
                 tick(queue.get(batch=True))
                 for f in finished:
@@ -415,7 +414,7 @@ def scenario_tables(results: pd.DataFrame, currency: str) -> dict[str, pd.DataFr
     measures = kpi_columns(results)
     comparison = ok[measures].T
     comparison.index.name = "kpi"
-    base = comparison["base"] if "base" in comparison else None
+    base = comparison.get("base", None)
     numeric = [k for k in comparison.index if k != "top_limits"]
     if base is not None:
         for v in [c for c in ok.index if c != "base"]:

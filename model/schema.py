@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+
 @dataclass(frozen=True)
 class Column:
     """One column of an input table.
@@ -129,7 +130,7 @@ TABLES: dict[str, Table] = {
                 _c("period", "period", required=True, ref="period"),
                 _c("quantity", required=True, unit="units", meaning="forecast demand"),
                 _c("price", unit="money/unit", meaning="blank: the product's price"),
-                _c("std", default=0.0, unit="units/period", meaning="forecast error (used by later features)"),
+                _c("std", default=0.0, unit="units/period", meaning="forecast error, one standard deviation: sizes safety stocks (aop buffers)"),
             ),
             key=("product", "customer", "period"),
             required=True,
@@ -182,7 +183,7 @@ TABLES: dict[str, Table] = {
                 _c("cost_per_kg", default=0.0, unit="money/kg", meaning="freight per kg moved, added to cost_per_unit"),
                 _c("cost_per_m3", default=0.0, unit="money/m3", meaning="freight per m3 moved, added to cost_per_unit"),
                 _c("lead_time_days", default=0.0, unit="days", maximum=3660.0, meaning="door to door, on the plan's calendar"),
-                _c("lead_time_std_days", default=0.0, unit="days", meaning="lead-time spread (used by later features)"),
+                _c("lead_time_std_days", default=0.0, unit="days", meaning="lead-time spread, one standard deviation: sizes safety stocks (aop buffers)"),
                 _c("capacity", unit="capacity_unit/period", meaning="what may leave in a period, all products together; blank: unlimited"),
                 _c("capacity_unit", "str", default="units", choices=BASES, meaning="what capacity counts"),
                 _c("premium", "bool", default=False, meaning="premium (expedited) freight"),

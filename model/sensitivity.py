@@ -19,10 +19,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from .schema import TABLES
 from . import metrics
 from .edits import Edit
 from .scenarios import Variant
+from .schema import TABLES
 from .validate import PENALTY_DEFAULT, Case
 
 #: The default step of a sensitivity run: 10 % up and down (service targets: one point per 10 %).

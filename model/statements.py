@@ -46,7 +46,7 @@ def pnl(plan: Solved | Figures) -> pd.DataFrame:
     out = [line("revenue", rev, "revenue")]
     cogs = pd.Series(0.0, index=periods)
     for group in ("cost of goods", "overtime", "freight"):
-        for (g, name), vals in grid.loc[grid.index.get_level_values(0) == group].iterrows():
+        for (_g, name), vals in grid.loc[grid.index.get_level_values(0) == group].iterrows():
             out.append(line(name, -vals, "cost"))
             cogs = cogs + vals
     margin = rev - cogs
@@ -56,7 +56,7 @@ def pnl(plan: Solved | Figures) -> pd.DataFrame:
     carry = grid.loc[grid.index.get_level_values(0) == "carrying (not cash)"].sum()
     out.append(line("holding (cost of capital, not cash)", -carry, "cost"))
     out.append(line("margin after holding", margin - carry, "margin"))
-    for (g, name), vals in grid.loc[grid.index.get_level_values(0) == "penalties"].iterrows():
+    for (_g, name), vals in grid.loc[grid.index.get_level_values(0) == "penalties"].iterrows():
         out.append(line(f"penalty: {name} (not in the margin)", -vals, "penalty"))
     return pd.DataFrame(out)
 
@@ -211,7 +211,9 @@ def node_costs(plan: Solved | Figures) -> tuple[pd.DataFrame, pd.DataFrame]:
     bom = m.merge(case.bom, on=["site", "product"], suffixes=("", "_bom"))
     if len(bom):
         comp = nodes(bom.assign(product=bom["component"]), k)
-        rows += list(nodes(bom, k).astype(int)); cols += list(comp.astype(int)); vals += list(-bom["value"] * bom["quantity"])
+        rows += list(nodes(bom, k).astype(int))
+        cols += list(comp.astype(int))
+        vals += list(-bom["value"] * bom["quantity"])
     for df in (out_, buy):
         d = df[df["value"] > 0]
         i = nodes(d, k).astype(int)
@@ -235,14 +237,18 @@ def node_costs(plan: Solved | Figures) -> tuple[pd.DataFrame, pd.DataFrame]:
     frm = nodes(carry, k).astype(int)
     np.add.at(inflow, to, carry["value"])
     np.add.at(rhs, to, carry["value"] * carry["cost"])
-    rows += list(to); cols += list(frm); vals += list(-carry["value"])
+    rows += list(to)
+    cols += list(frm)
+    vals += list(-carry["value"])
     # Arrived from another site: its cost where it left, freight and holding in transit.
     units = flows["value"] * flows["share"]
     to = nodes(flows[["destination", "product", "arr"]], ["destination", "product", "arr"]).astype(int)
     frm = nodes(flows[["origin", "product", "dep"]], ["origin", "product", "dep"]).astype(int)
     np.add.at(inflow, to, units)
     np.add.at(rhs, to, units * (flows["freight"] + flows["transit_holding"]))
-    rows += list(to); cols += list(frm); vals += list(-units)
+    rows += list(to)
+    cols += list(frm)
+    vals += list(-units)
     diag = np.where(inflow > 0, inflow, 1.0)
     A = coo_array((np.concatenate([diag, np.asarray(vals, dtype=float)]), (np.concatenate([np.arange(n), np.asarray(rows, dtype=int)]), np.concatenate([np.arange(n), np.asarray(cols, dtype=int)]))), shape=(n, n)).tocsc()
     rhs = np.where(inflow > 0, rhs, node_keys["product"].map(uv).to_numpy(dtype=float))

@@ -9,7 +9,6 @@ from pathlib import Path
 from .files import atomic_file
 from .schema import SETTINGS, TABLES
 
-
 #: Drop-downs of the template: what a column names -> the sheet column listing the names.
 LISTS = {"period": ("periods", "period"), "site": ("sites", "site"), "product": ("products", "product"), "customer": ("customers", "customer"), "family": ("products", "family")}
 #: Columns whose values come from another sheet without being a checked reference.

@@ -79,7 +79,7 @@ class Case:
         """A table of the case by name (empty, with its columns, when the case has none)."""
         return self.tables[name]
 
-    def with_tables(self, changed: dict[str, pd.DataFrame]) -> "Case":
+    def with_tables(self, changed: dict[str, pd.DataFrame]) -> Case:
         """This case with these tables replaced, the defaults from other tables derived again."""
         return replace(self, tables=derive_defaults({**self.tables, **changed}))
 

@@ -395,7 +395,7 @@ def plan_page(tables: dict[str, pd.DataFrame], base: dict[str, pd.DataFrame] | N
 
 
 def _footer(prov: pd.Series) -> str:
-    return f"aop {prov.get('aop', '')}; page written {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
+    return f"aop {prov.get('aop', '')}; page written {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}"
 
 
 # -- studies (many plans) ---------------------------------------------------------------------
@@ -530,7 +530,7 @@ def compare_page(tables: dict[str, pd.DataFrame], title: str) -> Page:
 def _study_footer() -> str:
     from .version import __version__
 
-    return f"aop {__version__}; page written {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"
+    return f"aop {__version__}; page written {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}"
 
 
 def study_page(study: str, tables: dict[str, pd.DataFrame], currency: str, title: str) -> Page:
@@ -639,5 +639,5 @@ def _study_title(folder: Path, study: str) -> str:
         title = wb.properties.title or ""
         wb.close()
         return title.split(": ", 1)[-1] if title else folder.name
-    except Exception:  # noqa: BLE001 - the title is a nicety; the page stands without it
+    except Exception:
         return folder.name

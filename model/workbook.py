@@ -164,7 +164,7 @@ def grid(df: pd.DataFrame, keys: list[str], value: str, periods: list[str], peri
     foot = {k: "" for k in keys}
     foot[keys[0]] = "Total"
     for c in g.columns[len(keys):]:
-        foot[c] = g[c].sum() if c != "average" else g[c].sum()
+        foot[c] = g[c].sum()
     return pd.concat([g, pd.DataFrame([foot])], ignore_index=True)
 
 
@@ -404,9 +404,9 @@ def _waterfall(w: _Writer, ws, pl: pd.DataFrame, at: int, cur: str) -> None:
     by = pl.set_index("line")["year"]
     costs = pl[pl["kind"] == "cost"]
     steps = [("Revenue", float(by["revenue"]))]
-    steps += [(str(l), float(v)) for l, v in zip(costs["line"], costs["year"]) if not str(l).startswith("holding") and abs(v) > 0.005]
+    steps += [(str(name), float(v)) for name, v in zip(costs["line"], costs["year"]) if not str(name).startswith("holding") and abs(v) > 0.005]
     steps.append(("Contribution margin", float(by["contribution margin"])))
-    hold = [float(v) for l, v in zip(costs["line"], costs["year"]) if str(l).startswith("holding")]
+    hold = [float(v) for name, v in zip(costs["line"], costs["year"]) if str(name).startswith("holding")]
     if hold:
         steps.append(("Holding (not cash)", hold[0]))
         steps.append(("Margin after holding", float(by["margin after holding"])))

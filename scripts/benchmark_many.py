@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from aop.scenarios import solve_variants
     from aop.sensitivity import sensitivity_variants
     from aop.solve import SolveOptions, solve
+
     from scripts.benchmark import SIZES
     from scripts.generate_case import generate, write
 

@@ -25,8 +25,8 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -256,7 +256,7 @@ def child(path: str) -> dict:
         outcome, problems = f"read: {len(case.demand)} demand rows", 0
     except InputError as exc:
         outcome, problems = str(exc), len(exc.problems)
-    except BaseException as exc:  # noqa: BLE001 - a crash is a result to show, not to hide
+    except BaseException as exc:
         outcome, problems = f"CRASH {type(exc).__name__}: {exc}", -1
     seconds = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -64,7 +64,7 @@ DISTANCE = {
 def make_example_tables(seed: int = 2027) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     products, production, routings, bom = [], [], [], []
-    for fam, ((lo, hi), season, plants, line) in FAMILIES.items():
+    for fam, ((lo, hi), _season, plants, line) in FAMILIES.items():
         for i in range(1, 6):
             sku = f"{fam}-{i:03d}"
             value = round(float(rng.uniform(lo, hi)), 2)

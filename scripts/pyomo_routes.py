@@ -27,12 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--solver", default="simplex")
     a = ap.parse_args(argv)
     import pyomo.environ as pyo
-
     from aop.build import build
     from aop.pyomo_backend import compile_pyomo, pyomo_model
+    from aop.read import from_frames
     from aop.solve import SolveOptions, solve
     from aop.validate import validate
-    from aop.read import from_frames
+
     from scripts.benchmark import SIZES
     from scripts.generate_case import generate
 

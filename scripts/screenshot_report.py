@@ -30,9 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     if exe is None:
         print("screenshot_report: no chromium (apt-get install chromium)", file=sys.stderr)
         return 2
-    from playwright.sync_api import sync_playwright
-
     from aop.cli import main as aop
+    from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(a.dir) if a.dir else Path(tmp) / "plan"

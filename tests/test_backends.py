@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from aop import load_case, solve_case
 from aop.build import build
 from aop.pyomo_backend import compile_pyomo, pyomo_model
+
 from scripts.generate_case import generate
 from tests.conftest import small_case
 

@@ -7,8 +7,8 @@ import sys
 
 import pandas as pd
 import pytest
-
 from aop.cli import main
+
 from tests.conftest import REPO, write_csvs, write_xlsx
 
 EXAMPLE = REPO / "data" / "example.xlsx"
@@ -117,10 +117,9 @@ def test_bundled_example_solves_from_the_cli(tmp_path):
 
 
 def test_long_grids_keep_their_largest_rows_and_the_overview_says_so(tables, tmp_path):
-    from openpyxl import load_workbook
-
     from aop import solve_case
     from aop.report import write_plan
+    from openpyxl import load_workbook
 
     plan = solve_case(tables)
     write_plan(plan, tmp_path / "p", max_sheet_rows=2)

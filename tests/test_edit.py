@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from aop import load_case
 from aop.build import build, edit
 from aop.edits import Edit, apply_edits
 from aop.errors import InputError
 from aop.schema import TABLES
 from aop.sensitivity import bridge_variants, relabel_periods, sensitivity_variants
+
 from scripts.generate_case import generate
 from tests.conftest import REPO
 

@@ -9,7 +9,6 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
-
 from aop import InputError, load_case, solve_case
 from aop.build import arrival_shares, calendar, departure_shares
 from aop.results import COST_COMPONENTS, COST_GROUPS
@@ -200,9 +199,9 @@ def test_units_never_vanish_small_cases():
 
 
 def test_units_never_vanish_in_the_example():
-    from tests.conftest import REPO
-
     from aop.read import read_case
+
+    from tests.conftest import REPO
 
     raw = read_case(REPO / "data" / "example.xlsx")
     tables = {k: v.drop(columns="_row") for k, v in raw.tables.items()}
@@ -380,6 +379,7 @@ def test_the_last_month_is_not_deferred_cheaply():
 
 def test_demand_that_costs_nothing_to_drop_is_refused(tmp_path):
     from aop.cli import main
+
     from tests.conftest import write_xlsx
 
     t = flat_case()

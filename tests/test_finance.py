@@ -9,13 +9,13 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-
+from aop import plan_of, solve_case, solve_model
 from aop import statements as S
 from aop import whatifs as W
-from aop import plan_of, solve_case, solve_model
 from aop.buffers import compare_cuts, inventory_sheet, proposed
 from aop.cli import main
 from aop.scenarios import kpis
+
 from tests.conftest import REPO, small_case, write_xlsx
 from tests.test_lp_families import CASES, _capacity, base
 from tests.test_supply import outage_case
@@ -132,7 +132,7 @@ def test_cost_to_serve_traces_each_unit_along_its_path():
     # T1 (3 + 1 of holding), 5 made (3) and 1 co-manufactured (7): 30/8 = 3.75 a unit. The
     # allocated cost is the whole cost: 6 + 30 = 36. The marginal cost of one more X: T1 3, T2 7.
     model = solve_model(CASE["storage"])
-    nodes, served = S.node_costs(model)
+    _nodes, served = S.node_costs(model)
     assert served.set_index("period")["cost"].to_dict() == pytest.approx({"T1": 6.0, "T2": 30.0})
     cts = S.cost_to_serve(model).iloc[0]
     assert cts["allocated_cost"] == pytest.approx(36.0) and cts["cost_per_unit"] == pytest.approx(3.6)

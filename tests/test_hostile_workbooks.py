@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from aop import InputError, load_case
 from aop.read import read_case
+
 from scripts.hostile_inputs import (
     SHEET,
     STRINGS,

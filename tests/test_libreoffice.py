@@ -14,9 +14,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from aop import InputError, Problem, load_case, solve_case
 from aop.read import read_case
+
 from tests.conftest import small_case
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "libreoffice"

@@ -12,7 +12,6 @@ import copy
 
 import pandas as pd
 import pytest
-
 from aop import solve_case, solve_model
 from aop.families import FAMILIES
 

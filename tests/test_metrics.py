@@ -10,10 +10,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from aop import load_case, solve_case
-from aop import metrics
+from aop import load_case, metrics, solve_case
 from aop.results import COST_COMPONENTS
+
 from tests.conftest import REPO, small_case
 from tests.test_edit import generated_case
 from tests.test_fidelity import backlog_case, in_transit_case
@@ -48,7 +47,7 @@ def test_the_summary_is_what_the_tables_add_up_to(name):
     plan = solve_case(CASES[name](), what_if_seconds=0)
     t, m = plan.tables, plan.metric
     dem = t["demand"]
-    approx = lambda x: pytest.approx(x, rel=1e-9, abs=1e-7)  # noqa: E731
+    approx = lambda x: pytest.approx(x, rel=1e-9, abs=1e-7)
     assert sum(m(c) for c in COST_COMPONENTS) == approx(plan.total_cost)
     for metric, column in (("demand_units", "quantity"), ("ontime_units", "ontime"), ("late_units", "late"), ("lost_units", "short"),
                            ("revenue", "revenue"), ("revenue_deferred", "revenue_deferred"), ("revenue_lost", "revenue_lost")):
@@ -91,8 +90,8 @@ def test_every_figure_has_one_definition_read_everywhere():
     assert [n for n in s["metric"] if n in metrics.METRICS] == [n for n in metrics.METRICS if n in set(s["metric"])]
     assert set(s["unit"]) <= {"EUR", "fraction", "units", "count", "s", ""}
     # The figures a comparison of plans puts side by side are the summary's own numbers.
-    from aop.results import Figures
     from aop import solve_model
+    from aop.results import Figures
 
     model = solve_model(small_case())
     k = metrics.kpis(Figures.of(model))
@@ -103,9 +102,9 @@ def test_every_figure_has_one_definition_read_everywhere():
 
 def test_the_figures_follow_an_edit_of_prices_and_values(tmp_path):
     # The figures' structure is memoised per build; numbers an edit moves are read again.
+    from aop import solve_model
     from aop.edits import Edit, apply_edits
     from aop.results import Figures
-    from aop import solve_model
 
     case = load_case(CASES["waiting"]())
     model = solve_model(case)

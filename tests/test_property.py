@@ -7,11 +7,11 @@ import math
 
 import pandas as pd
 import pytest
+from aop import InputError, SolveError, solve_case
+from aop.results import COST_COMPONENTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aop import InputError, SolveError, solve_case
-from aop.results import COST_COMPONENTS
 from tests.conftest import small_case
 
 NASTY = st.one_of(

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from aop.cli import main
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from aop.cli import main
 from tests.conftest import small_case, write_csvs, write_xlsx
 
 TABLE_NAMES = list(small_case())  # sheetN.xml in write_xlsx order

@@ -9,13 +9,13 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-
 from aop import load_case, solve_case
 from aop.build import build
 from aop.families import FAMILIES, FLOW, LIMIT, PROMISE, Family, index_columns, review_order
 from aop.lp import SENSE, terms
 from aop.plan import assemble
 from aop.solve import solve
+
 from tests.conftest import REPO, small_case
 
 
@@ -232,10 +232,9 @@ def test_a_family_added_at_run_time_is_in_the_ledger_the_limits_sheet_and_the_re
     # Everything past the build reads the plan's own families (built.families, plan.families):
     # a cap added to the registry at run time is priced, stepped in the ledger with its
     # family's step, listed among the limits a reviewer can act on, and shown on the page.
-    from openpyxl import load_workbook
-
     from aop.families import Step
     from aop.report import write_plan
+    from openpyxl import load_workbook
 
     cap = replace(EXTRA["scoped_make"], noun=lambda g: f"the cap on {g('scope')}", step=Step("percent", 0.2, "20% more", "20% more {unit} in {periods}"))
     t = small_case()

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from aop import SolveError, load_case, plan_of, solve_model
 from aop.diagnose import diagnose
 from aop.diff import ModelDiff, RebuildReason
+
 from tests.conftest import small_case
 
 

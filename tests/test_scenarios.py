@@ -6,11 +6,11 @@ import time
 
 import pandas as pd
 import pytest
-
 from aop import load_case, solve_model
 from aop.cli import main
 from aop.scenarios import Edit, Variant, apply_edits, read_scenarios, scenario_tables, solve_variants
 from aop.sensitivity import bridge_table, bridge_variants, sensitivity_table, sensitivity_variants
+
 from tests.conftest import small_case, write_xlsx
 from tests.test_lp_families import _capacity
 

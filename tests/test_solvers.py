@@ -4,14 +4,14 @@ work with either."""
 
 from __future__ import annotations
 
+import aop.solve
 import numpy as np
 import pandas as pd
 import pytest
-
-import aop.solve
 from aop import SolveError, load_case, plan_of, solve_case, solve_model
 from aop.diagnose import diagnose
 from aop.results import COST_COMPONENTS
+
 from scripts.generate_case import generate
 from tests.conftest import small_case
 

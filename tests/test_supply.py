@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from aop import InputError, load_case, solve_case
+
 
 def sp(plan, constraint, **index) -> float:
     t = plan.shadow_prices

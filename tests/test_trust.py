@@ -7,11 +7,11 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
-
 from aop import SolveError, load_case, solve_case
 from aop.build import build
 from aop.cli import main
 from aop.solve import SolveOptions, check_solution, solve
+
 from tests.conftest import REPO, write_xlsx
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from aop import InputError, load_case
 from aop.read import read_case
 from aop.validate import validate
+
 from tests.conftest import write_csvs, write_xlsx
 
 
@@ -142,6 +142,7 @@ def test_same_case_from_xlsx_csv_and_frames(tables, tmp_path):
 
 def test_readme_contract_table_is_generated_from_the_schema():
     from aop.docs import contract_markdown
+
     from tests.conftest import REPO
 
     text = (REPO / "README.md").read_text()

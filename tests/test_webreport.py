@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from openpyxl import load_workbook
-
 from aop.cli import main
 from aop.webreport import MAX_TABLE_ROWS, plan_kpis
+from openpyxl import load_workbook
+
 from tests.conftest import REPO, small_case, write_xlsx
 
 EXAMPLE = REPO / "data" / "example.xlsx"
@@ -90,7 +90,7 @@ def test_solve_writes_the_page_and_report_rebuilds_the_same_figures(example_runs
     (copy / "report.html").unlink()
     assert main(["report", str(copy), "--base", str(example_runs["last"])]) == 0
     again = (copy / "report.html").read_text(encoding="utf-8")
-    kpi = lambda page: sorted(line.strip() for line in page.splitlines() if "data-kpi=" in line)  # noqa: E731
+    kpi = lambda page: sorted(line.strip() for line in page.splitlines() if "data-kpi=" in line)
     assert kpi(first) and kpi(first) == kpi(again)  # same values and changes from CSVs as from the solve
     assert "change vs" in again
     assert main(["report", str(tmp_path / "nothing")]) == 2
@@ -141,7 +141,7 @@ def test_study_pages_are_written_and_rebuilt(study_runs):
     assert main(["report", str(study_runs)]) == 0
     for s, page in pages.items():
         again = (study_runs / f"{s}.html").read_text(encoding="utf-8")
-        kpi = lambda p: [line.strip() for line in p.splitlines() if "data-kpi=" in line]  # noqa: E731
+        kpi = lambda p: [line.strip() for line in p.splitlines() if "data-kpi=" in line]
         assert kpi(again) == kpi(page), s  # the same figures from the CSVs
 
 
@@ -241,7 +241,7 @@ def test_the_kpis_shown_are_the_workbooks(browser, example_runs):
 def test_long_tables_search_and_sort(browser, example_runs):
     v = Visit(browser, example_runs["plan"] / "report.html")
     table = "#cts-table"
-    info = lambda: v.page.inner_text(f"{table}_info")  # noqa: E731
+    info = lambda: v.page.inner_text(f"{table}_info")
     total = info()
     v.page.fill(f"{table}_wrapper input[type=search]", "FRESHCO")
     v.page.wait_for_function(f"document.querySelector('{table}_info').textContent.includes('filtered')")
@@ -250,7 +250,7 @@ def test_long_tables_search_and_sort(browser, example_runs):
     assert customers and set(customers) == {"FRESHCO"}
     v.page.fill(f"{table}_wrapper input[type=search]", "")
     v.page.wait_for_function(f"!document.querySelector('{table}_info').textContent.includes('filtered')")
-    units = lambda: [float(x.replace(",", "")) for x in v.page.eval_on_selector_all(f"{table} tbody tr td:nth-child(4)", "tds => tds.map(td => td.textContent)")]  # noqa: E731
+    units = lambda: [float(x.replace(",", "")) for x in v.page.eval_on_selector_all(f"{table} tbody tr td:nth-child(4)", "tds => tds.map(td => td.textContent)")]
     before = units()
     assert len(before) > 1 and before != sorted(before)
     v.page.click(f"{table}_wrapper th:has-text('units')")

@@ -8,10 +8,10 @@ import stat
 
 import pandas as pd
 import pytest
-from openpyxl import load_workbook
-
 from aop import InputError, load_case, solve_case
 from aop.cli import main
+from openpyxl import load_workbook
+
 from tests.conftest import REPO, write_xlsx
 
 # ------------------------------------------------------------------ the template
@@ -125,7 +125,7 @@ def test_every_sheet_prints_like_a_report(plan_book):
 
 
 def test_headers_are_words_and_numbers_are_formatted_by_what_they_are(plan_book):
-    wb, plan, _ = plan_book
+    wb, _plan, _ = plan_book
     ws = wb["shipments"]
     header = [c.value for c in ws[1]]
     assert header[:5] == ["From", "To", "Mode", "Premium", "Product"] and header[-1] == "Total"
@@ -136,7 +136,7 @@ def test_headers_are_words_and_numbers_are_formatted_by_what_they_are(plan_book)
     assert summary["On-time fill rate"].number_format == "0.0%"
     assert summary["Variables"].number_format == "#,##0"
     limits = wb["limits"]
-    assert [c.value for c in limits[1]][0] == "Constraint" and "What it means" in [c.value for c in limits[1]]
+    assert next(c.value for c in limits[1]) == "Constraint" and "What it means" in [c.value for c in limits[1]]
 
 
 def test_grids_have_periods_across_and_totals_that_add_up(plan_book):
@@ -198,5 +198,5 @@ def test_the_readmes_example_section_is_this_runs_story():
     plan = solve_case(REPO / "data" / "example.xlsx")
     assert block == readme_section(plan).strip(), "README example section is stale: python scripts/make_example.py --readme"
     # The quoted price at the README's top is one of this run's sentences.
-    quote = [line[2:] for line in text.splitlines() if line.startswith("> One more hour of LINE-BOTTLING")][0]
+    quote = next(line[2:] for line in text.splitlines() if line.startswith("> One more hour of LINE-BOTTLING"))
     assert quote in set(plan.shadow_prices["meaning"])
