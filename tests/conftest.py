@@ -1,14 +1,40 @@
-"""Shared fixtures: one small valid case that invalid cases are derived from by mutation."""
+"""Shared fixtures: one small valid case that invalid cases are derived from by mutation, and
+the bundled example solved once for the session (read it, never change it)."""
 
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "data" / "example.xlsx"
+
+# Property tests: the full run in CI (CI=true, as .ci/run sets it), a small one while developing.
+# Derandomized and without a local database, so a run here is the run CI does.
+settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("dev", max_examples=15, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(scope="session")
+def example_model():
+    """The bundled example, solved once for the session (``solve.Solved``): tests read it."""
+    from aop import solve_model
+
+    return solve_model(EXAMPLE)
+
+
+@pytest.fixture(scope="session")
+def example_plan(example_model):
+    """The bundled example's plan with its finance view, made once for the session."""
+    from aop import plan_of
+
+    return plan_of(example_model)
 
 
 def small_case() -> dict[str, pd.DataFrame]:

@@ -100,15 +100,13 @@ def test_validate_command(tables, tmp_path):
 
 
 @pytest.mark.skipif(not EXAMPLE.exists(), reason="example workbook not generated")
-def test_bundled_example_solves_from_the_cli(tmp_path):
+def test_bundled_example_solves_from_the_cli(tmp_path, example_plan):
     r = run("solve", str(EXAMPLE), "--out", str(tmp_path / "plan"))
     assert r.returncode == 0, r.stderr
     summary = pd.read_csv(tmp_path / "plan" / "summary.csv").set_index("metric")["value"]
     assert summary["status"] == "optimal"
     # The CLI's files say what the API's plan says (the README's figures: tests/test_workbook.py).
-    from aop import solve_case
-
-    plan = solve_case(EXAMPLE)
+    plan = example_plan
     assert float(summary["total_cost"]) == pytest.approx(plan.total_cost, rel=1e-12)
     sp = pd.read_csv(tmp_path / "plan" / "shadow_prices.csv")
     top = sp[sp["constraint"] == "capacity"].iloc[0]

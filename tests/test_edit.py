@@ -92,6 +92,7 @@ def _scenario_rows(case):
                 yield t, c
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["example", "generated"])
 def test_every_kind_of_scenario_row_equals_a_full_build(cases, bases, name):
     case, base = cases[name], bases[name]

@@ -198,7 +198,7 @@ def test_units_never_vanish_small_cases():
         assert source == pytest.approx(sink, rel=1e-9)
 
 
-def test_units_never_vanish_in_the_example():
+def test_units_never_vanish_in_the_example(example_plan):
     from aop.read import read_case
 
     from tests.conftest import REPO
@@ -208,8 +208,7 @@ def test_units_never_vanish_in_the_example():
     for k in ("inventory", "receipts"):
         if k in tables:
             tables[k] = tables[k].assign(**{c: pd.to_numeric(tables[k][c]) for c in ("initial", "quantity") if c in tables[k]})
-    plan = solve_case(REPO / "data" / "example.xlsx")
-    source, sink = unit_accounting(plan, tables)
+    source, sink = unit_accounting(example_plan, tables)
     assert source == pytest.approx(sink, rel=1e-9)
 
 

@@ -16,7 +16,7 @@ from aop.buffers import compare_cuts, inventory_sheet, proposed
 from aop.cli import main
 from aop.scenarios import kpis
 
-from tests.conftest import REPO, small_case, write_xlsx
+from tests.conftest import small_case, write_xlsx
 from tests.test_lp_families import CASES, _capacity, base
 from tests.test_supply import outage_case
 
@@ -140,10 +140,10 @@ def test_cost_to_serve_traces_each_unit_along_its_path():
     assert cts["margin"] == pytest.approx(10 * 100.0 - 36.0)
 
 
-def test_every_cost_is_traced_somewhere_in_the_example():
+def test_every_cost_is_traced_somewhere_in_the_example(example_model):
     # What was spent and carried, and the opening stock and receipts at unit value, equal what
     # the deliveries carry plus what closes the year on hand (with its last holding).
-    model = solve_model(REPO / "data" / "example.xlsx")
+    model = example_model
     plan = plan_of(model, finance=False)
     nodes, served = S.node_costs(model)
     case = model.built.case

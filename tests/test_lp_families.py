@@ -12,7 +12,7 @@ import copy
 
 import pandas as pd
 import pytest
-from aop import solve_case, solve_model
+from aop import plan_of, solve_case, solve_model
 from aop.families import FAMILIES
 
 
@@ -216,14 +216,14 @@ FD = [(c[0], c[1], fam, idx, price, bump) for c in CASES for fam, idx, price, bu
 def test_finite_differences_match_shadow_prices(name, tables, family, index, price, bump, h):
     # A rise is compared with shadow_price_up, a fall with shadow_price_down (both exist for
     # every binding row; they equal shadow_price where its range extends on that side).
-    plan = solve_case(tables)
-    row = plan.shadow_prices
+    model = solve_model(tables)
+    row = plan_of(model, finance=False).shadow_prices
     for k, v in index.items():
         row = row[(row["constraint"] == family) & (row[k] == v)]
     one_sided = float(row["shadow_price_up" if h > 0 else "shadow_price_down"].iloc[0])
     bumped = copy.deepcopy(tables)
     bump(bumped, h)
-    delta = (solve_case(bumped).total_cost - plan.total_cost) / h
+    delta = (solve_model(bumped).solution.objective - model.solution.objective) / h
     assert delta == pytest.approx(one_sided, rel=1e-6, abs=1e-6)
     lo, hi = float(row["limit_lower"].iloc[0]), float(row["limit_upper"].iloc[0])
     if lo <= float(row["limit"].iloc[0]) + h <= hi:

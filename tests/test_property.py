@@ -49,7 +49,7 @@ def broken_cases(draw):
 
 
 @given(broken_cases())
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 def test_broken_cases_never_crash(tables):
     try:
         plan = solve_case(tables)

@@ -33,8 +33,8 @@ TABLE_NAMES = list(small_case())  # sheetN.xml in write_xlsx order
 CSV_NAMES = [f"{n}.csv" for n in TABLE_NAMES]
 
 # derandomize: CI sees the same examples every run; database=None: nothing replays from a
-# local .hypothesis folder, so a run here is the run CI does. The example counts keep the whole
-# file near 40 s on a 2-core machine.
+# local .hypothesis folder, so a run here is the run CI does. How many examples comes from the
+# hypothesis profile (tests/conftest.py): 150 in CI, 15 while developing.
 COMMON = {
     "deadline": None,
     "derandomize": True,
@@ -212,7 +212,8 @@ def apply_csv_mutations(folder: Path, mutations: list[tuple]) -> None:
 
 
 @given(st.lists(csv_mutation, min_size=1, max_size=4))
-@settings(max_examples=200, **COMMON)
+@pytest.mark.slow
+@settings(**COMMON)
 def test_broken_csv_folders_never_crash(mutations: list[tuple]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         case, out = Path(tmp) / "case", Path(tmp) / "out"
@@ -340,7 +341,8 @@ def apply_xlsx_mutations(path: Path, mutations: list[tuple]) -> None:
 
 
 @given(st.lists(xlsx_mutation, min_size=1, max_size=4))
-@settings(max_examples=250, **COMMON)
+@pytest.mark.slow
+@settings(**COMMON)
 def test_broken_workbooks_never_crash(mutations: list[tuple]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         case, out = Path(tmp) / "case.xlsx", Path(tmp) / "out"

@@ -33,8 +33,8 @@ def test_same_inputs_give_the_same_objective(tables):
     pd.testing.assert_frame_equal(a.shadow_prices, b.shadow_prices)
 
 
-def test_provenance_records_inputs_versions_and_options():
-    plan = solve_case(REPO / "data" / "example.xlsx")
+def test_provenance_records_inputs_versions_and_options(example_plan):
+    plan = example_plan
     prov = plan.tables["provenance"].set_index("item")["value"]
     digest = hashlib.sha256((REPO / "data" / "example.xlsx").read_bytes()).hexdigest()
     assert prov["input file example.xlsx"] == digest
@@ -222,10 +222,10 @@ def test_a_new_plan_removes_files_of_an_earlier_run_it_does_not_have(tables, tmp
     assert "my_notes.txt" in names and "plan.xlsx" in names
 
 
-def test_every_plan_table_is_registered_for_clean_up():
+def test_every_plan_table_is_registered_for_clean_up(example_plan):
     from aop.results import PLAN_TABLES
 
-    plan = solve_case(REPO / "data" / "example.xlsx")
+    plan = example_plan
     assert set(plan.tables) <= set(PLAN_TABLES)
     assert {"purchases", "consumption", "backorders"} <= set(plan.tables), "the example exercises the optional tables"
 

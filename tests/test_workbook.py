@@ -190,12 +190,12 @@ def test_parquet_copies_read_back_exactly(plan_book):
 # ------------------------------------------------------------------ the example's story
 
 
-def test_the_readmes_example_section_is_this_runs_story():
+def test_the_readmes_example_section_is_this_runs_story(example_plan):
     from scripts.make_example import README_END, README_START, readme_section
 
     text = (REPO / "README.md").read_text()
     block = text.split(README_START)[1].split(README_END)[0].strip()
-    plan = solve_case(REPO / "data" / "example.xlsx")
+    plan = example_plan
     assert block == readme_section(plan).strip(), "README example section is stale: python scripts/make_example.py --readme"
     # The quoted price at the README's top is one of this run's sentences.
     quote = next(line[2:] for line in text.splitlines() if line.startswith("> One more hour of LINE-BOTTLING"))
