@@ -866,7 +866,9 @@ def edit(base: Built, case: Case) -> Built:
     changes which rows or variables exist (``IN_PLACE``), or edits anything else, the whole
     plan is built. Either way the LP equals ``build(case)``'s, array for array."""
     ctx = base.context
-    changed = changed_columns(base.case, case) if ctx is not None else None
+    if ctx is None:  # nothing built to reuse
+        return build(case, base.families)
+    changed = changed_columns(base.case, case)
     in_place = {**IN_PLACE, **{c: None for f in base.families.values() for c in f.numbers}}
     if changed is None or any(c not in in_place for c in changed):
         return build(case, base.families)

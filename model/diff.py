@@ -33,7 +33,7 @@ class ModelDiff:
     coefficients: np.ndarray
     families: tuple[str, ...] = ()
     variables: tuple[str, ...] = ()
-    built: Built | None = field(default=None, repr=False, compare=False)  # plan b
+    built: Built = field(kw_only=True, repr=False, compare=False)  # plan b
 
     @property
     def empty(self) -> bool:

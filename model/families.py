@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,8 @@ from .validate import Case
 
 #: Diagnosis tiers: flow accounting never moves; promises move first, then business limits.
 FLOW, PROMISE, LIMIT = 0, 1, 2
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class Context:
     def T(self) -> int:
         return len(self.per)
 
-    def memo(self, key: str, make: Callable[[], object]) -> object:
+    def memo(self, key: str, make: Callable[[], _T]) -> _T:
         """``make()``, made once per structure: a value that depends only on which rows and
         variables exist (positions, key tables), which ``build.edit`` keeps for an edit that
         keeps the structure, so a family's limits are read again without joining again."""
@@ -611,7 +614,7 @@ _F = [
         "units, kg or m3 leaving in t (the lane's capacity_unit)",
         "sum_p size_p x what leaves in t <= capacity, size 1, weight_kg or volume_m3 by `capacity_unit`",
         "value of one more unit, kg or m3 of lane capacity (<= 0)",
-        lambda g: f"one more {ONE.get(g('limit_unit'), 'unit')} of capacity on lane {g('origin')} -> {g('destination')} by {g('mode')} in {g('period')}",
+        lambda g: f"one more {ONE.get(str(g('limit_unit')), 'unit')} of capacity on lane {g('origin')} -> {g('destination')} by {g('mode')} in {g('period')}",
         review=5, tier=LIMIT, lever=True, build=lane_capacity, row_unit=_lane_units, noun=lambda g: f"lane {g('origin')} -> {g('destination')} by {g('mode')}", trigger="lane capacity",
         reads=frozenset({"lanes.capacity", "products.weight_kg", "products.volume_m3", LEGS}), limits=lane_capacity_limits,
         limit_reads=frozenset({"lanes.capacity"}),
@@ -620,7 +623,7 @@ _F = [
         "storage", ("site", "period"), "<=", "storage_unit",
         "units, kg or m3 (the site's storage_unit)",
         "sum_p size_p x inv <= storage_capacity, size by `storage_unit`", "value of one more unit, kg or m3 of space (<= 0)",
-        lambda g: f"one more {ONE.get(g('limit_unit'), 'unit')} of storage space at {g('site')} in {g('period')}",
+        lambda g: f"one more {ONE.get(str(g('limit_unit')), 'unit')} of storage space at {g('site')} in {g('period')}",
         review=6, tier=LIMIT, lever=True, build=storage, row_unit=_site_units, noun=lambda g: f"space at {g('site')}",
         reads=frozenset({"sites.storage_capacity", "products.weight_kg", "products.volume_m3"}), limits=storage_limits,
         limit_reads=frozenset({"sites.storage_capacity"}),
@@ -660,8 +663,8 @@ _F = [
         "money",
         "sum over the scope's stock of unit_value x inv (+ goods in transit at the period end, where `in_transit`) <= max_value",
         "value of one more unit of money allowed in inventory: the price of the working-capital target (<= 0)",
-        lambda g: f"one more {g('limit_unit')} of inventory allowed {('at ' + g('site')) if g('site') else 'across all sites'} for {g('family') or 'all products'} at the end of {g('period')}",
-        review=6.5, tier=PROMISE, lever=True, build=inventory_budget, row_unit=_currency, noun=lambda g: f"inventory budget {('at ' + g('site')) if g('site') else 'across all sites'} for {g('family') or 'all products'}",
+        lambda g: f"one more {g('limit_unit')} of inventory allowed {('at ' + str(g('site'))) if g('site') else 'across all sites'} for {g('family') or 'all products'} at the end of {g('period')}",
+        review=6.5, tier=PROMISE, lever=True, build=inventory_budget, row_unit=_currency, noun=lambda g: f"inventory budget {('at ' + str(g('site'))) if g('site') else 'across all sites'} for {g('family') or 'all products'}",
         reads=frozenset({"inventory_budget.max_value", "products.unit_value", LEGS}), numbers=frozenset({"inventory_budget.max_value"}),
     ),
 ]

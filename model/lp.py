@@ -11,9 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from scipy.sparse import csc_array
 
 #: Row sense codes: 1 '<=', -1 '>=', 0 '=='.
 SENSE = {"<=": 1, ">=": -1, "==": 0}
@@ -45,7 +49,7 @@ class LP:
     ``offsets[i]:offsets[i + 1]``. Units: money for costs, the family's unit for limits."""
 
     c: np.ndarray
-    A: object  # scipy.sparse.csc_array
+    A: csc_array
     row_lower: np.ndarray
     row_upper: np.ndarray
     col_lower: np.ndarray
@@ -136,7 +140,7 @@ def terms(df: pd.DataFrame, keys: list[str], coef: object = 1.0) -> pd.DataFrame
     return out
 
 
-def assemble(blocks: list[Block], limits: list[np.ndarray], c: np.ndarray, A: object = None) -> LP:
+def assemble(blocks: list[Block], limits: list[np.ndarray], c: np.ndarray, A: csc_array | None = None) -> LP:
     """Stack the blocks into one sparse matrix (CSC) with row bounds from limits and senses;
     ``A``: the matrix they stack to, when the caller has it already."""
     from scipy.sparse import coo_array

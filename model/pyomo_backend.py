@@ -25,9 +25,9 @@ def pyomo_model(built: Built) -> tuple[pyo.ConcreteModel, list]:
     For inspection, export (``m.write('plan.lp')``) and other solvers."""
     m = pyo.ConcreteModel(name="aop")
     col_var: list = [None] * built.lp.num_col
-    for name, cols in VARIABLES.items():
+    for name, index in VARIABLES.items():
         df = built.variables[name]
-        keys = list(df[list(cols)].itertuples(index=False, name=None))
+        keys = list(df[list(index)].itertuples(index=False, name=None))
         comp = pyo.Var(keys, domain=pyo.NonNegativeReals, dense=True)
         m.add_component(name, comp)
         for k, c in zip(keys, df["col"].to_numpy()):
