@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .diagnose import Infeasibility
 from .files import atomic_file, commit, inert_for_csv, staging, write_parquet
 from .results import PLAN_TABLES, Plan
 from .webreport import plan_page, render, study_page
@@ -106,7 +107,7 @@ def write_no_plan(status: str, detail: str, report: object, out_dir: str | Path,
     try:
         lines = [f"No plan: {status}. {detail}"]
         files: dict[str, pd.DataFrame] = {}
-        if hasattr(report, "lines"):
+        if isinstance(report, Infeasibility):
             lines += report.lines()
             files = {"infeasible_relaxation.csv": report.relaxation, "infeasible_conflict.csv": report.conflict}
         elif report:

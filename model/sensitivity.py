@@ -126,7 +126,7 @@ NOT_BRIDGED = ("periods", "settings", "scenarios")
 
 def _drivers() -> dict[str, dict[str, list[str] | str]]:
     named = {t for tabs in DRIVERS.values() for t in tabs}
-    rest = {t: "*" for t in TABLES if t not in named and t not in NOT_BRIDGED}
+    rest: dict[str, list[str] | str] = {t: "*" for t in TABLES if t not in named and t not in NOT_BRIDGED}
     return {**DRIVERS, OTHER: rest} if rest else dict(DRIVERS)
 #: Which driver brings a shared table's rows (new products, sites, lanes ...) when switched.
 ROWS_OWNER = {"production": "capacity", "supply": "capacity", "capacity": "capacity", "sites": "capacity", "products": "demand and prices", "lanes": "lanes, lead times and pipeline", "inventory": "lanes, lead times and pipeline"}

@@ -44,5 +44,6 @@ def periods_text(names: list[str], periods) -> str:
     for a, b in zip(order, order[1:] + [None]):
         if b != a + 1:
             runs.append(say[start] if start == a else f"{say[start]}-{say[a]}")
-            start = b
+            if b is not None:  # else that was the last run
+                start = b
     return ", ".join(runs[:-1]) + (" and " if len(runs) > 1 else "") + runs[-1]

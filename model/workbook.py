@@ -77,9 +77,10 @@ def _label(column: str, cur: str) -> str:
 class _Writer:
     """Sheets with the house style: formats, widths, autofilter, print setup, footer."""
 
-    def __init__(self, wb, footer: str):
+    def __init__(self, wb, footer: str, currency: str = ""):
         self.wb = wb
         self.footer = footer
+        self.currency = currency  # in the money columns' headers ('' for plain tables)
         f = wb.add_format
         self.title = f({"bold": True, "font_size": 14})
         self.bold = f({"bold": True})
@@ -105,7 +106,7 @@ class _Writer:
         ``wrap``: a text column wrapped in its width, each row as tall as its text needs.
         ``labels``: headers in words (``LABELS``); else the columns' own names."""
         cols = list(df.columns)
-        cur = getattr(self, "currency", "")
+        cur = self.currency
         head = (lambda c: _label(c, cur) if isinstance(c, str) else str(c)) if labels else str
         ws.write_row(first_row, 0, [head(c) for c in cols], self.head)
         ws.set_row(first_row, 30)
@@ -191,8 +192,7 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
         str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False}
     )
     wb.set_properties(_properties(prov))
-    w = _Writer(wb, footer)
-    w.currency = cur
+    w = _Writer(wb, footer, cur)
     periods = list(plan.periods)
     notes: dict[str, str] = {}
     overview = w.sheet("overview", landscape=False)
@@ -583,8 +583,7 @@ def write_study_workbook(study: str, tables: dict[str, pd.DataFrame], path: Path
 
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False})
     wb.set_properties({"title": f"aop {study}: {title}"})  # aop report reads the title back
-    w = _Writer(wb, f"&L{_footer_text(title)}&CPage &P of &N&R{dt.date.today().isoformat()}")
-    w.currency = currency
+    w = _Writer(wb, f"&L{_footer_text(title)}&CPage &P of &N&R{dt.date.today().isoformat()}", currency)
     written = []
     for name, df in tables.items():
         ws = w.sheet(name)
@@ -652,8 +651,8 @@ def _study_chart(w: _Writer, study: str, name: str, df: pd.DataFrame, n: int, cu
                 ws.write_number(at + i, j, x, w.fmt["money0"])
         k = len(df)
         chart = w.wb.add_chart({"type": "column", "subtype": "stacked"})
-        for j, (label, color) in enumerate((("base", None), ("cost up", "#C55A11"), ("cost down", "#70AD47"), ("plan total", "#2F5597")), start=1):
-            style = {"fill": {"none": True}, "border": {"none": True}} if color is None else {"fill": {"color": color}}
+        for j, (label, fill) in enumerate((("base", None), ("cost up", "#C55A11"), ("cost down", "#70AD47"), ("plan total", "#2F5597")), start=1):
+            style = {"fill": {"none": True}, "border": {"none": True}} if fill is None else {"fill": {"color": fill}}
             chart.add_series({"name": label, "categories": [name, at + 1, 0, at + k, 0], "values": [name, at + 1, j, at + k, j], "gap": 50, **style})
         chart.set_title({"name": "From plan A's total cost to plan B's, by driver"})
         chart.set_y_axis({"name": cur, "num_format": "#,##0"})
