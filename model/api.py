@@ -83,11 +83,11 @@ def solve_model(
     try:
         solved = solve(built, opts)
     except SolveError as err:
-        if err.status == "infeasible" and err.handle is not None:
+        if err.status == "infeasible" and isinstance(err.handle, Solved):
             err.report = diagnose(err.handle)
         raise
     timings["solve"] = time.perf_counter() - t0
-    say(f"solved in {solved.solution.seconds:.2f} s; reading results ...")
+    say(f"solved in {solved.optimum.seconds:.2f} s; reading results ...")
     return solved
 
 

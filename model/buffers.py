@@ -35,7 +35,7 @@ def proposed(solved: Solved) -> pd.DataFrame:
     """Safety stock per site and product from variability (see the module docstring)."""
     from scipy.stats import norm
 
-    built, sol = solved.built, solved.solution
+    built, sol = solved.built, solved.optimum
     case = built.case
     v = variable_values(built, sol)
     per = case.periods.set_index("period")["days"]

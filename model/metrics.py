@@ -12,16 +12,22 @@ is assembled (``summary``). Units: 'money' is the case's currency, 'fraction' a 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import pandas as pd
 
 from .results import COST_COMPONENTS, COST_GROUPS, Figures, ledger_entries
 
+#: A figure's value: a number, or text (the status, the solver, the limits that cost the most).
+Value = float | str
+
+_V = TypeVar("_V", covariant=True)
+
 
 @dataclass(frozen=True)
-class Metric:
+class Metric(Generic[_V]):
     """One figure of a plan. ``value`` computes it from the plan's figures (None for a fact of
     the run, given to ``summary``); ``per``: 'segment' for one value per customer segment,
     named '<name> <segment>'; ``kpi``: compared across plans (scenarios, sensitivity, the
@@ -31,7 +37,7 @@ class Metric:
     label: str
     unit: str
     formula: str
-    value: Callable[[Figures], object] | None = None
+    value: Callable[[Figures], _V] | None = None
     kpi: bool = False
     per: str = ""
 
@@ -94,48 +100,47 @@ _COST_WORDS = {
     "closing_stock_penalty": ("Closing stock below target", "units below a soft closing target x unit_value"),
 }
 
+# A list of its own, typed: each metric's value is checked to be a number or text.
+_METRICS: list[Metric[Value]] = [
+    Metric("status", "Status", "", "the solver's verdict: optimal", lambda f: f.solution.status),
+    Metric("total_cost", "Total cost (the objective)", "money", "the LP's objective: cash cost-to-serve + carrying cost + penalties", lambda f: f.solution.objective, kpi=True),
+    Metric("cash_cost_to_serve", "Cash cost-to-serve", "money", "production + co-manufacturing + overtime + purchases + freight", _group("cash_cost_to_serve"), kpi=True),
+    Metric("carrying_cost", "Carrying cost (holding: cost of capital, not cash)", "money", "holding at sites + holding in transit", _group("carrying_cost")),
+    Metric("penalty_cost", "Penalties (what the plan gives up)", "money", "lost sales + backorders + still owed at the end + stock below targets", _group("penalty_cost")),
+    *[Metric(c, _COST_WORDS[c][0], "money", _COST_WORDS[c][1], _cost(c), kpi=c == "overtime_cost") for c in COST_COMPONENTS],
+    Metric("revenue", "Revenue (price x delivered)", "money", "units delivered x their price (on time and late)", _service("revenue"), kpi=True),
+    Metric("revenue_deferred", "Revenue deferred (delivered late)", "money", "units delivered late x price", _service("revenue_deferred"), kpi=True),
+    Metric("revenue_lost", "Revenue lost", "money", "units lost x price", _service("revenue_lost"), kpi=True),
+    Metric("contribution_margin", "Contribution margin", "money", "revenue - cash cost-to-serve (the P&L's margin)", _margin, kpi=True),
+    Metric("contribution_margin_pct", "Contribution margin %", "fraction", "contribution margin / revenue", _margin_pct),
+    Metric("what_if_resolves", "What-if re-solves of the finance view", "count", "warm re-solves the finance view ran"),
+    Metric("what_ifs_left_out", "What-ifs left out (their time was spent)", "count", "what-ifs beyond the finance view's time budget"),
+    Metric("demand_units", "Demand", "units", "every demand row's quantity as solved", _service("demand_units")),
+    Metric("ontime_units", "Delivered on time", "units", "units delivered in the period they are wanted", _service("ontime_units")),
+    Metric("late_units", "Delivered late", "units", "units delivered after their period (backorders cleared)", _service("late_units")),
+    Metric("lost_units", "Lost", "units", "units never delivered", _service("lost_units")),
+    Metric("backlog_at_end_units", "Still owed at the end", "units", "units owed after the last period", _service("backlog_at_end_units")),
+    Metric("backlog_at_end_revenue", "Revenue still owed at the end", "money", "units owed after the last period x price", _service("backlog_at_end_revenue")),
+    Metric("fill_rate", "On-time fill rate", "fraction", "units on time / all demand (OTIF)", _service("fill_rate"), kpi=True),
+    Metric("premium_freight_spend", "Premium freight", "money", "units on premium modes x their freight", _premium("premium_freight_spend"), kpi=True),
+    Metric("premium_freight_units", "Premium freight (units)", "units", "units moved on premium modes", _premium("premium_freight_units")),
+    Metric("inventory_value_average", "Inventory value (on hand and in transit), average of the months", "money", "the mean over the periods of the value on hand and in transit at each period end", _stock("inventory_value_average"), kpi=True),
+    Metric("inventory_value_end", "Inventory value at the end", "money", "units on hand after the last period x unit_value", _stock("inventory_value_end"), kpi=True),
+    Metric("in_transit_end_units", "In transit at the end", "units", "units still on their way after the last period", _stock("in_transit_end_units")),
+    Metric("in_transit_end_value", "Value in transit at the end", "money", "units still on their way x unit_value", _stock("in_transit_end_value")),
+    Metric("top_limits", "The limits that cost the most", "", "the three binding business limits whose step the prices value most", _top_limits, kpi=True),
+    Metric("solver", "Solver", "", "HiGHS and its version", lambda f: f.solution.solver),
+    Metric("algorithm", "Algorithm", "", "the algorithm that solved the plan", lambda f: f.solution.algorithm),
+    Metric("solve_seconds", "HiGHS time", "s", "seconds HiGHS took", lambda f: f.solution.seconds),
+    Metric("one_sided_price_resolves", "Re-solves for one-sided prices", "count", "warm re-solves that measured one-sided prices", lambda f: f.solution.one_sided.get("resolves", 0.0)),
+    Metric("one_sided_prices_left_out", "One-sided prices not measured", "count", "one-sided prices beyond the most measured", lambda f: f.solution.one_sided.get("left_out", 0.0)),
+    Metric("variables", "Variables", "count", "columns of the LP", lambda f: f.built.lp.num_col),
+    Metric("constraints", "Constraints", "count", "rows of the LP", lambda f: f.built.lp.num_row),
+]
 #: Every figure of a plan, in the order of the summary table.
-METRICS: dict[str, Metric] = {
-    m.name: m
-    for m in [
-        Metric("status", "Status", "", "the solver's verdict: optimal", lambda f: f.solution.status),
-        Metric("total_cost", "Total cost (the objective)", "money", "the LP's objective: cash cost-to-serve + carrying cost + penalties", lambda f: f.solution.objective, kpi=True),
-        Metric("cash_cost_to_serve", "Cash cost-to-serve", "money", "production + co-manufacturing + overtime + purchases + freight", _group("cash_cost_to_serve"), kpi=True),
-        Metric("carrying_cost", "Carrying cost (holding: cost of capital, not cash)", "money", "holding at sites + holding in transit", _group("carrying_cost")),
-        Metric("penalty_cost", "Penalties (what the plan gives up)", "money", "lost sales + backorders + still owed at the end + stock below targets", _group("penalty_cost")),
-        *[Metric(c, _COST_WORDS[c][0], "money", _COST_WORDS[c][1], _cost(c), kpi=c == "overtime_cost") for c in COST_COMPONENTS],
-        Metric("revenue", "Revenue (price x delivered)", "money", "units delivered x their price (on time and late)", _service("revenue"), kpi=True),
-        Metric("revenue_deferred", "Revenue deferred (delivered late)", "money", "units delivered late x price", _service("revenue_deferred"), kpi=True),
-        Metric("revenue_lost", "Revenue lost", "money", "units lost x price", _service("revenue_lost"), kpi=True),
-        Metric("contribution_margin", "Contribution margin", "money", "revenue - cash cost-to-serve (the P&L's margin)", _margin, kpi=True),
-        Metric("contribution_margin_pct", "Contribution margin %", "fraction", "contribution margin / revenue", _margin_pct),
-        Metric("what_if_resolves", "What-if re-solves of the finance view", "count", "warm re-solves the finance view ran"),
-        Metric("what_ifs_left_out", "What-ifs left out (their time was spent)", "count", "what-ifs beyond the finance view's time budget"),
-        Metric("demand_units", "Demand", "units", "every demand row's quantity as solved", _service("demand_units")),
-        Metric("ontime_units", "Delivered on time", "units", "units delivered in the period they are wanted", _service("ontime_units")),
-        Metric("late_units", "Delivered late", "units", "units delivered after their period (backorders cleared)", _service("late_units")),
-        Metric("lost_units", "Lost", "units", "units never delivered", _service("lost_units")),
-        Metric("backlog_at_end_units", "Still owed at the end", "units", "units owed after the last period", _service("backlog_at_end_units")),
-        Metric("backlog_at_end_revenue", "Revenue still owed at the end", "money", "units owed after the last period x price", _service("backlog_at_end_revenue")),
-        Metric("fill_rate", "On-time fill rate", "fraction", "units on time / all demand (OTIF)", _service("fill_rate"), kpi=True),
-        Metric("premium_freight_spend", "Premium freight", "money", "units on premium modes x their freight", _premium("premium_freight_spend"), kpi=True),
-        Metric("premium_freight_units", "Premium freight (units)", "units", "units moved on premium modes", _premium("premium_freight_units")),
-        Metric("inventory_value_average", "Inventory value (on hand and in transit), average of the months", "money", "the mean over the periods of the value on hand and in transit at each period end", _stock("inventory_value_average"), kpi=True),
-        Metric("inventory_value_end", "Inventory value at the end", "money", "units on hand after the last period x unit_value", _stock("inventory_value_end"), kpi=True),
-        Metric("in_transit_end_units", "In transit at the end", "units", "units still on their way after the last period", _stock("in_transit_end_units")),
-        Metric("in_transit_end_value", "Value in transit at the end", "money", "units still on their way x unit_value", _stock("in_transit_end_value")),
-        Metric("top_limits", "The limits that cost the most", "", "the three binding business limits whose step the prices value most", _top_limits, kpi=True),
-        Metric("solver", "Solver", "", "HiGHS and its version", lambda f: f.solution.solver),
-        Metric("algorithm", "Algorithm", "", "the algorithm that solved the plan", lambda f: f.solution.algorithm),
-        Metric("solve_seconds", "HiGHS time", "s", "seconds HiGHS took", lambda f: f.solution.seconds),
-        Metric("one_sided_price_resolves", "Re-solves for one-sided prices", "count", "warm re-solves that measured one-sided prices", lambda f: f.solution.one_sided.get("resolves", 0.0)),
-        Metric("one_sided_prices_left_out", "One-sided prices not measured", "count", "one-sided prices beyond the most measured", lambda f: f.solution.one_sided.get("left_out", 0.0)),
-        Metric("variables", "Variables", "count", "columns of the LP", lambda f: f.built.lp.num_col),
-        Metric("constraints", "Constraints", "count", "rows of the LP", lambda f: f.built.lp.num_row),
-    ]
-}
+METRICS: dict[str, Metric[Value]] = {m.name: m for m in _METRICS}
 #: Metrics with one value per segment (``Metric.per``), by name.
-PER_SEGMENT: dict[str, Metric] = {"fill_rate": Metric("fill_rate", "On-time fill rate, {segment}", "fraction", "the segment's units on time / its demand (1 where it has none)", lambda f: f.service_figures["segments"], kpi=True, per="segment")}
+PER_SEGMENT: dict[str, Metric[dict[str, float]]] = {"fill_rate": Metric("fill_rate", "On-time fill rate, {segment}", "fraction", "the segment's units on time / its demand (1 where it has none)", lambda f: f.segment_fill_rates, kpi=True, per="segment")}
 
 #: The figures compared across plans, in the order a comparison lists them (scenarios,
 #: sensitivity, the bridge, the page's cards); 'fill_rate <segment>' for each segment follows
@@ -170,25 +175,26 @@ def unit(name: str, currency: str) -> str:
     return "s" if name.startswith("stage_") else ""
 
 
-def evaluate(f: Figures, names: tuple[str, ...] | list[str] | None = None) -> dict[str, object]:
+def evaluate(f: Figures, names: tuple[str, ...] | list[str] | None = None) -> dict[str, Value]:
     """The figures ``names`` (every metric with a value when None) of a solved plan, by name;
     a per-segment metric gives one entry per segment after its plain one."""
-    out: dict[str, object] = {}
+    out: dict[str, Value] = {}
     for name in names if names is not None else [n for n, m in METRICS.items() if m.value is not None]:
         m = METRICS[name]
         if m.value is not None:
             out[name] = m.value(f)
-        if name in PER_SEGMENT:
-            out.update({f"{name} {s}": v for s, v in PER_SEGMENT[name].value(f).items()})
+        seg = PER_SEGMENT.get(name)
+        if seg is not None and seg.value is not None:
+            out.update({f"{name} {s}": v for s, v in seg.value(f).items()})
     return out
 
 
-def kpis(f: Figures) -> dict[str, object]:
+def kpis(f: Figures) -> dict[str, Value]:
     """The figures a comparison of plans puts side by side (``KPIS``)."""
     return evaluate(f, KPIS)
 
 
-def summary(f: Figures, run: dict[str, object] | None = None, finance: bool = True, timings: dict[str, float] | None = None) -> pd.DataFrame:
+def summary(f: Figures, run: Mapping[str, Value] | None = None, finance: bool = True, timings: dict[str, float] | None = None) -> pd.DataFrame:
     """metric, value, unit: every figure of the plan in one table, in ``METRICS`` order; facts
     of the run from ``run`` (what-ifs run and left out) and ``timings`` (stage seconds, as
     ``stage_<name>_seconds``). Without the finance view its figures are left out."""

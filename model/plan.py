@@ -22,7 +22,7 @@ def assemble(solved: Solved, timings: dict[str, float] | None = None, finance: b
     ``timings`` holds the seconds of the stages so far (read, validate, build, solve) and
     receives ``results`` and ``finance``; the summary and the provenance record them all."""
     timings = {} if timings is None else timings
-    built, sol = solved.built, solved.solution
+    built, sol = solved.built, solved.optimum
     case = built.case
     f = Figures.of(solved)
     t0 = time.perf_counter()

@@ -11,8 +11,10 @@ change in total cost (money) per one-unit rise of the constraint's limit.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -176,10 +178,20 @@ class Figures:
         }
 
     @cached_property
-    def service_figures(self) -> dict[str, object]:
+    def service_figures(self) -> dict[str, float]:
         """Demand, on time, late and lost units; revenue delivered, deferred and lost; what is
-        still owed at the end; on time and demand by segment: the sums of the demand table
-        (``demand_table``, its backorder split by ``backorders``), from the LP's arrays."""
+        still owed at the end: the sums of the demand table (``demand_table``, its backorder
+        split by ``backorders``), from the LP's arrays."""
+        return self._service[0]
+
+    @cached_property
+    def segment_fill_rates(self) -> dict[str, float]:
+        """Each segment's units on time over its demand (1 where it has none)."""
+        return self._service[1]
+
+    @cached_property
+    def _service(self) -> tuple[dict[str, float], dict[str, float]]:
+        """``service_figures`` and ``segment_fill_rates``, from one pass over the demand."""
         at = self._structure("demand figures", lambda: _demand_positions(self.built))
         d = self.case.demand
         q = d["quantity"].to_numpy(dtype=float).copy()
@@ -208,7 +220,7 @@ class Figures:
         demand = float(q.sum())
         seg_on = np.bincount(at["segment"], weights=on_rows, minlength=len(at["segments"])) + np.bincount(at["grid_segment"], weights=ontime_g, minlength=len(at["segments"]))
         seg_q = np.bincount(at["segment"], weights=q, minlength=len(at["segments"]))
-        return {
+        figures = {
             "demand_units": demand,
             "ontime_units": ontime,
             "late_units": float(late_g.sum()),
@@ -219,8 +231,8 @@ class Figures:
             "backlog_at_end_units": float(backlog[last].sum()),
             "backlog_at_end_revenue": float(backlog[last] @ price_g[last]),
             "fill_rate": ontime / demand if demand else math.nan,
-            "segments": {str(name): float(seg_on[i] / seg_q[i]) if seg_q[i] else 1.0 for i, name in enumerate(at["segments"])},
         }
+        return figures, {str(name): float(seg_on[i] / seg_q[i]) if seg_q[i] else 1.0 for i, name in enumerate(at["segments"])}
 
     @cached_property
     def stock_figures(self) -> dict[str, float]:
@@ -295,7 +307,7 @@ def _by_period(df: pd.DataFrame, built: Built, keys: list[str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
-def _holds(lo: float, hi: float, unit: str) -> str:
+def _holds(lo: float | None, hi: float | None, unit: str) -> str:
     """Where a price holds, in words: limits are never negative, so a range from 0 says "up to"."""
     if lo is None or (isinstance(lo, float) and math.isnan(lo)):
         return ""
@@ -316,6 +328,11 @@ def _effect(price: float, currency: str) -> str:
     return f"would {'save' if price < 0 else 'cost'} {number(abs(price))} {currency}"
 
 
+def _known(x: object) -> TypeGuard[float]:
+    """A measured number: not None and not NaN (a side or a range that was not computed)."""
+    return x is not None and not (isinstance(x, float) and math.isnan(x))
+
+
 def meaning(built: Built, r: dict) -> str:
     """The sentence a finance reviewer reads: what one unit more (and, where the price is
     one-sided, one unit less) of the limit is worth, and over which limits that holds. A price
@@ -326,26 +343,28 @@ def meaning(built: Built, r: dict) -> str:
     up, down, limit, price = r.get("shadow_price_up"), r.get("shadow_price_down"), r["limit"], r["shadow_price"]
     subject = fam.subject(r.get)
     subject = subject[0].upper() + subject[1:]
-    known = lambda x: x is not None and not (isinstance(x, float) and math.isnan(x))
-    if not known(r.get("limit_lower")):  # no basis (PDLP, or ranging turned off)
+    if not _known(r.get("limit_lower")):  # no basis (PDLP, or ranging turned off)
         return f"{subject} {_effect(price, currency)} at this plan; where that holds was not computed (the solver gave no basis)."
     at_floor = limit <= 1e-9  # a limit at 0 cannot fall
-    if known(up) and known(down) and (up != down if math.isinf(up) or math.isinf(down) else abs(up - down) > 1e-9 * max(1.0, abs(up), abs(down))):
+    if _known(up) and _known(down) and (up != down if math.isinf(up) or math.isinf(down) else abs(up - down) > 1e-9 * max(1.0, abs(up), abs(down))):
         less = "would make the plan infeasible" if math.isinf(down) else _effect(-down, currency)
         return (
             f"{subject} {_effect(up, currency)}, but one {ONE.get(unit, unit)} less {less}: "
             f"a one-sided price, the plan changes course exactly at this limit ({number(limit)} {unit})."
         )
-    if not known(up) and (at_floor or not known(down)):
+    if not _known(up) and (at_floor or not _known(down)):
         holds = "holds for no rise, which was not measured (a limit of 0 cannot fall)" if at_floor else "holds for neither a rise nor a fall; those were not measured"
         return f"{subject}: the plan changes course exactly at this limit ({number(limit)} {unit}), so its price ({number(price)} {currency}) {holds}."
-    price = up if known(up) else down
-    below_only = not known(up)
+    if _known(up):
+        price, below_only = up, False
+    else:
+        assert _known(down)  # the returns above leave only rows with a measured side
+        price, below_only = down, True
     text = f"{subject}{' up to this limit' if below_only else ''} {_effect(price, currency)}"
     if fam.step.kind == "points" and r.get("_base") and math.isfinite(price):
         text += f" ({number(abs(price) * r['_base'] / 100)} {currency} per percentage point of fill rate)"
     holds = _holds(r.get("limit_lower"), r.get("limit_upper"), unit)
-    if not known(down) and not at_floor:
+    if not _known(down) and not at_floor:
         holds += f"; below {number(limit)} {unit} the plan changes course (the price for a fall was not measured)"
     elif below_only:
         holds += f"; above {number(limit)} {unit} the plan changes course (the price for a rise was not measured)"
@@ -844,7 +863,7 @@ def backorders_table(bo: pd.DataFrame) -> pd.DataFrame:
     return out[["product", "customer", "segment", "period", "new_backorders", "late", "backlog", "revenue_deferred"]].reset_index(drop=True)
 
 
-def provenance(case, solver: str, options: dict[str, object], objective: float | None = None, timings: dict[str, float] | None = None) -> pd.DataFrame:
+def provenance(case, solver: str, options: Mapping[str, object], objective: float | None = None, timings: dict[str, float] | None = None) -> pd.DataFrame:
     """What a plan (or a failed solve) was made from and with: the case, SHA-256 of every input
     file and table, the versions of Python and the libraries, the HiGHS options (seed and threads
     included), the time, the stage timings and the objective, so the same inputs and versions

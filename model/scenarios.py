@@ -119,7 +119,7 @@ def read_scenarios(case: Case) -> list[Variant]:
 # --------------------------------------------------------------------------------------
 
 
-def kpis(solved: Solved) -> dict[str, object]:
+def kpis(solved: Solved) -> dict[str, metrics.Value]:
     """The figures a scenario comparison puts side by side (``metrics.KPIS``)."""
     return metrics.kpis(Figures.of(solved))
 
@@ -199,7 +199,8 @@ def solve_chunk(
         if share is not None and not shared:
             share(None)  # the chunks waiting on the base must not wait for ever
     base = model.built
-    x, y, rv = model.solution.col_value.copy(), model.solution.row_dual.copy(), model.solution.row_value.copy()
+    sol = model.optimum
+    x, y, rv = sol.col_value.copy(), sol.row_dual.copy(), sol.row_value.copy()
     cold = time.perf_counter() - t0
     for i, v in enumerate(variants):
         t = time.perf_counter()
@@ -370,7 +371,7 @@ def solve_variants(
         ctx = mp.get_context("spawn")
         with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=len(chunks), mp_context=ctx) as pool:
             reports, bases = manager.Queue(), manager.Queue()
-            pending = {
+            running = {
                 pool.submit(
                     solve_chunk, case, chunk, opts, partial(_put, reports),
                     None if k == 0 else partial(_take_basis, bases), partial(_share_basis, bases, len(chunks) - 1) if k == 0 else None,
@@ -385,10 +386,10 @@ def solve_variants(
                     except queues.Empty:
                         return
 
-            while pending:
-                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            while running:
+                ready, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                 drain()
-                for f in finished:
+                for f in ready:
                     rows.extend(f.result())
             drain()
     else:

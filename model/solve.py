@@ -82,6 +82,16 @@ class SolveOptions:
         return replace(self, **kw)
 
 
+#: The options a solve ran with: HiGHS's, by its names (text, numbers and flags, as HiGHS
+#: takes them), and aop's own entries (``AOP_OPTIONS``: the algorithm, the scales ...).
+Options = dict[str, str | float]
+
+
+def _scales(options: Options) -> tuple[float, float]:
+    """The money and quantity scales a model was loaded with (``numeric_check``)."""
+    return float(options["cost_scale"]), float(options["quantity_scale"])
+
+
 @dataclass
 class Solution:
     """What HiGHS returned. Arrays are indexed like the LP's columns and rows."""
@@ -99,7 +109,7 @@ class Solution:
     algorithm: str
     seconds: float
     solver: str
-    options: dict[str, object] = field(default_factory=dict)
+    options: Options = field(default_factory=dict)
     iterations: dict[str, int] = field(default_factory=dict)
     one_sided: dict[str, float] = field(default_factory=dict)  # re-solves done, left out, seconds
 
@@ -209,13 +219,13 @@ def _new_highs() -> highspy.Highs:
         os.close(saved)
 
 
-def _load(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, dict[str, object]]:
+def _load(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, Options]:
     """A HiGHS instance loaded with the LP (money and quantities scaled, ``numeric_check``) and
     the options; the options are returned for the record, with aop's own entries (algorithm,
     scales, fallback)."""
     h = _new_highs()
     algorithm, fallback = choose_algorithm(lp, opts.solver)
-    options: dict[str, object] = {
+    options: Options = {
         "solver": algorithm,
         "presolve": opts.presolve,
         "random_seed": opts.random_seed,
@@ -359,7 +369,7 @@ class Solved:
 
     built: Built
     highs: highspy.Highs
-    options: dict[str, object]
+    options: Options
     opts: SolveOptions
     solution: Solution | None = None
     history: list[str] = field(default_factory=list)
@@ -367,6 +377,14 @@ class Solved:
     @property
     def lp(self) -> LP:
         return self.built.lp
+
+    @property
+    def optimum(self) -> Solution:
+        """The last optimal solution. ``solve`` hands a model out solved, or raises; only the
+        model of a what-if that found no plan (``Trial.model``) has none."""
+        if self.solution is None:
+            raise SolveError("not_solved", "this model holds no optimal solution")
+        return self.solution
 
     @property
     def warnings(self) -> list[str]:
@@ -380,11 +398,12 @@ class Solved:
         ``coefficients`` (positions in the column-wise ``A.data``) to HiGHS, in its units:
         money times the cost scale, limits over the quantity scale, coefficients as they are."""
         lp, h = self.lp, self.highs
+        cs, qs = _scales(self.options)
         if rows is not None and len(rows):
-            qs = self.options["quantity_scale"]
-            h.changeRowsBounds(len(rows), rows.astype(np.int32), _inf(lp.row_lower[rows] / qs), _inf(lp.row_upper[rows] / qs))
+            # highspy 1.15's stubs leave out _Highs.changeRowsBounds, which the binding has
+            h.changeRowsBounds(len(rows), rows.astype(np.int32), _inf(lp.row_lower[rows] / qs), _inf(lp.row_upper[rows] / qs))  # type: ignore[attr-defined]
         if cols is not None and len(cols):
-            h.changeColsCost(len(cols), cols.astype(np.int32), (lp.c[cols] * self.options["cost_scale"]).astype(np.float64))
+            h.changeColsCost(len(cols), cols.astype(np.int32), (lp.c[cols] * cs).astype(np.float64))
         if coefficients is not None and len(coefficients):
             col_of = np.searchsorted(lp.A.indptr, coefficients, side="right") - 1
             for k, j in zip(coefficients.tolist(), col_of.tolist()):
@@ -620,7 +639,7 @@ class Solved:
         sol = h.getSolution()
         info = h.getInfo()
         # Back to the case's units: x and limits times the quantity scale, prices over the money scale.
-        cs, qs = options["cost_scale"], options["quantity_scale"]
+        cs, qs = _scales(options)
         x = np.asarray(sol.col_value, dtype=float) * qs
         y = np.asarray(sol.row_dual, dtype=float) / cs
         row_value = np.asarray(sol.row_value, dtype=float) * qs
@@ -670,8 +689,8 @@ class Solved:
         Limits never fall below 0 (hours, units and capacities are not negative), so ranges are
         clipped there and a limit already at 0 has no price for a fall."""
         t0 = time.perf_counter()
-        h, lp, options, opts, families = self.highs, self.lp, self.options, self.opts, self.built.families
-        cs, qs = options["cost_scale"], options["quantity_scale"]
+        h, lp, opts, families = self.highs, self.lp, self.opts, self.built.families
+        cs, qs = _scales(self.options)
         n = lp.num_row
         limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)
         lo, hi = np.full(n, np.nan), np.full(n, np.nan)
@@ -751,7 +770,7 @@ class Solved:
             return np.zeros(0, dtype=np.int64)
         return np.asarray(iis.row_index_, dtype=np.int64) if iis.valid_ else np.zeros(0, dtype=np.int64)
 
-    def export(self, path: str) -> dict[str, object]:
+    def export(self, path: str) -> Options:
         """Write the LP as HiGHS holds it (scaled) to ``path`` (MPS or LP by the extension);
         returns HiGHS's options of this model, aop's own entries left out."""
         self.highs.writeModel(str(path))
@@ -804,7 +823,7 @@ def least_relaxation(lp: LP, movable: np.ndarray, weights: np.ndarray, opts: Sol
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
-    return np.asarray(h.getSolution().col_value, dtype=float)[lp.num_col :] * options["quantity_scale"]
+    return np.asarray(h.getSolution().col_value, dtype=float)[lp.num_col :] * _scales(options)[1]
 
 
 #: The independent check's tolerance: relative to the numbers in a row (at least one unit).

@@ -84,7 +84,7 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}".strip()
 
 
-def _cards(values: dict[str, object], units: dict[str, str], before: dict[str, object] | None = None) -> list[Kpi]:
+def _cards(values: dict[str, metrics.Value], units: dict[str, str], before: dict[str, metrics.Value] | None = None) -> list[Kpi]:
     """The page's cards (``metrics.CARDS``) from figures by name, each with its change against
     ``before`` (another plan's figures) when given."""
     out = []
@@ -153,17 +153,18 @@ def waterfall_figure(pnl: pd.DataFrame, currency: str) -> dict | None:
 
     if pnl is None or pnl.empty or "year" not in pnl:
         return None
-    x, y, measure = [], [], []
+    steps: list[tuple[str, float, str]] = []  # line, amount, how the waterfall draws it
     for r in pnl.to_dict("records"):
         kind, line, v = r["kind"], str(r["line"]), float(r["year"])
         if kind == "revenue":
-            x.append(line), y.append(v), measure.append("absolute")
+            steps.append((line, v, "absolute"))
         elif (kind == "cost" or line.startswith("holding")) and abs(v) > 0.005:
-            x.append(line), y.append(v), measure.append("relative")
+            steps.append((line, v, "relative"))
         elif kind == "margin":
-            x.append(line), y.append(v), measure.append("total")
-    if not x:
+            steps.append((line, v, "total"))
+    if not steps:
         return None
+    x, y, measure = [s[0] for s in steps], [s[1] for s in steps], [s[2] for s in steps]
     fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, textposition="outside", text=[f"{v:,.0f}" for v in y], connector={"line": {"color": "#999"}}))
     fig.update_layout(title=f"From revenue to margin, the year ({currency})", yaxis_title=currency, showlegend=False, height=460)
     return _figure(fig)

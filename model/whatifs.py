@@ -84,7 +84,7 @@ def ledger(solved: Solved, resolves: int = LEDGER_RESOLVES, what_ifs: WhatIfs | 
     The ``resolves`` entries the prices value most are re-solved (within ``what_ifs``'s
     time); the others keep only the prediction, and ``re_solved`` says why. One sentence per
     entry says it in words."""
-    built, sol = solved.built, solved.solution
+    built, sol = solved.built, solved.optimum
     what_ifs = what_ifs or WhatIfs()
     cur = built.case.currency
     led = ledger_entries(built, sol)
@@ -177,12 +177,12 @@ def service_costs(solved: Solved, what_ifs: WhatIfs | None = None) -> pd.DataFra
     a warm re-solve (one point more in every period it applies), and what holding the target
     at all costs (re-solved with the target removed): the price of that service promise.
     A re-solve beyond ``what_ifs``'s time leaves its figure blank (NaN)."""
-    built, sol = solved.built, solved.solution
-    fam = built.families.get("service")
+    built, sol = solved.built, solved.optimum
     what_ifs = what_ifs or WhatIfs()
     found = built.lp.block("service")
     if found is None or not len(found[0]):
         return pd.DataFrame(columns=["segment", "target", "point_cost_predicted", "point_cost", "target_cost"])
+    fam = built.families["service"]  # the family the LP's service rows were built from
     b, sl = found
     rows = np.arange(sl.start, sl.stop)
     keys = b.keys.assign(_row=rows, limit=built.lp.limit[rows], base=fam.base(built, b.keys))
@@ -203,7 +203,7 @@ def service_costs(solved: Solved, what_ifs: WhatIfs | None = None) -> pd.DataFra
 def _resolve_delta(solved: Solved, rows: np.ndarray, limits: np.ndarray, what_ifs: WhatIfs) -> float:
     """Objective change when ``rows`` take these limits (a warm re-solve, undone after); inf
     when no plan meets them, NaN when the what-if time is spent."""
-    base = solved.solution.objective
+    base = solved.optimum.objective
     with what_ifs.variant(solved, limits=(rows, limits)) as trial:
         if trial is None:
             return math.nan
@@ -223,7 +223,7 @@ def premium_triggers(solved: Solved, what_ifs: WhatIfs | None = None) -> pd.Data
     100 %). An empty pipeline at the start (premium freight in the first period, where the
     standard mode's lead time cannot reach) is said as such. Re-solves beyond ``what_ifs``'s
     time are left out, and the sentences say so."""
-    built, sol = solved.built, solved.solution
+    built, sol = solved.built, solved.optimum
     what_ifs = what_ifs or WhatIfs()
     if _premium_spend(built, sol).empty:
         return pd.DataFrame(columns=["origin", "destination", "mode", "departure_period", "units", "spend", "trigger", "stops_when", "sentence"])
@@ -333,7 +333,7 @@ def _premium_after(solved: Solved, rows: np.ndarray, limits: np.ndarray, what_if
         return float(_premium_spend(solved.built, trial.solution)["spend"].sum())
 
 
-def lead_time_slip(solved: Solved, mode: str, factor: float = 1.5) -> dict[str, float]:
+def lead_time_slip(solved: Solved, mode: str, factor: float = 1.5) -> dict[str, str | float]:
     """What a slip of one mode's lead times by ``factor`` would do (the 8-week component lead
     time that becomes 12): the plan solved again with those lanes slower; the change in total
     cost, premium freight and revenue deferred and lost."""
@@ -347,6 +347,7 @@ def lead_time_slip(solved: Solved, mode: str, factor: float = 1.5) -> dict[str, 
     a = evaluate(Figures.of(solved), keys)
     with solved.variant(case.with_tables({"lanes": lanes})) as trial:
         if trial.solution is None:
+            assert trial.error is not None  # a what-if without a plan carries its solver's error
             raise trial.error
         b = evaluate(Figures(trial.built, trial.solution), keys)
     return {"mode": mode, "factor": factor, "lanes": int(hit.sum()), **{f"{k}_change": float(b[k]) - float(a[k]) for k in keys}}
