@@ -46,10 +46,10 @@ def write_plan(
 ) -> list[Path]:
     """Write plan.xlsx, report.html and <table>.csv into ``out_dir`` atomically; return the
     paths written. Files of an earlier run that this plan does not have (and any no-plan
-    report) are removed. ``timings`` (if given) receives ``write``, the seconds spent writing;
-    provenance.csv is written last and records it (the workbook's provenance sheet, written
-    before, cannot). ``base``: another plan's tables; the page's KPIs show their change
-    against it (``base_label`` says which plan that is)."""
+    report) are removed. ``timings`` (if given) receives ``write``, the seconds spent writing
+    (the plan's own record, its provenance, holds the stages before: it was made first).
+    ``base``: another plan's tables; the page's KPIs show their change against it
+    (``base_label`` says which plan that is)."""
     t0 = time.perf_counter()
     out = Path(out_dir)
     tmp = staging(out)
@@ -58,18 +58,12 @@ def write_plan(
         (tmp / "report.html").write_text(render(plan_page(plan.tables, base, base_label)), encoding="utf-8")
         names = ["plan.xlsx", "report.html"]
         for name, df in plan.tables.items():
-            if name != "provenance":
-                inert_for_csv(df).to_csv(tmp / f"{name}.csv", index=False)
-                names.append(f"{name}.csv")
+            inert_for_csv(df).to_csv(tmp / f"{name}.csv", index=False)
+            names.append(f"{name}.csv")
         if PARQUET:  # for analysts: typed columns, read back exactly
             for name, df in plan.tables.items():
                 write_parquet(df, tmp / f"{name}.parquet")
                 names.append(f"{name}.parquet")
-        if "provenance" in plan.tables:
-            record = plan.tables["provenance"]
-            write = pd.DataFrame([{"item": "stage write seconds", "value": f"{time.perf_counter() - t0:.3f}"}])
-            inert_for_csv(pd.concat([record, write], ignore_index=True)).to_csv(tmp / "provenance.csv", index=False)
-            names.append("provenance.csv")
         paths = commit(tmp, out, names, PLAN_FILES | NO_PLAN_FILES)
         if timings is not None:
             timings["write"] = time.perf_counter() - t0

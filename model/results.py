@@ -21,6 +21,7 @@ import pandas as pd
 
 from .build import Built
 from .families import ONE, Family, index_columns, review_order
+from .lp import dot
 from .solve import Solution
 from .words import number, periods_text
 
@@ -159,9 +160,9 @@ class Figures:
         holding in transit split a flow's cost; backorders and what is owed at the end split
         the backlog's."""
         v, x, c = self.built.variables, self.x, self.c
-        transit = sum(float(x(n) @ v[n]["transit_holding"].to_numpy()) for n in ("ship", "deliver"))
-        end = float(x("backlog_units") @ v["backlog_units"]["end_part"].to_numpy())
-        spend = {n: float(x(n) @ c(n)) for n in v}
+        transit = sum(dot(x(n), v[n]["transit_holding"].to_numpy()) for n in ("ship", "deliver"))
+        end = dot(x("backlog_units"), v["backlog_units"]["end_part"].to_numpy())
+        spend = {n: dot(x(n), c(n)) for n in v}
         return {
             "production_cost": spend["make"],
             "outsourcing_cost": spend["outsource"],
@@ -225,11 +226,11 @@ class Figures:
             "ontime_units": ontime,
             "late_units": float(late_g.sum()),
             "lost_units": float(s.sum()),
-            "revenue": float(on_rows @ price + delivered @ price_g),
-            "revenue_deferred": float(late_g @ price_g),
-            "revenue_lost": float(s @ price),
+            "revenue": dot(on_rows, price) + dot(delivered, price_g),
+            "revenue_deferred": dot(late_g, price_g),
+            "revenue_lost": dot(s, price),
             "backlog_at_end_units": float(backlog[last].sum()),
-            "backlog_at_end_revenue": float(backlog[last] @ price_g[last]),
+            "backlog_at_end_revenue": dot(backlog[last], price_g[last]),
             "fill_rate": ontime / demand if demand else math.nan,
         }
         return figures, {str(name): float(seg_on[i] / seg_q[i]) if seg_q[i] else 1.0 for i, name in enumerate(at["segments"])}
@@ -247,12 +248,12 @@ class Figures:
         held = self.x("inv") * uv[inv["_p"].to_numpy()]
         flows = self._structure(f"transit {id(built.legs)}", lambda: _transit_positions(built))
         moving = np.concatenate([self.x("ship"), self.x("deliver")]) * uv[flows["product"]]
-        units_after = np.concatenate([self.x("ship"), self.x("deliver")]) @ flows["after"]
+        units_after = dot(np.concatenate([self.x("ship"), self.x("deliver")]), flows["after"])
         return {
             "inventory_value_end": float(held[inv["t"].to_numpy() == T - 1].sum()),
-            "inventory_value_average": float((held.sum() + moving @ flows["ends_moving"]) / T) if T else 0.0,
+            "inventory_value_average": (float(held.sum()) + dot(moving, flows["ends_moving"])) / T if T else 0.0,
             "in_transit_end_units": float(units_after),
-            "in_transit_end_value": float(moving @ flows["after"]),
+            "in_transit_end_value": dot(moving, flows["after"]),
         }
 
     @cached_property
@@ -263,7 +264,7 @@ class Figures:
             premium = v[n]["premium"].to_numpy(dtype=bool)
             x = self.x(n)[premium]
             out["premium_freight_units"] += float(x.sum())
-            out["premium_freight_spend"] += float(x @ (self.c(n)[premium] - v[n]["transit_holding"].to_numpy()[premium]))
+            out["premium_freight_spend"] += dot(x, self.c(n)[premium] - v[n]["transit_holding"].to_numpy()[premium])
         return out
 
 

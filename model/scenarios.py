@@ -33,6 +33,7 @@ from .build import Built, build
 from .diff import ModelDiff, RebuildReason
 from .edits import Edit, apply_edits, parse_filter
 from .errors import InputError, Problem, SolveError
+from .lp import dot
 from .results import Figures
 from .schema import TABLES
 from .solve import Solved, SolveOptions, Trial, solve
@@ -154,7 +155,7 @@ def first_order_change(base: Built, x: np.ndarray, y: np.ndarray, row_value: np.
     hi_side = np.abs(row_value[r] - a.row_upper[r]) <= np.abs(row_value[r] - a.row_lower[r])
     d_lo = np.subtract(b.row_lower[r], a.row_lower[r], out=np.zeros(len(r)), where=np.isfinite(a.row_lower[r]) & np.isfinite(b.row_lower[r]))
     d_hi = np.subtract(b.row_upper[r], a.row_upper[r], out=np.zeros(len(r)), where=np.isfinite(a.row_upper[r]) & np.isfinite(b.row_upper[r]))
-    total = float(y[r] @ np.where(hi_side, d_hi, d_lo)) + float(x[j] @ (b.c[j] - a.c[j]))
+    total = dot(y[r], np.where(hi_side, d_hi, d_lo)) + dot(x[j], b.c[j] - a.c[j])
     k = change.coefficients
     if len(k):
         cols = np.searchsorted(a.A.indptr, k, side="right") - 1  # A is column-wise (CSC)

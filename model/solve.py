@@ -33,7 +33,7 @@ import pandas as pd
 from .build import VARIABLES, Built, edit
 from .diff import ModelDiff, RebuildReason, diff
 from .errors import SolveError
-from .lp import LP, bounds
+from .lp import LP, bounds, dot
 from .validate import Case
 
 #: ``--solver auto`` uses dual simplex below this many variables and HiPO with crossover from it.
@@ -429,17 +429,29 @@ class Solved:
         self.lp.c[cols] = np.broadcast_to(np.asarray(values, dtype=float), cols.shape)
         self._push(cols=cols)
 
-    def set_costs(self, variable: str, keys: pd.DataFrame, values) -> None:
-        """Set the cost (money per unit) of a variable family's columns, named by a frame of
-        its index columns (build.VARIABLES)."""
+    def _cols(self, variable: str, keys: pd.DataFrame) -> np.ndarray:
+        """LP columns of a variable family's variables, named by a frame of its index columns."""
         table = self.built.variables[variable]
         index = list(VARIABLES[variable])
         found = keys[index].merge(table[index + ["col"]], how="left", on=index)
         if found["col"].isna().any():
             raise KeyError(f"no {variable} variable for {found.loc[found['col'].isna(), index].head(3).to_dict('records')}")
-        cols = found["col"].to_numpy(dtype=np.int64)
+        return found["col"].to_numpy(dtype=np.int64)
+
+    def set_costs(self, variable: str, keys: pd.DataFrame, values) -> None:
+        """Set the cost (money per unit) of a variable family's columns, named by a frame of
+        its index columns (build.VARIABLES)."""
+        cols = self._cols(variable, keys)
         self.set_costs_at(cols, values)
         self.history.append(f"set {len(cols)} {variable} cost{'s' if len(cols) != 1 else ''} in place")
+
+    def set_coefficients(self, family: str, rows, variable: str, columns: pd.DataFrame, values) -> None:
+        """Set coefficients by business key: in the rows of ``family`` named by ``rows`` (a frame
+        of its index columns, key tuples or one tuple), of the ``variable`` columns named by
+        ``columns`` (a frame of its index columns), pair by pair; e.g. the hours one unit takes
+        on a line, in a capacity row. Each must be a nonzero the LP has."""
+        self.set_coefficients_at(self._rows(family, rows), self._cols(variable, columns), values)
+        self.history.append(f"set {len(columns)} {variable} coefficient{'s' if len(columns) != 1 else ''} in {family} rows in place")
 
     def set_coefficients_at(self, rows: np.ndarray, cols: np.ndarray, values) -> None:
         """Set coefficients of the LP's matrix by row and column number; each must be a nonzero
@@ -847,9 +859,9 @@ def check_solution(lp: LP, x: np.ndarray, y: np.ndarray, objective: float, tol: 
     worst_high = np.max(np.where(np.isfinite(lp.row_upper), (ax - lp.row_upper) / scale, 0.0), initial=0.0)
     if max(worst_low, worst_high) > tol:
         problems.append(f"a constraint is violated by {max(worst_low, worst_high):.3g} (relative)")
-    primal = float(lp.c @ x)
+    primal = dot(lp.c, x)
     limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)
-    dual = float(y @ np.where(np.isfinite(limit), limit, 0.0))
+    dual = dot(y, np.where(np.isfinite(limit), limit, 0.0))
     if abs(primal - objective) > tol * max(1.0, abs(objective)):
         problems.append(f"the objective {objective:.10g} does not match c.x = {primal:.10g}")
     if abs(primal - dual) > tol * max(1.0, abs(primal)):

@@ -23,7 +23,7 @@ def statements(plan: Solved | Figures) -> dict[str, pd.DataFrame]:
     """Every statement of a solved plan (``STATEMENT_TABLES``), from one set of figures."""
     f = Figures.of(plan)
     detail, by_period = working_capital(f)
-    return {"pnl": pnl(f), "working_capital": detail, "inventory_value": by_period, "cash": cash(f), "cost_to_serve": cost_to_serve(f)}
+    return {"pnl": pnl(f), "working_capital": detail, "inventory_value": by_period, "cash": cash(f, by_period), "cost_to_serve": cost_to_serve(f)}
 
 
 def pnl(plan: Solved | Figures) -> pd.DataFrame:
@@ -125,12 +125,13 @@ def _delayed(amount: pd.Series, days: np.ndarray, delay: float) -> tuple[np.ndar
     return x @ share, float(x @ after)
 
 
-def cash(plan: Solved | Figures) -> pd.DataFrame:
+def cash(plan: Solved | Figures, inventory_value: pd.DataFrame | None = None) -> pd.DataFrame:
     """Cash by period: revenue collected (``collection_days`` after delivery), and production,
     co-manufacturing, purchases, overtime and freight paid (``payment_days`` after they
     happen; both settings, default 0), the net cash of the plan, and the working-capital
     change (inventory value at unit value, receivables, payables). The last rows: what is
-    still to collect and to pay when the plan ends."""
+    still to collect and to pay when the plan ends. ``inventory_value``: ``working_capital``'s
+    table by period, when the caller has it."""
     f = Figures.of(plan)
     case = f.case
     names = case.period_names
@@ -142,7 +143,7 @@ def cash(plan: Solved | Figures) -> pd.DataFrame:
     spend = costs[costs["group"].isin(["cost of goods", "overtime", "freight"])].groupby("period")["amount"].sum().reindex(names, fill_value=0.0)
     cash_in, rec_end = _delayed(rev, days, collect)
     cash_out, pay_end = _delayed(spend, days, pay)
-    _, wc = working_capital(f)
+    wc = working_capital(f)[1] if inventory_value is None else inventory_value
     inventory = wc["inventory_value"].to_numpy()
     opening = float((case.inventory["initial"] * case.inventory["product"].map(case.products.set_index("product")["unit_value"])).sum())
     receivables = np.cumsum(rev.to_numpy() - cash_in)

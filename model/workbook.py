@@ -466,26 +466,29 @@ def _overview(w: _Writer, ws, plan: Plan, case: str, prov: pd.Series, sheets: li
     ws.write_string(1, 0, f"Optimal plan by {prov.get('solver', 'HiGHS')}, solved {prov.get('solved at (UTC)', '')} UTC.")
     ws.write_row(3, 0, ["Key figure", "Value", "What it says"], w.head)
     late, lost, owed = m("late_units"), m("lost_units"), m("backlog_at_end_units")
+    # The key figures by their metric (label and unit from ``metrics``), each with what it says here.
     rows = [
-        ("Total cost", m("total_cost"), "money", f"the plan's objective: what it spends plus what it gives up, in {cur}"),
-        ("Cash cost-to-serve", m("cash_cost_to_serve"), "money", "production, co-manufacturing, overtime, purchases and freight"),
-        ("Carrying cost", m("carrying_cost"), "money", "holding stock at sites and in transit (the cost of capital tied up, not cash)"),
-        ("Penalties", m("penalty_cost"), "money", "lost sales, waiting customers, buffers below target: what the plan gives up"),
-        ("Revenue", m("revenue"), "money", "price x units delivered"),
-        *([("Contribution margin", m("contribution_margin"), "money", f"revenue less cost of goods, overtime and freight: {m('contribution_margin_pct'):.1%} of revenue")] if "ledger" in plan.tables else []),
-        ("On-time fill rate", m("fill_rate"), "percent", "units delivered in the month they are wanted, over all demand"),
-        ("Delivered late", late, "units", f"revenue deferred {m('revenue_deferred'):,.0f} {cur}" if late else "none"),
-        ("Lost", lost, "units", f"revenue lost {m('revenue_lost'):,.0f} {cur}" if lost else "none"),
-        ("Still owed when the plan ends", owed, "units", f"{m('backlog_at_end_revenue'):,.0f} {cur} of revenue" if owed else "none"),
-        ("Premium freight", m("premium_freight_spend"), "money", f"{m('premium_freight_units'):,.0f} units by premium modes (see the shipments sheet)"),
-        ("Inventory value at the end", m("inventory_value_end"), "money", "on hand after the last month, at unit value"),
-        ("In transit at the end", m("in_transit_end_units"), "units", f"worth {m('in_transit_end_value'):,.0f} {cur}, still on their way"),
+        ("total_cost", f"the plan's objective: what it spends plus what it gives up, in {cur}"),
+        ("cash_cost_to_serve", "production, co-manufacturing, overtime, purchases and freight"),
+        ("carrying_cost", "holding stock at sites and in transit (the cost of capital tied up, not cash)"),
+        ("penalty_cost", "lost sales, waiting customers, buffers below target: what the plan gives up"),
+        ("revenue", "price x units delivered"),
+        *([("contribution_margin", f"revenue less cost of goods, overtime and freight: {m('contribution_margin_pct'):.1%} of revenue")] if "ledger" in plan.tables else []),
+        ("fill_rate", "units delivered in the month they are wanted, over all demand"),
+        ("late_units", f"revenue deferred {m('revenue_deferred'):,.0f} {cur}" if late else "none"),
+        ("lost_units", f"revenue lost {m('revenue_lost'):,.0f} {cur}" if lost else "none"),
+        ("backlog_at_end_units", f"{m('backlog_at_end_revenue'):,.0f} {cur} of revenue" if owed else "none"),
+        ("premium_freight_spend", f"{m('premium_freight_units'):,.0f} units by premium modes (see the shipments sheet)"),
+        ("inventory_value_end", "on hand after the last month, at unit value"),
+        ("in_transit_end_units", f"worth {m('in_transit_end_value'):,.0f} {cur}, still on their way"),
     ]
-    for r, (name, value, kind, text) in enumerate(rows, start=4):
+    kinds = {"money": "money0", "fraction": "percent", "units": "units"}
+    for r, (key, text) in enumerate(rows, start=4):
+        name, value = metrics.label(key), m(key)
         tall(r, name, text)
         ws.write_string(r, 0, name, w.bold)
-        if isinstance(value, float) and math.isfinite(value):
-            ws.write_number(r, 1, value, w.fmt["money0" if kind == "money" else kind])
+        if math.isfinite(value):
+            ws.write_number(r, 1, value, w.fmt[kinds[metrics.METRICS[key].unit]])
         ws.write_string(r, 2, text)
     r = 4 + len(rows) + 1
     ws.write_row(r, 0, ["Limits that cost the most", "Shadow price", "What one more (or one less) is worth"], w.head)

@@ -159,3 +159,19 @@ def test_a_time_limit_applies_to_each_re_solve_not_to_all_of_them_together():
     # A what-if's own cap counts from its start too, and the case's limit is back after it.
     assert model.resolve(prices=False, time_limit=1.0).status == "optimal"
     assert model.highs.getOptionValue("time_limit")[1] == pytest.approx(0.05)
+
+
+def test_coefficients_changed_in_place_by_business_key():
+    # A takes 0.6 hours of LINE instead of 0.5, set in the LP's capacity rows by key: the warm
+    # re-solve is the plan of the case with that routing.
+    model = solve_model(small_case())
+    periods = ["2027-01", "2027-02", "2027-03"]
+    model.set_coefficients("capacity", [("PL1", "LINE", p) for p in periods], "make", pd.DataFrame({"site": "PL1", "product": "A", "period": periods}), 0.6)
+    model.resolve()
+    t = small_case()
+    t["routings"].loc[t["routings"]["product"] == "A", "hours_per_unit"] = 0.6
+    same_plan(plan_of(model), plan_of(solve_model(t)))
+    assert model.history[-2].startswith("set 3 make coefficients in capacity rows")
+    # A coefficient the LP does not have is a new nonzero: refused (a rebuild's job).
+    with pytest.raises(KeyError, match="no coefficient"):
+        model.set_coefficients("demand", [("A", "C1", "2027-01")], "make", pd.DataFrame({"site": ["PL1"], "product": ["A"], "period": ["2027-01"]}), 1.0)
