@@ -59,6 +59,13 @@ class LP:
     offsets: np.ndarray
     _lookup: dict = field(default_factory=dict, repr=False, compare=False)
 
+    @classmethod
+    def of_rows(cls, c: np.ndarray, A: csc_array, sense: np.ndarray, limit: np.ndarray, blocks: list[Block], offsets: np.ndarray) -> LP:
+        """An LP of nonnegative variables whose rows have these senses and limits."""
+        lower, upper = bounds(sense, limit)
+        n = len(c)
+        return cls(c=c, A=A, row_lower=lower, row_upper=upper, col_lower=np.zeros(n), col_upper=np.full(n, math.inf), row_sense=sense, blocks=blocks, offsets=offsets)
+
     @property
     def num_col(self) -> int:
         return int(self.c.shape[0])
@@ -162,15 +169,4 @@ def assemble(blocks: list[Block], limits: list[np.ndarray], c: np.ndarray, A: cs
         A.sum_duplicates()
     limit = np.concatenate(limits) if limits else np.zeros(0)
     sense = np.repeat(np.array([b.sense for b in blocks], dtype=np.int8), sizes)
-    lower, upper = bounds(sense, limit)
-    return LP(
-        c=c,
-        A=A,
-        row_lower=lower,
-        row_upper=upper,
-        col_lower=np.zeros(len(c)),
-        col_upper=np.full(len(c), math.inf),
-        row_sense=sense,
-        blocks=blocks,
-        offsets=offsets,
-    )
+    return LP.of_rows(c, A, sense, limit, blocks, offsets)

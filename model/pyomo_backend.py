@@ -13,7 +13,7 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
 from .build import VARIABLES, Built
-from .lp import LP, bounds
+from .lp import LP
 
 # --------------------------------------------------------------------------------------
 
@@ -78,15 +78,4 @@ def compile_pyomo(built: Built) -> LP:
     rhs[rows] = np.asarray(info.rhs, dtype=float)
     sense = np.zeros(lp.num_row, dtype=np.int8)
     sense[rows] = [r.bound_type for r in info.rows]
-    lower, upper = bounds(sense, rhs)
-    return LP(
-        c=c,
-        A=A,
-        row_lower=lower,
-        row_upper=upper,
-        col_lower=np.zeros(lp.num_col),
-        col_upper=np.full(lp.num_col, np.inf),
-        row_sense=sense,
-        blocks=lp.blocks,
-        offsets=lp.offsets,
-    )
+    return LP.of_rows(c, A, sense, rhs, lp.blocks, lp.offsets)
