@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, settings
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "data" / "example.xlsx"
 
-# Property tests: the full run in CI (CI=true, as .ci/run sets it), a small one while developing.
+# Property tests: the full run in CI (CI=true, as .ci/run sets it: 100 examples each), a small one
+# while developing.
 # Derandomized and without a local database, so a run here is the run CI does.
-settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.register_profile("dev", max_examples=15, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 

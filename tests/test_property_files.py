@@ -34,7 +34,7 @@ CSV_NAMES = [f"{n}.csv" for n in TABLE_NAMES]
 
 # derandomize: CI sees the same examples every run; database=None: nothing replays from a
 # local .hypothesis folder, so a run here is the run CI does. How many examples comes from the
-# hypothesis profile (tests/conftest.py): 150 in CI, 15 while developing.
+# hypothesis profile (tests/conftest.py): 100 in CI, 15 while developing.
 COMMON = {
     "deadline": None,
     "derandomize": True,
