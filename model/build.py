@@ -27,7 +27,7 @@ by Pyomo's standard-form compiler. The tests check that both give the same LP.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -168,15 +168,21 @@ def lane_legs(case: Case, only: np.ndarray | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 
-def _grow(seed: pd.DataFrame, step) -> pd.DataFrame:
-    """Fixed point of (site, product) pairs: add ``step(frontier)`` until nothing is new."""
-    seen = seed.drop_duplicates()
-    frontier = seen
-    while not frontier.empty:
-        nxt = step(frontier).drop_duplicates().merge(seen, how="left", indicator=True)
-        frontier = nxt[nxt["_merge"] == "left_only"].drop(columns="_merge")
-        seen = pd.concat([seen, frontier], ignore_index=True)
-    return seen
+def _grow(seed: pd.DataFrame, step: Callable[[tuple], Iterable[tuple]]) -> pd.DataFrame:
+    """Fixed point of (site, product) pairs: add ``step(pair)`` of every new pair until nothing
+    is new (the seed's pairs first, then in the order they are reached). A walk over Python
+    sets: the graph has a node per site and product, far fewer than the plan has variables."""
+    seen = dict.fromkeys(zip(seed["site"], seed["product"]))
+    frontier = list(seen)
+    while frontier:
+        new = []
+        for pair in frontier:
+            for nxt in step(pair):
+                if nxt not in seen:
+                    seen[nxt] = None
+                    new.append(nxt)
+        frontier = new
+    return pd.DataFrame(list(seen), columns=["site", "product"]) if seen else pd.DataFrame({"site": pd.Series(dtype=object), "product": pd.Series(dtype=object)})
 
 
 def index_sets(case: Case) -> dict[str, pd.DataFrame]:
@@ -196,10 +202,17 @@ def index_sets(case: Case) -> dict[str, pd.DataFrame]:
     inv = case.inventory
     targets = inv[(inv["safety_stock"] > 0) | (inv["ending_min"].fillna(0) > 0)][["site", "product"]]
 
-    def upstream(f: pd.DataFrame) -> pd.DataFrame:
-        by_lane = f.merge(back, left_on="site", right_on="destination")[["origin", "product"]].rename(columns={"origin": "site"})
-        by_bom = f.merge(bom, on=["site", "product"])[["site", "component"]].rename(columns={"component": "product"})
-        return pd.concat([by_lane, by_bom], ignore_index=True)
+    origins: dict[str, list[str]] = {}
+    for o, d in zip(back["origin"], back["destination"]):
+        origins.setdefault(d, []).append(o)
+    components: dict[tuple, list[str]] = {}
+    for s_, p_, c_ in zip(bom["site"], bom["product"], bom["component"]):
+        components.setdefault((s_, p_), []).append(c_)
+
+    def upstream(pair: tuple) -> Iterable[tuple]:
+        site, product = pair
+        yield from ((o, product) for o in origins.get(site, ()))
+        yield from ((site, c) for c in components.get(pair, ()))
 
     need = _grow(pd.concat([seed, targets], ignore_index=True), upstream)
 
@@ -212,10 +225,14 @@ def index_sets(case: Case) -> dict[str, pd.DataFrame]:
     rc = case.receipts
     opening = pd.concat([inv[inv["initial"] > 0][["site", "product"]], rc[rc["quantity"] > 0][["site", "product"]]], ignore_index=True).drop_duplicates()
     src = pd.concat([makeable, buyable, opening], ignore_index=True).merge(need)
-    fwd = back.rename(columns={"origin": "site"})
+    needed = set(zip(need["site"], need["product"]))
+    destinations: dict[str, list[str]] = {}
+    for o, d in zip(back["origin"], back["destination"]):
+        destinations.setdefault(o, []).append(d)
 
-    def downstream(f: pd.DataFrame) -> pd.DataFrame:
-        return f.merge(fwd, on="site")[["destination", "product"]].rename(columns={"destination": "site"}).merge(need)
+    def downstream(pair: tuple) -> Iterable[tuple]:
+        site, product = pair
+        return ((d, product) for d in destinations.get(site, ()) if (d, product) in needed)
 
     exist = _grow(src, downstream)
     made = makeable.merge(need)
