@@ -39,10 +39,6 @@ SIZES = {  # products, plants, dcs, customers, periods, modes, density -> about 
 }
 
 
-#: Entries of the solve's option record that are aop's, not HiGHS's.
-NOT_HIGHS_OPTIONS = {"algorithm", "cost_scale", "quantity_scale", "interior_point", "fallback"}
-
-
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -50,11 +46,10 @@ def _peak_mib() -> float:
 def run_pipeline(case: str, out: str, mps: str, solver: str) -> dict:
     """Child process: the pipeline stage by stage; returns timings, peak memory, LP size."""
     from aop.build import build
-    from aop.finance import WhatIfs, add_finance
+    from aop.plan import assemble
     from aop.read import read_case
     from aop.report import write_plan
-    from aop.results import make_plan
-    from aop.solve import SolveOptions, make_highs, solve
+    from aop.solve import SolveOptions, solve
     from aop.validate import validate
 
     stages = {}
@@ -70,26 +65,22 @@ def run_pipeline(case: str, out: str, mps: str, solver: str) -> dict:
     opts = SolveOptions.from_settings(c.settings, solver=solver)
     t = time.perf_counter()
     solved = solve(b, opts)
-    sol = solved.solution
+    sol = solved.optimum
     stages["solve"] = (time.perf_counter() - t, _peak_mib())
-    t = time.perf_counter()
-    plan = make_plan(b, sol)
-    stages["results"] = (time.perf_counter() - t, _peak_mib())
-    t = time.perf_counter()
-    what_ifs = WhatIfs()
-    add_finance(plan, solved, what_ifs)
-    stages["finance"] = (time.perf_counter() - t, _peak_mib())
+    timings: dict[str, float] = {}
+    plan = assemble(solved, timings)  # the results, then the finance view, each timed
+    stages["results"] = (timings["results"], _peak_mib())
+    stages["finance"] = (timings["finance"], _peak_mib())
     t = time.perf_counter()
     write_plan(plan, out)
     stages["write"] = (time.perf_counter() - t, _peak_mib())
-    h, options = make_highs(b.lp, opts)  # not timed: only to export the same LP
-    h.writeModel(mps)
+    options = solved.export(mps)  # not timed: only to export the same LP
     return {
         "stages": stages,
-        "what_ifs": [what_ifs.ran, what_ifs.skipped],
+        "what_ifs": [int(plan.metric("what_if_resolves")), int(plan.metric("what_ifs_left_out"))],
         "objective": sol.objective,
         "highs_seconds": sol.seconds,
-        "options": {k: v for k, v in options.items() if k not in NOT_HIGHS_OPTIONS},
+        "options": options,
         "algorithm": sol.algorithm,
         "variables": b.lp.num_col,
         "rows": b.lp.num_row,
