@@ -129,3 +129,11 @@ def test_every_python_example_runs_as_a_saved_script_and_prints_what_it_says(pag
     assert run.returncode == 0, f"{page}: the example fails as a script:\n{run.stderr[-3000:]}"
     for figure in _expected(code):
         assert figure in run.stdout, f"{page}: the example's comment promises {figure!r}; it printed:\n{run.stdout}"
+
+
+def test_the_sheet_row_limit_the_docs_state_is_the_code_s():
+    from aop.workbook import MAX_SHEET_ROWS
+
+    text = (REPO / "docs" / "outputs.md").read_text(encoding="utf-8")
+    stated = re.findall(r"longer than ([\d,]+) rows \(`--sheet-rows`\)", text.replace("\n", " "))
+    assert stated == [f"{MAX_SHEET_ROWS:,}"]
