@@ -33,6 +33,8 @@ GROUP = "plant capacity"
 #: At most this many bottlenecks are re-solved without their limit (those whose prices add up
 #: to the most); the others keep their load and say why their build-ahead was not measured.
 RESOLVES = 15
+#: A sentence names the months where the build-ahead falls by more than this share of its peak.
+SHARE = 0.01
 #: Units below this are noise of the solver, not stock.
 TOL = 1e-6
 
@@ -182,11 +184,14 @@ def _rows(load: pd.DataFrame, ahead: pd.DataFrame | None, periods: list[str]) ->
         by = by[by["product"].isin(by.loc[by["build_ahead"].abs() > TOL, "product"])]
         order = {p: i for i, p in enumerate(periods)}
         by = by.assign(_t=by["period"].map(order)).sort_values(["product", "_t"])
-        prev = by.groupby("product")["build_ahead"].shift(1, fill_value=0.0)
-        by["drawn_down"] = (prev - by["build_ahead"]).clip(lower=0.0)
+        # Drawn down: where a product's build-ahead falls; where the plan without the limit
+        # holds more (negative), there is none of it to draw.
+        held = by["build_ahead"].clip(lower=0.0)
+        prev = held.groupby(by["product"]).shift(1, fill_value=0.0)
+        by["drawn_down"] = (prev - held).clip(lower=0.0)
         by["drawn_down"] = np.where(by["drawn_down"] < TOL, 0.0, by["drawn_down"])
-        held = ahead[ahead["build_ahead"] > TOL].sort_values("build_ahead", ascending=False)
-        where = held.groupby(k, sort=False).apply(lambda g: "; ".join(f"{s} {number(v)}" for s, v in zip(g["site"], g["build_ahead"])), include_groups=False)
+        waits = ahead[ahead["build_ahead"] > TOL].sort_values("build_ahead", ascending=False)
+        where = waits.groupby(k, sort=False).apply(lambda g: "; ".join(f"{s} {number(v)}" for s, v in zip(g["site"], g["build_ahead"])), include_groups=False)
         by["held_at"] = pd.Series([where.get((p, t), "") for p, t in zip(by["product"], by["period"])], index=by.index, dtype=object)
         out = out.merge(by.drop(columns="_t"), how="outer", on=k).astype({"held_at": object})
         out = out[(out["load"].fillna(0.0).abs() > TOL) | (out["build_ahead"].fillna(0.0).abs() > TOL)]
@@ -201,8 +206,8 @@ def _rows(load: pd.DataFrame, ahead: pd.DataFrame | None, periods: list[str]) ->
 
 def sentence(df: pd.DataFrame, periods: list[str]) -> str:
     """One bottleneck's table in words: when it runs at its limit, how many units it builds
-    ahead (the most held at once), for which periods (where they are drawn down), mostly of
-    which products and where they wait."""
+    ahead (the most held at once, all products together), for which periods (where that
+    falls), mostly of which products and where they wait (at its peak)."""
     obj = str(df["object"].iloc[0])
     obj = obj[0].upper() + obj[1:]
     at = _truth(df["at_limit"])
@@ -219,8 +224,10 @@ def sentence(df: pd.DataFrame, periods: list[str]) -> str:
     if total.empty or total.max() < 0.5:
         return f"{text}; it builds nothing ahead (without the limit the plan holds the same stock)."
     peak = total.idxmax()
-    drawn = df.groupby("period")["drawn_down"].sum()
-    protects = [p for p in periods if drawn.get(p, 0.0) > TOL]
+    # The months it is for: where the build-ahead of all products together falls (by more than
+    # a hundredth of its peak: one product's stock swapped for another's is no drawing down).
+    falls = total.shift(1, fill_value=0.0) - total
+    protects = [p for p in total.index if falls[p] > SHARE * total[peak]]
     share = ba[peak].sort_values(ascending=False) / total[peak]
     top = list(share.index[: max(1, int((share.cumsum() < 0.6).sum()) + 1)][:3])
     who = f"all {top[0]}" if share.iloc[0] > 0.995 else "mostly " + _and(top)
