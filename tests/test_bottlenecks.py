@@ -125,3 +125,32 @@ def test_a_cap_of_the_plant_capacity_group_added_at_run_time_is_a_bottleneck():
     assert b["load"].tolist() == pytest.approx([30.0] * 4)
     assert b["build_ahead"].tolist() == pytest.approx([10.0, 20.0, 10.0, 0.0])
     assert sentences(t) == ["The cap on B at PL runs at its limit from January; it builds 20 units ahead for March-April, all B, waiting at PL."]
+
+
+def test_the_csv_the_sheet_and_the_page(tmp_path):
+    from aop.report import write_plan
+    from aop.webreport import bottleneck_figures, rebuild
+    from openpyxl import load_workbook
+
+    plan = solve_case(line_case())
+    write_plan(plan, tmp_path)
+    said = "LINE at PL runs at its limit from February; it builds 30 units ahead for March-April, all B, waiting at PL."
+    back = pd.read_csv(tmp_path / "bottlenecks.csv")
+    assert back["build_ahead"].sum() == pytest.approx(55.0) and set(back["sentence"]) == {said}
+    ws = load_workbook(tmp_path / "plan.xlsx")["bottlenecks"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[1][0] == said
+    grid = {r[:3]: r[3:7] for r in rows[4:]}
+    assert grid[("LINE at PL", "limit (hours)", "")] == (100, 100, 100, 100)
+    assert grid[("LINE at PL", "load (hours)", "B")] == (60, 80, 50, 50)
+    assert grid[("LINE at PL", "built ahead (units)", "B")] == (10, 30, 15, 0)
+    # The chart: B's and A's load stacked, the limit, and the build-ahead on its own axis.
+    fig = bottleneck_figures(plan.tables["bottlenecks"])[0]
+    traces = {t["name"]: t for t in fig["data"]}
+    assert list(traces) == ["B", "A", "limit", "built ahead (units)"]
+    assert traces["built ahead (units)"]["y"] == pytest.approx([10.0, 30.0, 15.0, 0.0]) and traces["built ahead (units)"]["yaxis"] == "y2"
+    # The page says it, and says it again when rebuilt from the CSVs alone.
+    for _ in range(2):
+        html = (tmp_path / "report.html").read_text()
+        assert said in html and "LINE at PL: load by product against its limit" in html
+        rebuild(tmp_path)
