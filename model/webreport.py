@@ -294,23 +294,24 @@ def bottleneck_figures(bottlenecks: pd.DataFrame | None, top: int = MAX_BOTTLENE
     for obj in list(dict.fromkeys(bottlenecks["object"].astype(str)))[:top]:
         b = bottlenecks[bottlenecks["object"].astype(str) == obj]
         periods = list(dict.fromkeys(b["period"].astype(str)))
-        unit = str(b["unit"].iloc[0])
+        unit = _as_text(str(b["unit"].iloc[0]))  # in a template and a title: its characters, not HTML
         fig = go.Figure()
         load = b.pivot_table(index="product", columns="period", values="load", aggfunc="sum").reindex(columns=periods).fillna(0.0)
         load = load[load.sum(axis=1) > 1e-9]
         for i, (product, row) in enumerate(load.sort_values(by=periods, ascending=False).iterrows()):
             fig.add_bar(x=periods, y=row.tolist(), name=str(product), marker_color=PALETTE[i % len(PALETTE)], legendgroup="load",
-                        hovertemplate=f"{product}<br>%{{x}}: %{{y:,.1f}} {unit}<extra></extra>")
+                        hovertemplate="%{fullData.name}<br>%{x}: %{y:,.1f} " + unit + "<extra></extra>")
         per = b.drop_duplicates("period").set_index("period")
         fig.add_scatter(x=periods, y=per["limit"].reindex(periods).tolist(), name="limit", mode="lines", line=dict(color="black", dash="dash", shape="hvh"),
-                        hovertemplate=f"limit %{{y:,.1f}} {unit}<extra></extra>")
+                        hovertemplate="limit %{y:,.1f} " + unit + "<extra></extra>")
         ahead = pd.to_numeric(b["build_ahead"], errors="coerce").clip(lower=0.0)
         if ahead.notna().any():
             total = ahead.groupby(b["period"].astype(str)).sum().reindex(periods).fillna(0.0)
             fig.add_scatter(x=periods, y=total.tolist(), name="built ahead (units)", mode="lines+markers", yaxis="y2", line=dict(color="#d62728", width=3),
                             hovertemplate="%{x}: %{y:,.0f} units built ahead<extra></extra>")
-        fig.update_layout(title=f"{obj}: load by product against its limit, and the stock built ahead", barmode="stack", height=420, xaxis_type="category",
-                          yaxis=dict(title=unit), yaxis2=dict(title="units built ahead", overlaying="y", side="right", rangemode="tozero", showgrid=False),
+        # The title is not a trace's text (TEXT_KEYS): the name is escaped here.
+        fig.update_layout(title=f"{_as_text(obj)}: load by product against its limit, and the stock built ahead", barmode="stack", height=420, xaxis_type="category",
+                          yaxis=dict(title=_as_text(str(b["unit"].iloc[0]))), yaxis2=dict(title="units built ahead", overlaying="y", side="right", rangemode="tozero", showgrid=False),
                           legend=dict(orientation="h", y=-0.2))
         out.append(_figure(fig))
     return out

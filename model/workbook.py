@@ -402,15 +402,10 @@ def _finance_sheets(w: _Writer, t: dict[str, pd.DataFrame], periods: list[str], 
 
 
 def _bottlenecks_sheet(w: _Writer, b: pd.DataFrame, periods: list[str], written: list[str], notes: dict[str, str], max_rows: int) -> None:
-    """Why each binding line binds: its sentence, then a grid per bottleneck, months across:
-    the limit and what is used of it, each product's load, and each product's stock built
-    ahead because of it (units at the month's end; its sites in bottlenecks.csv)."""
+    """Why each binding line binds: a grid per bottleneck, months across: the limit and what is
+    used of it, each product's load, and each product's stock built ahead because of it (units
+    at the month's end; its sites in bottlenecks.csv); each bottleneck's sentence below."""
     ws = w.sheet("bottlenecks")
-    ws.write_string(0, 0, "Why the lines bind", w.title)
-    said = list(dict.fromkeys(b["sentence"].astype(str)))
-    ws.set_column(0, 0, 34)
-    for r, text in enumerate(said, start=1):
-        ws.write_string(r, 0, text)
     b = b.assign(unit=b["unit"].astype(str))
     first = b.drop_duplicates(["object", "period"])
     rows = [first.assign(measure="limit (" + first["unit"] + ")", product="", q=first["limit"]),
@@ -418,18 +413,20 @@ def _bottlenecks_sheet(w: _Writer, b: pd.DataFrame, periods: list[str], written:
             b.assign(measure="load (" + b["unit"] + ")", q=b["load"]),
             b.assign(measure="built ahead (units)", q=b["build_ahead"])]
     long = pd.concat(rows, ignore_index=True).dropna(subset=["q"])
-    long = long[(long["q"].abs() > 1e-9) | long["measure"].str.startswith("limit")]
-    long = long.rename(columns={"object": "bottleneck"})
+    long = long[(long["q"].abs() > 1e-9) | long["measure"].str.startswith("limit")].rename(columns={"object": "bottleneck"})
     g = grid(long, ["bottleneck", "measure", "product"], "q", periods, total="").iloc[:-1]
     order = {o: i for i, o in enumerate(dict.fromkeys(b["object"]))}
     kind = {m: i for i, m in enumerate(("limit", "used", "load", "built"))}
     g = g.assign(_o=g["bottleneck"].map(order), _m=g["measure"].map(lambda m: kind[m.split(" ")[0]])).sort_values(["_o", "_m", "product"]).drop(columns=["_o", "_m"])
     cut = len(g) > max_rows
     g = g.head(max_rows)
-    w.table(ws, g, {p: "number" for p in periods}, first_row=len(said) + 2)
-    ws.freeze_panes(len(said) + 3, 3)
+    at = w.table(ws, g, {p: "number" for p in periods}, widths={"bottleneck": 30})
+    ws.freeze_panes(1, 3)
+    ws.write_string(at + 1, 0, "Why the lines bind", w.bold)
+    for r, text in enumerate(dict.fromkeys(b["sentence"].astype(str)), start=at + 2):
+        ws.write_string(r, 0, text)
     written.append("bottlenecks")
-    notes["bottlenecks"] = "each binding line's limit, use and load by product, and the stock built ahead because of it, month by month" + (
+    notes["bottlenecks"] = "each binding line's limit, use and load by product, and the stock built ahead because of it, month by month; each line in words below" + (
         f"; the first {max_rows:,} rows" if cut else "")
 
 

@@ -139,8 +139,9 @@ def test_the_csv_the_sheet_and_the_page(tmp_path):
     assert back["build_ahead"].sum() == pytest.approx(55.0) and set(back["sentence"]) == {said}
     ws = load_workbook(tmp_path / "plan.xlsx")["bottlenecks"]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[1][0] == said
-    grid = {r[:3]: r[3:7] for r in rows[4:]}
+    assert rows[0][:4] == ("Bottleneck", "Measure", "Product", "2027-01")
+    assert [r[0] for r in rows[-2:]] == ["Why the lines bind", said]
+    grid = {r[:3]: r[3:7] for r in rows[1:6]}
     assert grid[("LINE at PL", "limit (hours)", "")] == (100, 100, 100, 100)
     assert grid[("LINE at PL", "load (hours)", "B")] == (60, 80, 50, 50)
     assert grid[("LINE at PL", "built ahead (units)", "B")] == (10, 30, 15, 0)
