@@ -10,8 +10,13 @@ plan is re-solved (``Solved.variant``, within the finance view's what-if time) w
 limit *relaxed*: every period's limit raised to the whole plan's (the sum of its limits over
 the periods, so any one month could do the year's work), and the build-ahead is the stock held at each period's end in the plan minus the stock held in the
 relaxed plan, by site and product (units; negative where the relaxed plan holds more).
-The build-ahead of a product is drawn down in the periods where it falls: those are the
-periods whose demand the build-ahead protects.
+Both plans are taken at their least stock: where a plan could hold stock or not at the same
+cost, stock is charged 0.1 % (and 0.001 a unit) more in both re-solves, so optional stock is
+not blamed on the limit. Where the plan without the limit has several equally cheap ways to
+hold what it must (which product, which month), the split can still be one of them; the
+example's top bottleneck reads the same over repeated runs, a line that shares products with
+another (North and South bottling) need not. The build-ahead of a product is drawn down in the
+periods where it falls: those are the periods whose demand the build-ahead protects.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ GROUP = "plant capacity"
 #: At most this many bottlenecks are re-solved without their limit (those whose prices add up
 #: to the most); the others keep their load and say why their build-ahead was not measured.
 RESOLVES = 15
+#: Stock is charged this much more (relative, and that much of ``MONEY`` a unit) in the plan
+#: without the limit (see ``_build_ahead``).
+TIE_BREAK = 1e-3
+MONEY = 1e-3
 #: A sentence names the months where the build-ahead falls by more than this share of its peak.
 SHARE = 0.01
 #: Units below this are noise of the solver, not stock.
@@ -88,14 +97,15 @@ def bottlenecks(solved: Solved, what_ifs: Budget | None = None, resolves: int = 
             objects.append((float(rows["shadow_price"].abs().sum()), family, rows, load))
     objects.sort(key=lambda o: -o[0])
     periods = list(built.case.period_names)
+    held = _least_stock(solved, budget) if objects and resolves > 0 else None
     frames = []
     for i, (_, family, rows, load) in enumerate(objects):
         fam = built.families[family]
         first = rows.iloc[0]
         obj = fam.noun({c: first[c] for c in fam.index}.get) if fam.noun else f"{family} {first['_object']}"
         ahead, relaxed = None, "no: beyond the bottlenecks re-solved"
-        if i < resolves:
-            ahead, relaxed = _build_ahead(solved, budget, np.sort(load["_row"].unique()))
+        if i < resolves and held is not None:
+            ahead, relaxed = _build_ahead(solved, budget, np.sort(load["_row"].unique()), held)
         df = _rows(load, ahead, periods).assign(constraint=family, object=obj, relaxed=relaxed)
         for c in fam.index:
             if c not in ("period", "product"):
@@ -149,17 +159,34 @@ def _load(solved: Solved, family: str, binding: pd.DataFrame, product_of: np.nda
     return load
 
 
-def _build_ahead(solved: Solved, budget: Budget, rows: np.ndarray) -> tuple[pd.DataFrame | None, str]:
-    """Stock at each period's end in the plan minus in the plan with ``rows`` relaxed (each
-    raised to their sum), by site, product and period (units), and 'yes' or why it was not
-    measured."""
+def _stock_costs(solved: Solved) -> tuple[np.ndarray, np.ndarray]:
+    """The stock columns and their costs charged a little more: where a plan could hold stock or
+    not at the same cost (several optimal plans), it holds none, so the build-ahead is the stock
+    the limit forces, not which of several plans the solver found."""
+    col = solved.built.variables["inv"]["col"].to_numpy()
+    return col, solved.built.lp.c[col] * (1 + TIE_BREAK) + TIE_BREAK * MONEY
+
+
+def _least_stock(solved: Solved, budget: Budget) -> np.ndarray:
+    """The plan's stock (``inv`` columns' values, units), the least among its equally cheap
+    plans; the plan's own where the what-if time is spent."""
+    col, costs = _stock_costs(solved)
+    with budget.variant(solved, costs=(col, costs)) as trial:
+        if trial is not None and trial.solution is not None:
+            return trial.solution.col_value[col].copy()
+    return solved.optimum.col_value[col].copy()
+
+
+def _build_ahead(solved: Solved, budget: Budget, rows: np.ndarray, held: np.ndarray) -> tuple[pd.DataFrame | None, str]:
+    """Stock at each period's end in the plan (``held``, by ``inv`` column) minus in the plan
+    with ``rows`` relaxed (each raised to their sum), both the least among equally cheap
+    plans, by site, product and period (units); and 'yes' or why it was not measured."""
     built = solved.built
     inv = built.variables["inv"]
-    col = inv["col"].to_numpy()
-    held = solved.optimum.col_value[col].copy()  # inside the what-if the model holds its plan
+    col, costs = _stock_costs(solved)
     # Finite, not infinite: the solution's check and HiGHS's scaling read the limits.
     raised = max(float(built.lp.limit[rows].sum()), 1.0)
-    with budget.variant(solved, limits=(rows, np.full(len(rows), raised))) as trial:
+    with budget.variant(solved, limits=(rows, np.full(len(rows), raised)), costs=(col, costs)) as trial:
         if trial is None:
             return None, "no: the what-if time was spent"
         if trial.solution is None:
