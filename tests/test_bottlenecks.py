@@ -155,3 +155,16 @@ def test_the_csv_the_sheet_and_the_page(tmp_path):
         html = (tmp_path / "report.html").read_text()
         assert said in html and "LINE at PL: load by product against its limit" in html
         rebuild(tmp_path)
+
+
+def test_the_docs_block_says_the_top_bottleneck_month_by_month():
+    from aop.docs import bottlenecks_markdown
+
+    text = bottlenecks_markdown(bottlenecks(solve_model(line_case())), PER)
+    assert text.splitlines()[0] == "> LINE at PL runs at its limit from February; it builds 30 units ahead for March-April, all B, waiting at PL."
+    assert text.splitlines()[4:] == [
+        "| January | 100 | 80 |  | 10 | 0 |",
+        "| February | 100 | 100 | yes | 30 | 0 |",
+        "| March | 100 | 100 | yes | 15 | 15 |",
+        "| April | 100 | 100 | yes | 0 | 15 |",
+    ]
