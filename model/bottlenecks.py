@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_array
 
 from .results import binding_levers
 from .solve import Solved, Trial
@@ -90,9 +91,10 @@ def bottlenecks(solved: Solved, what_ifs: Budget | None = None, resolves: int = 
     if levers.empty:
         return pd.DataFrame(columns=COLUMNS)
     product_of = _column_products(built)
+    by_row = built.lp.A.tocsr()  # once: a row slice of the column-wise matrix walks all of it
     objects = []
     for (family, _), rows in levers.groupby(["constraint", "_object"], sort=False):
-        load = _load(solved, family, rows, product_of)
+        load = _load(solved, family, rows, product_of, by_row)
         if load is not None:
             objects.append((float(rows["shadow_price"].abs().sum()), family, rows, load))
     objects.sort(key=lambda o: -o[0])
@@ -130,7 +132,7 @@ def _column_products(built) -> np.ndarray:
     return out
 
 
-def _load(solved: Solved, family: str, binding: pd.DataFrame, product_of: np.ndarray) -> pd.DataFrame | None:
+def _load(solved: Solved, family: str, binding: pd.DataFrame, product_of: np.ndarray, by_row: csr_array) -> pd.DataFrame | None:
     """Every row of the bottleneck over the periods (not only those that bind), with each
     product's load on it: ``_row``, period, product, load, limit, at_limit. None when its rows
     carry no product's production."""
@@ -143,7 +145,7 @@ def _load(solved: Solved, family: str, binding: pd.DataFrame, product_of: np.nda
     for c in obj:
         mine &= (keys[c].astype(str) == str(first[c])).to_numpy()
     rows = sl.start + np.flatnonzero(mine)
-    sub = built.lp.A[rows].tocoo()
+    sub = by_row[rows].tocoo()
     product = product_of[sub.col]
     keep = product != ""
     if not keep.any():
