@@ -168,3 +168,16 @@ def test_the_docs_block_says_the_top_bottleneck_month_by_month():
         "| March | 100 | 100 | yes | 15 | 15 |",
         "| April | 100 | 100 | yes | 0 | 15 |",
     ]
+
+
+def test_the_build_ahead_waits_where_there_is_room():
+    # The same line with a DC between it and the customer and no room at the plant (storage 0):
+    # the stock built ahead waits at the DC, the same 10, 30, 15, 0 units of B.
+    t = line_case()
+    t["sites"] = pd.DataFrame({"site": ["PL", "DC"], "kind": ["plant", "dc"], "storage_capacity": [0.0, None]})
+    t["lanes"] = pd.DataFrame({"origin": ["PL", "DC"], "destination": ["DC", "C"], "mode": ["truck", "truck"]})
+    b = bottlenecks(solve_model(t))
+    got = b[b["product"] == "B"].set_index("period")
+    assert got["build_ahead"].tolist() == pytest.approx([10.0, 30.0, 15.0, 0.0])
+    assert got["held_at"].tolist() == ["DC 10.00", "DC 30.00", "DC 15.00", ""]
+    assert sentences(b) == ["LINE at PL runs at its limit from February; it builds 30 units ahead for March-April, all B, waiting at DC."]
