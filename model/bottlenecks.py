@@ -69,7 +69,8 @@ class _NoBudget:
 
 
 def bottlenecks(solved: Solved, what_ifs: Budget | None = None, resolves: int = RESOLVES) -> pd.DataFrame:
-    """One row per bottleneck, product and period (the periods of the limit's rows):
+    """One row per bottleneck, period and product (month by month, the periods of the limit's
+    rows):
 
     load: what the product takes of the limit in the period (``unit``: hours for a line, units
     for a cap); limit, used (all products' load) and utilization (used over limit: above 1
@@ -229,7 +230,7 @@ def _rows(load: pd.DataFrame, ahead: pd.DataFrame | None, periods: list[str]) ->
         out = out[out["load"].abs() > TOL].assign(build_ahead=np.nan, held_at="", drawn_down=np.nan)
     out = out.merge(per, how="left", on="period")
     order = {p: i for i, p in enumerate(periods)}
-    out = out.assign(_t=out["period"].map(order)).sort_values(["product", "_t"]).drop(columns="_t").reset_index(drop=True)
+    out = out.assign(_t=out["period"].map(order)).sort_values(["_t", "product"]).drop(columns="_t").reset_index(drop=True)
     return out
 
 

@@ -298,7 +298,7 @@ def bottleneck_figures(bottlenecks: pd.DataFrame | None, top: int = MAX_BOTTLENE
         fig = go.Figure()
         load = b.pivot_table(index="product", columns="period", values="load", aggfunc="sum").reindex(columns=periods).fillna(0.0)
         load = load[load.sum(axis=1) > 1e-9]
-        for i, (product, row) in enumerate(load.sort_values(by=periods, ascending=False).iterrows()):
+        for i, (product, row) in enumerate(load.loc[load.sum(axis=1).sort_values(ascending=False).index].iterrows()):  # the largest at the bottom
             fig.add_bar(x=periods, y=row.tolist(), name=str(product), marker_color=PALETTE[i % len(PALETTE)], legendgroup="load",
                         hovertemplate="%{fullData.name}<br>%{x}: %{y:,.1f} " + unit + "<extra></extra>")
         per = b.drop_duplicates("period").set_index("period")
