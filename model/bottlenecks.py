@@ -6,17 +6,20 @@ A bottleneck is a business limit of the ``plant capacity`` group (``Family.trigg
 hours of a line, a product's production or co-manufacturing cap) that binds in some period
 and whose rows carry production (terms on variables of a product); the overtime allowance,
 which carries none, is part of its line's story. Its build-ahead is measured, not guessed: the
-plan is re-solved (``Solved.variant``, within the finance view's what-if time) with that
-limit *relaxed*: every period's limit raised to the whole plan's (the sum of its limits over
-the periods, so any one month could do the year's work), and the build-ahead is the stock held at each period's end in the plan minus the stock held in the
-relaxed plan, by site and product (units; negative where the relaxed plan holds more).
+plan is re-solved (``Solved.variant``, within the finance view's what-if time) with that limit
+*relaxed*: every period's limit raised to the whole plan's (the sum of its limits over the
+periods, so any one month could do the year's work). The build-ahead is the stock held at each
+period's end in the plan minus the stock held in the relaxed plan, by site and product (units;
+negative where the relaxed plan holds more).
+
 Both plans are taken at their least stock: where a plan could hold stock or not at the same
 cost, stock is charged 0.1 % (and 0.001 a unit) more in both re-solves, so optional stock is
 not blamed on the limit. Where the plan without the limit has several equally cheap ways to
-hold what it must (which product, which month), the split can still be one of them; the
-example's top bottleneck reads the same over repeated runs, a line that shares products with
-another (North and South bottling) need not. The build-ahead of a product is drawn down in the
-periods where it falls: those are the periods whose demand the build-ahead protects.
+hold what it must (which product, which month, which site: holding costs the same at a plant
+and a DC), the split can still be one of them; the example's top bottleneck reads the same
+over repeated runs, a line that shares products with another (North and South bottling) need
+not. The build-ahead of a product is drawn down in the periods where it falls: those are the
+periods whose demand the build-ahead protects.
 """
 
 from __future__ import annotations
