@@ -1,6 +1,7 @@
 """The generated parts of the docs: the input contract, the formulation and the figures of a
-plan as Markdown tables, from the schema, the family registry and the metrics (``BLOCKS`` says
-which page carries each, between ``<!-- name:start -->`` and ``<!-- name:end -->``).
+plan as Markdown tables, from the schema, the family registry and the metrics, and why the
+bundled example's top line binds, from a solve of it (``BLOCKS`` says which page carries each,
+between ``<!-- name:start -->`` and ``<!-- name:end -->``).
 
     python -m aop.docs            # rewrite every generated block in place
     python -m aop.docs --check    # exit 1 naming each stale block (0 when all are current)
@@ -9,14 +10,23 @@ which page carries each, between ``<!-- name:start -->`` and ``<!-- name:end -->
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
+from .bottlenecks import bottlenecks
+from .build import build
 from .families import FAMILIES, review_order
 from .files import atomic_file
 from .metrics import METRICS, PER_SEGMENT, Metric
+from .read import read_case
 from .schema import SETTINGS, TABLES
+from .solve import SolveOptions, solve
+from .validate import validate
+from .words import month_name
 
 
 def contract_markdown() -> str:
@@ -67,11 +77,44 @@ def metrics_markdown() -> str:
     return "\n".join(lines)
 
 
+@functools.cache
+def example_bottlenecks() -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The ``bottlenecks`` table of the bundled example (data/example.xlsx of this checkout) and
+    its periods in order, solved once per process."""
+    case = validate(read_case(_default_root() / "data" / "example.xlsx"))
+    return bottlenecks(solve(build(case), SolveOptions.from_settings(case.settings))), tuple(case.period_names)
+
+
+def bottlenecks_markdown(table: pd.DataFrame | None = None, periods: list[str] | None = None) -> str:
+    """Why the example's top bottleneck binds: its sentence, then month by month its limit, what
+    is used of it (overtime included), the stock built ahead because of it (all products) and
+    how much of that is drawn down (where it falls); ``table`` and ``periods``: a
+    ``bottlenecks`` table and its plan's periods (the example's by default)."""
+    if table is None or periods is None:
+        table, names = example_bottlenecks()
+        periods = list(names)
+    if table.empty:
+        return "No line of the example runs at its limit."
+    top = table[table["object"] == table["object"].iloc[0]]
+    unit = str(top["unit"].iloc[0])
+    per = top.drop_duplicates("period").set_index("period")
+    ahead = top["build_ahead"].clip(lower=0.0).groupby(top["period"]).sum()
+    lines = [f"> {top['sentence'].iloc[0]}", "", f"| month | limit ({unit}) | used ({unit}, overtime included) | at its limit | built ahead (units) | drawn down (units) |",
+             "|---|---|---|---|---|---|"]
+    before = 0.0
+    for p in [p for p in periods if p in per.index]:
+        r, held = per.loc[p], float(ahead.get(p, 0.0))
+        lines.append(f"| {month_name(p)} | {r['limit']:,.0f} | {r['used']:,.0f} | {'yes' if bool(r['at_limit']) else ''} | {held:,.0f} | {max(before - held, 0.0):,.0f} |")
+        before = held
+    return "\n".join(lines)
+
+
 #: Each generated block: the page that carries it and what writes it.
 BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
     "contract": ("docs/input-contract.md", contract_markdown),
     "formulation": ("docs/formulation.md", formulation_markdown),
     "metrics": ("docs/outputs.md", metrics_markdown),
+    "bottlenecks": ("docs/outputs.md", bottlenecks_markdown),
 }
 
 
@@ -102,7 +145,7 @@ def _default_root() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m aop.docs", description="Rewrite the generated blocks of the docs (the contract, the formulation, the metrics) in place.")
+    p = argparse.ArgumentParser(prog="python -m aop.docs", description="Rewrite the generated blocks of the docs (the contract, the formulation, the metrics, the example's bottleneck) in place.")
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 naming each stale block")
     p.add_argument("--root", type=Path, default=None, help="the checkout whose docs/ to rewrite (default: this package's checkout, else the current folder)")
     a = p.parse_args(argv)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from . import metrics
+from .bottlenecks import bottlenecks
 from .results import Figures, Plan, plan_tables, provenance
 from .solve import Solved
 from .whatifs import WHAT_IF_SECONDS, WhatIfs, finance_tables
@@ -17,8 +18,9 @@ from .whatifs import WHAT_IF_SECONDS, WhatIfs, finance_tables
 
 def assemble(solved: Solved, timings: dict[str, float] | None = None, finance: bool = True, what_if_seconds: float = WHAT_IF_SECONDS) -> Plan:
     """The tables of a solved model as it stands (after any changes and re-solves): the
-    results, the finance view unless ``finance`` is False (its what-ifs re-solve warm, are
-    undone, and together take at most ``what_if_seconds``), the summary and the provenance.
+    results, the finance view and the bottlenecks unless ``finance`` is False (their what-ifs
+    re-solve warm, are undone, and together take at most ``what_if_seconds``), the summary and
+    the provenance.
     ``timings`` holds the seconds of the stages so far (read, validate, build, solve) and
     receives ``results`` and ``finance``; the summary and the provenance record them all."""
     timings = {} if timings is None else timings
@@ -33,6 +35,8 @@ def assemble(solved: Solved, timings: dict[str, float] | None = None, finance: b
         t0 = time.perf_counter()
         what_ifs = WhatIfs(what_if_seconds)
         extra = finance_tables(solved, what_ifs=what_ifs, figures=f)
+        # Why the lines bind: their re-solves take what the finance view's left of the time.
+        extra["bottlenecks"] = bottlenecks(solved, what_ifs)
         run = {"what_if_resolves": what_ifs.ran, "what_ifs_left_out": what_ifs.skipped}
         timings["finance"] = time.perf_counter() - t0
     summary = metrics.summary(f, run, finance=finance, timings=timings)

@@ -34,6 +34,8 @@ PLAN_TABLES = (
     "provenance", "purchases", "consumption", "backorders", "in_transit",
     # the finance view (finance.FINANCE_TABLES)
     "ledger", "revenue_drivers", "pnl", "working_capital", "inventory_value", "cash", "cost_to_serve", "service_costs", "premium_freight",
+    # why the lines bind (bottlenecks.bottlenecks)
+    "bottlenecks",
 )
 
 #: Summary metrics that add up to total_cost (money), in three groups: what the plan spends

@@ -279,6 +279,44 @@ def limits_figure(ledger: pd.DataFrame | None, currency: str, top: int = 10) -> 
     return _figure(fig)
 
 
+#: At most this many bottlenecks have a chart of their own (the dearest first).
+MAX_BOTTLENECKS = 4
+
+
+def bottleneck_figures(bottlenecks: pd.DataFrame | None, top: int = MAX_BOTTLENECKS) -> list[dict]:
+    """For each bottleneck (the dearest ``top``): its load by product, month by month, stacked
+    against its limit, and the stock built ahead because of it (units, right-hand axis)."""
+    import plotly.graph_objects as go
+
+    if bottlenecks is None or bottlenecks.empty:
+        return []
+    out = []
+    for obj in list(dict.fromkeys(bottlenecks["object"].astype(str)))[:top]:
+        b = bottlenecks[bottlenecks["object"].astype(str) == obj]
+        periods = list(dict.fromkeys(b["period"].astype(str)))
+        unit = _as_text(str(b["unit"].iloc[0]))  # in a template and a title: its characters, not HTML
+        fig = go.Figure()
+        load = b.pivot_table(index="product", columns="period", values="load", aggfunc="sum").reindex(columns=periods).fillna(0.0)
+        load = load[load.sum(axis=1) > 1e-9]
+        for i, (product, row) in enumerate(load.loc[load.sum(axis=1).sort_values(ascending=False).index].iterrows()):  # the largest at the bottom
+            fig.add_bar(x=periods, y=row.tolist(), name=str(product), marker_color=PALETTE[i % len(PALETTE)], legendgroup="load",
+                        hovertemplate="%{fullData.name}<br>%{x}: %{y:,.1f} " + unit + "<extra></extra>")
+        per = b.drop_duplicates("period").set_index("period")
+        fig.add_scatter(x=periods, y=per["limit"].reindex(periods).tolist(), name="limit", mode="lines", line=dict(color="black", dash="dash", shape="hvh"),
+                        hovertemplate="limit %{y:,.1f} " + unit + "<extra></extra>")
+        ahead = pd.to_numeric(b["build_ahead"], errors="coerce").clip(lower=0.0)
+        if ahead.notna().any():
+            total = ahead.groupby(b["period"].astype(str)).sum().reindex(periods).fillna(0.0)
+            fig.add_scatter(x=periods, y=total.tolist(), name="built ahead (units)", mode="lines+markers", yaxis="y2", line=dict(color="#d62728", width=3),
+                            hovertemplate="%{x}: %{y:,.0f} units built ahead<extra></extra>")
+        # The title is not a trace's text (TEXT_KEYS): the name is escaped here.
+        fig.update_layout(title=f"{_as_text(obj)}: load by product against its limit, and the stock built ahead", barmode="stack", height=420, xaxis_type="category",
+                          yaxis=dict(title=_as_text(str(b["unit"].iloc[0]))), yaxis2=dict(title="units built ahead", overlaying="y", side="right", rangemode="tozero", showgrid=False),
+                          legend=dict(orientation="h", y=-0.2))
+        out.append(_figure(fig))
+    return out
+
+
 def _datatable(df: pd.DataFrame, table_id: str, order: list | None = None) -> str:
     """A long table as a searchable, sortable DataTable (itables); cells are escaped."""
     import itables
@@ -353,6 +391,8 @@ def plan_sections(tables: dict[str, pd.DataFrame], currency: str) -> list[Sectio
         sec.sentences = list(led["sentence"].astype(str).head(20))
         sec.tables.append(_datatable(led.drop(columns=["sentence"]), "ledger-table"))
     out.append(sec)
+    if "bottlenecks" in t:  # a plan without the finance view has none
+        out.append(bottlenecks_section(t["bottlenecks"]))
     sp = t.get("shadow_prices")
     if sp is not None and len(sp):
         binding = sp[sp["shadow_price"].abs() > 1e-9]
@@ -366,6 +406,18 @@ def plan_sections(tables: dict[str, pd.DataFrame], currency: str) -> list[Sectio
         out.append(Section("cost-to-serve", "Cost-to-serve and margin by customer and product", "Revenue, the cost allocated to it and the margin, the largest revenue first. " + _table_note(cts, "cost_to_serve.csv"),
                            tables=[_datatable(cts, "cts-table")]))
     return out
+
+
+def bottlenecks_section(b: pd.DataFrame) -> Section:
+    """Why the lines bind: a sentence and a chart per bottleneck, and the table."""
+    sec = Section("bottlenecks", "Why the lines bind",
+                  "Each line (or cap) that runs at its limit: what loads it by product and month, and the stock built ahead because of it: what the plan holds "
+                  "beyond the plan re-solved with that limit raised to the year's. " + _table_note(b, "bottlenecks.csv"),
+                  bottleneck_figures(b), empty="No line runs at its limit.")
+    if len(b):
+        sec.sentences = list(dict.fromkeys(b["sentence"].astype(str)))
+        sec.tables.append(_datatable(b.drop(columns=["sentence", "constraint"], errors="ignore"), "bottlenecks-table"))
+    return sec
 
 
 def _currency(tables: dict[str, pd.DataFrame]) -> str:

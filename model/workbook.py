@@ -67,6 +67,7 @@ SHEETS = {
     "cost_to_serve": "allocated and marginal cost and margin by customer and product",
     "service_costs": "what each fill-rate promise costs: a point, and the whole target",
     "premium_freight": "premium freight by lane and month, and what forces it",
+    "bottlenecks": "why each binding line binds: what loads it by product and month against its limit, the stock built ahead because of it and the months that stock is for",
 }
 
 
@@ -310,6 +311,8 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
 
     if "ledger" in t:
         _finance_sheets(w, t, periods, cur, written, notes, max_rows)
+    if "bottlenecks" in t and len(t["bottlenecks"]):
+        _bottlenecks_sheet(w, t["bottlenecks"], periods, written, notes, max_rows)
     if "purchases" in t and len(t["purchases"]):
         grid_sheet("purchases", grid(t["purchases"], ["supplier", "product"], "quantity", periods), ["supplier", "product"], "units")
     for name, kinds in (
@@ -396,6 +399,35 @@ def _finance_sheets(w: _Writer, t: dict[str, pd.DataFrame], periods: list[str], 
         ws = w.sheet(name)
         w.table(ws, df.head(max_rows), kinds, widths={"sentence": 80}, wrap="sentence" if "sentence" in df else "")
         written.append(name)
+
+
+def _bottlenecks_sheet(w: _Writer, b: pd.DataFrame, periods: list[str], written: list[str], notes: dict[str, str], max_rows: int) -> None:
+    """Why each binding line binds: a grid per bottleneck, months across: the limit and what is
+    used of it, each product's load, and each product's stock built ahead because of it (units
+    at the month's end; its sites in bottlenecks.csv); each bottleneck's sentence below."""
+    ws = w.sheet("bottlenecks")
+    b = b.assign(unit=b["unit"].astype(str))
+    first = b.drop_duplicates(["object", "period"])
+    rows = [first.assign(measure="limit (" + first["unit"] + ")", product="", q=first["limit"]),
+            first.assign(measure="used (" + first["unit"] + ")", product="", q=first["used"]),
+            b.assign(measure="load (" + b["unit"] + ")", q=b["load"]),
+            b.assign(measure="built ahead (units)", q=b["build_ahead"])]
+    long = pd.concat(rows, ignore_index=True).dropna(subset=["q"])
+    long = long[(long["q"].abs() > 1e-9) | long["measure"].str.startswith("limit")].rename(columns={"object": "bottleneck"})
+    g = grid(long, ["bottleneck", "measure", "product"], "q", periods, total="").iloc[:-1]
+    order = {o: i for i, o in enumerate(dict.fromkeys(b["object"]))}
+    kind = {m: i for i, m in enumerate(("limit", "used", "load", "built"))}
+    g = g.assign(_o=g["bottleneck"].map(order), _m=g["measure"].map(lambda m: kind[m.split(" ")[0]])).sort_values(["_o", "_m", "product"]).drop(columns=["_o", "_m"])
+    cut = len(g) > max_rows
+    g = g.head(max_rows)
+    at = w.table(ws, g, {p: "number" for p in periods}, widths={"bottleneck": 30})
+    ws.freeze_panes(1, 3)
+    ws.write_string(at + 1, 0, "Why the lines bind", w.bold)
+    for r, text in enumerate(dict.fromkeys(b["sentence"].astype(str)), start=at + 2):
+        ws.write_string(r, 0, text)
+    written.append("bottlenecks")
+    notes["bottlenecks"] = "each binding line's limit, use and load by product, and the stock built ahead because of it, month by month; each line in words below" + (
+        f"; the first {max_rows:,} rows" if cut else "")
 
 
 def _waterfall(w: _Writer, ws, pl: pd.DataFrame, at: int, cur: str) -> None:

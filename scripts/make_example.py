@@ -237,9 +237,6 @@ def readme_section(plan) -> str:
     suite regenerates it and compares, so the story cannot drift from the run)."""
     m, t, cur = plan.metric, plan.tables, plan.currency
     sp = t["shadow_prices"]
-    cap = sp[(sp["constraint"] == "capacity") & (sp["resource"] == "LINE-BOTTLING") & (sp["shadow_price"] < -1e-6)]
-    south, north = cap[cap["site"] == "PL-SOUTH"], cap[cap["site"] == "PL-NORTH"]
-    top = south.sort_values("shadow_price").head(2)
     bo = t.get("backorders")
     late_by = bo.groupby("period")[["new_backorders", "late"]].sum() if bo is not None and len(bo) else None
     ship = t["shipments"]
@@ -265,12 +262,7 @@ def readme_section(plan) -> str:
     lost, owed = m("lost_units"), m("backlog_at_end_units")
     service += f"; {f'{lost:,.0f} units are lost' if lost else 'nothing is lost'} and {f'{owed:,.0f} still owed' if owed else 'nothing is still owed'} when the year ends;"
     lines.append(service)
-    lines.append(
-        f"- the South bottling line is the summer bottleneck: it binds in {_months(south['period'])}, building ahead for the summer "
-        f"peak, and the North line in {_months(north['period'])}; South's hours are worth the most in "
-        + " and ".join(f"{_months([r['period']])} (one more saves {abs(r['shadow_price']):,.0f} {cur})" for r in top.to_dict("records"))
-        + ", each with the range of hours over which that price holds;"
-    )
+    lines.append(_bottleneck_line(plan))
     if len(premium):
         by = premium.groupby("departure_period")["quantity"].sum()
         lines.append(
@@ -303,6 +295,46 @@ def readme_section(plan) -> str:
         f"{_m(m('inventory_value_end'))} {cur} of stock at unit value."
     )
     return "\n".join(lines)
+
+
+def _bottleneck_line(plan) -> str:
+    """Why the lines bind, from the plan's bottlenecks table: the top bottleneck's sentence, the
+    two months one more of it saves the most (its shadow prices), and when the others run at
+    their limit (facts of the plan itself, not of a what-if)."""
+    from aop.bottlenecks import sentences
+    from aop.words import periods_text
+
+    b, cur = plan.tables.get("bottlenecks"), plan.currency
+    if b is None or b.empty:
+        return "- no line runs at its limit;"
+    first = b.iloc[0]
+    fam = plan.families[first["constraint"]]
+    keys = [c for c in fam.index if c != "period"]
+    sp = plan.shadow_prices
+    mine = sp[(sp["constraint"] == first["constraint"]) & (sp["shadow_price"] < -1e-6)]
+    for c in keys:
+        mine = mine[mine[c].astype(str) == str(first[c])]
+    top = mine.sort_values("shadow_price").head(2)
+    line = f"- why the lines bind (the `bottlenecks` table): {sentences(b)[0].removesuffix('.')}"
+    if len(top):
+        one = ONE_OF.get(str(first["unit"]), str(first["unit"]))
+        line += (f"; one more {one} of it saves the most in "
+                 + " and ".join(f"{_months([r['period']])} ({abs(r['shadow_price']):,.0f} {cur})" for r in top.to_dict("records"))
+                 + ", each with the range over which that price holds")
+    others = []
+    for obj, g in list(b.groupby("object", sort=False))[1:]:
+        at = g.loc[g["at_limit"].astype(bool), "period"].astype(str)
+        whole = plan.periods
+        run = sorted({whole.index(p) for p in at})
+        says = f"from {_months([whole[run[0]]])}" if run and run[-1] == len(whole) - 1 and run[-1] - run[0] == len(run) - 1 else f"in {periods_text(whole, set(at))}"
+        others.append(f"{obj} {says}")
+    if others:
+        line += ". Also at their limit: " + ", ".join(others[:-1]) + (" and " if len(others) > 1 else "") + others[-1]
+    return line + ";"
+
+
+#: A one-unit rise of a limit in the sentence ('one more hour').
+ONE_OF = {"hours": "hour", "units": "unit"}
 
 
 def update_readme(section: str, path: Path = REPO / "README.md") -> None:

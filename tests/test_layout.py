@@ -22,7 +22,7 @@ LAYERS = {
     "solve": 6,
     "diagnose": 7, "results": 7,
     "metrics": 8, "statements": 8,
-    "whatifs": 9,
+    "whatifs": 9, "bottlenecks": 9,
     "plan": 10, "buffers": 10, "scenarios": 10,
     "sensitivity": 11,
     "workbook": 12, "webreport": 12, "template": 12, "docs": 12,
