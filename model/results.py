@@ -516,7 +516,7 @@ def ledger_entries(built: Built, sol: Solution) -> pd.DataFrame:
                 "price_high": float(rows["shadow_price"].abs().max()),
                 "one_sided": one_sided,
                 "step": fam.step.words,
-                "_doing": fam.step.doing,
+                "_doing": fam.step.says(rows["limit"]),
                 "_worth": fam.worth,
                 "step_size": float(step.abs().sum()),
                 "predicted": predicted,
