@@ -284,8 +284,11 @@ def _overtime_per_unit(built, v) -> pd.DataFrame:
 def cost_to_serve(plan: Solved | Figures) -> pd.DataFrame:
     """By customer and product: units delivered, revenue, the allocated cost (each unit's
     production, purchase, freight and holding traced along its path: ``node_costs``), the
-    average per unit, the marginal cost (the demand rows' shadow price, weighted by demand:
-    what one more unit would cost), and the margin."""
+    average per unit, the marginal cost per unit (what one more unit of the customer's demand
+    would cost, weighted by demand over the periods: its demand row's shadow price, plus, where
+    the segment has a fill-rate target and a lane reaches the demand, the target's share of
+    that unit times the service row's shadow price, since the target is a share of demand and
+    rises with it), and the margin."""
     f = Figures.of(plan)
     built, sol = f.built, f.solution
     _, served = node_costs(f)
@@ -300,6 +303,17 @@ def cost_to_serve(plan: Solved | Figures) -> pd.DataFrame:
     else:
         m = m.assign(marginal=np.nan, quantity=0.0)
     m["segment"] = m["customer"].map(built.case.customers.set_index("customer")["segment"])
+    found = built.lp.block("service")
+    if found is not None and len(found[0]):
+        b, sl = found
+        target = built.case.service.set_index("segment")["fill_rate"]
+        svc = b.keys[["segment", "period"]].assign(service_price=sol.row_dual[sl])
+        svc["share"] = svc["segment"].map(target).fillna(0.0)
+        m = m.merge(svc, how="left", on=["segment", "period"])
+        # Only demand some lane reaches counts in the target (``build.segment_demand``).
+        can = built.variables["deliver"][["product", "destination", "period"]].drop_duplicates().rename(columns={"destination": "customer"})
+        reached = pd.MultiIndex.from_frame(m[k]).isin(pd.MultiIndex.from_frame(can[k]))
+        m["marginal"] = m["marginal"] + np.where(reached, (m["share"] * m["service_price"]).fillna(0.0), 0.0)
     m["weighted"] = m["marginal"].fillna(0.0) * m["quantity"].fillna(0.0)
     g = m.groupby(["segment", "customer", "product"], as_index=False)[["units", "revenue", "cost", "weighted", "quantity"]].sum()
     g["cost_per_unit"] = np.where(g["units"] > 0, g["cost"] / g["units"].where(g["units"] > 0, 1.0), np.nan)

@@ -159,6 +159,24 @@ def test_every_cost_is_traced_somewhere_in_the_example(example_model):
     assert served["cost"].sum() + closing == pytest.approx(spent + opening, rel=1e-7)
 
 
+def test_marginal_cost_to_serve_counts_the_fill_rate_target():
+    # 90 % of C's demand on time; at most 6 made a period (3), co-manufacturing at 30, a lost
+    # unit 20. T1 (10 wanted): 6 made, 3 co-manufactured, 1 lost. One more unit of demand is
+    # lost (20) and raises the target by 0.9, co-manufactured instead of lost (0.9 x 10): 29.
+    # T2 (5 wanted): made at 3, the target slack. Weighted by demand: (10 x 29 + 5 x 3) / 15.
+    from tests.test_lp_families import with_
+
+    t = with_(base(periods=2, demand=(10.0, 5.0), max_units=6.0, outsource_cost=30.0, price=20.0), service={"segment": ["gold"], "fill_rate": [0.9]})
+    model = solve_model(t)
+    cts = S.cost_to_serve(model).iloc[0]
+    assert cts["marginal_cost_per_unit"] == pytest.approx((10 * 29.0 + 5 * 3.0) / 15)
+    # Finite differences: all of C's demand 1 % higher, re-solved.
+    case, before = model.built.case, model.solution.objective
+    with model.variant(case.with_tables({"demand": case.demand.assign(quantity=case.demand["quantity"] * 1.01)})) as trial:
+        change = trial.solution.objective - before
+    assert change / (0.01 * 15.0) == pytest.approx(cts["marginal_cost_per_unit"], rel=1e-9)
+
+
 # ------------------------------------------------------------------ service and premium freight
 
 
