@@ -77,27 +77,58 @@ def test_the_model_is_the_plan_again_after_the_ledger():
 def test_the_pnl_reconciles_with_the_objective_and_the_revenue(tables):
     model = solve_model(tables)
     plan = plan_of(model)
-    p = plan.pnl.set_index("line")["year"]
-    cost_lines = plan.pnl[plan.pnl["kind"].isin(["cost", "penalty"])]["year"].sum()
-    assert -cost_lines == pytest.approx(plan.total_cost, rel=1e-9)
+    pl, periods = plan.pnl, plan.periods
+    p = pl.set_index("line")["year"]
     assert p["revenue"] == pytest.approx(plan.metric("revenue"), rel=1e-9)
-    cogs = plan.pnl[(plan.pnl["kind"] == "cost") & ~plan.pnl["line"].str.startswith("holding")]["year"].sum()
-    assert p["contribution margin"] == pytest.approx(p["revenue"] + cogs)
+    cogs = pl[(pl["kind"] == "cost") & ~pl["line"].str.startswith("holding")]
+    assert p["contribution margin"] == pytest.approx(p["revenue"] + cogs["year"].sum())
     assert p["margin after holding"] == pytest.approx(p["contribution margin"] + p["holding (cost of capital, not cash)"])
     assert -p["holding (cost of capital, not cash)"] == pytest.approx(plan.metric("carrying_cost"), rel=1e-9)
-    assert plan.metric("contribution_margin") == pytest.approx(p["contribution margin"])
-    # What scenarios.kpis reads the margin as, without the P&L.
-    assert p["contribution margin"] == pytest.approx(plan.metric("revenue") - plan.metric("cash_cost_to_serve"), rel=1e-12)
-    # A scenario comparison's figures are the plan's: its margin, and its average inventory
-    # value is the working capital's (on hand and in transit) over the months.
+    # What was spent, with holding and penalties, is the objective, period by period too.
+    spent = pl[pl["line"].str.startswith("spent")]
+    assert -float(spent["year"].iloc[0]) == pytest.approx(plan.metric("cash_cost_to_serve"), rel=1e-9)
+    paid = pl[pl["line"].str.startswith("spent") | pl["line"].str.startswith("holding") | (pl["kind"] == "penalty")]
+    assert -paid[periods].to_numpy().sum() == pytest.approx(plan.total_cost, rel=1e-9)
+    # Cost of goods sold = spent + received from outside + change in inventory value at cost.
+    rec = pl[pl["kind"] == "reconciliation"][periods].sum()
+    assert cogs[periods].sum().to_numpy() == pytest.approx(rec.to_numpy(), abs=1e-9 * max(1.0, plan.total_cost))
+    # A scenario comparison's figures are the plan's: its average inventory value is the
+    # working capital's (on hand and in transit) over the months.
     k = kpis(model)
-    assert k["contribution_margin"] == pytest.approx(p["contribution margin"], rel=1e-12)
     iv = plan.tables["inventory_value"]
     assert len(iv) == len(plan.periods)
     assert k["inventory_value_average"] == pytest.approx(iv["inventory_value"].mean(), rel=1e-12)
-    # Period by period too.
-    periods = plan.periods
-    assert plan.pnl.loc[plan.pnl["kind"].isin(["cost", "penalty"]), periods].to_numpy().sum() == pytest.approx(-plan.total_cost, rel=1e-9)
+
+
+def test_cost_of_goods_sold_on_a_build_ahead_case():
+    # PL makes at most 7 a month at 3; 4 wanted in T1 and 8 in T2 at 100, 2 to keep at the
+    # end (holding 1 a unit a month). T1 makes 7, sells 4, keeps 3; T2 makes 7, sells 8, keeps
+    # 2: spent 21 a month; cost of goods sold 4 x 3 = 12 and 8 x 3 = 24 (the carried units at
+    # what they cost, holding apart); stock at cost 9, then 6: +9 and -3. Margin 388 and 776
+    # (97 % both months); the year's 1,164 leaves out the 6 of closing stock still on hand.
+    t = base(periods=2, demand=(4.0, 8.0), max_units=7.0, value=10.0)
+    t["inventory"] = pd.DataFrame({"site": ["PL"], "product": ["X"], "initial": [0.0], "ending_min": [2.0]})
+    model = solve_model(t)
+    assert model.solution.objective == pytest.approx(42.0 + 5.0)
+    pl = S.pnl(model).set_index("line")
+    assert pl.loc["production", ["T1", "T2"]].tolist() == pytest.approx([-12.0, -24.0])
+    assert pl.loc["contribution margin", ["T1", "T2", "year"]].tolist() == pytest.approx([388.0, 776.0, 1164.0])
+    assert pl.loc["contribution margin %", ["T1", "T2"]].tolist() == pytest.approx([0.97, 0.97])
+    spent = pl.loc[next(i for i in pl.index if i.startswith("spent")), ["T1", "T2"]]
+    change = pl.loc["change in inventory value at cost (on hand and in transit)", ["T1", "T2"]]
+    assert spent.tolist() == pytest.approx([-21.0, -21.0]) and change.tolist() == pytest.approx([9.0, -3.0])
+    # revenue - COGS = margin; spent = COGS + change in inventory value.
+    assert (pl.loc["revenue", ["T1", "T2"]] + pl.loc["production", ["T1", "T2"]]).tolist() == pytest.approx(pl.loc["contribution margin", ["T1", "T2"]].tolist())
+    assert (-spent).tolist() == pytest.approx((-pl.loc["production", ["T1", "T2"]] + change).tolist())
+    assert S.stock_at_cost(model)["inventory_value"].tolist() == pytest.approx([9.0, 6.0])
+
+
+def test_cost_of_goods_sold_reconciles_in_the_example(example_model):
+    pl = S.pnl(example_model)
+    periods = example_model.built.case.period_names
+    cogs = pl[(pl["kind"] == "cost") & ~pl["line"].str.startswith("holding")][periods].sum()
+    rec = pl[pl["kind"] == "reconciliation"][periods].sum()
+    assert cogs.to_numpy() == pytest.approx(rec.to_numpy(), rel=1e-9, abs=1e-3)
 
 
 def test_working_capital_by_hand():
