@@ -263,7 +263,7 @@ def test_the_bridge_switches_the_calendar_and_the_settings():
     assert (br.loc["plan A", "total_cost"], br.loc["plan B", "total_cost"]) == pytest.approx((66.0, 159.0))
     assert br.loc["plan B", "total_cost"] == pytest.approx(solve_model(tb).solution.objective, rel=1e-12)
     # The settings switched: plan B's hybrid pays 30 days later, as B does.
-    last = [v for v in variants if v.name == " + ".join(drivers)][0]
+    last = next(v for v in variants if v.name == " + ".join(drivers))
     assert last.case.settings == b.settings and list(last.case.periods["days"]) == [60.0, 30.0]
 
 
