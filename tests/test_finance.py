@@ -292,6 +292,30 @@ def test_two_ways_to_cut_inventory_at_the_same_dollars():
     assert cmp.iloc[0]["short_of_original_targets_units"] == 0.0
 
 
+def test_two_cuts_are_costed_on_the_same_targets():
+    # One month (holding 1 a unit), X and Y made at 3, 5 of each wanted; safety stock 10 of
+    # each (penalty 5 for X, 8 for Y), the closing target the safety stock (soft: unit_value
+    # 10 a unit short). Today: 10 of each kept: 60 + 30 + 20 = 110.
+    # Every target 50 % lower (the 100 USD of targets): 5 of each kept: 70 as solved, but on
+    # today's targets 5 x 5 + 5 x 8 short and 10 x 10 of closing stock: 70 + 165 = 235.
+    # The cap at the same 100 USD, today's targets: a unit of Y kept saves 8 + 10, of X 5 + 10,
+    # for 3 + 1: 10 Y, no X: 60 + 10 + 5 x 10 + 10 x 10 = 220, the cheaper on one basis.
+    t = base(demand=(5.0,), value=10.0)
+    t["products"] = pd.DataFrame({"product": ["X", "Y"], "unit_value": [10.0, 10.0], "holding_rate": [1.0, 1.0], "price": [100.0, 100.0]})
+    t["demand"] = pd.DataFrame({"product": ["X", "Y"], "customer": "C", "period": "T1", "quantity": [5.0, 5.0]})
+    t["production"] = pd.DataFrame({"site": ["PL", "PL"], "product": ["X", "Y"], "unit_cost": [3.0, 3.0]})
+    t["inventory"] = pd.DataFrame({"site": ["PL", "PL"], "product": ["X", "Y"], "initial": [0.0, 0.0], "safety_stock": [10.0, 10.0], "safety_stock_penalty": [5.0, 8.0]})
+    model = solve_model(t)
+    cmp = compare_cuts(model, 0.5)
+    today, board, capped = (cmp.iloc[i] for i in range(3))
+    assert (today["total_cost"], board["total_cost"], capped["total_cost"]) == pytest.approx((110.0, 235.0, 220.0))
+    assert (today["penalty_cost"], board["penalty_cost"], capped["penalty_cost"]) == pytest.approx((0.0, 165.0, 150.0))
+    assert (board["cash_cost_to_serve"], capped["cash_cost_to_serve"]) == pytest.approx((60.0, 60.0))
+    assert (board["carrying_cost"], capped["carrying_cost"]) == pytest.approx((10.0, 10.0))
+    assert board["average_inventory_value"] == pytest.approx(100.0) and capped["average_inventory_value"] == pytest.approx(100.0)
+    assert capped["total_cost"] < board["total_cost"]
+
+
 # ------------------------------------------------------------------ where it lands
 
 
