@@ -98,7 +98,8 @@ class Step:
             return self.doing
         if at_zero.all():
             return self.doing_zero
-        return f"{self.doing} ({self.zero:g} {{unit}} where the limit is 0)"
+        one = "one unit" if self.zero == 1 else f"{self.zero:g} {{unit}}"
+        return f"{self.doing} ({one} where the limit is 0)"
 
 
 #: The ledger's step of a business limit: 10 % more of it.
