@@ -47,6 +47,17 @@ def test_where_the_linear_estimate_stops_holding():
     assert "would save 2.00 USD (the prices alone predicted 3.00)" in row["sentence"]
 
 
+def test_a_step_worth_nothing_saves_nothing():
+    # 5 X wanted: the 10 hours make exactly 5. One hour more saves nothing (the price for a
+    # rise is 0); one less costs half an X co-manufactured: one-sided.
+    t = _capacity()
+    t["demand"]["quantity"] = [5.0]
+    row = W.ledger(solve_model(t))[0].iloc[0]
+    assert row["one_sided"] and row["value_of_step"] == pytest.approx(0.0, abs=1e-9)
+    assert row["sentence"].endswith("10% more hours in that period would save nothing (the prices alone predicted nothing).")
+    assert "0.00 USD (the prices" not in row["sentence"]
+
+
 def test_the_revenue_a_step_recovers():
     # No co-manufacturing; 10 hours make 5 of the 8 X wanted at 10; 3 are lost. 10 % more hours
     # make half an X more: 0.5 x 10 of revenue recovered, 0.5 x (3 - 10) = -3.5 of cost.
