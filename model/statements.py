@@ -139,13 +139,14 @@ def inventory_value_detail(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataF
 def working_capital(plan: Solved | Figures) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inventory in the balance sheet: its value (unit_value) at each period end, on hand and
     in transit, by site and product family (``inventory_value_detail``); and per period the
-    total, the cost of goods, and days of inventory (value over the cost of goods per day)."""
+    total, the cost of goods sold (the P&L's: the units delivered at what they cost, holding
+    apart), and days of inventory (value over the cost of goods sold per day)."""
     f = Figures.of(plan)
     built, case = f.built, f.case
     names = case.period_names
     detail = inventory_value_detail(built, f.v)
-    costs = f.period_costs
-    cogs = costs[costs["group"] == "cost of goods"].groupby("period")["amount"].sum().reindex(names, fill_value=0.0)
+    tr = f.at_cost
+    cogs = tr.served.groupby("period")[tr.elements].sum().sum(axis=1).reindex(names, fill_value=0.0)
     total = detail.groupby("period")[["on_hand_value", "in_transit_value"]].sum().reindex(names, fill_value=0.0)
     days = case.periods.set_index("period")["days"].reindex(names)
     summary = pd.DataFrame(

@@ -143,13 +143,14 @@ def test_cost_of_goods_sold_reconciles_in_the_example(example_model):
 
 
 def test_working_capital_by_hand():
-    # Storage case: T1 makes 4 (2 kept at PL, worth 10 each: 20), at 3 a unit; T1 is 36.5 days,
-    # so 12 of cost of goods is 0.3288 a day and 20 of stock is 60.8 days of inventory.
+    # Storage case: T1 makes 4 at 3 a unit, sells 2 (6 of cost of goods sold) and keeps 2 at
+    # PL, worth 10 each: 20; T1 is 36.5 days, so 6 of cost of goods sold is 0.1644 a day and
+    # 20 of stock is 121.7 days of inventory.
     model = solve_model(CASE["storage"])
     _, wc = S.working_capital(model)
     t1 = wc.set_index("period").loc["T1"]
-    assert (t1["on_hand_value"], t1["in_transit_value"], t1["cost_of_goods"]) == pytest.approx((20.0, 0.0, 12.0))
-    assert t1["days_of_inventory"] == pytest.approx(20.0 / (12.0 / 36.5))
+    assert (t1["on_hand_value"], t1["in_transit_value"], t1["cost_of_goods"]) == pytest.approx((20.0, 0.0, 6.0))
+    assert t1["days_of_inventory"] == pytest.approx(20.0 / (6.0 / 36.5))
 
 
 def test_cash_with_payment_and_collection_terms():
