@@ -79,7 +79,8 @@ def ledger(solved: Solved, resolves: int = LEDGER_RESOLVES, what_ifs: WhatIfs | 
 
     For each entry: the periods it binds, its shadow prices (per unit of the limit, both sides
     where one-sided), the step (its family's ``Step``: 10 % more of the limit in those
-    periods; one point less of a fill-rate target), what the prices alone predict the step is worth, what a warm re-solve
+    periods, one unit where a supply, production or co-manufacturing limit is 0; one point
+    less of a fill-rate target), what the prices alone predict the step is worth, what a warm re-solve
     says it is worth (``value_of_step``: negative saves money), and the revenue it recovers.
     The ``resolves`` entries the prices value most are re-solved (within ``what_ifs``'s
     time); the others keep only the prediction, and ``re_solved`` says why. One sentence per
@@ -156,8 +157,8 @@ def _ledger_sentence(r: dict, cur: str) -> str:
     pred = r["predicted"]
     if isinstance(r.get("value_of_step"), float) and not math.isnan(r["value_of_step"]):
         v = r["value_of_step"]
-        # A step worth less than a cent (the price for a rise is 0: the limit binds only
-        # downwards) saves nothing; "would cost 0.00" read as a cost.
+        # Less than a cent is nothing: a limit whose price for a rise is 0 (it binds only
+        # downwards) would otherwise read "would cost 0.00 USD", as if the step cost money.
         text += f"; {what} would {_worth_words(v, cur)} (the prices alone predicted {_worth_words(pred, cur, verb=False)})"
         rec = r.get("revenue_recovered")
         if isinstance(rec, float) and abs(rec) >= 0.5:
@@ -230,7 +231,7 @@ def premium_triggers(solved: Solved, what_ifs: WhatIfs | None = None) -> pd.Data
     limits are relaxed (doubled, a promise dropped) in a warm re-solve; a trigger that takes
     the premium freight away (or most of it) is the cause. For the cause found, the step at
     which the premium freight would stop is searched (the limits raised by 10 %, 25 %, 50 %,
-    100 %). An empty pipeline at the start (premium freight in the first period, where the
+    100 %; a limit of 0, an outage, to that share of the units flown). An empty pipeline at the start (premium freight in the first period, where the
     standard mode's lead time cannot reach) is said as such. Re-solves beyond ``what_ifs``'s
     time are left out, and the sentences say so."""
     built, sol = solved.built, solved.optimum
