@@ -287,3 +287,22 @@ def test_premium_freight_forced_by_an_outage_names_it():
     out = W.premium_triggers(model)
     assert out["trigger"].iloc[0] == "a supplier's limit (an outage or its monthly cap)"
     assert out["stops_when"].iloc[0] == "those limits 100% higher (a limit of 0 raised to 100% of the 10 units flown)"
+
+
+def test_the_examples_february_outage_is_priced_and_the_plan_is_the_same(example_model):
+    # The example's preform supplier is out in February (max_units 0). Its row now exists:
+    # the objective is what it was without it (21,686,196.58 USD), and one more preform in
+    # February is worth what re-solving with 1 and 10 of them says.
+    import numpy as np
+
+    m = example_model
+    assert m.solution.objective == pytest.approx(21_686_196.5769776, rel=1e-9)
+    r = m.lp.row_index("supply", [("SUP-ASIA-PREFORM", "CMP-PREFORM", "2027-02")])
+    assert r[0] >= 0 and m.lp.limit[r[0]] == 0.0
+    price = float(m.solution.row_dual[r[0]])
+    assert price < 0
+    base = m.solution.objective
+    for units in (1.0, 10.0):
+        with m.variant(limits=(r, np.array([units]))) as trial:
+            assert (trial.solution.objective - base) / units == pytest.approx(price, rel=1e-6)
+
