@@ -74,9 +74,9 @@ def pnl(plan: Solved | Figures) -> pd.DataFrame:
     spent = grid.loc[grid.index.get_level_values(0).isin(["cost of goods", "overtime", "freight"])].sum().reindex(periods, fill_value=0.0)
     received = stock["received"].reindex(periods, fill_value=0.0)
     change = stock["inventory_value"].diff().fillna(stock["inventory_value"].iloc[0] - stock.attrs["opening"]) if len(stock) else stock["inventory_value"]
-    out.append(line("spent (cash view): production, co-manufacturing, purchases, overtime, freight", -spent, "reconciliation"))
+    out.append(line("spent (the cash view: production to freight)", -spent, "reconciliation"))
     if (received.abs() > 0).any():
-        out.append(line("received from outside the plan (scheduled receipts at unit value)", -received, "reconciliation"))
+        out.append(line("received: scheduled receipts at unit value", -received, "reconciliation"))
     out.append(line("change in inventory value at cost (on hand and in transit)", change.reindex(periods), "reconciliation"))
     return pd.DataFrame(out)
 
