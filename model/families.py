@@ -90,6 +90,14 @@ class Step:
         limit = np.asarray(limit, dtype=float)
         return np.where(limit == 0, self.zero, self.size * limit)
 
+    def named(self, limit: np.ndarray) -> str:
+        """``words`` for rows at these limits: '10% more' where none is 0, 'one unit' where
+        every one is (a step of 0-limits), and ``words`` itself where some are."""
+        at_zero = np.asarray(limit, dtype=float) == 0
+        if self.kind != "percent" or not self.zero or (at_zero.any() and not at_zero.all()):
+            return self.words
+        return (f"{self.zero:g} more" if self.zero != 1 else "one unit more") if at_zero.all() else f"{self.size:.0%} more"
+
     def says(self, limit: np.ndarray) -> str:
         """``doing`` for rows at these limits: ``doing_zero`` when every one is at 0 and has
         its own step, else ``doing`` (with '{zero} where the limit is 0' when some are)."""

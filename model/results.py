@@ -522,7 +522,7 @@ def ledger_entries(built: Built, sol: Solution) -> pd.DataFrame:
                 "price_low": float(rows["shadow_price"].abs().min()),
                 "price_high": float(rows["shadow_price"].abs().max()),
                 "one_sided": one_sided,
-                "step": fam.step.words,
+                "step": fam.step.named(rows["limit"]),
                 "_doing": fam.step.says(rows["limit"]),
                 "_worth": fam.worth,
                 "step_size": float(step.abs().sum()),

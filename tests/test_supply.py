@@ -246,13 +246,14 @@ def test_an_outage_has_a_price_and_the_ledger_prices_it():
     one["supply"].loc[1, "max_units"] = 1.0
     assert solve_case(one).total_cost - plan.total_cost == pytest.approx(-1.0)
     led = W.ledger(solve_model(t))[0].set_index("constraint").loc["supply"]
-    assert (led["periods"], led["step_size"]) == ("P2", 1.0)
+    assert (led["periods"], led["step"], led["step_size"]) == ("P2", "one unit more", 1.0)
     assert led["predicted"] == pytest.approx(-1.0) and led["value_of_step"] == pytest.approx(-1.0)
     assert led["sentence"] == "K from SUP binds in P2; one more unit is worth 1.00 USD; one more unit in that period (a limit of 0: 10% of it is nothing) would save 1.00 USD (the prices alone predicted 1.00)."
     # With a cap binding in another period too, the step says both.
     t["supply"] = pd.concat([t["supply"], pd.DataFrame({"site": ["SUP"], "product": ["K"], "period": ["P1"], "unit_cost": [1.0], "max_units": [5.0]})], ignore_index=True)
     led = W.ledger(solve_model(t))[0].set_index("constraint").loc["supply"]
     assert led["periods"] == "P1-P2" and "10% more units in those periods (one unit where the limit is 0)" in led["sentence"]
+    assert led["step"] == "10% more (one unit at a limit of 0)"
 
 
 def test_a_shut_line_and_no_co_manufacturing_have_prices():
