@@ -15,7 +15,8 @@ product: one period, no spread); z: the normal quantile of the highest fill-rate
 
 ``compare_cuts`` prices cutting 10 % of the safety-stock dollars two ways: across the board
 (every target 10 % lower) and through the working-capital cap (the same dollars off the
-inventory value at every period end, placed by the LP where they cost least).
+inventory value at every period end, placed by the LP where they cost least), each costed on
+today's targets: the same basis as the plan as it is.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .build import Built
 from .metrics import evaluate
 from .results import Figures, variable_values
 from .solve import Solved
@@ -111,21 +113,24 @@ def compare_cuts(solved: Solved, cut: float = 0.10) -> pd.DataFrame:
     the working-capital cap at the same inventory dollars (each period end capped at what the
     across-the-board plan holds; the targets stay, and the LP places the cut SKU by SKU where it
     costs least). Each with its cost, inventory value and service; both are variants of the
-    solved plan (``Solved.variant``)."""
-    case = solved.built.case
+    solved plan (``Solved.variant``). All three are costed on today's targets: the penalties
+    for safety stock and closing stock below target are measured against the plan as it is
+    (the across-the-board plan was solved against lower ones, which would make it look
+    cheaper than it is)."""
+    case, today = solved.built.case, solved.built
     uv = case.products.set_index("product")["unit_value"]
     dollars = float((case.inventory["safety_stock"] * case.inventory["product"].map(uv)).sum()) * cut
     targets = case.inventory[["site", "product", "safety_stock"]]
-    base = _figures("the plan as it is", Figures.of(solved), targets)
+    base = _figures("the plan as it is", Figures.of(solved), targets, today)
     inv = case.inventory.copy()
     inv["safety_stock"] = inv["safety_stock"] * (1 - cut)
     with solved.variant(case.with_tables({"inventory": inv})) as trial:
         board_f = _solved(trial)
-        board = _figures(f"every safety-stock target {cut:.0%} lower ({dollars:,.0f} {case.currency} of targets)", board_f, targets)
+        board = _figures(f"every safety-stock target {cut:.0%} lower ({dollars:,.0f} {case.currency} of targets)", board_f, targets, today)
         value = board_f.inventory.groupby("period")["inventory_value"].sum().reindex(case.period_names, fill_value=0.0)
     budget = pd.DataFrame({"period": case.period_names, "site": None, "family": None, "max_value": value.to_numpy(), "in_transit": False})
     with solved.variant(case.with_tables({"inventory_budget": budget})) as trial:
-        capped = _figures("the same inventory dollars through the working-capital cap, placed by the plan", _solved(trial), targets)
+        capped = _figures("the same inventory dollars through the working-capital cap, placed by the plan", _solved(trial), targets, today)
     return pd.DataFrame([base, board, capped])
 
 
@@ -136,22 +141,51 @@ def _solved(trial) -> Figures:
     return Figures(trial.built, trial.solution)
 
 
-def _figures(name: str, f: Figures, targets: pd.DataFrame) -> dict:
-    """A plan's cost, inventory and service (``metrics``); its shortfall measured against the
-    original safety-stock targets (``targets``), whatever targets it was solved with."""
-    m = evaluate(f, ("total_cost", "cash_cost_to_serve", "carrying_cost", "penalty_cost", "fill_rate", "lost_units", "late_units"))
+def _figures(name: str, f: Figures, targets: pd.DataFrame, today: Built) -> dict:
+    """A plan's cost, inventory and service (``metrics``), on today's targets whatever targets
+    it was solved with: its shortfall against the original safety-stock targets (``targets``),
+    and its penalties and total cost with the stock-below-target penalties of ``today``'s plan
+    (``_target_penalties``) in place of its own."""
+    got = evaluate(f, ("total_cost", "cash_cost_to_serve", "carrying_cost", "penalty_cost", "fill_rate", "lost_units", "late_units", "safety_stock_penalty", "closing_stock_penalty"))
+    m = {k: float(x) for k, x in got.items()}  # every one a number
     inv = f.inventory
     held = inv[["site", "product", "period", "on_hand", "inventory_value"]].merge(targets, on=["site", "product"])
     short = (held["safety_stock"] - held["on_hand"]).clip(lower=0.0)
+    penalty = m["penalty_cost"] - m["safety_stock_penalty"] - m["closing_stock_penalty"] + sum(_target_penalties(f, today))
     return {
         "approach": name,
         "short_of_original_targets_units": float(short.sum()),
-        "total_cost": m["total_cost"],
+        "total_cost": m["total_cost"] - m["penalty_cost"] + penalty,
         "cash_cost_to_serve": m["cash_cost_to_serve"],
         "carrying_cost": m["carrying_cost"],
-        "penalty_cost": m["penalty_cost"],
+        "penalty_cost": penalty,
         "average_inventory_value": float(inv.groupby("period")["inventory_value"].sum().mean()) if len(inv) else 0.0,
         "fill_rate": m["fill_rate"],
         "lost_units": m["lost_units"],
         "late_units": m["late_units"],
     }
+
+
+def _target_penalties(f: Figures, today: Built) -> tuple[float, float]:
+    """What plan ``f``'s stock would pay below ``today``'s targets (money): the safety-stock
+    penalty (each unit on hand short of today's target, each period, at its penalty) and the
+    closing-stock penalty (each unit of closing position, on hand and on its way, short of
+    today's soft closing target, at unit_value). On today's own plan these are its own
+    penalties."""
+    k = ["site", "product", "period"]
+    ss = today.variables["ss_short"]
+    on = ss[[*k, "safety_stock", "cost"]].merge(f.v["inv"][[*k, "value"]], how="left", on=k).fillna({"value": 0.0})
+    safety = float(((on["safety_stock"] - on["value"]).clip(lower=0.0) * on["cost"]).sum())
+    end = today.variables["end_short"]
+    found = f.built.lp.block("ending")
+    if not len(end) or found is None:
+        return safety, 0.0
+    # The plan's closing position: its ending rows' activity less its own shortfall there.
+    b, sl = found
+    pos = b.keys[["site", "product"]].assign(position=f.solution.row_value[sl])
+    own = f.v["end_short"][["site", "product", "value"]]
+    pos = pos.merge(own, how="left", on=["site", "product"]).fillna({"value": 0.0})
+    pos["position"] -= pos["value"]
+    due = end[["site", "product", "ending_min", "cost"]].merge(pos[["site", "product", "position"]], how="left", on=["site", "product"]).fillna({"position": 0.0})
+    return safety, float(((due["ending_min"] - due["position"]).clip(lower=0.0) * due["cost"]).sum())
+

@@ -219,9 +219,11 @@ def index_sets(case: Case) -> dict[str, pd.DataFrame]:
     # can exist: forwards from production, purchases, opening stock and scheduled receipts,
     # only where needed.
     prod = case.production
-    makeable = prod[(prod["max_units"].fillna(np.inf) > 0) | prod["outsource_cost"].notna()][["site", "product"]]
+    # A production or supply row is a source even at a limit of 0 (a line shut, an outage): its
+    # variable and row exist, so the limit has a price.
+    makeable = prod[["site", "product"]]
     sup = case.supply
-    buyable = sup[sup["max_units"].fillna(np.inf) > 0][["site", "product"]] if len(sup) else sup[["site", "product"]]
+    buyable = sup[["site", "product"]].drop_duplicates()
     rc = case.receipts
     opening = pd.concat([inv[inv["initial"] > 0][["site", "product"]], rc[rc["quantity"] > 0][["site", "product"]]], ignore_index=True).drop_duplicates()
     src = pd.concat([makeable, buyable, opening], ignore_index=True).merge(need)
@@ -343,11 +345,12 @@ def _at(table: pd.DataFrame, column: str, df: pd.DataFrame, src: str = "_src") -
 
 
 def _production_keys(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame, _made: dict) -> dict[str, pd.DataFrame]:
-    """make and outsource: a plant's product wherever it can exist, per period."""
+    """make and outsource: a plant's product wherever it can exist, per period; at a limit of 0
+    too (its row then prices the shut line)."""
     per = _periods(case)
     prod = _positions(case.production).merge(sets["exist"])
-    mk = prod[prod["max_units"].fillna(np.inf) > 0].merge(per, how="cross")
-    osrc = prod[prod["outsource_cost"].notna() & (prod["outsource_max_units"].fillna(np.inf) > 0)].merge(per, how="cross")
+    mk = prod.merge(per, how="cross")
+    osrc = prod[prod["outsource_cost"].notna()].merge(per, how="cross")
     return {"make": mk[["site", "product", "period", "t", "_src"]], "outsource": osrc[["site", "product", "period", "t", "_src"]]}
 
 
@@ -475,9 +478,10 @@ def _target_numbers(case: Case, sets: dict, t: dict[str, pd.DataFrame]) -> dict[
 
 
 def _buy_keys(case: Case, sets: dict[str, pd.DataFrame], legs: pd.DataFrame, _made: dict) -> dict[str, pd.DataFrame]:
-    """buy: what a supplier sells, per period, where it is not in an outage."""
+    """buy: what a supplier sells, per period; in an outage (max_units 0) too, so the outage's
+    row has a price."""
     sup = _positions(case.supply).merge(sets["exist"]).merge(_periods(case)[["period", "t"]])
-    return {"buy": sup[sup["max_units"].fillna(np.inf) > 0][["site", "product", "period", "t", "_src"]]}
+    return {"buy": sup[["site", "product", "period", "t", "_src"]]}
 
 
 def _buy_numbers(case: Case, sets: dict, t: dict[str, pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
@@ -793,6 +797,10 @@ def _finite_positive(s: pd.Series) -> np.ndarray:
     return np.isfinite(x) * 2 + (np.nan_to_num(x, nan=np.inf) > 0)
 
 
+def _finite(s: pd.Series) -> np.ndarray:
+    return np.isfinite(s.to_numpy(dtype=float))
+
+
 def _present(s: pd.Series) -> np.ndarray:
     return s.notna().to_numpy()
 
@@ -809,13 +817,13 @@ IN_PLACE: dict[str, Callable[[pd.Series], np.ndarray] | None] = {
     "products.unit_value": _positive, "products.price": None, "products.holding_rate": None, "products.weight_kg": _present, "products.volume_m3": _present,
     "sites.storage_capacity": _finite_positive,
     "demand.quantity": _positive, "demand.price": None, "demand.std": None, "demand._price_default": None,
-    "production.unit_cost": None, "production.max_units": _finite_positive, "production.outsource_cost": _present, "production.outsource_max_units": _finite_positive,
+    "production.unit_cost": None, "production.max_units": _finite, "production.outsource_cost": _present, "production.outsource_max_units": _finite,
     "routings.hours_per_unit": _nonzero,
     "capacity.hours": None, "capacity.overtime_hours": _positive, "capacity.overtime_cost": None,
     "lanes.cost_per_unit": None, "lanes.cost_per_kg": _positive, "lanes.cost_per_m3": _positive, "lanes.lead_time_days": None, "lanes.lead_time_std_days": None,
     "lanes.capacity": _finite_positive, "lanes.premium": None,
     "lane_rates.cost_per_unit": None,
-    "supply.unit_cost": None, "supply.max_units": _finite_positive,
+    "supply.unit_cost": None, "supply.max_units": _finite,
     "bom.quantity": None,
     "inventory.initial": _positive, "inventory.safety_stock": _positive, "inventory.safety_stock_penalty": None, "inventory._penalty_default": None,
     "inventory.ending_min": _positive, "inventory.ending_soft": lambda s: s.to_numpy(dtype=bool),

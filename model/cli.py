@@ -259,7 +259,8 @@ def _study(args: argparse.Namespace) -> int:
         bridge = bridge_table(results, drivers, shapley)
         tables = {"kpi_changes": kpi_changes(results, drivers, cur), "bridge": bridge, "runs": scenario_tables(results, cur)["runs"]}
         how = f"the Shapley average over every order of the {len(drivers)} drivers" if shapley else f"switched in this order (more than {SHAPLEY_MAX} drivers: no Shapley average)"
-        print(f"aop: total cost {bridge['total_cost'].iloc[0]:,.0f} -> {bridge['total_cost'].iloc[-1]:,.0f} {cur}; by driver ({how}):")
+        by = f"; by driver ({how}):" if drivers else " (no driver differs)"
+        print(f"aop: total cost {bridge['total_cost'].iloc[0]:,.0f} -> {bridge['total_cost'].iloc[-1]:,.0f} {cur}{by}")
         col = "total_cost_shapley" if shapley else "total_cost_in_order"
         for r in bridge.iloc[1:-1].to_dict("records"):
             print(f"  - {r['driver']}: {r[col]:+,.0f} {cur} (in order: {r['total_cost_in_order']:+,.0f})")

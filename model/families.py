@@ -71,21 +71,50 @@ class Step:
     point, the premium-freight search. 'percent': ``size`` times the limit (0.10 is 10 % more);
     'points': ``size`` of the row's ``base`` (the demand a fill-rate target covers: -0.01 is one
     point less). ``words`` names the step; ``doing`` says taking it in the ledger's sentence
-    ({unit} and {periods} filled in)."""
+    ({unit} and {periods} filled in). ``zero``: a percent step of a limit of 0 (an outage, a
+    shut line) is nothing, so such a row steps by this many of its unit instead (0: none);
+    ``doing_zero`` says that step."""
 
     kind: str
     size: float
     words: str
     doing: str
     base: Callable[[object, pd.DataFrame], np.ndarray] | None = None
+    zero: float = 0.0
+    doing_zero: str = ""
 
     def amounts(self, limit: np.ndarray, base: np.ndarray) -> np.ndarray:
         """The step of each row, in the limit's unit."""
-        return self.size * (np.asarray(limit, dtype=float) if self.kind == "percent" else np.asarray(base, dtype=float))
+        if self.kind != "percent":
+            return self.size * np.asarray(base, dtype=float)
+        limit = np.asarray(limit, dtype=float)
+        return np.where(limit == 0, self.zero, self.size * limit)
+
+    def named(self, limit: np.ndarray) -> str:
+        """``words`` for rows at these limits: '10% more' where none is 0, 'one unit' where
+        every one is (a step of 0-limits), and ``words`` itself where some are."""
+        at_zero = np.asarray(limit, dtype=float) == 0
+        if self.kind != "percent" or not self.zero or (at_zero.any() and not at_zero.all()):
+            return self.words
+        return (f"{self.zero:g} more" if self.zero != 1 else "one unit more") if at_zero.all() else f"{self.size:.0%} more"
+
+    def says(self, limit: np.ndarray) -> str:
+        """``doing`` for rows at these limits: ``doing_zero`` when every one is at 0 and has
+        its own step, else ``doing`` (with '{zero} where the limit is 0' when some are)."""
+        at_zero = np.asarray(limit, dtype=float) == 0
+        if self.kind != "percent" or not self.zero or not at_zero.any():
+            return self.doing
+        if at_zero.all():
+            return self.doing_zero
+        one = "one unit" if self.zero == 1 else f"{self.zero:g} {{unit}}"
+        return f"{self.doing} ({one} where the limit is 0)"
 
 
 #: The ledger's step of a business limit: 10 % more of it.
 PERCENT = Step("percent", 0.10, "10% more", "10% more {unit} in {periods}")
+#: The step of a limit that may be 0 (a supplier's outage, a shut line, no co-manufacturing):
+#: 10 % more of it; one unit at a limit of 0, where 10 % is nothing.
+PERCENT_OR_ONE = Step("percent", 0.10, "10% more (one unit at a limit of 0)", "10% more {unit} in {periods}", zero=1.0, doing_zero="one more unit in {periods} (a limit of 0: 10% of it is nothing)")
 
 #: Groups of business limits the premium-freight search relaxes together, in the order tried,
 #: with what each is called (a family names its group in ``Family.trigger``).
@@ -327,7 +356,7 @@ def balance_limits(x: Context) -> pd.DataFrame:
     lim = lim.merge(case.receipts[k + ["quantity"]], how="left")
     lim["limit"] = np.where(lim["t"] == 0, lim["initial"].fillna(0.0), 0.0) + lim["quantity"].fillna(0.0)
     # Suppliers hold no stock: what leaves in a period is what they sell in it (every period,
-    # so nothing leaves in an outage, where there is no buy variable).
+    # so nothing leaves in an outage, where buy is held to 0 by its supply row).
     suppliers = set(case.sites.loc[case.sites["kind"] == "supplier", "site"])
     sup = x.sets["exist"][x.sets["exist"]["site"].isin(suppliers)].merge(x.per[["period"]], how="cross")[k].assign(limit=0.0)
     return pd.concat([lim[k + ["limit"]], sup], ignore_index=True)
@@ -590,7 +619,7 @@ _F = [
         "units",
         "make <= max_units", "value of one more unit of production limit (<= 0)",
         lambda g: f"one more unit of {g('product')} allowed to be made at {g('site')} in {g('period')}",
-        review=2, tier=LIMIT, lever=True, build=production_max, noun=lambda g: f"{g('product')} production at {g('site')}", trigger="plant capacity",
+        review=2, tier=LIMIT, lever=True, build=production_max, noun=lambda g: f"{g('product')} production at {g('site')}", trigger="plant capacity", step=PERCENT_OR_ONE,
         reads=frozenset({"production.max_units"}),
     ),
     Family(
@@ -598,7 +627,7 @@ _F = [
         "units",
         "outsource <= outsource_max_units", "value of one more unit of co-manufacturing (<= 0)",
         lambda g: f"one more unit of {g('product')} allowed to be co-manufactured for {g('site')} in {g('period')}",
-        review=3, tier=LIMIT, lever=True, build=outsource_max, noun=lambda g: f"co-manufacturing of {g('product')} for {g('site')}", trigger="plant capacity",
+        review=3, tier=LIMIT, lever=True, build=outsource_max, noun=lambda g: f"co-manufacturing of {g('product')} for {g('site')}", trigger="plant capacity", step=PERCENT_OR_ONE,
         reads=frozenset({"production.outsource_max_units"}),
     ),
     Family(
@@ -606,7 +635,7 @@ _F = [
         "units",
         "buy <= max_units (a supply row with a period overrides the blank one; 0 = outage)", "value of one more unit from the supplier (<= 0)",
         lambda g: f"one more unit of {g('product')} available from supplier {g('site')} in {g('period')}",
-        review=4, tier=LIMIT, lever=True, build=supply, noun=lambda g: f"{g('product')} from {g('site')}", trigger="supplier",
+        review=4, tier=LIMIT, lever=True, build=supply, noun=lambda g: f"{g('product')} from {g('site')}", trigger="supplier", step=PERCENT_OR_ONE,
         reads=frozenset({"supply.max_units"}),
     ),
     Family(

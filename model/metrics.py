@@ -66,10 +66,17 @@ def _premium(name: str) -> Callable[[Figures], float]:
     return lambda f: f.premium_figures[name]
 
 
+def _cost_of_goods_sold(f: Figures) -> float:
+    # The cost of the units delivered, traced along the flows (costing.trace, holding apart):
+    # what was made and not sold is stock, not cost (the P&L's cost of goods sold).
+    tr = f.at_cost
+    return float(tr.served[tr.elements].to_numpy().sum())
+
+
 def _margin(f: Figures) -> float:
-    # The P&L's contribution margin: revenue less cost of goods, overtime and freight, which
-    # is the cash cost-to-serve (test_finance checks the two agree).
-    return f.service_figures["revenue"] - _group("cash_cost_to_serve")(f)
+    # The P&L's contribution margin: revenue less the cost of goods sold (test_metrics checks
+    # the two agree). Not revenue less what was spent: stock built would count as cost.
+    return f.service_figures["revenue"] - _cost_of_goods_sold(f)
 
 
 def _margin_pct(f: Figures) -> float:
@@ -111,7 +118,7 @@ _METRICS: list[Metric[Value]] = [
     Metric("revenue", "Revenue (price x delivered)", "money", "units delivered x their price (on time and late)", _service("revenue"), kpi=True),
     Metric("revenue_deferred", "Revenue deferred (delivered late)", "money", "units delivered late x price", _service("revenue_deferred"), kpi=True),
     Metric("revenue_lost", "Revenue lost", "money", "units lost x price", _service("revenue_lost"), kpi=True),
-    Metric("contribution_margin", "Contribution margin", "money", "revenue - cash cost-to-serve (the P&L's margin)", _margin, kpi=True),
+    Metric("contribution_margin", "Contribution margin", "money", "revenue - cost of goods sold (the units delivered at what they cost, traced along the flows; the P&L's margin)", _margin, kpi=True),
     Metric("contribution_margin_pct", "Contribution margin %", "fraction", "contribution margin / revenue", _margin_pct),
     Metric("what_if_resolves", "What-if re-solves of the finance view", "count", "warm re-solves the finance view ran"),
     Metric("what_ifs_left_out", "What-ifs left out (their time was spent)", "count", "what-ifs beyond the finance view's time budget"),

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .build import Built
+from .costing import Trace, trace
 from .families import ONE, Family, index_columns, review_order
 from .lp import dot
 from .solve import Solution
@@ -107,6 +108,12 @@ class Figures:
     @cached_property
     def v(self) -> dict[str, pd.DataFrame]:
         return variable_values(self.built, self.solution)
+
+    @cached_property
+    def at_cost(self) -> Trace:
+        """The plan's costs traced along its flows, holding apart (``costing.trace``): the
+        cost of goods sold and the stock at cost."""
+        return trace(self.built, self.v, holding=False)
 
     @cached_property
     def quantity(self) -> pd.DataFrame:
@@ -517,8 +524,8 @@ def ledger_entries(built: Built, sol: Solution) -> pd.DataFrame:
                 "price_low": float(rows["shadow_price"].abs().min()),
                 "price_high": float(rows["shadow_price"].abs().max()),
                 "one_sided": one_sided,
-                "step": fam.step.words,
-                "_doing": fam.step.doing,
+                "step": fam.step.named(rows["limit"]),
+                "_doing": fam.step.says(rows["limit"]),
                 "_worth": fam.worth,
                 "step_size": float(step.abs().sum()),
                 "predicted": predicted,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -117,11 +118,18 @@ DRIVERS: dict[str, dict[str, list[str] | str]] = {
     "costs and rates": {"production": ["unit_cost", "outsource_cost"], "supply": ["unit_cost"], "capacity": ["overtime_cost"], "products": ["unit_value", "holding_rate"], "lanes": ["cost_per_unit", "cost_per_kg", "cost_per_m3"], "lane_rates": "*"},
     "lanes, lead times and pipeline": {"lanes": ["lead_time_days", "lead_time_std_days", "capacity", "capacity_unit", "premium"], "receipts": "*", "inventory": ["initial"]},
     "service targets and inventory policy": {"service": "*", "inventory": ["safety_stock", "safety_stock_penalty", PENALTY_DEFAULT, "ending_min", "ending_soft"]},
+    # The periods' lengths (a leap year, a 4-4-5 calendar): lead times' shares, holding and
+    # the cash view's days all read them.
+    "calendar": {"periods": "*"},
 }
-#: Tables no driver names (the calendar, settings and scenarios aside) switch together as this
-#: one, so a new input table (a working-capital cap) is bridged without being listed here.
+#: The case's settings (payment and collection days, currency, solver options) as one driver:
+#: not a table of the case but its ``settings``.
+SETTINGS = "settings"
+#: Tables no driver names (the scenarios aside, and the settings, a driver of their own) switch
+#: together as this one, so a new input table (a working-capital cap) is bridged without being
+#: listed here.
 OTHER = "other inputs"
-NOT_BRIDGED = ("periods", "settings", "scenarios")
+NOT_BRIDGED = ("settings", "scenarios")
 
 
 def _drivers() -> dict[str, dict[str, list[str] | str]]:
@@ -154,7 +162,8 @@ def _drivers_of(table: str) -> dict[str, list[str] | str]:
 
 
 def hybrid(a: Case, b: Case, switched: frozenset[str]) -> Case:
-    """Plan A with the drivers in ``switched`` taken from plan B (same calendar)."""
+    """Plan A with the drivers in ``switched`` taken from plan B (the same period names; the
+    periods' lengths are the 'calendar' driver, the settings the 'settings' one)."""
     changed = {}
     for t in dict.fromkeys(t for tabs in _drivers().values() for t in tabs):
         owners = _drivers_of(t)
@@ -194,16 +203,20 @@ def hybrid(a: Case, b: Case, switched: frozenset[str]) -> Case:
             if len(new):
                 cur = pd.concat([cur, new], ignore_index=True)
         changed[t] = cur
-    return a.with_tables(changed)
+    out = a.with_tables(changed)
+    return replace(out, settings=dict(b.settings)) if SETTINGS in switched else out
 
 
 def differing_drivers(a: Case, b: Case) -> list[str]:
-    """The drivers whose tables differ between the two plans, in bridge order."""
+    """The drivers whose inputs differ between the two plans, in bridge order (the settings
+    last)."""
     out = []
     for d, tables in _drivers().items():
         one = hybrid(a, b, frozenset([d]))
         if any(not _same(one.table(t), a.table(t)) for t in tables):
             out.append(d)
+    if a.settings != b.settings:
+        out.append(SETTINGS)
     return out
 
 
@@ -263,7 +276,9 @@ def bridge_table(results: pd.DataFrame, drivers: list[str], shapley: bool, measu
         rows.append(row)
     end = v(frozenset(drivers))
     rows.append({"driver": "plan B", "order": len(drivers) + 1, **{f"{m}": float(end[m]) for m in measures}})
-    return _no_noise(pd.DataFrame(rows), float(start["total_cost"]) if "total_cost" in measures else 1.0)
+    # Every column, also when no driver differs (plan A and plan B alone): readers find them.
+    columns = ["driver", "order", *measures, *[f"{m}_in_order" for m in measures], *([f"{m}_shapley" for m in measures] if shapley else [])]
+    return _no_noise(pd.DataFrame(rows, columns=columns).astype({c: float for c in columns[2:]}), float(start["total_cost"]) if "total_cost" in measures else 1.0)
 
 
 def _no_noise(df: pd.DataFrame, scale: float) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .build import Built, calendar
+from .costing import Trace, opening_stock, receipts, trace
 from .results import Figures
 from .solve import Solved
 
@@ -27,28 +28,40 @@ def statements(plan: Solved | Figures) -> dict[str, pd.DataFrame]:
 
 
 def pnl(plan: Solved | Figures) -> pd.DataFrame:
-    """The plan's P&L by period and for the year: revenue (price x delivered), cost of goods
-    (production, co-manufacturing, purchases), overtime, freight by mode (premium apart),
-    contribution margin and margin %, then holding (the cost of capital tied up, not cash) and
-    the margin after it. Penalties are shown apart, below: lost revenue is revenue that did not
-    happen, not a cost line. Revenue lines equal the summary's revenue, and the cost lines
-    with the penalties equal the objective."""
+    """The plan's P&L by period and for the year: revenue (price x delivered, in the period it
+    arrives); the cost of goods sold, by element (production, co-manufacturing, purchases,
+    overtime, freight by mode, premium apart, and opening stock and receipts at unit_value):
+    the cost of the units delivered in the period, traced along their flows (``trace``,
+    without holding); contribution margin and margin %; then holding (the cost of capital
+    tied up, not cash) and the margin after it. Penalties are shown apart, below: lost revenue
+    is revenue that did not happen, not a cost line. Last, the reconciliation with the cash
+    view: what was spent (production, co-manufacturing, purchases, overtime, freight, when
+    they happen), the value of receipts from outside the plan, and the change in the value of
+    stock on hand and in transit at cost (``stock_at_cost``): spent + received = cost of goods
+    sold + change in inventory value, period by period. Revenue lines equal the summary's
+    revenue; spent, holding and penalties together equal the objective. Costs are negative."""
     f = Figures.of(plan)
     periods = f.case.period_names
     costs = f.period_costs
     rev = f.deliveries.groupby("period")["revenue"].sum().reindex(periods, fill_value=0.0)
     grid = costs.pivot_table(index=["group", "line"], columns="period", values="amount", aggfunc="sum", fill_value=0.0, sort=False).reindex(columns=periods, fill_value=0.0)
+    tr = f.at_cost
+    sold = tr.served.groupby("period")[tr.elements].sum().reindex(periods, fill_value=0.0)
+    stock = stock_at_cost(f, tr)
 
     def line(name: str, values: pd.Series, kind: str) -> dict:
         values = values + 0.0  # no -0.0 in a statement
         return {"line": name, "kind": kind, **values.to_dict(), "year": float(values.sum()) + 0.0}
 
     out = [line("revenue", rev, "revenue")]
+    spent_lines = [name for (g, name) in grid.index if g in ("cost of goods", "overtime", "freight")]
     cogs = pd.Series(0.0, index=periods)
-    for group in ("cost of goods", "overtime", "freight"):
-        for (_g, name), vals in grid.loc[grid.index.get_level_values(0) == group].iterrows():
-            out.append(line(name, -vals, "cost"))
-            cogs = cogs + vals
+    for name in dict.fromkeys([*spent_lines, *tr.elements]):
+        vals = sold[name] if name in sold else pd.Series(0.0, index=periods)
+        if name not in spent_lines and not (vals.abs() > 0).any():
+            continue
+        out.append(line(name, -vals, "cost"))
+        cogs = cogs + vals
     margin = rev - cogs
     out.append(line("contribution margin", margin, "margin"))
     pct = (margin / rev.where(rev != 0)).fillna(0.0)
@@ -58,7 +71,42 @@ def pnl(plan: Solved | Figures) -> pd.DataFrame:
     out.append(line("margin after holding", margin - carry, "margin"))
     for (_g, name), vals in grid.loc[grid.index.get_level_values(0) == "penalties"].iterrows():
         out.append(line(f"penalty: {name} (not in the margin)", -vals, "penalty"))
+    spent = grid.loc[grid.index.get_level_values(0).isin(["cost of goods", "overtime", "freight"])].sum().reindex(periods, fill_value=0.0)
+    received = stock["received"].reindex(periods, fill_value=0.0)
+    change = stock["inventory_value"].diff().fillna(stock["inventory_value"].iloc[0] - stock.attrs["opening"]) if len(stock) else stock["inventory_value"]
+    out.append(line("spent (the cash view: production to freight)", -spent, "reconciliation"))
+    if (received.abs() > 0).any():
+        out.append(line("received: scheduled receipts at unit value", -received, "reconciliation"))
+    out.append(line("change in inventory value at cost (on hand and in transit)", change.reindex(periods), "reconciliation"))
     return pd.DataFrame(out)
+
+
+def stock_at_cost(plan: Solved | Figures, tr: Trace | None = None) -> pd.DataFrame:
+    """By period: the stock at each period end valued at what it cost (``trace`` without
+    holding: on hand at its node's average cost, in transit at its cost where it left plus the
+    freight paid), ``inventory_value``; and ``received``, the value of scheduled receipts at
+    unit_value. ``attrs['opening']``: the opening stock at unit_value (the value before the
+    first period)."""
+    f = Figures.of(plan)
+    tr = tr if tr is not None else f.at_cost
+    names = f.case.period_names
+    inv = f.v["inv"][["site", "product", "t", "value"]]
+    on = inv.merge(tr.nodes[["site", "product", "t", *tr.elements]], on=["site", "product", "t"])
+    hand = (on[tr.elements].sum(axis=1) * on["value"]).groupby(on["t"]).sum()
+    moving = tr.transit[tr.elements].sum(axis=1).groupby(tr.transit["t"]).sum() if len(tr.transit) else pd.Series(dtype=float)
+    t = np.arange(len(names))
+    value = hand.reindex(t, fill_value=0.0).to_numpy() + moving.reindex(t, fill_value=0.0).to_numpy()
+    uv = f.case.products.set_index("product")["unit_value"]
+    # Only goods that reach a node of the plan count: those the trace values.
+    known = pd.MultiIndex.from_frame(tr.nodes[["site", "product", "t"]])
+    rc = receipts(f.case)
+    rc = rc[pd.MultiIndex.from_frame(rc[["site", "product", "t"]]).isin(known)]
+    received = (rc["value"] * rc["product"].map(uv)).groupby(rc["t"]).sum().reindex(t, fill_value=0.0).to_numpy()
+    op = opening_stock(f.case)
+    op = op[pd.MultiIndex.from_frame(op[["site", "product", "t"]]).isin(known)]
+    out = pd.DataFrame({"period": names, "inventory_value": value, "received": received}).set_index("period")
+    out.attrs["opening"] = float((op["value"] * op["product"].map(uv)).sum())
+    return out
 
 
 def inventory_value_detail(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -91,13 +139,14 @@ def inventory_value_detail(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataF
 def working_capital(plan: Solved | Figures) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inventory in the balance sheet: its value (unit_value) at each period end, on hand and
     in transit, by site and product family (``inventory_value_detail``); and per period the
-    total, the cost of goods, and days of inventory (value over the cost of goods per day)."""
+    total, the cost of goods sold (the P&L's: the units delivered at what they cost, holding
+    apart), and days of inventory (value over the cost of goods sold per day)."""
     f = Figures.of(plan)
     built, case = f.built, f.case
     names = case.period_names
     detail = inventory_value_detail(built, f.v)
-    costs = f.period_costs
-    cogs = costs[costs["group"] == "cost of goods"].groupby("period")["amount"].sum().reindex(names, fill_value=0.0)
+    tr = f.at_cost
+    cogs = tr.served.groupby("period")[tr.elements].sum().sum(axis=1).reindex(names, fill_value=0.0)
     total = detail.groupby("period")[["on_hand_value", "in_transit_value"]].sum().reindex(names, fill_value=0.0)
     days = case.periods.set_index("period")["days"].reindex(names)
     summary = pd.DataFrame(
@@ -174,118 +223,23 @@ def cash(plan: Solved | Figures, inventory_value: pd.DataFrame | None = None) ->
 
 
 def node_costs(plan: Solved | Figures) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The average cost of a unit at each site, product and period, traced through the plan's
-    flows: what came in (opening stock and receipts at unit_value, units made at their cost
-    with their overtime share and their components' own average cost, co-manufactured,
-    bought, arrived from another site at its cost there plus freight and holding in transit,
-    carried from the last period with its holding) over the units that came in. A sparse
-    linear system: components and same-period lanes tie nodes together. Returns (nodes, the
-    cost of each delivery: product, customer, period, units, cost)."""
-    from scipy.sparse import coo_array
-    from scipy.sparse.linalg import spsolve
-
+    """The average cost of a unit at each site, product and period, holding included
+    (``trace``): the nodes (site, product, t, n, inflow, unit_cost) and the cost of each
+    delivery (product, customer, period, units, cost)."""
     f = Figures.of(plan)
-    built, case, v = f.built, f.case, f.v
-    T = len(case.periods)
-    k = ["site", "product", "t"]
-    made, out_, buy, inv = v["make"], v["outsource"], v["buy"], v["inv"]
-    flows = v["ship"][v["ship"]["value"] > 0].merge(built.legs, on=["lane", "t"])
-    flows = flows[flows["arr"] < T]
-    node_keys = pd.concat(
-        [made[k], out_[k], buy[k], inv[k], flows[["origin", "product", "dep"]].set_axis(k, axis=1), flows[["destination", "product", "arr"]].set_axis(k, axis=1)],
-        ignore_index=True,
-    ).drop_duplicates().reset_index(drop=True)
-    node_keys["n"] = np.arange(len(node_keys))
-    idx = node_keys.set_index(k)["n"]
-    n = len(node_keys)
-
-    def nodes(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
-        return idx.reindex(pd.MultiIndex.from_frame(df[cols].set_axis(k, axis=1))).to_numpy()
-
-    rows, cols, vals, rhs, inflow = [], [], [], np.zeros(n), np.zeros(n)
-    # Made: its unit cost, its overtime share, its components (from the same node's site).
-    ot = _overtime_per_unit(built, v)
-    m = made[made["value"] > 0].merge(ot, how="left", on=["site", "product", "period"]).fillna({"ot": 0.0})
-    i = nodes(m, k).astype(int)
-    np.add.at(inflow, i, m["value"])
-    np.add.at(rhs, i, m["value"] * (m["cost"] + m["ot"]))
-    bom = m.merge(case.bom, on=["site", "product"], suffixes=("", "_bom"))
-    if len(bom):
-        comp = nodes(bom.assign(product=bom["component"]), k)
-        rows += list(nodes(bom, k).astype(int))
-        cols += list(comp.astype(int))
-        vals += list(-bom["value"] * bom["quantity"])
-    for df in (out_, buy):
-        d = df[df["value"] > 0]
-        i = nodes(d, k).astype(int)
-        np.add.at(inflow, i, d["value"])
-        np.add.at(rhs, i, d["value"] * d["cost"])
-    # Opening stock and receipts at unit value.
-    uv = case.products.set_index("product")["unit_value"]
-    opening = case.inventory[case.inventory["initial"] > 0].assign(t=0, value=lambda d: d["initial"])
-    receipts = case.receipts.merge(case.periods[["period", "t"]]).assign(value=lambda d: d["quantity"])
-    for d in (opening, receipts):
-        d = d[d["value"] > 0]
-        if len(d):
-            i = nodes(d, k)
-            ok = ~np.isnan(i.astype(float))
-            i, d = i[ok].astype(int), d[ok]
-            np.add.at(inflow, i, d["value"])
-            np.add.at(rhs, i, d["value"] * d["product"].map(uv))
-    # Carried: last period's stock with its holding.
-    carry = inv[(inv["value"] > 0) & (inv["t"] < T - 1)]
-    to = nodes(carry.assign(t=carry["t"] + 1), k).astype(int)
-    frm = nodes(carry, k).astype(int)
-    np.add.at(inflow, to, carry["value"])
-    np.add.at(rhs, to, carry["value"] * carry["cost"])
-    rows += list(to)
-    cols += list(frm)
-    vals += list(-carry["value"])
-    # Arrived from another site: its cost where it left, freight and holding in transit.
-    units = flows["value"] * flows["share"]
-    to = nodes(flows[["destination", "product", "arr"]], ["destination", "product", "arr"]).astype(int)
-    frm = nodes(flows[["origin", "product", "dep"]], ["origin", "product", "dep"]).astype(int)
-    np.add.at(inflow, to, units)
-    np.add.at(rhs, to, units * (flows["freight"] + flows["transit_holding"]))
-    rows += list(to)
-    cols += list(frm)
-    vals += list(-units)
-    diag = np.where(inflow > 0, inflow, 1.0)
-    A = coo_array((np.concatenate([diag, np.asarray(vals, dtype=float)]), (np.concatenate([np.arange(n), np.asarray(rows, dtype=int)]), np.concatenate([np.arange(n), np.asarray(cols, dtype=int)]))), shape=(n, n)).tocsc()
-    rhs = np.where(inflow > 0, rhs, node_keys["product"].map(uv).to_numpy(dtype=float))
-    cost = spsolve(A, rhs) if n else np.zeros(0)
-    node_keys["unit_cost"] = cost
-    node_keys["inflow"] = inflow
-    # Deliveries: the cost where they left (by departure share), freight and holding in transit.
-    d = v["deliver"][v["deliver"]["value"] > 0].merge(built.legs, on=["lane", "t"])
-    at = nodes(d[["origin", "product", "dep"]], ["origin", "product", "dep"])
-    d = d.assign(units=d["value"] * d["share"], at_origin=cost[at.astype(int)] if len(d) else [])
-    d["cost"] = d["units"] * (d["at_origin"] + d["freight"] + d["transit_holding"])
-    names = np.array(case.period_names, dtype=object)
-    served = d.assign(period=names[d["arr"].to_numpy(dtype=int)], customer=d["destination"]).groupby(["product", "customer", "period"], as_index=False)[["units", "cost"]].sum()
-    return node_keys, served
-
-
-def _overtime_per_unit(built, v) -> pd.DataFrame:
-    """Overtime cost of each site, resource and period spread over the units made on that
-    resource then, by the hours they took: per unit, by site, product and period."""
-    ot = v["overtime_hours"]
-    ot = ot[ot["value"] > 0]
-    if not len(ot):
-        return pd.DataFrame(columns=["site", "product", "period", "ot"])
-    use = v["make"][v["make"]["value"] > 0].merge(built.case.routings, on=["site", "product"])
-    use = use.assign(hours=use["value"] * use["hours_per_unit"])
-    use["share"] = use["hours"] / use.groupby(["site", "resource", "period"])["hours"].transform("sum")
-    use = use.merge(ot[["site", "resource", "period", "value", "cost"]].rename(columns={"value": "ot_hours", "cost": "ot_rate"}), on=["site", "resource", "period"])
-    use["ot"] = use["share"] * use["ot_hours"] * use["ot_rate"] / use["value"]
-    return use.groupby(["site", "product", "period"], as_index=False)["ot"].sum()
+    tr = trace(f.built, f.v, holding=True)
+    nodes = tr.nodes[["site", "product", "t", "n", "inflow"]].assign(unit_cost=tr.nodes[tr.elements].sum(axis=1))
+    return nodes, tr.served[["product", "customer", "period", "units", "cost"]]
 
 
 def cost_to_serve(plan: Solved | Figures) -> pd.DataFrame:
     """By customer and product: units delivered, revenue, the allocated cost (each unit's
     production, purchase, freight and holding traced along its path: ``node_costs``), the
-    average per unit, the marginal cost (the demand rows' shadow price, weighted by demand:
-    what one more unit would cost), and the margin."""
+    average per unit, the marginal cost per unit (what one more unit of the customer's demand
+    would cost, weighted by demand over the periods: its demand row's shadow price, plus, where
+    the segment has a fill-rate target and a lane reaches the demand, the target's share of
+    that unit times the service row's shadow price, since the target is a share of demand and
+    rises with it), and the margin."""
     f = Figures.of(plan)
     built, sol = f.built, f.solution
     _, served = node_costs(f)
@@ -300,6 +254,17 @@ def cost_to_serve(plan: Solved | Figures) -> pd.DataFrame:
     else:
         m = m.assign(marginal=np.nan, quantity=0.0)
     m["segment"] = m["customer"].map(built.case.customers.set_index("customer")["segment"])
+    found = built.lp.block("service")
+    if found is not None and len(found[0]):
+        b, sl = found
+        target = built.case.service.set_index("segment")["fill_rate"]
+        svc = b.keys[["segment", "period"]].assign(service_price=sol.row_dual[sl])
+        svc["share"] = svc["segment"].map(target).fillna(0.0)
+        m = m.merge(svc, how="left", on=["segment", "period"])
+        # Only demand some lane reaches counts in the target (``build.segment_demand``).
+        can = built.variables["deliver"][["product", "destination", "period"]].drop_duplicates().rename(columns={"destination": "customer"})
+        reached = pd.MultiIndex.from_frame(m[k]).isin(pd.MultiIndex.from_frame(can[k]))
+        m["marginal"] = m["marginal"] + np.where(reached, (m["share"] * m["service_price"]).fillna(0.0), 0.0)
     m["weighted"] = m["marginal"].fillna(0.0) * m["quantity"].fillna(0.0)
     g = m.groupby(["segment", "customer", "product"], as_index=False)[["units", "revenue", "cost", "weighted", "quantity"]].sum()
     g["cost_per_unit"] = np.where(g["units"] > 0, g["cost"] / g["units"].where(g["units"] > 0, 1.0), np.nan)

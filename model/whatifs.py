@@ -79,7 +79,8 @@ def ledger(solved: Solved, resolves: int = LEDGER_RESOLVES, what_ifs: WhatIfs | 
 
     For each entry: the periods it binds, its shadow prices (per unit of the limit, both sides
     where one-sided), the step (its family's ``Step``: 10 % more of the limit in those
-    periods; one point less of a fill-rate target), what the prices alone predict the step is worth, what a warm re-solve
+    periods, one unit where a supply, production or co-manufacturing limit is 0; one point
+    less of a fill-rate target), what the prices alone predict the step is worth, what a warm re-solve
     says it is worth (``value_of_step``: negative saves money), and the revenue it recovers.
     The ``resolves`` entries the prices value most are re-solved (within ``what_ifs``'s
     time); the others keep only the prediction, and ``re_solved`` says why. One sentence per
@@ -156,14 +157,24 @@ def _ledger_sentence(r: dict, cur: str) -> str:
     pred = r["predicted"]
     if isinstance(r.get("value_of_step"), float) and not math.isnan(r["value_of_step"]):
         v = r["value_of_step"]
-        text += f"; {what} would {'save' if v < 0 else 'cost'} {money(abs(v))} {cur} (the prices alone predicted {money(abs(pred))})"
+        # Less than a cent is nothing: a limit whose price for a rise is 0 (it binds only
+        # downwards) would otherwise read "would cost 0.00 USD", as if the step cost money.
+        text += f"; {what} would {_worth_words(v, cur)} (the prices alone predicted {_worth_words(pred, cur, verb=False)})"
         rec = r.get("revenue_recovered")
         if isinstance(rec, float) and abs(rec) >= 0.5:
             text += f" and recover {money(rec)} {cur} of revenue" if rec > 0 else f" and give up {money(-rec)} {cur} of revenue"
     else:
         why = str(r.get("re_solved", "")).removeprefix("no: ") or "beyond the entries re-solved"
-        text += f"; the prices predict {what} would {'save' if pred < 0 else 'cost'} {money(abs(pred))} {cur} (not re-solved: {why})"
+        text += f"; the prices predict {what} would {_worth_words(pred, cur)} (not re-solved: {why})"
     return text + "."
+
+
+def _worth_words(v: float, cur: str, verb: bool = True) -> str:
+    """A step's value in words: 'save 12.50 USD', 'cost 3.00 USD', or 'save nothing' for less
+    than a cent; without ``verb``, the amount alone ('12.50', 'nothing')."""
+    if abs(v) < 0.005:
+        return "save nothing" if verb else "nothing"
+    return f"{'save' if v < 0 else 'cost'} {money(abs(v))} {cur}" if verb else money(abs(v))
 
 
 
@@ -220,7 +231,7 @@ def premium_triggers(solved: Solved, what_ifs: WhatIfs | None = None) -> pd.Data
     limits are relaxed (doubled, a promise dropped) in a warm re-solve; a trigger that takes
     the premium freight away (or most of it) is the cause. For the cause found, the step at
     which the premium freight would stop is searched (the limits raised by 10 %, 25 %, 50 %,
-    100 %). An empty pipeline at the start (premium freight in the first period, where the
+    100 %; a limit of 0, an outage, to that share of the units flown). An empty pipeline at the start (premium freight in the first period, where the
     standard mode's lead time cannot reach) is said as such. Re-solves beyond ``what_ifs``'s
     time are left out, and the sentences say so."""
     built, sol = solved.built, solved.optimum
@@ -261,20 +272,34 @@ def _triggers(solved: Solved, levers: pd.DataFrame, spend: pd.DataFrame, what_if
             continue
         r = rows["_row"].to_numpy()
         # Relaxed: a limit ('<=') raised, a promise ('>=') lowered, by k of itself; k = 1
-        # doubles a limit and drops a promise.
+        # doubles a limit and drops a promise. A limit of 0 (an outage) has no percentage: its
+        # family's step (``Step.zero``) says it may be raised by an absolute amount, and the
+        # amount that matters is what flies: k of the units flown (at least that step).
         sense = built.lp.row_sense[r]
         promise = bool((sense == -1).all())
-        left = _premium_after(solved, r, _relaxed(rows["limit"].to_numpy(), sense, 1.0), what_ifs)
+        limit = rows["limit"].to_numpy()
+        zero_step = rows["constraint"].map(lambda n: built.families[n].step.zero).to_numpy(dtype=float)
+        at_zero = (limit == 0) & (sense != -1) & (zero_step > 0)
+        flown = float(spend["units"].sum())
+
+        def relaxed(k: float) -> np.ndarray:
+            return np.where(at_zero, k * np.maximum(zero_step, flown), _relaxed(limit, sense, k))
+
+        left = _premium_after(solved, r, relaxed(1.0), what_ifs)
         if left is None and what_ifs.left() <= 0:
             unsearched.append(words)
         if left is not None and left < total - 1e-6:
             stops = ""
             for k in (0.1, 0.25, 0.5, 1.0):
-                after = _premium_after(solved, r, _relaxed(rows["limit"].to_numpy(), sense, k), what_ifs)
+                after = _premium_after(solved, r, relaxed(k), what_ifs)
                 if after is not None and after <= 1e-6 * max(total, 1.0):
                     stops = f"service targets {k:.0%} lower" if promise else f"those limits {k:.0%} higher"
+                    if at_zero.any():
+                        stops += f" (a limit of 0 raised to {k:.0%} of the {flown:,.0f} units flown)"
                     break
-            found.append((total - left, words, stops or "not within twice those limits"))
+            if not stops:
+                stops = "not within twice those limits" + (f" (a limit of 0 raised up to the {flown:,.0f} units flown)" if at_zero.any() else "")
+            found.append((total - left, words, stops))
     found.sort(key=lambda x: -x[0])
     first = built.case.period_names[0]
     cur = built.case.currency

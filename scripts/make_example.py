@@ -281,10 +281,16 @@ def readme_section(plan) -> str:
         freight = p[[i for i in p.index if i.startswith("freight")]].sum()
         premium_line = p[[i for i in p.index if i.startswith("freight") and "premium" in i]].sum()
         cogs = p[["production", "co-manufacturing", "purchases"]].sum()
+        # The cost of goods sold: the units delivered at what they cost (statements.pnl).
+        stock = p[[i for i in p.index if i.startswith("opening stock")]].sum()
+        spent = p[[i for i in p.index if i.startswith("spent")]].sum()
+        change = p[[i for i in p.index if i.startswith("change in inventory value")]].sum()
         lines.append(
-            f"- the P&L for the year: revenue {_m(p['revenue'])} {cur}, cost of goods {_m(-cogs)}, overtime {_m(-p['overtime'])}, freight "
+            f"- the P&L for the year, on the cost of the goods sold: revenue {_m(p['revenue'])} {cur}, production, co-manufacturing and purchases {_m(-cogs)}, "
+            f"opening stock sold {_m(-stock)}, overtime {_m(-p['overtime'])}, freight "
             f"{_m(-freight)} (premium {_m(-premium_line)}): contribution margin {_m(p['contribution margin'])} ({p['contribution margin %']:.1%}); "
-            f"holding, the cost of the capital in stock and not cash, {_m(-p['holding (cost of capital, not cash)'])}; penalties apart;"
+            f"holding, the cost of the capital in stock and not cash, {_m(-p['holding (cost of capital, not cash)'])}; penalties apart; "
+            f"the year spent {_m(-spent)} and its stock at cost {'rose' if change >= 0 else 'fell'} by {_m(abs(change))};"
         )
     if "premium_freight" in t and len(t["premium_freight"]):
         pf = t["premium_freight"].iloc[0]

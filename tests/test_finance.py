@@ -47,6 +47,17 @@ def test_where_the_linear_estimate_stops_holding():
     assert "would save 2.00 USD (the prices alone predicted 3.00)" in row["sentence"]
 
 
+def test_a_step_worth_nothing_saves_nothing():
+    # 5 X wanted: the 10 hours make exactly 5. One hour more saves nothing (the price for a
+    # rise is 0); one less costs half an X co-manufactured: one-sided.
+    t = _capacity()
+    t["demand"]["quantity"] = [5.0]
+    row = W.ledger(solve_model(t))[0].iloc[0]
+    assert row["one_sided"] and row["value_of_step"] == pytest.approx(0.0, abs=1e-9)
+    assert row["sentence"].endswith("10% more hours in that period would save nothing (the prices alone predicted nothing).")
+    assert "0.00 USD (the prices" not in row["sentence"]
+
+
 def test_the_revenue_a_step_recovers():
     # No co-manufacturing; 10 hours make 5 of the 8 X wanted at 10; 3 are lost. 10 % more hours
     # make half an X more: 0.5 x 10 of revenue recovered, 0.5 x (3 - 10) = -3.5 of cost.
@@ -77,37 +88,69 @@ def test_the_model_is_the_plan_again_after_the_ledger():
 def test_the_pnl_reconciles_with_the_objective_and_the_revenue(tables):
     model = solve_model(tables)
     plan = plan_of(model)
-    p = plan.pnl.set_index("line")["year"]
-    cost_lines = plan.pnl[plan.pnl["kind"].isin(["cost", "penalty"])]["year"].sum()
-    assert -cost_lines == pytest.approx(plan.total_cost, rel=1e-9)
+    pl, periods = plan.pnl, plan.periods
+    p = pl.set_index("line")["year"]
     assert p["revenue"] == pytest.approx(plan.metric("revenue"), rel=1e-9)
-    cogs = plan.pnl[(plan.pnl["kind"] == "cost") & ~plan.pnl["line"].str.startswith("holding")]["year"].sum()
-    assert p["contribution margin"] == pytest.approx(p["revenue"] + cogs)
+    cogs = pl[(pl["kind"] == "cost") & ~pl["line"].str.startswith("holding")]
+    assert p["contribution margin"] == pytest.approx(p["revenue"] + cogs["year"].sum())
     assert p["margin after holding"] == pytest.approx(p["contribution margin"] + p["holding (cost of capital, not cash)"])
     assert -p["holding (cost of capital, not cash)"] == pytest.approx(plan.metric("carrying_cost"), rel=1e-9)
-    assert plan.metric("contribution_margin") == pytest.approx(p["contribution margin"])
-    # What scenarios.kpis reads the margin as, without the P&L.
-    assert p["contribution margin"] == pytest.approx(plan.metric("revenue") - plan.metric("cash_cost_to_serve"), rel=1e-12)
-    # A scenario comparison's figures are the plan's: its margin, and its average inventory
-    # value is the working capital's (on hand and in transit) over the months.
+    # What was spent, with holding and penalties, is the objective, period by period too.
+    spent = pl[pl["line"].str.startswith("spent")]
+    assert -float(spent["year"].iloc[0]) == pytest.approx(plan.metric("cash_cost_to_serve"), rel=1e-9)
+    paid = pl[pl["line"].str.startswith("spent") | pl["line"].str.startswith("holding") | (pl["kind"] == "penalty")]
+    assert -paid[periods].to_numpy().sum() == pytest.approx(plan.total_cost, rel=1e-9)
+    # Cost of goods sold = spent + received from outside + change in inventory value at cost.
+    rec = pl[pl["kind"] == "reconciliation"][periods].sum()
+    assert cogs[periods].sum().to_numpy() == pytest.approx(rec.to_numpy(), abs=1e-9 * max(1.0, plan.total_cost))
+    # A scenario comparison's figures are the plan's: its average inventory value is the
+    # working capital's (on hand and in transit) over the months.
     k = kpis(model)
-    assert k["contribution_margin"] == pytest.approx(p["contribution margin"], rel=1e-12)
     iv = plan.tables["inventory_value"]
     assert len(iv) == len(plan.periods)
     assert k["inventory_value_average"] == pytest.approx(iv["inventory_value"].mean(), rel=1e-12)
-    # Period by period too.
-    periods = plan.periods
-    assert plan.pnl.loc[plan.pnl["kind"].isin(["cost", "penalty"]), periods].to_numpy().sum() == pytest.approx(-plan.total_cost, rel=1e-9)
+
+
+def test_cost_of_goods_sold_on_a_build_ahead_case():
+    # PL makes at most 7 a month at 3; 4 wanted in T1 and 8 in T2 at 100, 2 to keep at the
+    # end (holding 1 a unit a month). T1 makes 7, sells 4, keeps 3; T2 makes 7, sells 8, keeps
+    # 2: spent 21 a month; cost of goods sold 4 x 3 = 12 and 8 x 3 = 24 (the carried units at
+    # what they cost, holding apart); stock at cost 9, then 6: +9 and -3. Margin 388 and 776
+    # (97 % both months); the year's 1,164 leaves out the 6 of closing stock still on hand.
+    t = base(periods=2, demand=(4.0, 8.0), max_units=7.0, value=10.0)
+    t["inventory"] = pd.DataFrame({"site": ["PL"], "product": ["X"], "initial": [0.0], "ending_min": [2.0]})
+    model = solve_model(t)
+    assert model.solution.objective == pytest.approx(42.0 + 5.0)
+    pl = S.pnl(model).set_index("line")
+    assert pl.loc["production", ["T1", "T2"]].tolist() == pytest.approx([-12.0, -24.0])
+    assert pl.loc["contribution margin", ["T1", "T2", "year"]].tolist() == pytest.approx([388.0, 776.0, 1164.0])
+    assert pl.loc["contribution margin %", ["T1", "T2"]].tolist() == pytest.approx([0.97, 0.97])
+    spent = pl.loc[next(i for i in pl.index if i.startswith("spent")), ["T1", "T2"]]
+    change = pl.loc["change in inventory value at cost (on hand and in transit)", ["T1", "T2"]]
+    assert spent.tolist() == pytest.approx([-21.0, -21.0]) and change.tolist() == pytest.approx([9.0, -3.0])
+    # revenue - COGS = margin; spent = COGS + change in inventory value.
+    assert (pl.loc["revenue", ["T1", "T2"]] + pl.loc["production", ["T1", "T2"]]).tolist() == pytest.approx(pl.loc["contribution margin", ["T1", "T2"]].tolist())
+    assert (-spent).tolist() == pytest.approx((-pl.loc["production", ["T1", "T2"]] + change).tolist())
+    assert S.stock_at_cost(model)["inventory_value"].tolist() == pytest.approx([9.0, 6.0])
+
+
+def test_cost_of_goods_sold_reconciles_in_the_example(example_model):
+    pl = S.pnl(example_model)
+    periods = example_model.built.case.period_names
+    cogs = pl[(pl["kind"] == "cost") & ~pl["line"].str.startswith("holding")][periods].sum()
+    rec = pl[pl["kind"] == "reconciliation"][periods].sum()
+    assert cogs.to_numpy() == pytest.approx(rec.to_numpy(), rel=1e-9, abs=1e-3)
 
 
 def test_working_capital_by_hand():
-    # Storage case: T1 makes 4 (2 kept at PL, worth 10 each: 20), at 3 a unit; T1 is 36.5 days,
-    # so 12 of cost of goods is 0.3288 a day and 20 of stock is 60.8 days of inventory.
+    # Storage case: T1 makes 4 at 3 a unit, sells 2 (6 of cost of goods sold) and keeps 2 at
+    # PL, worth 10 each: 20; T1 is 36.5 days, so 6 of cost of goods sold is 0.1644 a day and
+    # 20 of stock is 121.7 days of inventory.
     model = solve_model(CASE["storage"])
     _, wc = S.working_capital(model)
     t1 = wc.set_index("period").loc["T1"]
-    assert (t1["on_hand_value"], t1["in_transit_value"], t1["cost_of_goods"]) == pytest.approx((20.0, 0.0, 12.0))
-    assert t1["days_of_inventory"] == pytest.approx(20.0 / (12.0 / 36.5))
+    assert (t1["on_hand_value"], t1["in_transit_value"], t1["cost_of_goods"]) == pytest.approx((20.0, 0.0, 6.0))
+    assert t1["days_of_inventory"] == pytest.approx(20.0 / (6.0 / 36.5))
 
 
 def test_cash_with_payment_and_collection_terms():
@@ -157,6 +200,24 @@ def test_every_cost_is_traced_somewhere_in_the_example(example_model):
     closing = float((units * (at + last["cost"].to_numpy())).sum())
     assert plan.metric("in_transit_end_units") == 0.0
     assert served["cost"].sum() + closing == pytest.approx(spent + opening, rel=1e-7)
+
+
+def test_marginal_cost_to_serve_counts_the_fill_rate_target():
+    # 90 % of C's demand on time; at most 6 made a period (3), co-manufacturing at 30, a lost
+    # unit 20. T1 (10 wanted): 6 made, 3 co-manufactured, 1 lost. One more unit of demand is
+    # lost (20) and raises the target by 0.9, co-manufactured instead of lost (0.9 x 10): 29.
+    # T2 (5 wanted): made at 3, the target slack. Weighted by demand: (10 x 29 + 5 x 3) / 15.
+    from tests.test_lp_families import with_
+
+    t = with_(base(periods=2, demand=(10.0, 5.0), max_units=6.0, outsource_cost=30.0, price=20.0), service={"segment": ["gold"], "fill_rate": [0.9]})
+    model = solve_model(t)
+    cts = S.cost_to_serve(model).iloc[0]
+    assert cts["marginal_cost_per_unit"] == pytest.approx((10 * 29.0 + 5 * 3.0) / 15)
+    # Finite differences: all of C's demand 1 % higher, re-solved.
+    case, before = model.built.case, model.solution.objective
+    with model.variant(case.with_tables({"demand": case.demand.assign(quantity=case.demand["quantity"] * 1.01)})) as trial:
+        change = trial.solution.objective - before
+    assert change / (0.01 * 15.0) == pytest.approx(cts["marginal_cost_per_unit"], rel=1e-9)
 
 
 # ------------------------------------------------------------------ service and premium freight
@@ -241,6 +302,30 @@ def test_two_ways_to_cut_inventory_at_the_same_dollars():
     # The cap is set at what the across-the-board plan holds: the same inventory dollars.
     assert capped["average_inventory_value"] <= board["average_inventory_value"] + 1e-6
     assert cmp.iloc[0]["short_of_original_targets_units"] == 0.0
+
+
+def test_two_cuts_are_costed_on_the_same_targets():
+    # One month (holding 1 a unit), X and Y made at 3, 5 of each wanted; safety stock 10 of
+    # each (penalty 5 for X, 8 for Y), the closing target the safety stock (soft: unit_value
+    # 10 a unit short). Today: 10 of each kept: 60 + 30 + 20 = 110.
+    # Every target 50 % lower (the 100 USD of targets): 5 of each kept: 70 as solved, but on
+    # today's targets 5 x 5 + 5 x 8 short and 10 x 10 of closing stock: 70 + 165 = 235.
+    # The cap at the same 100 USD, today's targets: a unit of Y kept saves 8 + 10, of X 5 + 10,
+    # for 3 + 1: 10 Y, no X: 60 + 10 + 5 x 10 + 10 x 10 = 220, the cheaper on one basis.
+    t = base(demand=(5.0,), value=10.0)
+    t["products"] = pd.DataFrame({"product": ["X", "Y"], "unit_value": [10.0, 10.0], "holding_rate": [1.0, 1.0], "price": [100.0, 100.0]})
+    t["demand"] = pd.DataFrame({"product": ["X", "Y"], "customer": "C", "period": "T1", "quantity": [5.0, 5.0]})
+    t["production"] = pd.DataFrame({"site": ["PL", "PL"], "product": ["X", "Y"], "unit_cost": [3.0, 3.0]})
+    t["inventory"] = pd.DataFrame({"site": ["PL", "PL"], "product": ["X", "Y"], "initial": [0.0, 0.0], "safety_stock": [10.0, 10.0], "safety_stock_penalty": [5.0, 8.0]})
+    model = solve_model(t)
+    cmp = compare_cuts(model, 0.5)
+    today, board, capped = (cmp.iloc[i] for i in range(3))
+    assert (today["total_cost"], board["total_cost"], capped["total_cost"]) == pytest.approx((110.0, 235.0, 220.0))
+    assert (today["penalty_cost"], board["penalty_cost"], capped["penalty_cost"]) == pytest.approx((0.0, 165.0, 150.0))
+    assert (board["cash_cost_to_serve"], capped["cash_cost_to_serve"]) == pytest.approx((60.0, 60.0))
+    assert (board["carrying_cost"], capped["carrying_cost"]) == pytest.approx((10.0, 10.0))
+    assert board["average_inventory_value"] == pytest.approx(100.0) and capped["average_inventory_value"] == pytest.approx(100.0)
+    assert capped["total_cost"] < board["total_cost"]
 
 
 # ------------------------------------------------------------------ where it lands

@@ -19,7 +19,7 @@ LAYERS = {
     "edits": 3, "families": 3,
     "build": 4,
     "diff": 5, "pyomo_backend": 5,
-    "solve": 6,
+    "solve": 6, "costing": 6,
     "diagnose": 7, "results": 7,
     "metrics": 8, "statements": 8,
     "whatifs": 9, "bottlenecks": 9,

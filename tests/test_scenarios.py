@@ -234,6 +234,61 @@ def test_compare_command_reads_last_years_months_as_this_years(tmp_path, capsys)
     assert br.loc["demand and prices", "total_cost_shapley"] == pytest.approx(b_cost - a_cost, rel=1e-9)
 
 
+def calendar_case(days=(30.0, 30.0), demand=(4.0, 8.0)) -> dict[str, pd.DataFrame]:
+    """X made at 3, at most 7 a month, sold at 100; unit_value 365 at a holding rate of 1:
+    a unit kept over a month of d days costs d."""
+    from tests.test_lp_families import base
+
+    t = base(periods=2, demand=demand, max_units=7.0, value=365.0)
+    t["periods"]["days"] = list(days)
+    return t
+
+
+def test_the_bridge_switches_the_calendar_and_the_settings():
+    # A: 30-day months, 4 and 8 wanted: T1 makes 5 and keeps 1 (30): 36 + 30 = 66.
+    # B: T1 of 60 days, 9 wanted in T2: T1 keeps 2 (2 x 60): 39 + 120 = 159.
+    # Demand alone: 39 + 60 = 99; the calendar alone: 36 + 60 = 96. In order: +33, +60;
+    # Shapley: demand (33 + 63) / 2 = 48, calendar (60 + 30) / 2 = 45; both sum to 93, and
+    # plan B is what solving B gives.
+    a = load_case(calendar_case())
+    tb = calendar_case(days=(60.0, 30.0), demand=(4.0, 9.0))
+    tb["settings"] = pd.DataFrame({"key": ["payment_days"], "value": ["30"]})
+    b = load_case(tb)
+    variants, drivers, shapley = bridge_variants(a, b)
+    assert drivers == ["demand and prices", "calendar", "settings"] and shapley
+    results = solve_variants(a, variants, workers=1)
+    br = bridge_table(results, drivers, shapley).set_index("driver")
+    assert br.loc[drivers, "total_cost_in_order"].to_list() == pytest.approx([33.0, 60.0, 0.0])
+    assert br.loc[drivers, "total_cost_shapley"].to_list() == pytest.approx([48.0, 45.0, 0.0])
+    assert (br.loc["plan A", "total_cost"], br.loc["plan B", "total_cost"]) == pytest.approx((66.0, 159.0))
+    assert br.loc["plan B", "total_cost"] == pytest.approx(solve_model(tb).solution.objective, rel=1e-12)
+    # The settings switched: plan B's hybrid pays 30 days later, as B does.
+    last = next(v for v in variants if v.name == " + ".join(drivers))
+    assert last.case.settings == b.settings and list(last.case.periods["days"]) == [60.0, 30.0]
+
+
+def test_compare_when_only_a_period_is_longer(tmp_path, capsys):
+    # Only T1's length differs (60 days): the calendar alone, 66 -> 96.
+    pa = write_xlsx(calendar_case(), tmp_path / "a.xlsx")
+    pb = write_xlsx(calendar_case(days=(60.0, 30.0)), tmp_path / "b.xlsx")
+    assert main(["compare", str(pa), str(pb), "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
+    said = capsys.readouterr().out
+    assert "total cost 66 -> 96" in said and "calendar: +30" in said
+    br = pd.read_csv(tmp_path / "out" / "compare_bridge.csv").set_index("driver")
+    assert list(br.index) == ["plan A", "calendar", "plan B"]
+    assert br.loc["calendar", "total_cost_shapley"] == pytest.approx(30.0)
+
+
+def test_compare_two_plans_with_the_same_inputs(tmp_path, capsys):
+    pa = write_xlsx(calendar_case(), tmp_path / "a.xlsx")
+    pb = write_xlsx(calendar_case(), tmp_path / "b.xlsx")
+    assert main(["compare", str(pa), str(pb), "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
+    out = capsys.readouterr()
+    assert "nothing to bridge" in out.out and "total cost 66 -> 66" in out.out and "Traceback" not in out.err
+    br = pd.read_csv(tmp_path / "out" / "compare_bridge.csv")
+    assert br["driver"].tolist() == ["plan A", "plan B"]
+
+
 def test_a_base_with_no_plan_is_said_once_from_any_engine(tmp_path, capsys):
     # 95 % of 8 on time is 7.6 X; 2 line hours and no co-manufacturing make 1: no plan.
     t = capacity_case(**DOWNSIDE)

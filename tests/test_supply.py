@@ -227,3 +227,83 @@ def test_nothing_leaves_a_supplier_during_a_full_outage():
     ships = plan.tables["shipments"]
     assert ships[(ships["origin"] == "SUP") & (ships["departure_period"] == "P2")]["quantity"].sum() == pytest.approx(0.0)
     assert plan.total_cost == pytest.approx(100.0)
+
+
+# ------------------------------------------------------------------ a limit of 0 has a price
+
+
+def test_an_outage_has_a_price_and_the_ledger_prices_it():
+    # The total P2 outage above (100): one more unit in P2 leaves by ocean and replaces a unit
+    # built ahead: 3 - 4 = -1; by finite differences (the outage at 1 unit) the same.
+    from aop import solve_model
+    from aop import whatifs as W
+
+    t = outage_case(value=10.0, air=5.0, backorder=3.0)
+    t["supply"].loc[1, "max_units"] = 0.0
+    plan = solve_case(t)
+    assert sp(plan, "supply", site="SUP", product="K", period="P2") == pytest.approx(-1.0)
+    one = outage_case(value=10.0, air=5.0, backorder=3.0)
+    one["supply"].loc[1, "max_units"] = 1.0
+    assert solve_case(one).total_cost - plan.total_cost == pytest.approx(-1.0)
+    led = W.ledger(solve_model(t))[0].set_index("constraint").loc["supply"]
+    assert (led["periods"], led["step"], led["step_size"]) == ("P2", "one unit more", 1.0)
+    assert led["predicted"] == pytest.approx(-1.0) and led["value_of_step"] == pytest.approx(-1.0)
+    assert led["sentence"] == "K from SUP binds in P2; one more unit is worth 1.00 USD; one more unit in that period (a limit of 0: 10% of it is nothing) would save 1.00 USD (the prices alone predicted 1.00)."
+    # With a cap binding in another period too, the step says both.
+    t["supply"] = pd.concat([t["supply"], pd.DataFrame({"site": ["SUP"], "product": ["K"], "period": ["P1"], "unit_cost": [1.0], "max_units": [5.0]})], ignore_index=True)
+    led = W.ledger(solve_model(t))[0].set_index("constraint").loc["supply"]
+    assert led["periods"] == "P1-P2" and "10% more units in those periods (one unit where the limit is 0)" in led["sentence"]
+    assert led["step"] == "10% more (one unit at a limit of 0)"
+
+
+def test_a_shut_line_and_no_co_manufacturing_have_prices():
+    # Made at PL (max_units 0: the line is shut) or co-manufactured at 7 (allowance 0) or
+    # lost at 20 (the price): 8 lost, 160. One more unit allowed made: 3 instead of 20: -17;
+    # one more co-manufactured: 7 - 20 = -13. Finite differences (the limits at 1) agree.
+    from tests.test_lp_families import base
+
+    def case(make: float, co: float):
+        t = base(max_units=make, outsource_cost=7.0, outsource_max_units=co, price=20.0)
+        return t
+
+    plan = solve_case(case(0.0, 0.0))
+    assert plan.total_cost == pytest.approx(160.0)
+    assert sp(plan, "production_max", site="PL", product="X", period="T1") == pytest.approx(-17.0)
+    assert sp(plan, "outsource_max", site="PL", product="X", period="T1") == pytest.approx(-13.0)
+    assert solve_case(case(1.0, 0.0)).total_cost - plan.total_cost == pytest.approx(-17.0)
+    assert solve_case(case(0.0, 1.0)).total_cost - plan.total_cost == pytest.approx(-13.0)
+
+
+def test_premium_freight_forced_by_an_outage_names_it():
+    # value 50, air 6.5, the P2 outage total: P3's 10 units fly (ahead 12, air 7.5, late 10):
+    # 20 x 7 + 10 x 7.5 = 215. Only the outage row binds; raised to 10 % of the 10 units flown
+    # (1) 9 still fly; raised to all 10 none does.
+    from aop import solve_model
+    from aop import whatifs as W
+
+    t = outage_case(value=50.0, air=6.5, backorder=3.0)
+    t["supply"].loc[1, "max_units"] = 0.0
+    model = solve_model(t)
+    assert model.solution.objective == pytest.approx(215.0)
+    out = W.premium_triggers(model)
+    assert out["trigger"].iloc[0] == "a supplier's limit (an outage or its monthly cap)"
+    assert out["stops_when"].iloc[0] == "those limits 100% higher (a limit of 0 raised to 100% of the 10 units flown)"
+
+
+def test_the_examples_february_outage_is_priced_and_the_plan_is_the_same(example_model):
+    # The example's preform supplier is out in February (max_units 0). Its row now exists:
+    # the objective is what it was without it (21,686,196.58 USD), and one more preform in
+    # February is worth what re-solving with 1 and 10 of them says.
+    import numpy as np
+
+    m = example_model
+    assert m.solution.objective == pytest.approx(21_686_196.5769776, rel=1e-9)
+    r = m.lp.row_index("supply", [("SUP-ASIA-PREFORM", "CMP-PREFORM", "2027-02")])
+    assert r[0] >= 0 and m.lp.limit[r[0]] == 0.0
+    price = float(m.solution.row_dual[r[0]])
+    assert price < 0
+    base = m.solution.objective
+    for units in (1.0, 10.0):
+        with m.variant(limits=(r, np.array([units]))) as trial:
+            assert (trial.solution.objective - base) / units == pytest.approx(price, rel=1e-6)
+
