@@ -86,18 +86,27 @@ def _warn(warnings) -> None:
         print(f"aop: warning: {w}", file=sys.stderr)
 
 
-def _stop_on_sigterm():
-    """SIGTERM (a scheduler or `kill` stopping the run) is handled like Ctrl+C: temporary files are
-    removed and the previous plan is left as it was. Returns the handler it replaced (None when
-    none was set: not the main thread)."""
+def _stop_on_signals(stop) -> dict:
+    """SIGTERM (a scheduler or `kill` stopping the run) and Ctrl+C (SIGINT) stop the run: while
+    HiGHS works they set ``stop`` (a ``solve.Stop``), which HiGHS polls at every iteration, and
+    the solve ends there; otherwise they stop it at once. Either way temporary files are
+    removed, the previous plan is left as it was and the exit code is 1. Returns the handlers it
+    replaced, by signal (none when it cannot set them: not the main thread)."""
+    names = {signal.SIGINT: "Ctrl+C", signal.SIGTERM: "SIGTERM"}
 
-    def stop(_signum, _frame):
-        raise KeyboardInterrupt("SIGTERM")
+    def handle(signum, _frame):
+        stop.request(names.get(signum, f"signal {signum}"))
+        if not stop.solving:
+            raise KeyboardInterrupt(stop.why)
+        # else HiGHS stops at its next iteration and the solve raises KeyboardInterrupt
 
+    previous = {}
     try:
-        return signal.signal(signal.SIGTERM, stop)
+        for sig in names:
+            previous[sig] = signal.signal(sig, handle)
     except ValueError:  # not the main thread (main() called from a worker): leave handlers alone
-        return None
+        return {}
+    return previous
 
 
 def _explain(folder: str, top: int) -> int:
@@ -269,16 +278,19 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .solve import Stop
+
     args = _parser().parse_args(argv)
-    previous = _stop_on_sigterm()
+    stop = Stop()
+    previous = _stop_on_signals(stop)
     try:
-        return _run(args)
+        return _run(args, stop)
     finally:
-        if previous is not None:  # main() called in-process (a notebook, a test) leaves no trace
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():  # main() called in-process (a notebook, a test) leaves no trace
+            signal.signal(sig, handler)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, stop=None) -> int:
     if args.command == "template":
         from .template import write_template
 
@@ -321,7 +333,7 @@ def _run(args: argparse.Namespace) -> int:
         _warn(case.warnings)
         print(f"aop: read and validated {args.case} in {timings['read'] + timings['validate']:.2f} s", flush=True)
         say = lambda m: print(f"aop: {m}", flush=True)
-        solved = solve_model(case, timings, say, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
+        solved = solve_model(case, timings, say, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend, stop=stop)
         plan = plan_of(solved, timings, **({} if args.what_if_seconds is None else {"what_if_seconds": max(0.0, args.what_if_seconds)}))
         paths = write_plan(plan, args.out, timings=timings, base=base, base_label=args.base if base is not None else "", **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
     except InputError as err:

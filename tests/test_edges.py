@@ -3,8 +3,10 @@ that must end (SIGTERM, numerical trouble, a bounded diagnosis), near-miss names
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -75,3 +77,77 @@ def test_a_customer_no_lane_reaches_gets_nothing_and_the_rest_is_planned(tmp_pat
     assert float(s["revenue_lost"]) == pytest.approx(1500.0) and float(s["production_cost"]) == pytest.approx(4.0)
     assert float(s["in_transit_end_units"]) == 0.0
     assert (out / "plan.xlsx").exists() and (out / "report.html").exists()
+
+
+# ------------------------------------------------------------------ runs that end
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_a_running_solve_within_seconds(tmp_path, signum):
+    # Dual simplex takes 20-40 s on this case (78,584 variables) on a 2-core machine; the signal
+    # comes 1 s into HiGHS's work. Before HiGHS polled a stop, the run went on to the end.
+    from scripts.generate_case import generate
+
+    case = write_csvs(generate(products=100, dcs=4, customers=30), tmp_path / "case")
+    out = tmp_path / "plan"
+    out.mkdir()
+    (out / "summary.csv").write_text("the previous plan\n")
+    p = subprocess.Popen([sys.executable, "-m", "aop.cli", "solve", str(case), "--out", str(out), "--solver", "simplex"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert p.stdout is not None
+        for line in p.stdout:
+            if "solving with HiGHS" in line:
+                break
+        time.sleep(1.0)
+        sent = time.perf_counter()
+        p.send_signal(signum)
+        rc = p.wait(timeout=120)
+        took = time.perf_counter() - sent
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    err = p.stderr.read() if p.stderr else ""
+    assert rc == 1, err
+    assert took < 3.0, f"{took:.1f} s from the signal to the end of the run"
+    assert "aop: stopped" in err and "Traceback" not in err
+    assert sorted(f.name for f in out.iterdir()) == ["summary.csv"]  # nothing half-written, no staging folder
+    assert (out / "summary.csv").read_text() == "the previous plan\n"
+
+
+def test_simplex_in_numerical_trouble_hands_over_to_ipx(tables):
+    # The trigger forced: dual simplex chosen by auto gets no patience at all (0 s), so its first
+    # iteration counts as trouble; IPX with crossover must then reach the same optimum, with a
+    # basis (ranging), and the run record must say what happened.
+    from aop import solve_model
+    from aop.results import provenance
+
+    reference = solve_model(tables, solver="simplex")
+    switched = solve_model(tables, simplex_patience=0.0)
+    assert reference.options["algorithm"] == "simplex" and "fallback" not in reference.options
+    assert switched.options["algorithm"] == "ipx" and switched.solution is not None
+    assert switched.solution.iterations["ipm"] > 0
+    assert "numerical trouble" in str(switched.options["fallback"]) and "IPX" in str(switched.options["fallback"])
+    assert any("numerical trouble" in h for h in switched.history)
+    assert switched.solution.objective == pytest.approx(reference.solution.objective, rel=1e-9)
+    assert not pd.isna(switched.solution.row_bound_lower).all()  # crossover ended on a basis: ranged
+    record = provenance(switched.built.case, switched.solution.solver, switched.options)
+    assert record["value"].astype(str).str.contains("numerical trouble").any()
+
+
+def test_the_diagnosis_is_cut_short_by_its_budget_and_says_so(tables):
+    # DC1 cannot end the year with a million units of A. With no time for the diagnosis, every
+    # re-solve is interrupted at its first iteration: no relaxation, no conflict, and the text
+    # says why; with time, the relaxation is found.
+    from aop import SolveError, solve_model
+
+    tables["inventory"]["ending_min"] = [1e6]
+    with pytest.raises(SolveError) as none:
+        solve_model(tables, presolve="off", diagnosis_seconds=0.0)
+    report = none.value.report
+    assert len(report.relaxation) == 0 and len(report.conflict) == 0
+    assert len(report.cut_short) == 3  # promises, any limit, the IIS
+    assert all(line.startswith("The diagnosis was cut short") for line in report.lines())
+    with pytest.raises(SolveError) as full:
+        solve_model(tables, presolve="off")
+    assert full.value.report.cut_short == [] and len(full.value.report.relaxation) == 1
