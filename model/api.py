@@ -84,12 +84,15 @@ def solve_model(
     try:
         solved = solve(built, opts)
     except SolveError as err:
+        if err.options.get("algorithm", algorithm) != algorithm:
+            say(f"note: {err.options.get('fallback', '')}")  # e.g. simplex in numerical trouble, IPX took over
         if err.status == "infeasible" and isinstance(err.handle, Solved):
+            say("diagnosing the infeasible plan ...")
             err.report = diagnose(err.handle)
         raise
     timings["solve"] = time.perf_counter() - t0
     if solved.options.get("algorithm") != algorithm:
-        say(f"note: {solved.options.get('fallback', '')}")  # e.g. simplex in numerical trouble, IPX took over
+        say(f"note: {solved.options.get('fallback', '')}")
     say(f"solved in {solved.optimum.seconds:.2f} s; reading results ...")
     return solved
 

@@ -298,8 +298,8 @@ def _run_highs(h: highspy.Highs, stop: Stop | None, seconds: float = math.inf, p
                 why[0] = OUT_OF_TIME
             elif spent > patience and e.callback_type == simplex:
                 why[0] = TROUBLE
-        if why[0]:
-            e.interrupt()
+        # Written every time: HiGHS keeps the flag of an earlier run's interrupt otherwise.
+        e.interrupt(bool(why[0]))
 
     h.cbSimplexInterrupt.subscribe(poll)
     h.cbIpmInterrupt.subscribe(poll)
@@ -907,11 +907,17 @@ class Solved:
         ``seconds`` (then empty too: HiGHS gives no partial subset)."""
         none = np.zeros(0, dtype=np.int64)
         found: list = []
+        h = self.highs
         try:
-            self.highs.setOptionValue("iis_strategy", 2)
-            why = _run_highs(self.highs, self.opts.stop, seconds=seconds, action=lambda: found.append(self.highs.getIis()[1]))
+            h.setOptionValue("iis_strategy", 2)
+            # Its LPs by dual simplex: after IPX took over (numerical trouble), the IIS search
+            # ran by IPX past its budget (106 s of 30), its interrupt callback never polled.
+            h.setOptionValue("solver", "simplex")
+            why = _run_highs(h, self.opts.stop, seconds=seconds, action=lambda: found.append(h.getIis()[1]))
         except Exception:
             return none, False
+        finally:
+            h.setOptionValue("solver", self.options["solver"])
         if why == STOPPED:
             raise _stopped(self.opts.stop)
         if why == OUT_OF_TIME:

@@ -121,9 +121,11 @@ def test_simplex_in_numerical_trouble_hands_over_to_ipx(tables):
     # basis (ranging), and the run record must say what happened.
     from aop import solve_model
     from aop.results import provenance
+    from aop.solve import Stop
 
     reference = solve_model(tables, solver="simplex")
-    switched = solve_model(tables, simplex_patience=0.0)
+    # With a Stop polled too, as the CLI runs it (an interrupt flag left set once stopped IPX).
+    switched = solve_model(tables, simplex_patience=0.0, stop=Stop())
     assert reference.options["algorithm"] == "simplex" and "fallback" not in reference.options
     assert switched.options["algorithm"] == "ipx" and switched.solution is not None
     assert switched.solution.iterations["ipm"] > 0
