@@ -153,3 +153,88 @@ def test_the_diagnosis_is_cut_short_by_its_budget_and_says_so(tables):
     with pytest.raises(SolveError) as full:
         solve_model(tables, presolve="off")
     assert full.value.report.cut_short == [] and len(full.value.report.relaxation) == 1
+
+
+# ------------------------------------------------------------------ goods in transit under a budget
+
+
+def transfer_case(budget_site: str | None, in_transit: bool = True, max_value: float = 30.0) -> dict[str, pd.DataFrame]:
+    """C wants 10 A (worth 10, price 100) in P2, served from DC over a 0-day lane. A is made at
+    PL in P1 only (2 a unit; P2 has no hours) or co-manufactured there in P2 (5); PL has no room
+    to keep stock, so what it makes in P1 leaves in P1. PL -> DC takes 15 days on 30-day months:
+    half of what leaves in P1 arrives in P1, half in P2 (what leaves in P2, the last month,
+    arrives in it). No holding cost, no freight. A budget on the value at ``budget_site`` at
+    the end of P1."""
+    t = {
+        "periods": pd.DataFrame({"period": ["P1", "P2"], "days": [30.0, 30.0]}),
+        "products": pd.DataFrame({"product": ["A"], "unit_value": [10.0], "price": [100.0], "holding_rate": [0.0]}),
+        "sites": pd.DataFrame({"site": ["PL", "DC"], "kind": ["plant", "dc"], "storage_capacity": [0.0, None]}),
+        "customers": pd.DataFrame({"customer": ["C"]}),
+        "demand": pd.DataFrame({"product": ["A"], "customer": ["C"], "period": ["P2"], "quantity": [10.0]}),
+        "production": pd.DataFrame({"site": ["PL"], "product": ["A"], "unit_cost": [2.0], "outsource_cost": [5.0]}),
+        "routings": pd.DataFrame({"site": ["PL"], "product": ["A"], "resource": ["LINE"], "hours_per_unit": [1.0]}),
+        "capacity": pd.DataFrame({"site": ["PL", "PL"], "resource": ["LINE", "LINE"], "period": ["P1", "P2"], "hours": [100.0, 0.0]}),
+        "lanes": pd.DataFrame({"origin": ["PL", "DC"], "destination": ["DC", "C"], "mode": ["truck", "truck"], "lead_time_days": [15.0, 0.0]}),
+    }
+    if budget_site:
+        t["inventory_budget"] = pd.DataFrame({"period": ["P1"], "site": [budget_site], "max_value": [max_value], "in_transit": [in_transit]})
+    return t
+
+
+def test_goods_moving_between_sites_count_toward_the_site_they_travel_to():
+    from aop import solve_case
+
+    # Unbudgeted: all 10 made in P1 and sent in P1 (5 arrive in P1 and wait at DC, 5 arrive in
+    # P2): 20. PL holds nothing at P1's end, so a budget at PL binds nothing, though 5 units
+    # (50 of value) are then on the road from PL: they count toward DC, where they travel.
+    assert solve_case(transfer_case(None)).total_cost == pytest.approx(20.0)
+    at_origin = solve_case(transfer_case("PL"))
+    assert at_origin.total_cost == pytest.approx(20.0)
+    assert not (at_origin.shadow_prices.query("constraint == 'inventory_budget'")["shadow_price"].abs() > 1e-9).any()
+    # A budget at DC, transit counted: s made in P1 counts whole at P1's end (half waiting at DC,
+    # half on the road to it), so 10 s <= 30: 3 made at 2, 7 co-manufactured in P2 at 5: 41.
+    # One more unit of money: 0.1 more made in P1 instead of co-manufactured: -0.3.
+    plan = solve_case(transfer_case("DC"))
+    assert plan.total_cost == pytest.approx(41.0)
+    price = plan.shadow_prices.query("constraint == 'inventory_budget'")["shadow_price"].iloc[0]
+    assert price == pytest.approx(-0.3)
+    assert solve_case(transfer_case("DC", max_value=31.0)).total_cost - plan.total_cost == pytest.approx(price)
+    # Transit not counted: only the half that arrived waits at DC: 5 s <= 30, s = 6: 12 + 20 = 32.
+    assert solve_case(transfer_case("DC", in_transit=False)).total_cost == pytest.approx(32.0)
+    # The working-capital table puts them where the budget does: DC's value at P1's end is the cap.
+    wc = plan.tables["working_capital"].query("period == 'P1'").set_index("site")
+    assert wc.loc["DC", ["on_hand_value", "in_transit_value"]].sum() == pytest.approx(30.0)
+    assert wc.loc["PL", "in_transit_value"].sum() == pytest.approx(0.0)
+
+
+def test_opening_stock_a_site_does_not_need_stays_put_and_fills_its_storage():
+    # DC holds 4 B that no customer buys; its storage is 8 units. A is wanted at C, 5 in P1 and
+    # 5 in P2, made at PL in P1 (2; P2 has no hours, co-manufacturing costs 5) and moved through
+    # DC on 0-day lanes. B cannot move: it stays at DC (4 at every period end) and leaves room
+    # for 4 A to wait from P1 to P2: 9 A made at 2, 1 co-manufactured in P2 at 5: 23.
+    from aop import solve_case
+
+    t = transfer_case(None)
+    t["products"] = pd.DataFrame({"product": ["A", "B"], "unit_value": [10.0, 10.0], "price": [100.0, 100.0], "holding_rate": [0.0, 0.0]})
+    t["sites"] = pd.DataFrame({"site": ["PL", "DC"], "kind": ["plant", "dc"], "storage_capacity": [0.0, 8.0]})
+    t["lanes"]["lead_time_days"] = [0.0, 0.0]
+    t["inventory"] = pd.DataFrame({"site": ["DC"], "product": ["B"], "initial": [4.0]})
+    t["demand"] = pd.DataFrame({"product": ["A", "A"], "customer": ["C", "C"], "period": ["P1", "P2"], "quantity": [5.0, 5.0]})
+    plan = solve_case(t)
+    inv = plan.tables["inventory"].set_index(["site", "product", "period"])["on_hand"]
+    assert inv[("DC", "B", "P1")] == pytest.approx(4.0) and inv[("DC", "B", "P2")] == pytest.approx(4.0)
+    assert not (plan.tables["shipments"]["product"] == "B").any()
+    assert plan.total_cost == pytest.approx(23.0)
+    # Without B, the 5 A of P2 all wait at DC: 10 made at 2.
+    t["inventory"] = t["inventory"].iloc[0:0]
+    assert solve_case(t).total_cost == pytest.approx(20.0)
+
+
+def test_a_lane_into_a_supplier_is_refused_naming_its_row(tmp_path):
+    t = transfer_case(None)
+    t["sites"] = pd.DataFrame({"site": ["PL", "DC", "SUP"], "kind": ["plant", "dc", "supplier"]})
+    t["lanes"] = pd.concat([t["lanes"], pd.DataFrame({"origin": ["DC"], "destination": ["SUP"], "mode": ["truck"]})], ignore_index=True)
+    case = write_csvs(t, tmp_path / "case")
+    r = subprocess.run([sys.executable, "-m", "aop.cli", "validate", str(case)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "lanes.csv line 4, column 'destination': is a supplier; suppliers ship but receive nothing (value: 'SUP')" in r.stderr
