@@ -1,7 +1,7 @@
 """The `aop` command: `aop solve CASE --out DIR`, `aop validate CASE`, `aop report DIR`, ...
 
 Exit codes: 0 optimal, 2 bad input, 3 infeasible or unbounded (or no plan in the time
-limit), 1 anything else.
+limit), 1 anything else (a run stopped by SIGTERM or Ctrl+C included).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="solve a case and write the plan")
     s.add_argument("case", help="an .xlsx workbook or a folder of <table>.csv files")
     s.add_argument("--out", required=True, help="output folder for plan.xlsx and the CSV tables")
-    s.add_argument("--solver", choices=["auto", "simplex", "hipo", "ipx", "pdlp"], help="HiGHS algorithm (default: the case's setting, else auto: simplex below 20,000 variables, HiPO with crossover above, IPX where HiPO cannot run)")
+    s.add_argument("--solver", choices=["auto", "simplex", "hipo", "ipx", "pdlp"], help="HiGHS algorithm (default: the case's setting, else auto: simplex below 20,000 variables, HiPO with crossover above, IPX where HiPO cannot run; auto's simplex still running after 20 s is taken for numerical trouble and IPX solves again)")
     s.add_argument("--time-limit", type=float, help="solver time limit in seconds")
     s.add_argument("--threads", type=int, help="solver threads")
     s.add_argument("--log", action="store_true", default=None, help="print the HiGHS log")

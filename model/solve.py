@@ -312,6 +312,10 @@ def _run_highs(h: highspy.Highs, stop: Stop | None, seconds: float = math.inf, p
             stop.solving -= 1
         h.cbSimplexInterrupt.unsubscribe(poll)
         h.cbIpmInterrupt.unsubscribe(poll)
+    if stop is not None and stop.requested:
+        # Asked while HiGHS was in a stretch that does not poll (presolve, crossover), which then
+        # ended by itself: the run stops all the same.
+        why[0] = STOPPED
     return why[0]
 
 

@@ -115,6 +115,20 @@ def test_a_signal_stops_a_running_solve_within_seconds(tmp_path, signum):
     assert (out / "summary.csv").read_text() == "the previous plan\n"
 
 
+def test_a_stop_asked_for_ends_the_solve_whether_or_not_highs_polled_it(tables):
+    # Asked before the solve: HiGHS either polls it at its first iteration or (a small plan that
+    # presolve solves whole) never polls; either way the solve ends with KeyboardInterrupt.
+    from aop import solve_model
+    from aop.solve import Stop
+
+    for presolve in ("on", "off"):
+        stop = Stop()
+        stop.request("SIGTERM")
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            solve_model(tables, presolve=presolve, stop=stop)
+        assert stop.solving == 0
+
+
 def test_simplex_in_numerical_trouble_hands_over_to_ipx(tables):
     # The trigger forced: dual simplex chosen by auto gets no patience at all (0 s), so its first
     # iteration counts as trouble; IPX with crossover must then reach the same optimum, with a
