@@ -1,5 +1,6 @@
-"""The plan at its edges: a plan that delivers nothing, goods in transit under a budget, runs
-that must end (SIGTERM, numerical trouble, a bounded diagnosis), near-miss names."""
+"""The plan at its edges: a plan that delivers nothing, runs that must end (SIGTERM and Ctrl+C,
+numerical trouble, a bounded diagnosis), goods in transit under a budget, opening stock a site
+does not need, lanes into a supplier. (Near-miss names: tests/test_validate.py.)"""
 
 from __future__ import annotations
 
