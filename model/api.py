@@ -60,7 +60,8 @@ def solve_model(
     """Read, validate, build and solve a case; return the solved model (``solve.Solved``).
 
     options: solver (auto|simplex|hipo|ipx|pdlp), time_limit (s), threads, presolve, random_seed,
-    log, backend; they override the case's settings table. Raises InputError for bad input and
+    log, backend, simplex_patience (s), diagnosis_seconds, stop (a ``solve.Stop`` that ends a
+    running solve when set); they override the case's settings table. Raises InputError for bad input and
     SolveError when no optimal plan exists (an infeasible plan's error carries the diagnosis
     in ``report``). ``timings`` receives the seconds of each stage (read, validate, build,
     solve); ``progress`` a line of text as each stage starts and ends."""
@@ -83,10 +84,15 @@ def solve_model(
     try:
         solved = solve(built, opts)
     except SolveError as err:
+        if err.options.get("algorithm", algorithm) != algorithm:
+            say(f"note: {err.options.get('fallback', '')}")  # e.g. simplex in numerical trouble, IPX took over
         if err.status == "infeasible" and isinstance(err.handle, Solved):
+            say("diagnosing the infeasible plan ...")
             err.report = diagnose(err.handle)
         raise
     timings["solve"] = time.perf_counter() - t0
+    if solved.options.get("algorithm") != algorithm:
+        say(f"note: {solved.options.get('fallback', '')}")
     say(f"solved in {solved.optimum.seconds:.2f} s; reading results ...")
     return solved
 

@@ -1,7 +1,7 @@
 """The `aop` command: `aop solve CASE --out DIR`, `aop validate CASE`, `aop report DIR`, ...
 
 Exit codes: 0 optimal, 2 bad input, 3 infeasible or unbounded (or no plan in the time
-limit), 1 anything else.
+limit), 1 anything else (a run stopped by SIGTERM or Ctrl+C included).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="solve a case and write the plan")
     s.add_argument("case", help="an .xlsx workbook or a folder of <table>.csv files")
     s.add_argument("--out", required=True, help="output folder for plan.xlsx and the CSV tables")
-    s.add_argument("--solver", choices=["auto", "simplex", "hipo", "ipx", "pdlp"], help="HiGHS algorithm (default: the case's setting, else auto: simplex below 20,000 variables, HiPO with crossover above, IPX where HiPO cannot run)")
+    s.add_argument("--solver", choices=["auto", "simplex", "hipo", "ipx", "pdlp"], help="HiGHS algorithm (default: the case's setting, else auto: simplex below 20,000 variables, HiPO with crossover above, IPX where HiPO cannot run; auto's simplex still running after 20 s is taken for numerical trouble and IPX solves again)")
     s.add_argument("--time-limit", type=float, help="solver time limit in seconds")
     s.add_argument("--threads", type=int, help="solver threads")
     s.add_argument("--log", action="store_true", default=None, help="print the HiGHS log")
@@ -86,18 +86,27 @@ def _warn(warnings) -> None:
         print(f"aop: warning: {w}", file=sys.stderr)
 
 
-def _stop_on_sigterm():
-    """SIGTERM (a scheduler or `kill` stopping the run) is handled like Ctrl+C: temporary files are
-    removed and the previous plan is left as it was. Returns the handler it replaced (None when
-    none was set: not the main thread)."""
+def _stop_on_signals(stop) -> dict:
+    """SIGTERM (a scheduler or `kill` stopping the run) and Ctrl+C (SIGINT) stop the run: while
+    HiGHS works they set ``stop`` (a ``solve.Stop``), which HiGHS polls at every iteration, and
+    the solve ends there; otherwise they stop it at once. Either way temporary files are
+    removed, the previous plan is left as it was and the exit code is 1. Returns the handlers it
+    replaced, by signal (none when it cannot set them: not the main thread)."""
+    names = {signal.SIGINT: "Ctrl+C", signal.SIGTERM: "SIGTERM"}
 
-    def stop(_signum, _frame):
-        raise KeyboardInterrupt("SIGTERM")
+    def handle(signum, _frame):
+        stop.request(names.get(signum, f"signal {signum}"))
+        if not stop.solving:
+            raise KeyboardInterrupt(stop.why)
+        # else HiGHS stops at its next iteration and the solve raises KeyboardInterrupt
 
+    previous = {}
     try:
-        return signal.signal(signal.SIGTERM, stop)
+        for sig in names:
+            previous[sig] = signal.signal(sig, handle)
     except ValueError:  # not the main thread (main() called from a worker): leave handlers alone
-        return None
+        return {}
+    return previous
 
 
 def _explain(folder: str, top: int) -> int:
@@ -270,16 +279,19 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .solve import Stop
+
     args = _parser().parse_args(argv)
-    previous = _stop_on_sigterm()
+    stop = Stop()
+    previous = _stop_on_signals(stop)
     try:
-        return _run(args)
+        return _run(args, stop)
     finally:
-        if previous is not None:  # main() called in-process (a notebook, a test) leaves no trace
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():  # main() called in-process (a notebook, a test) leaves no trace
+            signal.signal(sig, handler)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, stop=None) -> int:
     if args.command == "template":
         from .template import write_template
 
@@ -322,7 +334,7 @@ def _run(args: argparse.Namespace) -> int:
         _warn(case.warnings)
         print(f"aop: read and validated {args.case} in {timings['read'] + timings['validate']:.2f} s", flush=True)
         say = lambda m: print(f"aop: {m}", flush=True)
-        solved = solve_model(case, timings, say, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend)
+        solved = solve_model(case, timings, say, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend, stop=stop)
         plan = plan_of(solved, timings, **({} if args.what_if_seconds is None else {"what_if_seconds": max(0.0, args.what_if_seconds)}))
         paths = write_plan(plan, args.out, timings=timings, base=base, base_label=args.base if base is not None else "", **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
     except InputError as err:

@@ -6,6 +6,10 @@ Two views, both mapped from HiGHS rows back to constraint families and business 
   (capacities, supplier and lane limits, storage, closing stock, fill-rate targets), first only
   the promises, then any business limit. Flow-accounting rows never move.
 
+Both are re-solves of their own, bounded in time (``solve.DIAGNOSIS_SOLVE_SECONDS`` each,
+``SolveOptions.diagnosis_seconds`` together): the relaxation first, the conflict with what is
+left; a view cut short says so (``cut_short``) rather than hold the run.
+
 The elastic LP adds one slack per movable row (units or hours past its limit) and minimises
 their sum: that total is unique. Which rows absorb it often is not (a month's shortfall can
 often be moved to another month at the same total), so a second solve, holding the total,
@@ -14,27 +18,30 @@ places the movement as late in the plan as it can: earlier promises are kept who
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .build import Built
 from .families import LIMIT, PROMISE
-from .solve import Solved, SolveOptions, least_relaxation
+from .solve import DIAGNOSIS_SOLVE_SECONDS, Solved, SolveOptions, least_relaxation
 
 
 @dataclass
 class Infeasibility:
     """conflict: rows of the IIS (constraint, index columns, sense, limit).
     relaxation: rows the smallest relaxation moves (constraint, index columns, limit,
-    achievable, change, meaning)."""
+    achievable, change, meaning). cut_short: what the time budget cut short, in words (empty
+    when both views ran to the end)."""
 
     conflict: pd.DataFrame
     relaxation: pd.DataFrame
+    cut_short: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        out = []
+        out = [f"The diagnosis was cut short: {c}." for c in self.cut_short]
         if len(self.relaxation):
             out.append("The smallest change that makes the plan feasible:")
             out += [f"  - {m}" for m in self.relaxation["meaning"]]
@@ -51,31 +58,45 @@ def diagnose(solved: Solved) -> Infeasibility:
     Promises (families of tier PROMISE) move first, then any business limit (tier LIMIT too)."""
     built = solved.built
     lp = built.lp
-    rows = solved.conflict()
-    conflict = lp.row_keys(rows).drop(columns="_row") if len(rows) else pd.DataFrame()
+    total = solved.opts.diagnosis_seconds
+    deadline = time.perf_counter() + total
+
+    def budget() -> float:
+        """Seconds the next re-solve may take: its own cap, within what is left of the total."""
+        return max(0.0, min(DIAGNOSIS_SOLVE_SECONDS, deadline - time.perf_counter()))
+
+    cut_short = []
     promises = {n for n, f in built.families.items() if f.tier == PROMISE}
     limits = {n for n, f in built.families.items() if f.tier in (PROMISE, LIMIT)}
     relaxation = None
-    for tier in (promises, limits):
+    for tier, words in ((promises, "moving only the promises"), (limits, "moving any business limit")):
+        seconds = budget()
         try:
-            relaxation = _relax(built, tier, solved.opts)
+            relaxation, cut = _relax(built, tier, solved.opts, seconds)
         except Exception:
-            relaxation = None
+            relaxation, cut = None, False
+        if cut:
+            cut_short.append(f"the smallest change {words} was not found in the {seconds:.3g} s it was given (the diagnosis has {total:g} s in all)")
         if relaxation is not None:
             break
-    return Infeasibility(conflict=conflict, relaxation=relaxation if relaxation is not None else pd.DataFrame())
+    seconds = budget()
+    rows, cut = solved.conflict(seconds)
+    if cut:
+        cut_short.append(f"HiGHS's conflicting constraints (IIS) were not found in the {seconds:.3g} s left (the diagnosis has {total:g} s in all)")
+    conflict = lp.row_keys(rows).drop(columns="_row") if len(rows) else pd.DataFrame()
+    return Infeasibility(conflict=conflict, relaxation=relaxation if relaxation is not None else pd.DataFrame(), cut_short=cut_short)
 
 
-def _relax(built: Built, families: set[str], opts: SolveOptions) -> pd.DataFrame | None:
+def _relax(built: Built, families: set[str], opts: SolveOptions, seconds: float) -> tuple[pd.DataFrame | None, bool]:
     """Least total movement of the rows of ``families`` that makes the LP feasible, placed as late
     in the plan as it can be (earlier promises kept whole first), or None when moving those
-    rows cannot make it feasible."""
+    rows cannot make it feasible; and whether its re-solves were cut short after ``seconds``."""
     lp = built.lp
     movable = np.flatnonzero(np.isin(lp.row_family, list(families)) & (lp.row_sense != 0))
     weights = (len(built.case.periods) + 1 - _period_index(built, movable)).astype(float)
-    moved_by = least_relaxation(lp, movable, weights, opts)
+    moved_by, cut = least_relaxation(lp, movable, weights, opts, seconds)
     if moved_by is None:
-        return None
+        return None, cut
     limit = lp.limit[movable]
     tol = 1e-6 * np.maximum(1.0, np.abs(limit))
     keep = moved_by > tol
@@ -87,7 +108,7 @@ def _relax(built: Built, families: set[str], opts: SolveOptions) -> pd.DataFrame
         fam = built.families[name]
         base = fam.base(built, rows)
         relaxation.loc[rows.index, "meaning"] = [fam.say_shortfall(r.get, r["limit"], r["achievable"], b) for r, b in zip(rows.to_dict("records"), base)]
-    return relaxation.drop(columns="_row")
+    return relaxation.drop(columns="_row"), False
 
 
 def _period_index(built: Built, rows: np.ndarray) -> np.ndarray:

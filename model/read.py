@@ -71,6 +71,7 @@ class RawCase:
     where: dict[str, str]  # table -> "sheet 'x'" or "x.csv"
     problems: list[Problem] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # file read -> SHA-256 of its bytes
+    others: dict[str, str] = field(default_factory=dict)  # "sheet 'Demands'" or "Demands.csv" -> its name normalised, not a table (for near misses)
 
     def table_hashes(self) -> dict[str, str]:
         """SHA-256 of each table as read (values as text, in order), for provenance."""
@@ -275,10 +276,12 @@ def _read_workbook(path: Path) -> RawCase:
     wb_fx = None  # formulas are read only from sheets that have any
     tables: dict[str, pd.DataFrame] = {}
     where: dict[str, str] = {}
+    others: dict[str, str] = {}
     try:
         for ws in wb_val.worksheets:
             name = normalise_header(ws.title)
             if name not in TABLES:
+                others[f"sheet '{ws.title}'"] = name
                 continue
             label = f"sheet '{ws.title}'"
             scan = scan_sheet(path, ws._worksheet_path)
@@ -307,7 +310,7 @@ def _read_workbook(path: Path) -> RawCase:
             wb_fx.close()
     if absurd:  # the other tables are not worth validating against a sheet that was not read
         raise InputError(absurd + problems)
-    return RawCase(str(path), tables, where, problems, {path.name: sha256_file(path)})
+    return RawCase(str(path), tables, where, problems, {path.name: sha256_file(path)}, others)
 
 
 def _sheet_rows(ws, fx, label: str, unsaved: list[tuple[str, Problem]]) -> tuple[list, list[tuple[int, list]]]:
@@ -363,9 +366,11 @@ def read_csv_folder(path: Path) -> RawCase:
     where: dict[str, str] = {}
     problems: list[Problem] = []
     files: dict[str, str] = {}
+    others: dict[str, str] = {}
     for f in sorted(path.glob("*.csv")):
         name = normalise_header(f.stem)
         if name not in TABLES:
+            others[f.name] = name
             continue
         if name in where:  # Demand.csv beside demand.csv: which one is meant cannot be guessed
             problems.append(Problem(f.name, f"holds table '{name}' like {where[name]}: keep one of the two"))
@@ -401,7 +406,7 @@ def read_csv_folder(path: Path) -> RawCase:
         tables[name] = _frame(header or [], rows)
         where[name] = f.name
         files[f.name] = sha256_file(f)
-    return RawCase(str(path), tables, where, problems, files)
+    return RawCase(str(path), tables, where, problems, files, others)
 
 
 def read_case(path: str | Path) -> RawCase:
@@ -420,12 +425,15 @@ def from_frames(tables: dict[str, pd.DataFrame], source: str = "<tables>") -> Ra
     """Wrap in-memory DataFrames (the notebook route) as a raw case; rows count from 2 like Excel."""
     out: dict[str, pd.DataFrame] = {}
     where: dict[str, str] = {}
+    others: dict[str, str] = {}
     for name, df in tables.items():
         key = normalise_header(name)
+        if key not in TABLES:
+            others[f"table '{name}'"] = key
         d = df.copy()
         d.columns = [normalise_header(c) for c in d.columns]
         d = d.astype(object).where(d.notna(), None)
         d[ROW] = range(2, len(d) + 2)
         out[key] = d.reset_index(drop=True)
         where[key] = f"table '{key}'"
-    return RawCase(source, out, where)
+    return RawCase(source, out, where, others=others)

@@ -604,7 +604,8 @@ def shipment_tables(built: Built, v: dict[str, pd.DataFrame]) -> tuple[pd.DataFr
         }
     ).reset_index(drop=True)
     after = legs[legs["arr"] == T]
-    uv = after["product"].map(case.products.set_index("product")["unit_value"])
+    # astype: an empty column's map keeps its text dtype (pandas 3), and text times units fails.
+    uv = after["product"].map(case.products.set_index("product")["unit_value"]).astype(float)
     in_transit = pd.DataFrame(
         {
             "origin": after["origin"],

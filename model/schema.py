@@ -258,7 +258,7 @@ TABLES: dict[str, Table] = {
                 _c("site", "str", ref="site", meaning="blank: all sites"),
                 _c("family", "str", ref="family", meaning="a product family; blank: all products"),
                 _c("max_value", required=True, unit="money", meaning="most inventory value (unit_value x units) at the period end"),
-                _c("in_transit", "bool", default=False, meaning="count goods in transit at the period end too (toward the site they travel to)"),
+                _c("in_transit", "bool", default=False, meaning="count goods in transit at the period end too (toward the site they travel to; on their way to a customer, the site they left)"),
             ),
             key=("period", "site", "family"),
             meaning="Working-capital caps: the value of inventory a site, a product family or the network may hold.",

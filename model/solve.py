@@ -13,6 +13,12 @@ Algorithm choice: dual simplex for small plans; from ``IPM_FROM_COLUMNS`` (20,00
 an interior point with crossover, which is far faster there and still ends on a basis, so duals
 and ranging are exact. The termination status is checked before any value is read, and every
 answer is checked independently (``check_solution``).
+
+Runs end: every HiGHS run polls a ``Stop`` (set by the CLI's SIGTERM and Ctrl+C handlers)
+through HiGHS's simplex and interior-point interrupt callbacks; under ``auto``, dual simplex
+that has not finished within ``SIMPLEX_PATIENCE`` seconds, or gives up without a status, is
+taken for numerical trouble and the plan is solved again by IPX (said in the run record); the
+diagnosis's re-solves run within a time budget each and together.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ import functools
 import math
 import os
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -51,10 +58,50 @@ ALGORITHMS = {
 }
 
 
+#: Under ``--solver auto``, dual simplex (chosen below ``IPM_FROM_COLUMNS`` variables, where it
+#: takes about a second: 1.1 s at 19,965) that has not finished after this many seconds is taken
+#: for numerical trouble (an infeasible edit of the example was seen to cycle over 10 minutes
+#: with "Increasing Markowitz threshold" and an objective of 5.2e21) and the plan is solved again
+#: from scratch by IPX.
+SIMPLEX_PATIENCE = 20.0
+
+#: The infeasibility diagnosis's own re-solves (the smallest relaxation's two, the IIS): each at
+#: most ``DIAGNOSIS_SOLVE_SECONDS``, all of them together at most ``DIAGNOSIS_SECONDS``.
+DIAGNOSIS_SECONDS = 60.0
+DIAGNOSIS_SOLVE_SECONDS = 30.0
+
+
+class Stop:
+    """A request to stop the run, made by a signal handler (SIGTERM, Ctrl+C) and polled by every
+    HiGHS run through its interrupt callbacks, so a long solve ends at its next iteration.
+    ``solving``: how many HiGHS runs are polling it now (a handler that finds none stops the
+    run at once instead); ``why``: what asked (e.g. 'SIGTERM')."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.solving = 0
+        self.why = ""
+
+    def request(self, why: str) -> None:
+        self.why = self.why or why
+        self._event.set()
+
+    @property
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+    def __reduce__(self):
+        # A solve's options travel to worker processes: a fresh request there, not this one.
+        return (Stop, ())
+
+
 @dataclass(frozen=True)
 class SolveOptions:
     """Solver settings. ``solver``: auto | simplex | hipo | ipx | pdlp (``ALGORITHMS``);
-    ``time_limit`` in seconds."""
+    ``time_limit`` in seconds; ``simplex_patience``: seconds dual simplex chosen by ``auto``
+    may run before it is taken for numerical trouble and IPX takes over (inf: never);
+    ``diagnosis_seconds``: the infeasibility diagnosis's re-solves together; ``stop``: polled by
+    every HiGHS run (the CLI's signal handlers set it)."""
 
     solver: str = "auto"
     time_limit: float = math.inf
@@ -65,6 +112,9 @@ class SolveOptions:
     ranging: bool = True
     one_sided_max: int = 500  # most warm re-solves spent on one-sided shadow prices
     backend: str = "matrix"  # or "pyomo": the same LP built and compiled through Pyomo
+    simplex_patience: float = SIMPLEX_PATIENCE
+    diagnosis_seconds: float = DIAGNOSIS_SECONDS
+    stop: Stop | None = field(default=None, compare=False)
 
     @classmethod
     def from_settings(cls, settings: dict[str, str], **override) -> SolveOptions:
@@ -217,6 +267,61 @@ def _new_highs() -> highspy.Highs:
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+
+
+#: Why ``_run_highs`` interrupted HiGHS: a stop was requested, the run's own budget of seconds
+#: was spent, or dual simplex ran past its patience.
+STOPPED, OUT_OF_TIME, TROUBLE = "stop", "budget", "trouble"
+
+
+def _run_highs(h: highspy.Highs, stop: Stop | None, seconds: float = math.inf, patience: float = math.inf, action: Callable[[], object] | None = None) -> str:
+    """Run HiGHS (``action``, default ``h.run``) so that it can be stopped: its simplex and
+    interior-point interrupt callbacks poll ``stop``, the seconds spent (``seconds``, all of
+    the run) and, for simplex, ``patience``. Returns why it was interrupted (``STOPPED``,
+    ``OUT_OF_TIME``, ``TROUBLE``), or '' when HiGHS ended by itself.
+
+    The budget is kept here, not by HiGHS's time_limit: HiGHS's IIS search does not heed it."""
+    act = action or h.run
+    if stop is None and not math.isfinite(seconds) and not math.isfinite(patience):
+        act()
+        return ""
+    start = time.perf_counter()
+    why = [""]
+    simplex = highspy.cb.HighsCallbackType.kCallbackSimplexInterrupt
+
+    def poll(e) -> None:
+        if not why[0]:
+            spent = time.perf_counter() - start
+            if stop is not None and stop.requested:
+                why[0] = STOPPED
+            elif spent > seconds:
+                why[0] = OUT_OF_TIME
+            elif spent > patience and e.callback_type == simplex:
+                why[0] = TROUBLE
+        # Written every time: HiGHS keeps the flag of an earlier run's interrupt otherwise.
+        e.interrupt(bool(why[0]))
+
+    h.cbSimplexInterrupt.subscribe(poll)
+    h.cbIpmInterrupt.subscribe(poll)
+    if stop is not None:
+        stop.solving += 1
+    try:
+        act()
+    finally:
+        if stop is not None:
+            stop.solving -= 1
+        h.cbSimplexInterrupt.unsubscribe(poll)
+        h.cbIpmInterrupt.unsubscribe(poll)
+    if stop is not None and stop.requested:
+        # Asked while HiGHS was in a stretch that does not poll (presolve, crossover), which then
+        # ended by itself: the run stops all the same.
+        why[0] = STOPPED
+    return why[0]
+
+
+def _stopped(stop: Stop | None) -> KeyboardInterrupt:
+    """The interrupt a requested stop ends the run with (the CLI removes its temporary files)."""
+    return KeyboardInterrupt(stop.why if stop is not None and stop.why else "stopped")
 
 
 def _load(lp: LP, opts: SolveOptions) -> tuple[highspy.Highs, Options]:
@@ -634,9 +739,17 @@ class Solved:
         start = time.perf_counter()
         if warm:
             with self._warm(limit):
-                h.run()
+                why = _run_highs(h, opts.stop)
         else:
-            h.run()
+            patience = opts.simplex_patience if opts.solver == "auto" and options["algorithm"] == "simplex" else math.inf
+            why = _run_highs(h, opts.stop, patience=patience)
+            gave_up = h.getModelStatus() in (highspy.HighsModelStatus.kUnknown, highspy.HighsModelStatus.kSolveError, highspy.HighsModelStatus.kNotset)
+            if why == TROUBLE or (math.isfinite(patience) and not why and gave_up):
+                self._switch_to_ipx(time.perf_counter() - start, why)
+                # HiGHS counts time_limit over every run of this object (see _warm): IPX gets what is left.
+                why = _run_highs(h, opts.stop)
+        if why == STOPPED:
+            raise _stopped(opts.stop)
         seconds = time.perf_counter() - start
         status = h.modelStatusToString(h.getModelStatus())
         version = f"HiGHS {h.version()}"
@@ -679,6 +792,22 @@ class Solved:
             iterations={"simplex": int(info.simplex_iteration_count), "ipm": int(info.ipm_iteration_count)},
             one_sided=done,
         )
+
+    def _switch_to_ipx(self, seconds: float, why: str) -> None:
+        """After dual simplex ran into numerical trouble (past its patience, or ended without a
+        status), solve again from scratch by IPX with crossover, and say so in the record
+        (``options['fallback']``, shown by the CLI and in the provenance) and the history."""
+        h, options = self.highs, self.options
+        if why == TROUBLE:
+            reason = f"dual simplex had not finished after {seconds:.1f} s (--solver auto gives it {self.opts.simplex_patience:g} s)"
+        else:
+            reason = f"dual simplex ended without an answer after {seconds:.1f} s ({h.modelStatusToString(h.getModelStatus())})"
+        note = f"{reason}: taken for numerical trouble; solved again by IPX interior point with crossover"
+        h.clearSolver()
+        h.setOptionValue("solver", "ipx")
+        h.setOptionValue("run_crossover", "on")
+        options.update(solver="ipx", run_crossover="on", algorithm="ipx", interior_point=f"IPX with crossover ({reason})", fallback=note)
+        self.history.append(note)
 
     def _price_ranges(self: Solved, row_value: np.ndarray, y: np.ndarray):
         """Where each binding row's shadow price holds, and its one-sided values.
@@ -753,7 +882,11 @@ class Solved:
                     self._push(rows=np.array([i]))
                     # Warm: from the basis the previous re-solve ended on (still optimal, or nearly,
                     # for the original limits); the re-solved price does not depend on where it starts.
-                    h.run()
+                    if _run_highs(h, opts.stop) == STOPPED:
+                        lp.row_lower[i], lp.row_upper[i] = row_lo[i], row_hi[i]
+                        self._push(rows=np.array([i]))
+                        h.setBasis(basis)
+                        raise _stopped(opts.stop)
                     ms = h.getModelStatus()
                     if ms == highspy.HighsModelStatus.kOptimal:
                         price = float(h.getSolution().row_dual[i]) / cs
@@ -772,15 +905,29 @@ class Solved:
 
     # ------------------------------------------------------------------ infeasible plans
 
-    def conflict(self) -> np.ndarray:
+    def conflict(self, seconds: float = math.inf) -> tuple[np.ndarray, bool]:
         """Rows of HiGHS's irreducible infeasible subset (IIS) of the plan it found infeasible
-        (empty when HiGHS cannot give one)."""
+        (empty when HiGHS cannot give one), and whether the search was cut short after
+        ``seconds`` (then empty too: HiGHS gives no partial subset)."""
+        none = np.zeros(0, dtype=np.int64)
+        found: list = []
+        h = self.highs
         try:
-            self.highs.setOptionValue("iis_strategy", 2)
-            _status, iis = self.highs.getIis()
+            h.setOptionValue("iis_strategy", 2)
+            # Its LPs by dual simplex: after IPX took over (numerical trouble), the IIS search
+            # ran by IPX past its budget (106 s of 30), its interrupt callback never polled.
+            h.setOptionValue("solver", "simplex")
+            why = _run_highs(h, self.opts.stop, seconds=seconds, action=lambda: found.append(h.getIis()[1]))
         except Exception:
-            return np.zeros(0, dtype=np.int64)
-        return np.asarray(iis.row_index_, dtype=np.int64) if iis.valid_ else np.zeros(0, dtype=np.int64)
+            return none, False
+        finally:
+            h.setOptionValue("solver", self.options["solver"])
+        if why == STOPPED:
+            raise _stopped(self.opts.stop)
+        if why == OUT_OF_TIME:
+            return none, True
+        iis = found[0] if found else None
+        return (np.asarray(iis.row_index_, dtype=np.int64) if iis is not None and iis.valid_ else none), False
 
     def export(self, path: str) -> Options:
         """Write the LP as HiGHS holds it (scaled) to ``path`` (MPS or LP by the extension);
@@ -798,11 +945,12 @@ FORK_SHARE = 20
 AOP_OPTIONS = frozenset({"algorithm", "cost_scale", "quantity_scale", "interior_point", "fallback"})
 
 
-def least_relaxation(lp: LP, movable: np.ndarray, weights: np.ndarray, opts: SolveOptions) -> np.ndarray | None:
+def least_relaxation(lp: LP, movable: np.ndarray, weights: np.ndarray, opts: SolveOptions, seconds: float = math.inf) -> tuple[np.ndarray | None, bool]:
     """The least total movement of the ``movable`` rows that makes ``lp`` feasible (units or
     hours past each row's limit, in the direction its sense allows: a '<=' row exceeded, a
     '>=' row short), placed by ``weights`` (the total held, the weighted movement least), or
-    None when moving those rows cannot make it feasible.
+    None when moving those rows cannot make it feasible; and whether its two solves were cut
+    short after ``seconds`` together (then None too).
 
     Elastic LP: one slack per movable row, minimise their sum (a unique total); then, from
     that basis, the total held to a relative 1e-7 and the weighted sum minimised, since which
@@ -811,7 +959,8 @@ def least_relaxation(lp: LP, movable: np.ndarray, weights: np.ndarray, opts: Sol
 
     k = len(movable)
     if not k:
-        return None
+        return None, False
+    deadline = time.perf_counter() + seconds
     slack = csc_array((-lp.row_sense[movable].astype(float), (movable, np.arange(k))), shape=(lp.num_row, k))
     elastic = LP(
         c=np.concatenate([np.zeros(lp.num_col), np.ones(k)]),
@@ -821,9 +970,18 @@ def least_relaxation(lp: LP, movable: np.ndarray, weights: np.ndarray, opts: Sol
         row_sense=lp.row_sense, blocks=lp.blocks, offsets=lp.offsets,
     )
     h, options = _load(elastic, replace(opts, log=False))
-    h.run()
+
+    def run() -> bool:
+        """Solved within what is left of ``seconds``? (A requested stop ends the run.)"""
+        why = _run_highs(h, opts.stop, seconds=max(0.0, deadline - time.perf_counter()))
+        if why == STOPPED:
+            raise _stopped(opts.stop)
+        return why != OUT_OF_TIME
+
+    if not run():
+        return None, True
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
+        return None, False
     total = h.getInfo().objective_function_value  # in HiGHS's (scaled) units
     slacks = np.arange(lp.num_col, lp.num_col + k, dtype=np.int32)
     h.addRow(-highspy.kHighsInf, total * (1 + 1e-7) + 1e-9, k, slacks, np.ones(k))
@@ -832,10 +990,11 @@ def least_relaxation(lp: LP, movable: np.ndarray, weights: np.ndarray, opts: Sol
     # seen to hang in highspy 1.15.1.)
     h.setOptionValue("solver", "simplex")
     h.setOptionValue("presolve", "off")
-    h.run()
+    if not run():
+        return None, True
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return np.asarray(h.getSolution().col_value, dtype=float)[lp.num_col :] * _scales(options)[1]
+        return None, False
+    return np.asarray(h.getSolution().col_value, dtype=float)[lp.num_col :] * _scales(options)[1], False
 
 
 #: The independent check's tolerance: relative to the numbers in a row (at least one unit).

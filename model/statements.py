@@ -127,7 +127,9 @@ def inventory_value_detail(built: Built, v: dict[str, pd.DataFrame]) -> pd.DataF
         moving.append(at.assign(t_end=at["dep"] + i))
     moving = pd.concat(moving, ignore_index=True) if moving else legs.assign(t_end=legs["dep"]).iloc[0:0]
     moving = moving.assign(
-        value=moving["value"] * moving["share"] * moving["product"].map(uv), period=np.array(names, dtype=object)[moving["t_end"].to_numpy(dtype=int)] if len(moving) else [],
+        # Typed even when nothing moves: an empty column's map keeps its text dtype (pandas 3),
+        # and an untyped empty period column (float) cannot merge on period.
+        value=moving["value"] * moving["share"] * moving["product"].map(uv).astype(float), period=np.array(names, dtype=object)[moving["t_end"].to_numpy(dtype=int)],
         family=moving["product"].map(fam),
     )
     transit = moving.groupby(["period", "site", "family"], as_index=False)["value"].sum().rename(columns={"value": "in_transit_value"})

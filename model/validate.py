@@ -7,6 +7,7 @@ unknown references, duplicate keys, plant-only data on a DC ...) and raised toge
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -203,23 +204,55 @@ def _number(v: object) -> object:
     return v
 
 
+#: How alike (difflib's ratio) an unknown sheet, file or column name must be to a known one to
+#: be named as the one likely meant: 'quantiy' and 'demands' are, 'qty' and 'notes' are not.
+NEAR_MISS = 0.75
+
+
+def near_miss(name: str, known) -> str | None:
+    """The known name ``name`` (already lower case) was most likely meant to be, if any: a close
+    spelling (difflib), or a known name it starts with ('demand_2027' for 'demand')."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=NEAR_MISS)
+    if close:
+        return close[0]
+    starts = sorted((k for k in known if name.startswith(k + "_")), key=len, reverse=True)
+    return starts[0] if starts else None
+
+
 def _table(raw: RawCase, name: str, problems: list[Problem], warnings: list[Problem], broken: set[str]) -> pd.DataFrame:
     """One table typed and defaulted; a table without its required columns is added to
     ``broken`` and returned empty (checks of other tables against it are then skipped: they
-    would only repeat its problem)."""
+    would only repeat its problem). A missing table or column that an unknown sheet, file or
+    column was likely meant to be is said with that one's location."""
     spec = TABLES[name]
     if name not in raw.tables:
-        if spec.required:
+        meant = [label for label, other in raw.others.items() if near_miss(other, [n for n in TABLES if n not in raw.tables]) == name]
+        for label in meant:
+            if spec.required:
+                problems.append(Problem(label, f"is not a table aop reads: did you mean '{name}'? (the required table '{name}' is missing; rename it '{name}')"))
+            else:
+                warnings.append(Problem(label, f"is not a table aop reads, so it is ignored: did you mean '{name}'?"))
+        if spec.required and not meant:
             problems.append(Problem(raw.source, f"required table '{name}' is missing (a sheet or {name}.csv)"))
         return pd.DataFrame({**{c.name: pd.Series(dtype=object if c.kind in ("str", "period") else float) for c in spec.columns}, ROW: pd.Series(dtype=int)})
     df = raw.tables[name]
     where = raw.where[name]
     missing = [c.name for c in spec.columns if c.required and c.name not in df.columns]
-    for c in missing:
-        problems.append(Problem(where, f"required column '{c}' is missing"))
     extra = [c for c in df.columns if c != ROW and c not in spec.names]
+    absent = [c for c in spec.names if c not in df.columns]
+    likely = {c: near_miss(c, absent) for c in extra}
+    for c in missing:
+        typo = [e for e in extra if likely[e] == c]
+        if typo:
+            problems.append(Problem(where, f"is not a column aop reads: did you mean '{c}'? (the required column '{c}' is missing; rename it '{c}')", column=typo[0]))
+        else:
+            problems.append(Problem(where, f"required column '{c}' is missing"))
     for c in extra:
-        warnings.append(Problem(where, "unknown column is ignored", column=c))
+        if likely[c] is None:
+            warnings.append(Problem(where, "unknown column is ignored", column=c))
+        elif likely[c] not in missing:
+            warnings.append(Problem(where, f"unknown column is ignored: did you mean '{likely[c]}'?", column=c))
     if missing:
         broken.add(name)
         return pd.DataFrame({**{c.name: pd.Series(dtype=object) for c in spec.columns}, ROW: pd.Series(dtype=int)})

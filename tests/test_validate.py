@@ -164,3 +164,34 @@ def test_numeric_settings_are_checked_each_with_its_row(tables):
     assert any("row 3" in m and "collection_days must be a number of at least 0" in m and "'-5'" in m for m in msgs), msgs
     assert any("row 4" in m and "payment_days must be a number" in m and "'soon'" in m for m in msgs), msgs
     assert any("row 5" in m and "threads must be a whole number of at least 0" in m for m in msgs), msgs
+
+
+def test_a_sheet_named_nearly_like_a_table_is_named_as_the_one_meant(tables, tmp_path):
+    # A required table under a near name: the error names that sheet and the table meant, in
+    # place of "required table 'demand' is missing"; an optional one: a warning. Case does not
+    # matter; a sheet like no table (Notes) is left alone.
+    tables["Demands"] = tables.pop("demand")
+    tables["Inventroy"] = tables.pop("inventory")
+    tables["Notes"] = pd.DataFrame({"note": ["for the planner"]})
+    with pytest.raises(InputError) as exc:
+        load_case(str(write_xlsx(tables, tmp_path / "case.xlsx")))
+    msgs = [str(p) for p in exc.value.problems]
+    assert msgs == ["sheet 'Demands': is not a table aop reads: did you mean 'demand'? (the required table 'demand' is missing; rename it 'demand')"]
+    tables["demand"] = tables.pop("Demands")
+    case = load_case(str(write_csvs(tables, tmp_path / "csv")))
+    near = [str(w) for w in case.warnings if "did you mean" in str(w)]
+    assert near == ["Inventroy.csv: is not a table aop reads, so it is ignored: did you mean 'inventory'?"]
+
+
+def test_a_header_spelled_nearly_like_a_column_is_named_as_the_one_meant(tables, tmp_path):
+    tables["demand"] = tables["demand"].rename(columns={"quantity": "Quantiy"})
+    tables["production"] = tables["production"].rename(columns={"unit_cost": "unit cst"})
+    tables["products"]["colour"] = "red"
+    with pytest.raises(InputError) as exc:
+        load_case(str(write_xlsx(tables, tmp_path / "case.xlsx")))
+    msgs = [str(p) for p in exc.value.problems]
+    assert msgs == ["sheet 'demand', column 'quantiy': is not a column aop reads: did you mean 'quantity'? (the required column 'quantity' is missing; rename it 'quantity')"]
+    tables["demand"] = tables["demand"].rename(columns={"Quantiy": "quantity"})
+    warned = [str(w) for w in load_case(tables).warnings]
+    assert "table 'production', column 'unit_cst': unknown column is ignored: did you mean 'unit_cost'?" in warned
+    assert "table 'products', column 'colour': unknown column is ignored" in warned
