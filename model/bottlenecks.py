@@ -139,7 +139,7 @@ def _column_products(built) -> np.ndarray:
 def _load(solved: Solved, family: str, binding: pd.DataFrame, product_of: np.ndarray, by_row: csr_array) -> pd.DataFrame | None:
     """Every row of the bottleneck over the periods (not only those that bind), with each
     product's load on it: ``_row``, period, product, load, limit, at_limit. None when its rows
-    carry no product's production."""
+    carry no product's production, or nothing is made on it (a limit of 0)."""
     built, sol = solved.built, solved.optimum
     b, sl = built.lp.block(family)  # type: ignore[misc]  # binding rows come from this block
     keys = b.keys
@@ -162,6 +162,8 @@ def _load(solved: Solved, family: str, binding: pd.DataFrame, product_of: np.nda
     load["limit"] = built.lp.limit[load["_row"].to_numpy()]
     load["at_limit"] = load["_row"].isin(binding["_row"])
     load["load"] = np.where(np.abs(load["load"]) < TOL, 0.0, load["load"])
+    if not load["load"].any():  # a limit of 0 (an outage) binds with nothing on it: the ledger prices it
+        return None
     return load
 
 
