@@ -116,12 +116,29 @@ def test_every_sheet_prints_like_a_report(plan_book):
     assert wb.sheetnames[0] == "overview"
     for ws in wb.worksheets:
         ps = ws.page_setup
-        assert (ps.fitToWidth or 1) == 1 and ps.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title  # 1 wide is the default
+        assert ps.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title  # as many pages down as it takes
         assert ws.print_title_rows, ws.title
         assert "my && case.xlsx" in ws.oddFooter.left.text, ws.title  # '&' doubled: a literal in a footer
         if ws.title not in ("overview",):
             assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), ws.title
-    assert wb["shipments"].page_setup.orientation == "landscape"
+    # Orientation by width: this case's three months fit a portrait page, as do summary and provenance.
+    assert wb["shipments"].page_setup.orientation == wb["summary"].page_setup.orientation == wb["provenance"].page_setup.orientation == "portrait"
+    assert wb["limits"].page_setup.orientation == "landscape"
+
+
+def test_a_sheet_prints_portrait_landscape_or_on_more_pages_by_its_width():
+    from aop.workbook import page_layout
+
+    # A column of 10 characters prints 7.1 x 10 + 3 = 74 pt wide at full size; at the least
+    # scale (0.78) a portrait page holds (8.27 - 0.8) x 72 / 0.78 = 689.5 pt, a landscape one
+    # (11 - 0.8) x 72 / 0.78 = 941.5 pt.
+    assert page_layout([10] * 9) == (False, 1)  # 666 pt
+    assert page_layout([10] * 10) == (True, 1)  # 740 pt
+    assert page_layout([10] * 12) == (True, 1)  # 888 pt
+    # 13 columns (962 pt), the first repeated on each page: 888 pt of the rest over pages that
+    # hold 941.5 - 74 = 867.5 pt, less a tenth for the column that does not fit: two pages.
+    assert page_layout([10] * 13, keys=1) == (True, 2)
+    assert page_layout([10] * 30, keys=1) == (True, 3)  # 2146 / 780.75 = 2.7
 
 
 def test_headers_are_words_and_numbers_are_formatted_by_what_they_are(plan_book):
@@ -132,8 +149,8 @@ def test_headers_are_words_and_numbers_are_formatted_by_what_they_are(plan_book)
     first = ws.cell(2, 6)
     assert first.number_format == "#,##0"
     summary = {r[0].value: r[1] for r in wb["summary"].iter_rows(min_row=2)}
-    assert summary["Total cost (the objective)"].number_format == "#,##0.00"
-    assert summary["On-time fill rate"].number_format == "0.0%"
+    assert summary["Total cost (the objective)"].number_format == "#,##0"  # money amounts in whole units
+    assert summary["On-time fill rate"].number_format == "0.00%"
     assert summary["Variables"].number_format == "#,##0"
     limits = wb["limits"]
     assert next(c.value for c in limits[1]) == "Constraint" and "What it means" in [c.value for c in limits[1]]
@@ -155,7 +172,7 @@ def test_utilization_above_95_percent_is_shaded_and_overtime_explained(plan_book
     wb, _, _ = plan_book
     ws = wb["capacity"]
     util = [r for r in ws.iter_rows(min_row=2) if str(r[2].value).startswith("utilization (above 100 % = overtime)")]
-    assert util and util[0][3].number_format == "0.0%"
+    assert util and util[0][3].number_format == "0.00%"
     ranges = [str(r.sqref) for r in ws.conditional_formatting]
     assert any(rng.startswith(f"D{util[0][0].row}") for rng in ranges), ranges
 

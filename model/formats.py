@@ -1,0 +1,154 @@
+"""How every kind of column is shown: the one place the workbooks (plan, studies, buffers, plain
+tables) and the browser pages read a column's number format, alignment, width and text.
+
+Kinds (``KINDS``), each with its Excel number format and the text the page writes:
+
+- ``units``: whole units ('12,345'); ``money``: whole amounts of the case's currency
+  ('1,234,567'); ``price``: money per unit, two decimals ('12.50', a unit cost, a shadow price);
+- ``rate``: a share shown as a percent with two decimals (0.9967 is '99.67%');
+  ``points``: a change of a rate in percentage points ('+0.33 pts': the workbook writes the
+  fraction's change times 100, so the cell holds the points it shows);
+- ``hours`` (one decimal), ``count`` (whole), ``seconds`` (two decimals), ``number`` (a
+  quantity without a kind of its own, two decimals), ``text``.
+
+A column's kind comes from the unit ``metrics`` gives a KPI (``of_unit``) or from its name
+(``kind_of``). Numbers are right-aligned under right-aligned headers, text left-aligned.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of column. ``excel``: its number format; ``scale``: the factor from the value
+    to the cell (100 for points); ``text``: the value as the page (and a width estimate) writes
+    it; ``width``: the least width in characters of its cells."""
+
+    name: str
+    excel: str
+    text: Callable[[float], str]
+    width: int = 8
+    scale: float = 1.0
+
+    @property
+    def align(self) -> str:
+        return "left" if self.name == "text" else "right"
+
+    def show(self, value) -> str:
+        """The value as the page shows it: '' for blank, 'unlimited' for infinity."""
+        if value is None or isinstance(value, str):
+            return "" if value is None else value
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            return str(value)
+        if math.isnan(x):
+            return ""
+        if math.isinf(x):
+            return "unlimited" if x > 0 else "-unlimited"
+        return self.text(x)
+
+
+def _zero(x: float, decimals: int) -> float:
+    return 0.0 if abs(x) < 0.5 * 10 ** -decimals else x  # never '-0'
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("units", "#,##0", lambda x: f"{_zero(x, 0):,.0f}"),
+    Kind("money", "#,##0", lambda x: f"{_zero(x, 0):,.0f}", width=10),
+    Kind("price", "#,##0.00", lambda x: f"{_zero(x, 2):,.2f}"),
+    Kind("rate", "0.00%", lambda x: f"{_zero(x, 4):.2%}"),
+    Kind("points", '+0.00" pts";-0.00" pts";0.00" pts"', lambda x: f"{_zero(x * 100, 2):+.2f} pts".replace("+0.00", "0.00"), width=10, scale=100.0),
+    Kind("hours", "#,##0.0", lambda x: f"{_zero(x, 1):,.1f}"),
+    Kind("count", "#,##0", lambda x: f"{_zero(x, 0):,.0f}", width=6),
+    Kind("seconds", "0.00", lambda x: f"{_zero(x, 2):.2f}", width=7),
+    Kind("number", "#,##0.00", lambda x: f"{_zero(x, 2):,.2f}"),
+    Kind("text", "General", str, width=6),
+)}
+
+#: A KPI's unit (``metrics.Metric.unit``, or the currency a summary writes) -> its kind.
+UNIT_KINDS = {"money": "money", "fraction": "rate", "units": "units", "count": "count", "s": "seconds", "": "text"}
+
+
+def of_unit(unit: str | None, change: bool = False) -> str:
+    """The kind of a KPI's value by its unit ('fraction', 'units', 'money' or a currency code
+    such as 'USD', 'count', 's'); ``change``: of its change (a rate's change is in points)."""
+    u = "" if unit is None or unit != unit else str(unit)
+    kind = UNIT_KINDS.get(u, "money" if len(u) == 3 and u.isalpha() and u.isupper() else "number")
+    return "points" if change and kind == "rate" else kind
+
+
+#: Name rules, first match wins: (kind, words a column's name holds or ends with).
+_EXACT = {
+    "shadow_price": "price", "shadow_price_up": "price", "shadow_price_down": "price", "price_low": "price", "price_high": "price",
+    "limit": "number", "activity": "number", "slack": "number", "limit_lower": "number", "limit_upper": "number", "step_size": "number",
+    "target": "rate", "share": "rate", "z": "number", "days_of_inventory": "number", "units_per_unit": "number",
+    "rank": "count", "order": "count", "iterations": "count", "binding_periods": "count", "scenario": "count",
+    "seconds": "seconds", "solver_seconds": "seconds",
+    "initial": "units", "made": "units", "late": "units", "backlog": "units", "short": "units", "ontime": "units", "reachable": "units",
+    "used": "hours", "objective": "money", "predicted_change": "money", "predicted": "money", "fill_rate_protected": "points",
+}
+_ENDS = (
+    ("_units", "units"), ("_seconds", "seconds"), ("_pct", "rate"), ("_per_unit", "price"), ("_per_period", "units"),
+    ("_periods", "number"), ("_std", "units"), ("_hours", "hours"), ("_used", "hours"), ("_protected", "money"), ("_penalty", "price"),
+)
+_HOLDS = (
+    ("fill_rate", "rate"), ("utilization", "rate"), ("service_level", "rate"),
+    ("unit_cost", "price"), ("unit_value", "price"), ("price", "price"), ("rate", "price"),
+    ("cost", "money"), ("revenue", "money"), ("value", "money"), ("spend", "money"), ("margin", "money"), ("cash", "money"),
+    ("receivables", "money"), ("payables", "money"), ("collected", "money"), ("spent", "money"), ("paid", "money"),
+    ("working_capital", "money"), ("recovered", "money"),
+    ("hours", "hours"), ("units", "units"), ("quantity", "units"), ("on_hand", "units"), ("backorders", "units"),
+    ("safety_stock", "units"), ("demand", "units"), ("ending_min", "units"), ("outsource", "units"), ("make", "units"),
+)
+
+
+def kind_of(column: str, numeric: bool = True) -> str:
+    """The kind of a column by its name ('text' when it holds no numbers): a column that holds
+    a fill rate, utilization or share is a rate; a unit cost or price is a price; other costs,
+    revenue, values and margins are money; units, quantities and stock are units."""
+    if not numeric:
+        return "text"
+    c = str(column).lower()
+    if c in _EXACT:
+        return _EXACT[c]
+    for end, kind in _ENDS:
+        if c.endswith(end):
+            return kind
+    for word, kind in _HOLDS:
+        if word in c:
+            return kind
+    return "number"
+
+
+def width(kind: str, values: Iterable, header: str = "", most: int = 50) -> int:
+    """The width in characters a column of one kind needs (see ``width_of_cells``)."""
+    values = list(values)
+    return width_of_cells(values, [kind] * len(values), header, most)
+
+
+def width_of_cells(values: Iterable, kinds: Iterable[str], header: str = "", most: int = 50) -> int:
+    """The width in characters a column needs: its widest cell as shown (each by its kind),
+    at least its kinds' least width, at most ``most``; the header wraps, so only its longest
+    word counts. A character of width is a digit of the sheet's font: numbers get a tenth
+    more (bold totals are wider), text a fifth (capitals and bold are wider than digits)."""
+    widest, least = 0.0, 0
+    kinds = list(kinds)
+    numbers = any(k != "text" for k in kinds)
+    for v, kind in zip(values, kinds):
+        k = KINDS[kind]
+        least = max(least, k.width)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        if isinstance(v, str) and numbers:  # words among numbers (a KPI given in words) wrap in their width
+            widest = max(widest, min(len(v) * 1.2, 16))
+        elif kind == "text" or isinstance(v, str):
+            widest = max(widest, len(str(v)) * 1.2)
+        else:
+            widest = max(widest, len(k.show(v)) * 1.1)
+    word = max((len(w) for w in str(header).split()), default=0) * 1.2
+    return int(min(max(math.ceil(max(widest, word)) + 1, least), most))
