@@ -152,3 +152,39 @@ def width_of_cells(values: Iterable, kinds: Iterable[str], header: str = "", mos
             widest = max(widest, len(k.show(v)) * 1.1)
     word = max((len(w) for w in str(header).split()), default=0) * 1.2
     return int(min(max(math.ceil(max(widest, word)) + 1, least), most))
+
+
+#: Printing: the page width (inches) left for a sheet's columns, the smaller of A4 and Letter
+#: within 0.4-inch side margins, and the smallest print scale a sheet may take (0.78: 11 pt
+#: text prints at 8.6 pt). A sheet that fits a portrait page at that scale prints portrait,
+#: one page wide; one that fits a landscape page prints landscape, one page wide; a wider one
+#: prints landscape on as few pages wide as keep that scale, its key columns on each.
+PORTRAIT_INCHES, LANDSCAPE_INCHES, MARGIN_INCHES, LEAST_SCALE = 8.27, 11.0, 0.4, 0.78
+
+
+def points(chars: float) -> float:
+    """A column's printed width at full size (points) from its width in characters: a
+    character is the default font's digit, 5.25 pt in Excel's Calibri and 7.1 pt in the
+    DejaVu Sans LibreOffice draws where Calibri is missing; the wider one is taken."""
+    return 7.1 * chars + 3
+
+
+def page_layout(chars: list[float], keys: int = 0) -> tuple[bool, int]:
+    """(landscape, pages wide) of a sheet whose columns are ``chars`` wide (characters), the
+    first ``keys`` of them repeated on each page when it needs more than one page wide."""
+    total = sum(points(c) for c in chars)
+    portrait = (PORTRAIT_INCHES - 2 * MARGIN_INCHES) * 72 / LEAST_SCALE
+    landscape = (LANDSCAPE_INCHES - 2 * MARGIN_INCHES) * 72 / LEAST_SCALE
+    if total <= portrait:
+        return False, 1
+    if total <= landscape:
+        return True, 1
+    key = sum(points(c) for c in chars[:keys]) if keys else 0.0
+    # Pages break between columns: a tenth of a page is kept for the column that does not fit.
+    return True, math.ceil((total - key) / (max(landscape - key, landscape / 2) * 0.9))
+
+
+def lines(text: str, chars: float) -> int:
+    """How many lines ``text`` takes wrapped in a column ``chars`` wide (a fifth more than its
+    length, as letters and capitals are drawn wider than the digit a width counts)."""
+    return max(1, math.ceil(len(text) * 1.2 / max(chars, 1)))

@@ -78,36 +78,6 @@ WRAP_WIDTH = 48
 #: Other text columns (names, keys) are at most this wide: a longer cell wraps.
 TEXT_WIDTH = 30
 
-#: Printing: the page width (inches) left for a sheet's columns, the smaller of A4 and Letter
-#: within 0.4-inch side margins, and the smallest print scale a sheet may take (0.78: 11 pt
-#: text prints at 8.6 pt). A sheet that fits a portrait page at that scale prints portrait,
-#: one page wide; one that fits a landscape page prints landscape, one page wide; a wider one
-#: prints landscape on as few pages wide as keep that scale, its key columns on each.
-PORTRAIT_INCHES, LANDSCAPE_INCHES, MARGIN_INCHES, LEAST_SCALE = 8.27, 11.0, 0.4, 0.78
-
-
-def _points(chars: float) -> float:
-    """A column's printed width at full size (points) from its width in characters: a
-    character is the default font's digit, 5.25 pt in Excel's Calibri and 7.1 pt in the
-    DejaVu Sans LibreOffice draws where Calibri is missing; the wider one is taken."""
-    return 7.1 * chars + 3
-
-
-def page_layout(chars: list[float], keys: int = 0) -> tuple[bool, int]:
-    """(landscape, pages wide) of a sheet whose columns are ``chars`` wide (characters), the
-    first ``keys`` of them repeated on each page when it needs more than one page wide."""
-    total = sum(_points(c) for c in chars)
-    portrait = (PORTRAIT_INCHES - 2 * MARGIN_INCHES) * 72 / LEAST_SCALE
-    landscape = (LANDSCAPE_INCHES - 2 * MARGIN_INCHES) * 72 / LEAST_SCALE
-    if total <= portrait:
-        return False, 1
-    if total <= landscape:
-        return True, 1
-    key = sum(_points(c) for c in chars[:keys]) if keys else 0.0
-    # Pages break between columns: a tenth of a page is kept for the column that does not fit.
-    return True, math.ceil((total - key) / (max(landscape - key, landscape / 2) * 0.9))
-
-
 class _Writer:
     """Sheets with the house style: formats by kind (``formats``), widths from content, an
     autofilter, the print setup a sheet's width calls for, a footer."""
@@ -135,7 +105,7 @@ class _Writer:
     def sheet(self, name: str):
         ws = self.wb.add_worksheet(name)
         ws.set_footer(self.footer)
-        ws.set_margins(left=MARGIN_INCHES, right=MARGIN_INCHES)
+        ws.set_margins(left=formats.MARGIN_INCHES, right=formats.MARGIN_INCHES)
         self.columns[ws.name] = []
         return ws
 
@@ -169,7 +139,7 @@ class _Writer:
         """Each sheet's print setup from its width (``page_layout``): portrait or landscape,
         one page wide where that keeps text at 8 pt or more, its header rows repeated."""
         for ws in self.wb.worksheets():
-            landscape, wide = page_layout(self.columns.get(ws.name, []), self.keys.get(ws.name, 0))
+            landscape, wide = formats.page_layout(self.columns.get(ws.name, []), self.keys.get(ws.name, 0))
             if landscape:
                 ws.set_landscape()
             else:

@@ -97,6 +97,26 @@ def test_numbers_as_a_planner_types_them(tables):
     ]
 
 
+def test_the_template_readme_reads_whole_and_its_comments_say_something(tmp_path):
+    from aop.schema import TABLES
+
+    path = tmp_path / "t.xlsx"
+    assert main(["template", str(path)]) == 0
+    wb = load_workbook(path)
+    readme = wb["README"]
+    # The introduction spans the columns (merged), in a row as tall as its wrapped lines.
+    assert "A2:F2" in {str(r) for r in readme.merged_cells.ranges}
+    assert readme.cell(2, 1).value.startswith("One sheet per table: header in row 1, one row per record.")
+    assert readme.row_dimensions[2].height >= 30
+    meanings = [r[5] for r in readme.iter_rows(min_row=5, values_only=True) if r[1]]
+    assert meanings and not [m for m in meanings if str(m).startswith(";")]
+    assert "One of plant, dc, supplier" in meanings
+    comments = [c.comment.text for t in TABLES for c in wb[t][1] if c.comment]
+    assert len(comments) == sum(len(t.columns) for t in TABLES.values())
+    assert not [c for c in comments if "blank: blank" in c]
+    assert wb["products"]["B1"].comment.text.startswith("Optional: may be left blank.")
+
+
 # ------------------------------------------------------------------ the plan workbook
 
 
@@ -127,7 +147,7 @@ def test_every_sheet_prints_like_a_report(plan_book):
 
 
 def test_a_sheet_prints_portrait_landscape_or_on_more_pages_by_its_width():
-    from aop.workbook import page_layout
+    from aop.formats import page_layout
 
     # A column of 10 characters prints 7.1 x 10 + 3 = 74 pt wide at full size; at the least
     # scale (0.78) a portrait page holds (8.27 - 0.8) x 72 / 0.78 = 689.5 pt, a landscape one
