@@ -70,6 +70,36 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("text", "General", str, width=6),
 )}
 
+#: Headers in words, the workbooks' and the pages' alike; {cur} is the case's currency.
+LABELS = {
+    "site": "Site", "product": "Product", "customer": "Customer", "segment": "Segment", "resource": "Resource",
+    "origin": "From", "destination": "To", "mode": "Mode", "premium": "Premium", "period": "Period", "family": "Product family",
+    "supplier": "Supplier", "component": "Component", "measure": "Measure", "constraint": "Constraint",
+    "limit": "Limit", "limit_unit": "Unit", "activity": "Used", "slack": "Slack", "shadow_price": "Shadow price ({cur})",
+    "shadow_price_up": "For one more ({cur})", "shadow_price_down": "For one less ({cur})", "limit_lower": "Holds from",
+    "limit_upper": "Holds up to", "meaning": "What it means",
+    "new_backorders": "New backorders (units)", "late": "Delivered late (units)", "backlog": "Owed at period end (units)",
+    "revenue_deferred": "Revenue deferred ({cur})", "departure_period": "Leaves in", "quantity": "Units", "unit_value": "Unit value ({cur})",
+    "value": "Value ({cur})", "made": "Units made", "units_per_unit": "Component per unit", "component_units": "Component units",
+    "kpi": "KPI", "plan_a": "Plan A", "plan_b": "Plan B", "base": "Base", "change": "Change", "driver": "Driver", "variant": "Plan",
+    "unit_cost": "Unit cost ({cur})", "purchase_cost": "Purchase cost ({cur})", "item": "Item", "total": "Total", "average": "Average",
+}
+
+
+
+def label(column: str, currency: str = "") -> str:
+    """A column's header in words ('Shadow price (USD)'); a column without one is its name
+    spelled out ('cost_per_unit' -> 'Cost per unit'). Without a currency, '(USD)' is left out."""
+    if column in LABELS:
+        text = LABELS[column]
+    elif column != column.lower() or " " in column:
+        return column  # a name from the case (a scenario, a period): as written
+    else:
+        text = column.replace("_", " ")
+        text = text[:1].upper() + text[1:]
+    return text.format(cur=currency) if currency else text.replace(" ({cur})", "").format(cur="")
+
+
 #: A KPI's unit (``metrics.Metric.unit``, or the currency a summary writes) -> its kind.
 UNIT_KINDS = {"money": "money", "fraction": "rate", "units": "units", "count": "count", "s": "seconds", "": "text"}
 
@@ -80,6 +110,12 @@ def of_unit(unit: str | None, change: bool = False) -> str:
     u = "" if unit is None or unit != unit else str(unit)
     kind = UNIT_KINDS.get(u, "money" if len(u) == 3 and u.isalpha() and u.isupper() else "number")
     return "points" if change and kind == "rate" else kind
+
+
+def label_unit(unit: str | None) -> str:
+    """A KPI's unit as a header or cell says it: '%' for a fraction, 'seconds' for s."""
+    u = "" if unit is None or unit != unit else str(unit)
+    return {"fraction": "%", "s": "seconds"}.get(u, u)
 
 
 #: Name rules, first match wins: (kind, words a column's name holds or ends with).

@@ -29,20 +29,6 @@ from .results import Plan
 #: Largest grid or table a sheet holds; bigger ones keep their largest rows (the CSV has all).
 MAX_SHEET_ROWS = 20_000
 
-#: Readable headers; {cur} is the case's currency.
-LABELS = {
-    "site": "Site", "product": "Product", "customer": "Customer", "segment": "Segment", "resource": "Resource",
-    "origin": "From", "destination": "To", "mode": "Mode", "premium": "Premium", "period": "Period", "family": "Product family",
-    "supplier": "Supplier", "component": "Component", "measure": "Measure", "constraint": "Constraint",
-    "limit": "Limit", "limit_unit": "Unit", "activity": "Used", "slack": "Slack", "shadow_price": "Shadow price ({cur})",
-    "shadow_price_up": "For one more ({cur})", "shadow_price_down": "For one less ({cur})", "limit_lower": "Holds from",
-    "limit_upper": "Holds up to", "meaning": "What it means",
-    "new_backorders": "New backorders (units)", "late": "Delivered late (units)", "backlog": "Owed at period end (units)",
-    "revenue_deferred": "Revenue deferred ({cur})", "departure_period": "Leaves in", "quantity": "Units", "unit_value": "Unit value ({cur})",
-    "value": "Value ({cur})", "made": "Units made", "units_per_unit": "Component per unit", "component_units": "Component units",
-    "unit_cost": "Unit cost ({cur})", "purchase_cost": "Purchase cost ({cur})", "item": "Item", "total": "Total", "average": "Average",
-}
-
 #: How sheets are described in the overview, and the CSV that holds every row.
 SHEETS = {
     "summary": "every figure of the plan, with its unit",
@@ -66,10 +52,6 @@ SHEETS = {
     "service_costs": "what each fill-rate promise costs: a point, and the whole target",
     "premium_freight": "premium freight by lane and month, and what forces it",
 }
-
-
-def _label(column: str, cur: str) -> str:
-    return LABELS.get(column, column.replace("_", " ").capitalize()).format(cur=cur)
 
 
 #: Text columns that hold sentences: wrapped in a column this wide (characters), each row as
@@ -161,7 +143,7 @@ class _Writer:
         cols = list(df.columns)
         cur = self.currency
         extra = labels if isinstance(labels, dict) else {}
-        head = (lambda c: extra.get(c) or (_label(c, cur) if isinstance(c, str) else str(c))) if labels is not False else str
+        head = (lambda c: extra.get(c) or (formats.label(c, cur) if isinstance(c, str) else str(c))) if labels is not False else str
         ws.write_row(first_row, 0, [head(c) for c in cols], self.head)
         n = len(df)
         per_row = {c: (k if isinstance(k, list) else [k] * n) for c, k in kinds.items() if k}
@@ -696,6 +678,7 @@ def write_study_workbook(study: str, tables: dict[str, pd.DataFrame], path: Path
         if "kpi" in df and "unit" in df:  # a KPI per row: each row by its KPI's unit, a rate's change in points
             units = df["unit"].tolist()
             kinds = {c: [formats.of_unit(u, change=str(c).endswith("change")) for u in units] for c in df.columns if c not in ("kpi", "unit")}
+            df = df.assign(kpi=df["kpi"].map(metrics.label), unit=[formats.label_unit(u) for u in units])  # in words; the CSV keeps the names
         n = w.table(ws, df, kinds, keys=_keys(df))
         _study_chart(w, ws, study, name, df, n, currency)
         written.append(name)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from aop.cli import main
+from aop.metrics import label
 from aop.webreport import MAX_TABLE_ROWS, plan_kpis
 from openpyxl import load_workbook
 
@@ -276,10 +277,10 @@ def test_study_pages_load_offline_with_every_chart_drawn(browser, study_runs, st
     assert len(shown) >= 5
     # The KPIs shown are the study workbook's: the base column of the comparison (plan B's column
     # of the KPI changes for a comparison).
-    sheet, column = ("kpi_changes", "Plan b") if study == "compare" else ("comparison" if study == "scenarios" else "base_kpis", "Base")
-    book = pd.read_excel(study_runs / f"{study}.xlsx", sheet_name=sheet).set_index("Kpi")[column]
+    sheet, column = ("kpi_changes", "Plan B") if study == "compare" else ("comparison" if study == "scenarios" else "base_kpis", "Base")
+    book = pd.read_excel(study_runs / f"{study}.xlsx", sheet_name=sheet).set_index("KPI")[column]
     for key, value in shown.items():
-        assert value == pytest.approx(float(book[key]), rel=1e-9, abs=1e-9), key
+        assert value == pytest.approx(float(book[label(key)]), rel=1e-9, abs=1e-9), key
 
 
 def test_a_hostile_case_shows_its_names_as_text_and_runs_nothing(browser, example_runs):
