@@ -92,7 +92,7 @@ def write_template(path, force: bool = False) -> None:
 
         def row(r: int, values: list[str], fmt) -> None:  # as tall as its longest wrapped cell
             readme.write_row(r, 0, values, fmt)
-            lines = max(formats.lines(str(v), w) for v, w in zip(values, widths))
+            lines = max(formats.lines(str(v), w, bold=fmt is strong) for v, w in zip(values, widths))
             if lines > 1:
                 readme.set_row(r, 15 * lines)
 

@@ -70,7 +70,8 @@ class _Writer:
         self.currency = currency  # in the money columns' headers ('' for plain tables)
         f = wb.add_format
         self.title = f({"bold": True, "font_size": 14})
-        self.bold = f({"bold": True, "valign": "top"})
+        self.bold = f({"bold": True, "valign": "top", "text_wrap": True})
+        self.said = f({"text_wrap": True, "valign": "top", "align": "left", "indent": 1})  # words beside a number: a space between
         head = {"bold": True, "text_wrap": True, "valign": "top", "bottom": 1, "bg_color": "#DDEBF7"}
         self.head = f(head)
         self.head_right = f(head | {"align": "right"})  # over numbers, which sit right
@@ -165,12 +166,12 @@ class _Writer:
                 width = min(width, WRAP_WIDTH if c == wrap else TEXT_WIDTH)
                 wrapped.append(i)
             col_widths.append(width)
-        header_lines = max(math.ceil(len(head(c)) / max(w_ * 0.75, 1)) for c, w_ in zip(cols, col_widths)) if cols else 1
+        header_lines = max(formats.lines(head(c), w_, bold=True) for c, w_ in zip(cols, col_widths)) if cols else 1
         ws.set_row(first_row, 15 * min(max(header_lines, 1), 10))
         last = n - 1 if total_row else n
 
-        def fits(text: str, i: int) -> bool:  # on one line of its column (a fifth more for capitals)
-            return len(text) * 1.2 <= col_widths[i] or (i not in wrapped and cols[i] not in numeric)
+        def fits(text: str, i: int) -> bool:  # on one line of its column
+            return formats.lines(text, col_widths[i]) == 1 or (i not in wrapped and cols[i] not in numeric)
 
         for r in range(n):
             is_total = total_row and r == last
@@ -197,7 +198,7 @@ class _Writer:
             ws.set_column(i, i, width, self.wrap if i in wrapped else None)
         for r in range(n):
             texts = [(i, str(values[i][r])) for i in range(len(cols)) if isinstance(values[i][r], str)]
-            lines = max([1] + [math.ceil(len(t) * 1.2 / col_widths[i]) for i, t in texts if not fits(t, i)])
+            lines = max([1] + [formats.lines(t, col_widths[i]) for i, t in texts if not fits(t, i)])
             if lines > 1:
                 ws.set_row(first_row + 1 + r, 15 * lines)
         self.set_widths(ws, col_widths, keys)
@@ -536,7 +537,7 @@ def _summary(w: _Writer, ws, s: pd.DataFrame, kinds: pd.Series) -> None:
         elif v is not None and not (isinstance(v, float) and math.isnan(v)):
             # Text (the limits that cost the most) wraps in its cell rather than running on.
             ws.write_string(r, 1, str(v), w.wrap)
-            ws.set_row(r, 15 * max(1, math.ceil(len(str(v)) * 1.2 / 18)))
+            ws.set_row(r, 15 * formats.lines(str(v), 18))
         ws.write_string(r, 2, str(u), w.text)
     w.set_widths(ws, [46, 18, 10])
     ws.autofilter(0, 0, len(s), 2)
@@ -553,9 +554,8 @@ def _overview(w: _Writer, ws, plan: Plan, case: str, prov: pd.Series, sheets: li
     ws.set_column(0, 0, widths[0], w.wrap)
     ws.set_column(2, 2, widths[2], w.wrap)
 
-    def tall(r: int, *texts: str) -> None:  # rows as tall as their wrapped text (0.8 characters a unit of width)
-        lines = max([1] + [math.ceil(len(t) / (width * 0.8)) for t, width in zip(texts, widths[::2])])
-        ws.set_row(r, 15 * lines)
+    def tall(r: int, *texts: str) -> None:  # rows as tall as their wrapped text
+        ws.set_row(r, 15 * max([1] + [formats.lines(t, width - 1, bold=i == 0) for i, (t, width) in enumerate(zip(texts, widths[::2]))]))
     ws.write_string(0, 0, f"Plan for {case}", w.title)
     # One line that runs on across the empty cells beside it (not wrapped in column A).
     ws.write_string(1, 0, f"Optimal plan by {prov.get('solver', 'HiGHS')}, solved {prov.get('solved at (UTC)', '')} UTC.", w.text)
@@ -584,7 +584,7 @@ def _overview(w: _Writer, ws, plan: Plan, case: str, prov: pd.Series, sheets: li
         ws.write_string(r, 0, name, w.bold)
         if math.isfinite(value):
             ws.write_number(r, 1, value, w.fmt[formats.of_unit(metrics.METRICS[key].unit)])
-        ws.write_string(r, 2, text, w.wrap)
+        ws.write_string(r, 2, text, w.said)
     r = 4 + len(rows) + 1
     ws.write_row(r, 0, ["Limits that cost the most", "Shadow price", "What one more (or one less) is worth"], w.head)
     ws.write_string(r, 1, "Shadow price", w.head_right)
@@ -596,7 +596,7 @@ def _overview(w: _Writer, ws, plan: Plan, case: str, prov: pd.Series, sheets: li
         keys = ", ".join(str(rec[c]) for c in plan.families[rec["constraint"]].index if rec.get(c) not in (None, "") and rec.get(c) == rec.get(c))
         ws.write_string(r, 0, f"{rec['constraint']}: {keys}", w.wrap)
         ws.write_number(r, 1, float(rec["shadow_price"]), w.fmt["price"])
-        ws.write_string(r, 2, str(rec["meaning"]), w.wrap)
+        ws.write_string(r, 2, str(rec["meaning"]), w.said)
         tall(r, f"{rec['constraint']}: {keys}", str(rec["meaning"]))
     if not len(top):
         r += 1
@@ -606,13 +606,13 @@ def _overview(w: _Writer, ws, plan: Plan, case: str, prov: pd.Series, sheets: li
     for name in sheets[1:]:
         r += 1
         ws.write_string(r, 0, name, w.bold)
-        ws.write_string(r, 2, SHEETS.get(name, "") + (f" ({notes[name]})" if notes.get(name) else ""), w.wrap)
+        ws.write_string(r, 2, SHEETS.get(name, "") + (f" ({notes[name]})" if notes.get(name) else ""), w.said)
         tall(r, name, SHEETS.get(name, "") + (f" ({notes[name]})" if notes.get(name) else ""))
     r += 2
     ws.write_string(r, 0, "Shadow prices", w.bold)
     note = ("the change in total cost for one unit more of a limit: negative where more would save money. "
             "Where the plan changes course exactly at a limit, the prices for one more and one less differ and both are given.")
-    ws.write_string(r, 2, note, w.wrap)
+    ws.write_string(r, 2, note, w.said)
     tall(r, "", note)
     ws.repeat_rows(3)
 

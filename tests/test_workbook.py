@@ -197,6 +197,42 @@ def test_utilization_above_95_percent_is_shaded_and_overtime_explained(plan_book
     assert any(rng.startswith(f"D{util[0][0].row}") for rng in ranges), ranges
 
 
+def test_grids_leave_out_all_zero_rows_and_say_how_many(plan_book):
+    wb, plan, _ = plan_book
+    inv = plan.tables["inventory"]
+    zero = (inv.groupby(["site", "product"])["on_hand"].apply(lambda q: (q.abs() < 0.5).all())).sum()
+    assert zero > 0  # the small case has stock at DC1 only
+    rows = list(wb["inventory"].iter_rows(values_only=True))
+    body = [r for r in rows[1:] if r[0] not in (None, "Total") and not str(r[0]).endswith("has every row.")]
+    assert len(body) == inv.groupby(["site", "product"]).ngroups - zero
+    for r in body:
+        assert any(abs(v) >= 0.5 for v in r[2:-1] if isinstance(v, (int, float))), r
+    note = [r[0] for r in rows if r[0] and str(r[0]).endswith("has every row.")]
+    assert note == [f"{zero:,} row{'s' if zero > 1 else ''} with nothing in any month left out; inventory.csv has every row."]
+
+
+def test_capacity_reads_regular_then_used_then_overtime(plan_book):
+    wb, _, _ = plan_book
+    measures = [r[2] for r in wb["capacity"].iter_rows(min_row=2, values_only=True) if r[1]]
+    order = ["regular hours", "hours used", "overtime allowed", "overtime used", "utilization (above 100 % = overtime)"]
+    assert measures and [m for m in order if m in measures] == measures[: len(set(measures))]
+
+
+def test_the_overview_label_and_value_share_a_line_and_headers_say_no_false_unit(plan_book):
+    wb, _, _ = plan_book
+    ws = wb["overview"]
+    assert not ws["A2"].alignment.wrap_text  # the solve's time runs on, never wraps
+    for r in range(5, 10):
+        assert ws.cell(r, 1).alignment.vertical == ws.cell(r, 2).alignment.vertical == ws.cell(r, 3).alignment.vertical == "top", r
+    assert [c.value for c in wb["provenance"][1]] == ["Item", "Value"]  # hashes and versions, not money
+    # A name column is as wide as its longest name is drawn (capitals are wider than digits).
+    from aop.formats import text_width
+
+    demand = wb["demand"]
+    customers = [r[1] for r in demand.iter_rows(min_row=2, values_only=True) if r[1]]
+    assert demand.column_dimensions["B"].width >= max(text_width(c) for c in customers)
+
+
 def test_the_overview_gives_the_figures_and_where_the_tables_are(plan_book):
     wb, plan, _ = plan_book
     rows = {r[0]: r for r in wb["overview"].iter_rows(values_only=True) if r[0]}
