@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .families import FAMILIES, review_order
 from .files import atomic_file
+from .formats import formats_markdown
 from .metrics import METRICS, PER_SEGMENT, Metric
 from .schema import SETTINGS, TABLES
 
@@ -72,6 +73,7 @@ BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
     "contract": ("docs/input-contract.md", contract_markdown),
     "formulation": ("docs/formulation.md", formulation_markdown),
     "metrics": ("docs/outputs.md", metrics_markdown),
+    "formats": ("docs/outputs.md", formats_markdown),
 }
 
 

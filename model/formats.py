@@ -33,6 +33,8 @@ class Kind:
     text: Callable[[float], str]
     width: int = 8
     scale: float = 1.0
+    what: str = ""  # the columns of this kind, in words (docs/outputs.md)
+    example: float = 1234.5678
 
     @property
     def align(self) -> str:
@@ -58,16 +60,17 @@ def _zero(x: float, decimals: int) -> float:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("units", "#,##0", lambda x: f"{_zero(x, 0):,.0f}"),
-    Kind("money", "#,##0", lambda x: f"{_zero(x, 0):,.0f}", width=10),
-    Kind("price", "#,##0.00", lambda x: f"{_zero(x, 2):,.2f}"),
-    Kind("rate", "0.00%", lambda x: f"{_zero(x, 4):.2%}"),
-    Kind("points", '+0.00" pts";-0.00" pts";0.00" pts"', lambda x: f"{_zero(x * 100, 2):+.2f} pts".replace("+0.00", "0.00"), width=10, scale=100.0),
-    Kind("hours", "#,##0.0", lambda x: f"{_zero(x, 1):,.1f}"),
-    Kind("count", "#,##0", lambda x: f"{_zero(x, 0):,.0f}", width=6),
-    Kind("seconds", "0.00", lambda x: f"{_zero(x, 2):.2f}", width=7),
-    Kind("number", "#,##0.00", lambda x: f"{_zero(x, 2):,.2f}"),
-    Kind("text", "General", str, width=6),
+    Kind("units", "#,##0", lambda x: f"{_zero(x, 0):,.0f}", what="units made, moved, bought, stocked, demanded, late or lost"),
+    Kind("money", "#,##0", lambda x: f"{_zero(x, 0):,.0f}", width=10, what="amounts of the case's currency: costs, revenue, margin, values, cash, spend", example=1234567.89),
+    Kind("price", "#,##0.00", lambda x: f"{_zero(x, 2):,.2f}", what="money per unit: unit costs and values, prices, cost per unit, shadow prices", example=12.5),
+    Kind("rate", "0.00%", lambda x: f"{_zero(x, 4):.2%}", what="shares: fill rates, targets, utilization, margin %, service levels", example=0.99667),
+    Kind("points", '+0.00" pts";-0.00" pts";0.00" pts"', lambda x: f"{_zero(x * 100, 2):+.2f} pts".replace("+0.00", "0.00"), width=10, scale=100.0,
+         what="a rate's change, in percentage points (the workbook's cell holds the points)", example=0.0033),
+    Kind("hours", "#,##0.0", lambda x: f"{_zero(x, 1):,.1f}", what="line hours: available, used, overtime"),
+    Kind("count", "#,##0", lambda x: f"{_zero(x, 0):,.0f}", width=6, what="counts: ranks, iterations, variables, rows", example=15670),
+    Kind("seconds", "0.00", lambda x: f"{_zero(x, 2):.2f}", width=7, what="seconds a stage or a solve took", example=1.2345),
+    Kind("number", "#,##0.00", lambda x: f"{_zero(x, 2):,.2f}", what="other quantities: a limit and its range (in the limit's own unit), components per unit, days"),
+    Kind("text", "General", str, width=6, what="names, keys and sentences (long ones wrap)"),
 )}
 
 #: Headers in words, the workbooks' and the pages' alike; {cur} is the case's currency.
@@ -240,3 +243,15 @@ def lines(text: str, chars: float, bold: bool = False) -> int:
         while used > room:  # a word longer than the line breaks where it must
             count, used = count + 1, used - room
     return count
+
+
+def formats_markdown() -> str:
+    """Each kind of column as the docs show it: what it holds, its Excel number format and an
+    example as the workbook and the page write it."""
+    rows = ["| kind | columns | Excel number format | a value | is shown as | aligned |", "|---|---|---|---|---|---|"]
+    for k in KINDS.values():
+        if k.name == "text":
+            rows.append(f"| {k.name} | {k.what} | `{k.excel}` | | as written | left |")
+        else:
+            rows.append(f"| {k.name} | {k.what} | `{k.excel}` | {k.example} | {k.show(k.example)} | right, and its header |")
+    return "\n".join(rows)

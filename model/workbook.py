@@ -3,11 +3,16 @@
 An ``overview`` sheet first (the key figures in words and numbers, the limits that cost the
 most, where every table is), then the summary, the shadow prices of the limits a reviewer can
 act on, and the tables a planner reads month by month laid out as planning grids: keys down,
-periods across, with row and column totals. Headers are words with units, numbers are
-formatted by what they are (units as integers, money, percentages), every table has an
-autofilter, and every sheet prints landscape, one page wide, its header repeated, with the
-case and the date in the footer. The long tables stay in CSV (and Parquet) for analysts; the
-workbook costs time in proportion to what a person reads.
+periods across, with row and column totals, without the rows that are zero in every month
+(said below the grid). Headers are words with units; every number is formatted by the kind
+of its column (``formats``: units, money and counts whole, prices with two decimals, rates as
+percents, a rate's change in points), right-aligned under a right-aligned header; columns
+are as wide as their content, long text wraps. Every table has an autofilter, and every sheet
+prints by its width (``formats.page_layout``): portrait where it fits a portrait page at 78 %
+or more, else landscape, one page wide where that scale allows, else on as few pages wide as
+keep it (key columns repeated), so no text prints below 8 pt; its header is repeated on
+each page, the case and the date in the footer. The long tables stay in CSV (and Parquet) for
+analysts; the workbook costs time in proportion to what a person reads.
 
 Strings from the case are written as text, never formulas or links.
 """

@@ -88,6 +88,15 @@ def test_every_number_is_formatted_by_the_kind_of_its_column(books):
     assert {formats.KINDS[k].excel for k in ("units", "money", "price", "rate", "points", "count", "seconds")} <= seen
 
 
+def test_the_example_prints_its_narrow_sheets_portrait_as_the_docs_say(books):
+    # docs/outputs.md names them; the rest (the overview, the grids, the finance tables) are landscape.
+    wb = load_workbook(books["plan"])
+    portrait = {ws.title for ws in wb.worksheets if ws.page_setup.orientation == "portrait"}
+    assert portrait == {"summary", "service_costs", "backorders", "consumption", "provenance"}
+    text = (Path(__file__).parent.parent / "docs" / "outputs.md").read_text()
+    assert "`summary`, `service_costs`, `backorders`, `consumption` and `provenance` portrait" in text
+
+
 def test_the_cases_issues_are_gone(books):
     # Units short of today's targets: a count of units, not a percent.
     comparison = load_workbook(books["buffers"])["comparison"]
