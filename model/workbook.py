@@ -731,7 +731,8 @@ def _study_chart_of(w: _Writer, ws, study: str, name: str, df: pd.DataFrame, n: 
         return chart
     if study == "scenarios" and name == "comparison":
         changes = [c for c in df.columns if str(c).endswith(": change")]
-        rows = [i for i, k in enumerate(df["kpi"], start=1) if k in ("cash_cost_to_serve", "contribution_margin", "revenue_lost", "premium_freight_spend")]
+        wanted = {metrics.label(k) for k in ("cash_cost_to_serve", "contribution_margin", "revenue_lost", "premium_freight_spend")}
+        rows = [i for i, k in enumerate(df["kpi"], start=1) if k in wanted]  # the sheet says KPIs by their labels
         if not changes or not rows:
             return None
         # Bars across, so each scenario's name reads level at the side of its bars.

@@ -97,6 +97,13 @@ def test_the_example_prints_its_narrow_sheets_portrait_as_the_docs_say(books):
     assert "`summary`, `service_costs`, `backorders`, `consumption` and `provenance` portrait" in text
 
 
+def test_each_study_sheet_that_has_a_chart_keeps_it(books):
+    charted = {"scenarios": {"comparison", "playbook"}, "sensitivity": {"sensitivity"}, "compare": {"bridge"}}
+    for study, sheets in charted.items():
+        wb = load_workbook(books[study])
+        assert {ws.title for ws in wb.worksheets if ws._charts} == sheets, study
+
+
 def test_the_cases_issues_are_gone(books):
     # Units short of today's targets: a count of units, not a percent.
     comparison = load_workbook(books["buffers"])["comparison"]
