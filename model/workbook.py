@@ -89,6 +89,7 @@ class _Writer:
         self.warn = f({"bg_color": "#FCE4D6", "font_color": "#9C0006"})
         self.columns: dict[str, list[float]] = {}  # each sheet's column widths, for its print setup
         self.keys: dict[str, int] = {}
+        self.charted: set[str] = set()
 
     def sheet(self, name: str):
         ws = self.wb.add_worksheet(name)
@@ -114,8 +115,13 @@ class _Writer:
             ws.set_column(col, col, width)
 
     def chart(self, ws, row: int, chart, x_scale: float, y_scale: float) -> None:
-        """Insert a chart at ``row``, column A; the sheet prints as wide as the chart is."""
+        """Insert a chart at ``row``, column A; the sheet prints as wide as the chart is. On a
+        sheet that prints more than one page wide the chart is made narrow enough (1.2 times
+        its default width) to fall within the first pages' columns, not across two pages."""
+        if formats.page_layout(self.columns[ws.name], self.keys.get(ws.name, 0))[1] > 1:
+            x_scale = min(x_scale, 1.2)
         ws.insert_chart(row, 0, chart, {"x_scale": x_scale, "y_scale": y_scale})
+        self.charted.add(ws.name)
         # A chart is 480 pixels wide at scale 1, anchored to the columns it spans as Excel draws
         # them (7 pixels a character): where characters are drawn wider, so is the chart.
         chars = 480 * x_scale / 7
@@ -133,7 +139,9 @@ class _Writer:
             else:
                 ws.set_portrait()
             ws.fit_to_pages(wide, 0)
-            if wide > 1 and self.keys.get(ws.name):
+            # Key columns on each page, but not under a chart (a spreadsheet would draw the
+            # chart's left part again on every page).
+            if wide > 1 and self.keys.get(ws.name) and ws.name not in self.charted:
                 ws.repeat_columns(0, self.keys[ws.name] - 1)
 
     def table(self, ws, df: pd.DataFrame, kinds: Mapping[str, str | list[str]], first_row: int = 0, widths: dict[str, int] | None = None, total_row: bool = False,
@@ -430,14 +438,17 @@ def _finance_sheets(w: _Writer, t: dict[str, pd.DataFrame], periods: list[str], 
         worth = top["value_of_step"].where(top["value_of_step"].notna(), top["predicted"]).abs()
         at = len(led) + 3
         ws.write_row(at, 0, ["Top limits", f"What a step is worth ({cur})"], w.head)
+        first = w.columns[ws.name][0]
         for i, (o, v) in enumerate(zip(top["object"], worth), start=1):
-            ws.write_string(at + i, 0, str(o))
+            ws.write_string(at + i, 0, str(o), w.wrap)  # wrapped in the ledger's object column, never cut
             ws.write_number(at + i, 1, float(v), w.fmt["money"])
+            if formats.lines(str(o), first) > 1:
+                ws.set_row(at + i, 15 * formats.lines(str(o), first))
         chart = w.wb.add_chart({"type": "bar"})
         chart.add_series({"name": "value of a step", "categories": ["ledger", at + 1, 0, at + len(top), 0], "values": ["ledger", at + 1, 1, at + len(top), 1], "fill": {"color": "#2F5597"}})
         chart.set_title(_font({"name": "The ten limits that cost the most"}))
         chart.set_legend(_font({"none": True}))
-        chart.set_y_axis(_font({"reverse": True}))
+        chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))  # names at the left, clear of negative bars
         chart.set_x_axis(_font({"name": cur, "num_format": "#,##0"}))
         w.chart(ws, at + len(top) + 2, chart, 1.6, 1.2)
     written.append("ledger")
@@ -718,7 +729,7 @@ def _study_chart_of(w: _Writer, ws, study: str, name: str, df: pd.DataFrame, n: 
         for side, color in (("margin_down", "#C55A11"), ("margin_up", "#2F5597")):
             chart.add_series({"name": f"step {side.split('_')[1]}", "categories": [name, 1, col["group"], len(df), col["group"]], "values": [name, 1, col[side], len(df), col[side]], "fill": {"color": color}, "overlap": 100, "gap": 40})
         chart.set_title(_font({"name": "Margin change of each assumption's step (tornado)"}))
-        chart.set_y_axis(_font({"reverse": True}))
+        chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))  # names at the left, clear of negative bars
         chart.set_x_axis(_font({"name": cur, "num_format": "#,##0"}))
         return chart
     if study == "scenarios" and name == "playbook" and len(df):
@@ -726,7 +737,7 @@ def _study_chart_of(w: _Writer, ws, study: str, name: str, df: pd.DataFrame, n: 
         for key, color in (("total_cost_protected", "#2F5597"), ("margin_protected", "#70AD47")):
             chart.add_series({"name": key.replace("_", " "), "categories": [name, 1, col["actions"], len(df), col["actions"]], "values": [name, 1, col[key], len(df), col[key]], "fill": {"color": color}})
         chart.set_title(_font({"name": "What the pre-approved actions protect against the shock alone"}))
-        chart.set_y_axis(_font({"reverse": True}))
+        chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))  # names at the left, clear of negative bars
         chart.set_x_axis(_font({"name": cur, "num_format": "#,##0"}))
         return chart
     if study == "scenarios" and name == "comparison":
@@ -741,7 +752,7 @@ def _study_chart_of(w: _Writer, ws, study: str, name: str, df: pd.DataFrame, n: 
             chart.add_series({"name": [name, r, col["kpi"]], "categories": [name, 0, col[changes[0]], 0, col[changes[-1]]], "values": [name, r, col[changes[0]], r, col[changes[-1]]]})
         chart.set_title(_font({"name": "Each scenario against the base"}))
         chart.set_x_axis(_font({"name": cur, "num_format": "#,##0"}))
-        chart.set_y_axis(_font({"reverse": True}))
+        chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))  # names at the left, clear of negative bars
         chart.set_legend(_font({"position": "bottom"}))
         return chart
     if study == "compare" and name == "bridge" and len(df) > 2:
