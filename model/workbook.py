@@ -145,7 +145,7 @@ class _Writer:
                 ws.repeat_columns(0, self.keys[ws.name] - 1)
 
     def table(self, ws, df: pd.DataFrame, kinds: Mapping[str, str | list[str]], first_row: int = 0, widths: dict[str, int] | None = None, total_row: bool = False,
-              wrap: str = "", labels: bool | dict[str, str] = True, keys: int = 0) -> int:
+              wrap: str = "", labels: bool | dict[str, str] = True, keys: int = 0, freeze: int = 0) -> int:
         """Write ``df`` from ``first_row`` with its header; returns the row after it. ``kinds``
         maps columns to ``formats.KINDS`` (others are text), or to a kind per row (a table of
         KPIs, one per row, each in its unit); numbers and their headers are
@@ -153,7 +153,8 @@ class _Writer:
         ``widths``; a text column wider than ``TEXT_WIDTH`` (and ``wrap``, a sentence column)
         wraps at ``WRAP_WIDTH``, each row as tall as its text needs. A total row is formatted
         as such. ``labels``: headers in words (``LABELS``, overridden by a dict); False: the
-        columns' own names. ``keys``: the columns that name a row (repeated on each page)."""
+        columns' own names. ``keys``: the columns that name a row (repeated on each page);
+        ``freeze``: the columns kept in view as one scrolls across (a grid's keys)."""
         cols = list(df.columns)
         cur = self.currency
         extra = labels if isinstance(labels, dict) else {}
@@ -218,7 +219,7 @@ class _Writer:
         if n:
             ws.autofilter(first_row, 0, first_row + (n - 1 if total_row else n), len(cols) - 1)
         ws.repeat_rows(first_row)
-        ws.freeze_panes(first_row + 1, keys)
+        ws.freeze_panes(first_row + 1, freeze)
         return first_row + n + 1
 
 
@@ -308,7 +309,7 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
         g, zero = _without_zero_rows(g, keys, total_row=True)
         g, cut = _biggest(g, keys, max_rows)
         ws = w.sheet(name)
-        n = w.table(ws, g, {c: kind for c in g.columns if c not in keys}, total_row=True, keys=len(keys))
+        n = w.table(ws, g, {c: kind for c in g.columns if c not in keys}, total_row=True, keys=len(keys), freeze=len(keys))
         _say_zero_rows(w, ws, n + 1, zero, name)
         if cond:
             cond(ws, g)
@@ -337,7 +338,7 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
         body, zero = _without_zero_rows(body, ["site", "resource", "measure"])
         ws = w.sheet("capacity")
         kinds = {p_: "hours" for p_ in [*periods, "total"]}
-        n = w.table(ws, body, kinds, keys=3)
+        n = w.table(ws, body, kinds, keys=3, freeze=3)
         _say_zero_rows(w, ws, n + 1, zero, "capacity")
         # Utilization rows as percentages, shaded where above 95 % of regular hours.
         for r, m in enumerate(body["measure"].tolist(), start=1):
@@ -385,7 +386,7 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
             rows.append({"segment": seg, "measure": "target", **by["target"].reindex(periods).to_dict(), "total": np.nan})
         body = pd.DataFrame(rows)
         ws = w.sheet("service")
-        w.table(ws, body, {p_: "units" for p_ in [*periods, "total"]}, keys=2)
+        w.table(ws, body, {p_: "units" for p_ in [*periods, "total"]}, keys=2, freeze=2)
         for r, m in enumerate(body["measure"].tolist(), start=1):
             if m in ("fill rate", "target"):
                 row = body.iloc[r - 1]
