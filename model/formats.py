@@ -18,7 +18,7 @@ A column's kind comes from the unit ``metrics`` gives a KPI (``of_unit``) or fro
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -208,7 +208,7 @@ def points(chars: float) -> float:
     return 7.1 * chars + 3
 
 
-def page_layout(chars: list[float], keys: int = 0) -> tuple[bool, int]:
+def page_layout(chars: Sequence[float], keys: int = 0) -> tuple[bool, int]:
     """(landscape, pages wide) of a sheet whose columns are ``chars`` wide (characters), the
     first ``keys`` of them repeated on each page when it needs more than one page wide."""
     total = sum(points(c) for c in chars)

@@ -126,15 +126,20 @@ def write_template(path, force: bool = False) -> None:
         readme.set_footer("&Laop case template&RPage &P of &N")
         for t in TABLES.values():
             ws = wb.add_worksheet(t.name)
+            sheet_widths = [max(12, len(c.name) + 4) for c in t.columns]
             for i, c in enumerate(t.columns):
                 ws.write_string(0, i, c.name, required if c.required else optional)
                 ws.write_comment(0, i, _comment(c), {"x_scale": 2, "y_scale": 1.5})
-                ws.set_column(i, i, max(12, len(c.name) + 4))
+                ws.set_column(i, i, sheet_widths[i])
                 rule = _validation(t.name, c)
                 if rule:
                     ws.data_validation(1, i, TEMPLATE_ROWS, i, {"ignore_blank": True, **rule})
             ws.freeze_panes(1, 0)
-            ws.set_landscape()
-            ws.fit_to_pages(1, 0)
+            # Printed by its width like every workbook's sheet (no text below 8 pt).
+            landscape, wide = formats.page_layout(list(sheet_widths), keys=1)
+            if landscape:
+                ws.set_landscape()
+            ws.set_margins(left=formats.MARGIN_INCHES, right=formats.MARGIN_INCHES)
+            ws.fit_to_pages(wide, 0)
             ws.repeat_rows(0)
         wb.close()

@@ -30,7 +30,7 @@ RATE_WORDS = ("rate", "utilization", "target", "margin %", "share", "service lev
 
 @pytest.fixture(scope="module")
 def books(tmp_path_factory, example_plan) -> dict[str, Path]:
-    """The example's plan workbook and each study workbook of a small case, by name."""
+    """The example's plan workbook, each study workbook of a small case and the template, by name."""
     out = tmp_path_factory.mktemp("books")
     write_plan_workbook(example_plan, out / "plan.xlsx")
     a = write_xlsx(small_case(), out / "a.xlsx")
@@ -42,7 +42,8 @@ def books(tmp_path_factory, example_plan) -> dict[str, Path]:
     assert main(["sensitivity", str(a), "--out", str(out / "s"), "--workers", "1"]) == 0
     assert main(["compare", str(a), str(b), "--out", str(out / "s"), "--workers", "1"]) == 0
     assert main(["buffers", str(a), "--out", str(out / "buffers.xlsx")]) == 0
-    return {"plan": out / "plan.xlsx", "buffers": out / "buffers.xlsx", **{s: out / "s" / f"{s}.xlsx" for s in ("scenarios", "sensitivity", "compare")}}
+    assert main(["template", str(out / "template.xlsx")]) == 0
+    return {"plan": out / "plan.xlsx", "buffers": out / "buffers.xlsx", "template": out / "template.xlsx", **{s: out / "s" / f"{s}.xlsx" for s in ("scenarios", "sensitivity", "compare")}}
 
 
 def _tables(ws):
