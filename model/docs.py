@@ -21,6 +21,7 @@ from .bottlenecks import bottlenecks
 from .build import build
 from .families import FAMILIES, review_order
 from .files import atomic_file
+from .formats import formats_markdown
 from .metrics import METRICS, PER_SEGMENT, Metric
 from .read import read_case
 from .schema import SETTINGS, TABLES
@@ -115,6 +116,7 @@ BLOCKS: dict[str, tuple[str, Callable[[], str]]] = {
     "formulation": ("docs/formulation.md", formulation_markdown),
     "metrics": ("docs/outputs.md", metrics_markdown),
     "bottlenecks": ("docs/outputs.md", bottlenecks_markdown),
+    "formats": ("docs/outputs.md", formats_markdown),
 }
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import metrics
+from . import formats, metrics
 from .files import atomic_file, read_study_tables, read_tables
 
 #: Long tables show this many rows (the most important first); the CSV holds them all.
@@ -166,7 +166,7 @@ def waterfall_figure(pnl: pd.DataFrame, currency: str) -> dict | None:
         return None
     x, y, measure = [s[0] for s in steps], [s[1] for s in steps], [s[2] for s in steps]
     fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, textposition="outside", text=[f"{v:,.0f}" for v in y], connector={"line": {"color": "#999"}}))
-    fig.update_layout(title=f"From revenue to margin, the year ({currency})", yaxis_title=currency, showlegend=False, height=460)
+    fig.update_layout(title=f"From revenue to margin, the year{_in(currency)}", yaxis_title=currency, showlegend=False, height=460)
     return _figure(fig)
 
 
@@ -218,7 +218,7 @@ def inventory_figure(working_capital: pd.DataFrame | None, inventory_value: pd.D
         fig.add_bar(x=inventory_value["period"], y=inventory_value["in_transit_value"], name="in transit")
     else:
         return None
-    fig.update_layout(barmode="stack", title=f"Inventory value at each month's end, on hand and in transit ({currency})", yaxis_title=currency, height=440, xaxis_type="category")
+    fig.update_layout(barmode="stack", title=f"Inventory value at each month's end, on hand and in transit{_in(currency)}", yaxis_title=currency, height=440, xaxis_type="category")
     return _figure(fig)
 
 
@@ -241,7 +241,7 @@ def premium_figure(premium: pd.DataFrame | None, currency: str, periods: list[st
         g = g.assign(spend=g["spend"].fillna(0.0), units=g["units"].fillna(0.0).map("{:,.0f}".format)).fillna("")
         fig.add_bar(x=months, y=g["spend"], name=lane, customdata=g[["units", "trigger", "stops_when"]].astype(str).to_numpy(),
                     hovertemplate="%{x}: %{y:,.0f} " + currency + " for %{customdata[0]} units<br>forced by: %{customdata[1]}<br>stops with %{customdata[2]}<extra>%{fullData.name}</extra>")
-    fig.update_layout(barmode="stack", title=f"Premium freight by lane and month of departure ({currency})", yaxis_title=currency, height=400, xaxis_type="category")
+    fig.update_layout(barmode="stack", title=f"Premium freight by lane and month of departure{_in(currency)}", yaxis_title=currency, height=400, xaxis_type="category")
     return _figure(fig)
 
 
@@ -275,7 +275,7 @@ def limits_figure(ledger: pd.DataFrame | None, currency: str, top: int = 10) -> 
     fig = go.Figure(go.Bar(x=saving[::-1], y=label[::-1], orientation="h", marker_color="#d62728",
                            customdata=led[["periods", "price_low", "price_high"]][::-1].astype(str).to_numpy(),
                            hovertemplate="%{y}<br>saves %{x:,.0f} " + currency + "<br>binds in %{customdata[0]}<extra></extra>"))
-    fig.update_layout(title=f"The limits that cost the most: what their step would save ({currency})", xaxis_title=currency, height=160 + 34 * len(led))
+    fig.update_layout(title=f"The limits that cost the most: what their step would save{_in(currency)}", xaxis_title=currency, height=160 + 34 * len(led))
     return _figure(fig)
 
 
@@ -317,35 +317,59 @@ def bottleneck_figures(bottlenecks: pd.DataFrame | None, top: int = MAX_BOTTLENE
     return out
 
 
-def _datatable(df: pd.DataFrame, table_id: str, order: list | None = None) -> str:
-    """A long table as a searchable, sortable DataTable (itables); cells are escaped."""
+def _in(currency: str) -> str:
+    """' (USD)' after a title or header, nothing when the currency is not known."""
+    return f" ({currency})" if currency else ""
+
+
+def _shown(df: pd.DataFrame, currency: str, kinds: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """A table as the page shows it: headers in words (``formats.label``, the workbook's),
+    each number written by its column's kind (``formats``: units and money whole, prices with
+    two decimals, rates as percent), blanks blank, true as 'yes'. ``kinds``: a kind per row of
+    a column (a table of KPIs). The numeric columns' headers are in ``attrs['numeric']``."""
+    out = pd.DataFrame(index=range(len(df)))
+    numeric = []
+    for c in df.columns:
+        col = df[c].reset_index(drop=True)
+        head = formats.label(str(c), currency)
+        if kinds and c in kinds:
+            out[head] = [formats.KINDS[k].show(v) for v, k in zip(col, kinds[c])]
+            numeric.append(head)
+        elif col.dtype.kind == "b":
+            out[head] = ["yes" if v else "" for v in col]
+        elif col.dtype.kind in "fiu":
+            out[head] = [formats.KINDS[formats.kind_of(str(c))].show(v) for v in col]
+            numeric.append(head)
+        else:
+            out[head] = col.astype(object).where(col.notna(), "").astype(str)
+    out.attrs["numeric"] = numeric
+    return out
+
+
+def _datatable(df: pd.DataFrame, table_id: str, order: list | None = None, currency: str = "", kinds: dict[str, list[str]] | None = None) -> str:
+    """A long table as a searchable, sortable DataTable (itables); cells are escaped, headers
+    and numbers as the workbook writes them (``_shown``). Cells wrap, so the table fits the
+    page's width; DataTables still sorts '1,234' and '99.50%' as numbers (its num-fmt type)."""
     import itables
 
-    shown = df.head(MAX_TABLE_ROWS).dropna(axis=1, how="all")  # a column with nothing in it says nothing
-    for c in shown.columns:
-        col = shown[c]
-        if col.dtype.kind == "f" and col.isna().any():
-            # Blank, not "NaN"; DataTables still sorts "1,234.50" as a number (its num-fmt type).
-            shown[c] = [f"{v:,.2f}" if v == v else "" for v in col]
-        elif col.dtype.kind not in "fiub":
-            shown[c] = col.astype(object).where(col.notna(), "")
-    with pd.option_context("display.float_format", "{:,.2f}".format):
-        return itables.to_html_datatable(
-            shown,
-            connected=False,
-            table_id=table_id,
-            showIndex=False,
-            maxBytes=0,
-            allow_html=False,
-            display_logo_when_loading=False,
-            text_in_header_can_be_selected=False,  # a click on a header sorts by it
-            classes="display compact nowrap",
-            scrollX=True,
-            pageLength=10,
-            order=order or [],
-            layout={"topStart": "pageLength", "topEnd": "search", "bottomStart": "info", "bottomEnd": "paging"},
-            style="width:100%;margin:0",
-        )
+    kept = df.head(MAX_TABLE_ROWS).dropna(axis=1, how="all")  # a column with nothing in it says nothing
+    shown = _shown(kept, currency, {c: k[: len(kept)] for c, k in (kinds or {}).items() if c in kept})
+    return itables.to_html_datatable(
+        shown,
+        connected=False,
+        table_id=table_id,
+        showIndex=False,
+        maxBytes=0,
+        allow_html=False,
+        display_logo_when_loading=False,
+        text_in_header_can_be_selected=False,  # a click on a header sorts by it
+        classes="display compact",
+        columnDefs=[{"className": "dt-right", "targets": [i for i, c in enumerate(shown.columns) if c in shown.attrs["numeric"]]}],
+        pageLength=10,
+        order=order or [],
+        layout={"topStart": "pageLength", "topEnd": "search", "bottomStart": "info", "bottomEnd": "paging"},
+        style="width:100%;margin:0",
+    )
 
 
 def _table_note(df: pd.DataFrame, csv: str) -> str:
@@ -362,7 +386,7 @@ def plan_sections(tables: dict[str, pd.DataFrame], currency: str) -> list[Sectio
     pnl = t.get("pnl")
     small = []
     if pnl is not None and len(pnl):
-        small = [pnl[["line", "year"]].assign(year=[f"{v:.1%}" if k == "percent" else f"{v:,.0f}" for k, v in zip(pnl["kind"], pnl["year"])])]
+        small = [_shown(pnl[["line", "year"]], currency, {"year": ["rate" if k == "percent" else "money" for k in pnl["kind"]]})]
     out.append(Section("costs", "From revenue to margin", "The year's P&L: revenue less what the plan spends gives the contribution margin; holding stock is a cost of capital, not cash.", [wf] if wf else [], small_tables=small))
     out.append(Section("capacity", "Capacity", "How much of each line's hours the plan uses, month by month; overtime is shown apart. The most used lines first.", capacity_figures(t.get("capacity")),
                        empty="The case has no capacity limits."))
@@ -375,13 +399,13 @@ def plan_sections(tables: dict[str, pd.DataFrame], currency: str) -> list[Sectio
                   empty="The plan uses no premium freight.")
     if prem is not None and len(prem):
         sec.sentences = list(prem["sentence"].astype(str).head(50))
-        sec.tables.append(_datatable(prem.drop(columns=["sentence"], errors="ignore"), "premium-table"))
+        sec.tables.append(_datatable(prem.drop(columns=["sentence"], errors="ignore"), "premium-table", currency=currency))
     out.append(sec)
     svc = t.get("service")
     sf = service_figure(svc)
     sec = Section("service", "Service", "On-time fill rate by segment against its target; what each target costs is in the service costs table.", [sf] if sf else [])
     if t.get("service_costs") is not None and len(t["service_costs"]):
-        sec.small_tables.append(t["service_costs"])
+        sec.small_tables.append(_shown(t["service_costs"], currency))
     out.append(sec)
     led = t.get("ledger")
     lf = limits_figure(led, currency)
@@ -389,7 +413,10 @@ def plan_sections(tables: dict[str, pd.DataFrame], currency: str) -> list[Sectio
                   [lf] if lf else [], empty="No limit binds: capacity, suppliers and lanes all have room.")
     if led is not None and len(led):
         sec.sentences = list(led["sentence"].astype(str).head(20))
-        sec.tables.append(_datatable(led.drop(columns=["sentence"]), "ledger-table"))
+        # The workbook's columns: the object names the limit, its sentence is said above.
+        cols = [c for c in ("object", "periods", "unit", "price_low", "price_high", "one_sided", "step", "predicted", "value_of_step", "revenue_recovered") if c in led]
+        kinds = {"price_low": "price", "price_high": "price", "predicted": "money", "value_of_step": "money", "revenue_recovered": "money"}
+        sec.tables.append(_datatable(led[cols], "ledger-table", currency=currency, kinds={c: [k] * len(led) for c, k in kinds.items() if c in cols}))
     out.append(sec)
     if "bottlenecks" in t:  # a plan without the finance view has none
         out.append(bottlenecks_section(t["bottlenecks"]))
@@ -399,12 +426,12 @@ def plan_sections(tables: dict[str, pd.DataFrame], currency: str) -> list[Sectio
         binding = binding.reindex(binding["shadow_price"].abs().sort_values(ascending=False).index)
         cols = [c for c in ("constraint", "site", "resource", "product", "lane", "mode", "period", "limit", "shadow_price", "limit_lower", "limit_upper", "meaning") if c in binding.columns]
         note = f"Every limit with a non-zero price, the largest first ({len(binding):,} of {len(sp):,} constraints). " + _table_note(binding, "shadow_prices.csv")
-        out.append(Section("prices", "Shadow prices", note, tables=[_datatable(binding[cols], "prices-table")], empty="No constraint has a price."))
+        out.append(Section("prices", "Shadow prices", note, tables=[_datatable(binding[cols], "prices-table", currency=currency)], empty="No constraint has a price."))
     cts = t.get("cost_to_serve")
     if cts is not None and len(cts):
         cts = cts.sort_values("revenue", ascending=False)
         out.append(Section("cost-to-serve", "Cost-to-serve and margin by customer and product", "Revenue, the cost allocated to it and the margin, the largest revenue first. " + _table_note(cts, "cost_to_serve.csv"),
-                           tables=[_datatable(cts, "cts-table")]))
+                           tables=[_datatable(cts, "cts-table", currency=currency)]))
     return out
 
 
@@ -479,7 +506,7 @@ def scenarios_page(tables: dict[str, pd.DataFrame], title: str) -> Page:
             fig.add_bar(y=others, x=[float(c.at[key, p]) - float(c.at[key, "base"]) for p in others], name=name, orientation="h")
     fig.update_layout(barmode="group", title=f"Each plan against the base ({cur}; positive is more)", xaxis_title=cur, height=180 + 60 * len(others), yaxis=dict(autorange="reversed"))
     sections.append(Section("plans", "Scenarios against the base", "What each scenario does to cash cost-to-serve, margin and revenue lost, against the base plan.", [_figure(fig)] if others else [],
-                            tables=[_datatable(_readable_comparison(comp), "comparison-table")]))
+                            tables=_comparison_tables(comp, cur)))
     pb = tables.get("playbook")
     sec = Section("playbook", "The playbook: what the pre-approved actions protect", "For each downside scenario with actions: against the shock alone, what all the actions together and each alone protect (positive is protected).",
                   empty="No scenario has pre-approved actions.")
@@ -490,35 +517,50 @@ def scenarios_page(tables: dict[str, pd.DataFrame], title: str) -> Page:
             fig.add_bar(y=label, x=pb[key], name=name, orientation="h")
         fig.update_layout(barmode="group", title=f"Protected by the actions, against the shock alone ({cur})", xaxis_title=cur, height=200 + 70 * len(pb), yaxis=dict(autorange="reversed"))
         sec.figures.append(_figure(fig))
-        sec.small_tables.append(pb)
+        sec.small_tables.append(_shown(pb, cur))
     sections.append(sec)
-    sections.append(_runs_section(tables.get("runs")))
+    sections.append(_runs_section(tables.get("runs"), cur))
     return Page(f"Scenarios: {title}", f"{len(plans)} plans solved: the base and {len(others)} scenario plans", _comparison_kpis(comp, "base", None), sections, footer=_study_footer())
 
 
-def _readable_comparison(comp: pd.DataFrame) -> pd.DataFrame:
-    """The comparison with numbers written as a reader wants them (fractions as %)."""
-    out = comp.copy().astype(object)
+def _kpi_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """A table of KPIs (one per row: kpi, unit, then plans or changes) as the page shows it:
+    each KPI by its label, its unit in words ('%' for a rate), and the kind of each of its
+    numbers by its unit (``formats.of_unit``; a rate's change in points)."""
+    units = table["unit"].tolist()
+    out = table.assign(kpi=table["kpi"].map(metrics.label), unit=[formats.label_unit(u) for u in units])
     out.columns.name = None
-    for col in out.columns[2:]:
-        out[col] = [_cell(v, u) for v, u in zip(comp[col], comp["unit"])]
+    kinds = {c: [formats.of_unit(u, change=str(c).endswith("change")) for u in units] for c in table.columns if c not in ("kpi", "unit")}
+    for c in kinds:  # numbers read back from CSV as text (the top limits share their column)
+        out[c] = [_number(v) for v in out[c]]
+    return out, kinds
+
+
+def _number(v):
+    """A cell of a KPI table as a number where it is one (its CSV holds numbers and words)."""
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
+
+
+def _comparison_tables(comp: pd.DataFrame, currency: str) -> list[str]:
+    """The scenario comparison as two tables that fit the page: each plan's KPIs, and each
+    scenario's change against the base."""
+    table, kinds = _kpi_rows(comp)
+    changes = [c for c in comp.columns if str(c).endswith(": change")]
+    plans = [c for c in comp.columns if c not in ("kpi", "unit", *changes)]
+    out = [_datatable(table[["kpi", "unit", *plans]], "comparison-table", currency=currency, kinds=kinds)]
+    if changes:
+        renamed = table[["kpi", "unit", *changes]].rename(columns={c: c.removesuffix(": change") for c in changes})
+        out.append(_datatable(renamed, "changes-table", currency=currency, kinds={c.removesuffix(": change"): kinds[c] for c in changes}))
     return out
 
 
-def _cell(v, unit: str) -> str:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-    if math.isnan(x):
-        return ""
-    return f"{x:.2%}" if unit == "fraction" else f"{x:,.0f}"
-
-
-def _runs_section(runs: pd.DataFrame | None) -> Section:
+def _runs_section(runs: pd.DataFrame | None, currency: str = "") -> Section:
     sec = Section("runs", "How each plan was solved", "Warm: re-solved in place from the base's basis; cold: built and solved from scratch. Seconds: the whole plan (its edits, build, solve and KPIs); solver seconds: HiGHS's part. Predicted change: what the base's shadow prices predicted for total cost.")
     if runs is not None and len(runs):
-        sec.tables.append(_datatable(runs, "runs-table"))
+        sec.tables.append(_datatable(runs, "runs-table", currency=currency))
     return sec
 
 
@@ -534,17 +576,17 @@ def sensitivity_page(tables: dict[str, pd.DataFrame], title: str, currency: str)
     fig.add_bar(y=s["group"], x=s["total_cost_up"], name="step up, re-solved", orientation="h", marker_color="#ff7f0e")
     fig.add_scatter(y=s["group"], x=s["predicted_total_cost_down"], name="step down, the prices' prediction", mode="markers", marker=dict(symbol="line-ns-open", size=16, color="#0b3d91", line=dict(width=3)))
     fig.add_scatter(y=s["group"], x=s["predicted_total_cost_up"], name="step up, the prices' prediction", mode="markers", marker=dict(symbol="line-ns-open", size=16, color="#a04000", line=dict(width=3)))
-    fig.update_layout(barmode="overlay", title=f"Change of total cost for a step down and up ({currency}); the marks are what the shadow prices predicted", xaxis_title=currency,
+    fig.update_layout(barmode="overlay", title=f"Change of total cost for a step down and up{_in(currency)}; the marks are what the shadow prices predicted", xaxis_title=currency,
                       height=220 + 30 * len(s), yaxis=dict(autorange="reversed"))
     fig2 = go.Figure()
     fig2.add_bar(y=s["group"], x=s["margin_down"], name="step down", orientation="h")
     fig2.add_bar(y=s["group"], x=s["margin_up"], name="step up", orientation="h")
-    fig2.update_layout(barmode="overlay", title=f"Change of contribution margin for a step down and up ({currency})", xaxis_title=currency, height=220 + 30 * len(s), yaxis=dict(autorange="reversed"))
+    fig2.update_layout(barmode="overlay", title=f"Change of contribution margin for a step down and up{_in(currency)}", xaxis_title=currency, height=220 + 30 * len(s), yaxis=dict(autorange="reversed"))
     top = s[s["matters"].astype(str).str.lower() == "true"]["group"].astype(str).tolist() if "matters" in s else []
     sections = [
         Section("tornado", "The assumptions that matter", f"Each group of assumptions moved down and up by a step and re-solved, ranked by the swing of margin, then cash cost-to-serve. The ones that matter: {', '.join(top) or 'none'}.",
-                [_figure(fig), _figure(fig2)], tables=[_datatable(s, "sensitivity-table")]),
-        _runs_section(tables.get("runs")),
+                [_figure(fig), _figure(fig2)], tables=[_datatable(s, "sensitivity-table", currency=currency)]),
+        _runs_section(tables.get("runs"), currency),
     ]
     runs = tables.get("runs")
     base = tables.get("base_kpis")
@@ -571,11 +613,12 @@ def compare_page(tables: dict[str, pd.DataFrame], title: str) -> Page:
     pad = max(high - low, abs(high) * 0.01, 1.0) * 0.25
     fig.update_yaxes(range=[low - pad, high + pad])  # the drivers are small next to the totals
     how = "the Shapley average over every order of the drivers" if shapley else "the drivers switched from A to B one at a time, in the order shown"
+    changes, change_kinds = _kpi_rows(kc)
     fig.update_layout(title=f"Total cost from plan A to plan B by driver ({cur}; {how})", yaxis_title=cur, height=460, showlegend=False)
     sections = [
-        Section("bridge", "The bridge from plan A to plan B", f"What each driver adds to total cost: {how}.", [_figure(fig)], tables=[_datatable(br, "bridge-table")]),
-        Section("changes", "KPI changes", "Each KPI of plan A and plan B and the change.", small_tables=[kc.assign(**{c: [_cell(v, u) for v, u in zip(kc[c], kc["unit"])] for c in ("plan_a", "plan_b", "change")})]),
-        _runs_section(tables.get("runs")),
+        Section("bridge", "The bridge from plan A to plan B", f"What each driver adds to total cost: {how}.", [_figure(fig)], tables=[_datatable(br, "bridge-table", currency=cur)]),
+        Section("changes", "KPI changes", "Each KPI of plan A and plan B and the change.", small_tables=[_shown(changes, cur, change_kinds)]),
+        _runs_section(tables.get("runs"), cur),
     ]
     return Page(f"Plan to plan: {title}", "Plan B's KPIs, each with its change from plan A", kpis, sections, base_label="plan A", footer=_study_footer())
 
@@ -674,7 +717,7 @@ def rebuild(folder: str | Path, base: str | Path | None = None) -> list[Path]:
 
 
 def _study_currency(tables: dict[str, pd.DataFrame]) -> str:
-    for name in ("comparison", "kpi_changes"):
+    for name in ("comparison", "kpi_changes", "base_kpis"):
         t = tables.get(name)
         if t is not None and "unit" in t:
             u = t.loc[t["kpi"] == "total_cost", "unit"]

@@ -3,11 +3,16 @@
 An ``overview`` sheet first (the key figures in words and numbers, the limits that cost the
 most, where every table is), then the summary, the shadow prices of the limits a reviewer can
 act on, and the tables a planner reads month by month laid out as planning grids: keys down,
-periods across, with row and column totals. Headers are words with units, numbers are
-formatted by what they are (units as integers, money, percentages), every table has an
-autofilter, and every sheet prints landscape, one page wide, its header repeated, with the
-case and the date in the footer. The long tables stay in CSV (and Parquet) for analysts; the
-workbook costs time in proportion to what a person reads.
+periods across, with row and column totals, without the rows that are zero in every month
+(said below the grid). Headers are words with units; every number is formatted by the kind
+of its column (``formats``: units, money and counts whole, prices with two decimals, rates as
+percents, a rate's change in points), right-aligned under a right-aligned header; columns
+are as wide as their content, long text wraps. Every table has an autofilter, and every sheet
+prints by its width (``formats.page_layout``): portrait where it fits a portrait page at 78 %
+or more, else landscape, one page wide where that scale allows, else on as few pages wide as
+keep it (key columns repeated), so no text prints below 8 pt; its header is repeated on
+each page, the case and the date in the footer. The long tables stay in CSV (and Parquet) for
+analysts; the workbook costs time in proportion to what a person reads.
 
 Strings from the case are written as text, never formulas or links.
 """
@@ -16,34 +21,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from . import metrics
+from . import formats, metrics
 from .results import Plan
 
 #: Largest grid or table a sheet holds; bigger ones keep their largest rows (the CSV has all).
 MAX_SHEET_ROWS = 20_000
-
-#: Readable headers; {cur} is the case's currency.
-LABELS = {
-    "site": "Site", "product": "Product", "customer": "Customer", "segment": "Segment", "resource": "Resource",
-    "origin": "From", "destination": "To", "mode": "Mode", "premium": "Premium", "period": "Period", "family": "Product family",
-    "supplier": "Supplier", "component": "Component", "measure": "Measure", "constraint": "Constraint",
-    "limit": "Limit", "limit_unit": "Unit", "activity": "Used", "slack": "Slack", "shadow_price": "Shadow price ({cur})",
-    "shadow_price_up": "For one more ({cur})", "shadow_price_down": "For one less ({cur})", "limit_lower": "Holds from",
-    "limit_upper": "Holds up to", "meaning": "What it means",
-    "new_backorders": "New backorders (units)", "late": "Delivered late (units)", "backlog": "Owed at period end (units)",
-    "revenue_deferred": "Revenue deferred ({cur})", "departure_period": "Leaves in", "quantity": "Units", "unit_value": "Unit value ({cur})",
-    "value": "Value ({cur})", "made": "Units made", "units_per_unit": "Component per unit", "component_units": "Component units",
-    "unit_cost": "Unit cost ({cur})", "purchase_cost": "Purchase cost ({cur})", "item": "Item", "total": "Total", "average": "Average",
-}
-
-#: Number format by kind of number.
-FORMATS = {"units": "#,##0", "money": "#,##0.00", "money0": "#,##0", "percent": "0.0%", "hours": "#,##0.0", "count": "#,##0", "seconds": "0.00", "number": "#,##0.00"}
 
 #: How sheets are described in the overview, and the CSV that holds every row.
 SHEETS = {
@@ -71,12 +60,15 @@ SHEETS = {
 }
 
 
-def _label(column: str, cur: str) -> str:
-    return LABELS.get(column, column.replace("_", " ").capitalize()).format(cur=cur)
-
+#: Text columns that hold sentences: wrapped in a column this wide (characters), each row as
+#: tall as its text needs, so a sheet is not made wide (and printed small) by one long cell.
+WRAP_WIDTH = 48
+#: Other text columns (names, keys) are at most this wide: a longer cell wraps.
+TEXT_WIDTH = 30
 
 class _Writer:
-    """Sheets with the house style: formats, widths, autofilter, print setup, footer."""
+    """Sheets with the house style: formats by kind (``formats``), widths from content, an
+    autofilter, the print setup a sheet's width calls for, a footer."""
 
     def __init__(self, wb, footer: str, currency: str = ""):
         self.wb = wb
@@ -84,70 +76,153 @@ class _Writer:
         self.currency = currency  # in the money columns' headers ('' for plain tables)
         f = wb.add_format
         self.title = f({"bold": True, "font_size": 14})
-        self.bold = f({"bold": True})
-        self.head = f({"bold": True, "text_wrap": True, "valign": "top", "bottom": 1, "bg_color": "#DDEBF7"})
+        self.bold = f({"bold": True, "valign": "top", "text_wrap": True})
+        self.said = f({"text_wrap": True, "valign": "top", "align": "left", "indent": 1})  # words beside a number: a space between
+        head = {"bold": True, "text_wrap": True, "valign": "top", "bottom": 1, "bg_color": "#DDEBF7"}
+        self.head = f(head)
+        self.head_right = f(head | {"align": "right"})  # over numbers, which sit right
         self.wrap = f({"text_wrap": True, "valign": "top"})
-        self.fmt = {k: f({"num_format": v, "valign": "top"}) for k, v in FORMATS.items()}
+        self.fmt = {k: f({"num_format": v.excel, "valign": "top"}) for k, v in formats.KINDS.items()}
         self.text = f({"valign": "top"})
-        self.total = {k: f({"num_format": v, "bold": True, "top": 1}) for k, v in FORMATS.items()}
-        self.total_text = f({"bold": True, "top": 1})
+        self.total = {k: f({"num_format": v.excel, "bold": True, "top": 1, "valign": "top"}) for k, v in formats.KINDS.items()}
+        self.total_text = f({"bold": True, "top": 1, "valign": "top"})
+        self.note = f({"italic": True, "font_color": "#595959"})
         self.warn = f({"bg_color": "#FCE4D6", "font_color": "#9C0006"})
+        self.columns: dict[str, list[float]] = {}  # each sheet's column widths, for its print setup
+        self.keys: dict[str, int] = {}
+        self.charted: set[str] = set()
 
-    def sheet(self, name: str, landscape: bool = True):
+    def sheet(self, name: str):
         ws = self.wb.add_worksheet(name)
-        if landscape:
-            ws.set_landscape()
-        ws.fit_to_pages(1, 0)
         ws.set_footer(self.footer)
+        ws.set_margins(left=formats.MARGIN_INCHES, right=formats.MARGIN_INCHES)
+        self.columns[ws.name] = []
         return ws
 
-    def table(self, ws, df: pd.DataFrame, kinds: dict[str, str], first_row: int = 0, widths: dict[str, int] | None = None, total_row: bool = False, wrap: str = "", labels: bool = True) -> int:
+    def set_widths(self, ws, widths: list[float], keys: int = 0) -> None:
+        """Record (and set) a sheet's column widths from column A; ``keys`` columns name a row."""
+        for i, w_ in enumerate(widths):
+            ws.set_column(i, i, w_)
+        have = self.columns[ws.name]
+        self.columns[ws.name] = [max(a, b) for a, b in zip(widths, have)] + list(widths[len(have):]) + have[len(widths):]
+        self.keys[ws.name] = keys
+
+    def widen(self, ws, col: int, width: float) -> None:
+        """Make column ``col`` at least ``width`` characters wide."""
+        widths = self.columns[ws.name]
+        widths += [8.43] * (col + 1 - len(widths))
+        if widths[col] < width:
+            widths[col] = width
+            ws.set_column(col, col, width)
+
+    def chart(self, ws, row: int, chart, x_scale: float, y_scale: float) -> None:
+        """Insert a chart at ``row``, column A, no wider than a page holds at the least scale
+        (on a sheet more than a page wide, than its first pages' columns surely hold), so it
+        prints whole and never makes its sheet print smaller."""
+        # A chart of 480 pixels at scale 1 printed 557 pt wide in LibreOffice (1.16 pt a pixel,
+        # measured: where Calibri is missing it draws wider than Excel's 0.75 pt a pixel).
+        pt_per_scale = 480 * 1.16
+        table_wide = formats.page_layout(self.columns[ws.name], self.keys.get(ws.name, 0))[1] > 1
+        room = 600.0 if table_wide else (formats.LANDSCAPE_INCHES - 2 * formats.MARGIN_INCHES) * 72 / formats.LEAST_SCALE
+        x_scale = min(x_scale, room / pt_per_scale)
+        ws.insert_chart(row, 0, chart, {"x_scale": x_scale, "y_scale": y_scale})
+        self.charted.add(ws.name)
+        chars = (pt_per_scale * x_scale - 5) / 7.1
+        widths = self.columns[ws.name]
+        if chars > sum(widths):
+            self.columns[ws.name] = [*widths, chars - sum(widths)]
+
+    def finish(self) -> None:
+        """Each sheet's print setup from its width (``page_layout``): portrait or landscape,
+        one page wide where that keeps text at 8 pt or more, its header rows repeated."""
+        for ws in self.wb.worksheets():
+            landscape, wide = formats.page_layout(self.columns.get(ws.name, []), self.keys.get(ws.name, 0))
+            if landscape:
+                ws.set_landscape()
+            else:
+                ws.set_portrait()
+            ws.fit_to_pages(wide, 0)
+            # Key columns on each page, but not under a chart (a spreadsheet would draw the
+            # chart's left part again on every page).
+            if wide > 1 and self.keys.get(ws.name) and ws.name not in self.charted:
+                ws.repeat_columns(0, self.keys[ws.name] - 1)
+
+    def table(self, ws, df: pd.DataFrame, kinds: Mapping[str, str | list[str]], first_row: int = 0, widths: dict[str, int] | None = None, total_row: bool = False,
+              wrap: str = "", labels: bool | dict[str, str] = True, keys: int = 0, freeze: int = 0) -> int:
         """Write ``df`` from ``first_row`` with its header; returns the row after it. ``kinds``
-        maps columns to FORMATS keys (others are text). A total row is formatted as such.
-        ``wrap``: a text column wrapped in its width, each row as tall as its text needs.
-        ``labels``: headers in words (``LABELS``); else the columns' own names."""
+        maps columns to ``formats.KINDS`` (others are text), or to a kind per row (a table of
+        KPIs, one per row, each in its unit); numbers and their headers are
+        right-aligned. Widths come from the content (``formats.width``) unless given in
+        ``widths``; a text column wider than ``TEXT_WIDTH`` (and ``wrap``, a sentence column)
+        wraps at ``WRAP_WIDTH``, each row as tall as its text needs. A total row is formatted
+        as such. ``labels``: headers in words (``LABELS``, overridden by a dict); False: the
+        columns' own names. ``keys``: the columns that name a row (repeated on each page);
+        ``freeze``: the columns kept in view as one scrolls across (a grid's keys)."""
         cols = list(df.columns)
         cur = self.currency
-        head = (lambda c: _label(c, cur) if isinstance(c, str) else str(c)) if labels else str
+        extra = labels if isinstance(labels, dict) else {}
+        head = (lambda c: extra.get(c) or (formats.label(c, cur) if isinstance(c, str) else str(c))) if labels is not False else str
         ws.write_row(first_row, 0, [head(c) for c in cols], self.head)
-        ws.set_row(first_row, 30)
-        for i, c in enumerate(cols):
-            sample = df[c].head(200).astype(str).str.len().max() if len(df) else 0
-            sample = 0 if pd.isna(sample) else int(sample)  # an all-blank column (pandas 3 keeps NaN as NaN in str)
-            width = (widths or {}).get(c, min(max(len(head(c)), sample) + 2, 60))
-            ws.set_column(i, i, max(width, 8))
         n = len(df)
+        per_row = {c: (k if isinstance(k, list) else [k] * n) for c, k in kinds.items() if k}
+        numeric = [c for c in cols if any(k != "text" for k in per_row.get(c, []))]
+        for i, c in enumerate(cols):
+            if c in numeric:
+                ws.write_string(first_row, i, head(c), self.head_right)
         values = [df[c].tolist() for c in cols]
+        col_widths: list[float] = []
+        wrapped = []
+        for i, c in enumerate(cols):
+            if c in (widths or {}):
+                width = float((widths or {})[c])
+            elif c not in numeric:
+                width = formats.width("text", [*values[i], *([""] if not n else [])], head(c), most=10_000)
+            else:
+                width = formats.width_of_cells(values[i], per_row[c], head(c))
+            if c == wrap or (c not in numeric and width > TEXT_WIDTH):
+                width = min(width, WRAP_WIDTH if c == wrap else TEXT_WIDTH)
+                wrapped.append(i)
+            col_widths.append(width)
+        header_lines = max(formats.lines(head(c), w_, bold=True) for c, w_ in zip(cols, col_widths)) if cols else 1
+        ws.set_row(first_row, 15 * min(max(header_lines, 1), 10))
         last = n - 1 if total_row else n
+
+        def fits(text: str, i: int) -> bool:  # on one line of its column
+            return formats.lines(text, col_widths[i]) == 1 or (i not in wrapped and cols[i] not in numeric)
+
         for r in range(n):
             is_total = total_row and r == last
             for i, c in enumerate(cols):
                 v = values[i][r]
-                kind = kinds.get(c)
-                if kind and isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+                kind = per_row[c][r] if c in per_row else None
+                if kind and kind != "text" and isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
                     fv = float(v)
                     if math.isfinite(fv):
-                        ws.write_number(first_row + 1 + r, i, fv, (self.total if is_total else self.fmt)[kind])
+                        ws.write_number(first_row + 1 + r, i, fv * formats.KINDS[kind].scale, (self.total if is_total else self.fmt)[kind])
                     elif not math.isnan(fv):
-                        ws.write_string(first_row + 1 + r, i, "unlimited" if fv > 0 else "-unlimited")
+                        ws.write_string(first_row + 1 + r, i, "unlimited" if fv > 0 else "-unlimited", self.text)
                 elif v is None or (isinstance(v, float) and math.isnan(v)):
                     continue
                 elif isinstance(v, (bool, np.bool_)):
-                    if labels:
-                        ws.write_string(first_row + 1 + r, i, "yes" if v else "")
+                    if labels is not False:
+                        ws.write_string(first_row + 1 + r, i, "yes" if v else "", self.text)
                     else:  # a case's true/false column, read back as such
                         ws.write_boolean(first_row + 1 + r, i, bool(v))
                 else:
-                    ws.write_string(first_row + 1 + r, i, str(v), self.total_text if is_total else self.text)
-        if wrap in cols:
-            i, width = cols.index(wrap), (widths or {}).get(wrap, 60)
-            ws.set_column(i, i, width, self.wrap)
-            for r, text in enumerate(df[wrap].astype(str).tolist()):
-                ws.set_row(first_row + 1 + r, 15 * max(1, math.ceil(len(text) / (width * 0.95))))
+                    # A long text wraps in its cell, never running on past the printed columns.
+                    ws.write_string(first_row + 1 + r, i, str(v), self.total_text if is_total else (self.text if fits(str(v), i) else self.wrap))
+        for i, width in enumerate(col_widths):
+            ws.set_column(i, i, width, self.wrap if i in wrapped else None)
+        for r in range(n):
+            texts = [(i, str(values[i][r])) for i in range(len(cols)) if isinstance(values[i][r], str)]
+            lines = max([1] + [formats.lines(t, col_widths[i]) for i, t in texts if not fits(t, i)])
+            if lines > 1:
+                ws.set_row(first_row + 1 + r, 15 * lines)
+        self.set_widths(ws, col_widths, keys)
         if n:
             ws.autofilter(first_row, 0, first_row + (n - 1 if total_row else n), len(cols) - 1)
         ws.repeat_rows(first_row)
-        ws.freeze_panes(first_row + 1, 0)
+        ws.freeze_panes(first_row + 1, freeze)
         return first_row + n + 1
 
 
@@ -168,6 +243,22 @@ def grid(df: pd.DataFrame, keys: list[str], value: str, periods: list[str], peri
     for c in g.columns[len(keys):]:
         foot[c] = g[c].sum()
     return pd.concat([g, pd.DataFrame([foot])], ignore_index=True)
+
+
+def _without_zero_rows(g: pd.DataFrame, keys: list[str], total_row: bool = False) -> tuple[pd.DataFrame, int]:
+    """A grid without the rows that are zero (as shown: below half a unit) in every column, and
+    how many were dropped; the total row (last, when ``total_row``) stays."""
+    body = g.iloc[:-1] if total_row else g
+    numbers = body.drop(columns=keys).apply(pd.to_numeric, errors="coerce")
+    zero = (numbers.abs().fillna(0.0) < 0.5).all(axis=1)
+    kept = body[~zero]
+    return (pd.concat([kept, g.iloc[-1:]], ignore_index=True) if total_row else kept.reset_index(drop=True)), int(zero.sum())
+
+
+def _say_zero_rows(w: _Writer, ws, row: int, zero: int, table: str) -> None:
+    """Say on the sheet, below its table, how many all-zero rows it leaves out."""
+    if zero:
+        ws.write_string(row, 0, f"{zero:,} row{'s' if zero > 1 else ''} with nothing in any month left out; {table}.csv has every row.", w.note)
 
 
 def _biggest(g: pd.DataFrame, keys: list[str], limit: int) -> tuple[pd.DataFrame, str]:
@@ -196,14 +287,14 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
     w = _Writer(wb, footer, cur)
     periods = list(plan.periods)
     notes: dict[str, str] = {}
-    overview = w.sheet("overview", landscape=False)
+    overview = w.sheet("overview")
     written = ["overview"]
 
     s = t["summary"].copy()
     unit = s["unit"].fillna("")
     s["metric"] = s["metric"].map(metrics.label)
-    kinds_per_row = unit.map(lambda u: "percent" if u == "fraction" else "units" if u == "units" else "count" if u == "count" else "seconds" if u == "s" else "money" if len(u) == 3 else None)
-    ws = w.sheet("summary", landscape=False)
+    kinds_per_row = unit.map(formats.of_unit)
+    ws = w.sheet("summary")
     _summary(w, ws, s.assign(unit=unit.replace({"fraction": "", "s": "seconds"})), kinds_per_row)
     written.append("summary")
 
@@ -213,15 +304,16 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
     keep = [c for c in lever.columns if c != "slack" and (not lever[c].isna().all() or c in ("constraint", "limit", "shadow_price", "meaning"))]
     lever = lever[keep].head(max_rows)
     ws = w.sheet("limits")
-    w.table(ws, lever, {c: "number" for c in ("limit", "activity", "limit_lower", "limit_upper")} | {c: "money" for c in ("shadow_price", "shadow_price_up", "shadow_price_down")}, widths={"meaning": 70}, wrap="meaning")
+    w.table(ws, lever, {c: formats.kind_of(c) for c in lever.columns if lever[c].dtype.kind in "fiu"}, wrap="meaning", keys=1)
     written.append("limits")
     notes["limits"] = f"{len(lever):,} limits a reviewer can act on; every constraint's price in shadow_prices.csv"
 
     def grid_sheet(name: str, g: pd.DataFrame, keys: list[str], kind: str, note: str = "", cond=None) -> None:
+        g, zero = _without_zero_rows(g, keys, total_row=True)
         g, cut = _biggest(g, keys, max_rows)
         ws = w.sheet(name)
-        w.table(ws, g, {c: kind for c in g.columns if c not in keys}, total_row=True)
-        ws.freeze_panes(1, len(keys))
+        n = w.table(ws, g, {c: kind for c in g.columns if c not in keys}, total_row=True, keys=len(keys), freeze=len(keys))
+        _say_zero_rows(w, ws, n + 1, zero, name)
         if cond:
             cond(ws, g)
         written.append(name)
@@ -242,10 +334,15 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
         u = grid(util, ["site", "resource", "measure"], "q", periods, total="").iloc[:-1]
         used, hours = c[c["measure"] == "hours used"].groupby(["site", "resource"])["q"].sum(), cap.groupby(["site", "resource"])["hours"].sum()
         u["total"] = [used.get((a, b), 0.0) / hours.get((a, b), np.nan) if hours.get((a, b), 0) else np.nan for a, b in zip(u["site"], u["resource"])]
-        body = pd.concat([g.iloc[:-1], u], ignore_index=True).sort_values(["site", "resource"], kind="stable")
+        # Each line's measures in the order they are read: what it has, what it used, overtime.
+        order = {m: i for i, m in enumerate(["regular hours", "hours used", "overtime allowed", "overtime used", util["measure"].iloc[0]])}
+        body = pd.concat([g.iloc[:-1], u], ignore_index=True)
+        body = body.assign(_m=body["measure"].map(order)).sort_values(["site", "resource", "_m"], kind="stable").drop(columns="_m").reset_index(drop=True)
+        body, zero = _without_zero_rows(body, ["site", "resource", "measure"])
         ws = w.sheet("capacity")
         kinds = {p_: "hours" for p_ in [*periods, "total"]}
-        w.table(ws, body, kinds)
+        n = w.table(ws, body, kinds, keys=3, freeze=3)
+        _say_zero_rows(w, ws, n + 1, zero, "capacity")
         # Utilization rows as percentages, shaded where above 95 % of regular hours.
         for r, m in enumerate(body["measure"].tolist(), start=1):
             if m.startswith("utilization"):
@@ -253,9 +350,8 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
                 for i, p_ in enumerate([*periods, "total"], start=3):
                     v = row[p_]
                     if isinstance(v, float) and math.isfinite(v):
-                        ws.write_number(r, i, v, w.fmt["percent"])
+                        ws.write_number(r, i, v, w.fmt["rate"])
                 ws.conditional_format(r, 3, r, 3 + len(periods), {"type": "cell", "criteria": ">", "value": 0.95, "format": w.warn})
-        ws.freeze_panes(1, 3)
         written.append("capacity")
         notes["capacity"] = "utilization is hours used over regular hours: above 100 % means overtime was worked; shaded above 95 %"
 
@@ -293,19 +389,18 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
             rows.append({"segment": seg, "measure": "target", **by["target"].reindex(periods).to_dict(), "total": np.nan})
         body = pd.DataFrame(rows)
         ws = w.sheet("service")
-        w.table(ws, body, {p_: "units" for p_ in [*periods, "total"]})
+        w.table(ws, body, {p_: "units" for p_ in [*periods, "total"]}, keys=2, freeze=2)
         for r, m in enumerate(body["measure"].tolist(), start=1):
             if m in ("fill rate", "target"):
                 row = body.iloc[r - 1]
                 for i, p_ in enumerate([*periods, "total"], start=2):
                     v = row[p_]
                     if isinstance(v, float) and math.isfinite(v):
-                        ws.write_number(r, i, v, w.fmt["percent"])
+                        ws.write_number(r, i, v, w.fmt["rate"])
             if m == "fill rate":  # below its target (the next row): shaded
                 for i in range(2, 2 + len(periods)):
                     here, target = xl_rowcol_to_cell(r, i), xl_rowcol_to_cell(r + 1, i)
                     ws.conditional_format(r, i, r, i, {"type": "formula", "criteria": f"=AND(ISNUMBER({target}),{here}<{target}-0.00001)", "format": w.warn})
-        ws.freeze_panes(1, 2)
         written.append("service")
         notes["service"] = "fill rate is on time over all demand; shaded where below its target"
 
@@ -317,18 +412,20 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
         grid_sheet("purchases", grid(t["purchases"], ["supplier", "product"], "quantity", periods), ["supplier", "product"], "units")
     for name, kinds in (
         ("backorders", {"new_backorders": "units", "late": "units", "backlog": "units", "revenue_deferred": "money"}),
-        ("in_transit", {"quantity": "units", "unit_value": "money", "value": "money"}),
+        ("in_transit", {"quantity": "units", "unit_value": "price", "value": "money"}),
         ("consumption", {"made": "units", "units_per_unit": "number", "component_units": "units"}),
         ("provenance", {}),
     ):
         if name in t and len(t[name]):
             df = t[name].head(max_rows)
-            ws = w.sheet(name, landscape=name != "provenance")
-            w.table(ws, df, kinds, widths={"value": 70} if name == "provenance" else None)
+            ws = w.sheet(name)
+            # Provenance's values are names, hashes and versions: no currency in its header.
+            w.table(ws, df, kinds, labels={"value": "Value"} if name == "provenance" else True)
             written.append(name)
             if len(t[name]) > max_rows:
                 notes[name] = f"the first {max_rows:,} of {len(t[name]):,} rows"
     _overview(w, overview, plan, case, prov, written, notes)
+    w.finish()
     wb.close()
     return written
 
@@ -340,34 +437,37 @@ def _finance_sheets(w: _Writer, t: dict[str, pd.DataFrame], periods: list[str], 
     led = t["ledger"]
     ws = w.sheet("ledger")
     cols = [c for c in ("object", "periods", "unit", "price_low", "price_high", "one_sided", "step", "predicted", "value_of_step", "revenue_recovered", "sentence") if c in led]
-    w.table(ws, led[cols].head(max_rows), {"price_low": "money", "price_high": "money", "predicted": "money0", "value_of_step": "money0", "revenue_recovered": "money0"}, widths={"sentence": 80, "object": 34}, wrap="sentence")
+    w.table(ws, led[cols].head(max_rows), {"price_low": "price", "price_high": "price", "predicted": "money", "value_of_step": "money", "revenue_recovered": "money"}, wrap="sentence", keys=1)
     top = led.head(10)
     if len(top):
         # The top ten: what a step of each is worth (re-solved; the prices' prediction where not).
         worth = top["value_of_step"].where(top["value_of_step"].notna(), top["predicted"]).abs()
         at = len(led) + 3
         ws.write_row(at, 0, ["Top limits", f"What a step is worth ({cur})"], w.head)
+        first = w.columns[ws.name][0]
         for i, (o, v) in enumerate(zip(top["object"], worth), start=1):
-            ws.write_string(at + i, 0, str(o))
-            ws.write_number(at + i, 1, float(v), w.fmt["money0"])
+            ws.write_string(at + i, 0, str(o), w.wrap)  # wrapped in the ledger's object column, never cut
+            ws.write_number(at + i, 1, float(v), w.fmt["money"])
+            if formats.lines(str(o), first) > 1:
+                ws.set_row(at + i, 15 * formats.lines(str(o), first))
         chart = w.wb.add_chart({"type": "bar"})
         chart.add_series({"name": "value of a step", "categories": ["ledger", at + 1, 0, at + len(top), 0], "values": ["ledger", at + 1, 1, at + len(top), 1], "fill": {"color": "#2F5597"}})
-        chart.set_title({"name": "The ten limits that cost the most"})
-        chart.set_legend({"none": True})
-        chart.set_y_axis({"reverse": True})
-        chart.set_x_axis({"name": cur, "num_format": "#,##0"})
-        ws.insert_chart(at + len(top) + 2, 0, chart, {"x_scale": 1.6, "y_scale": 1.2})
+        chart.set_title(_font({"name": "The ten limits that cost the most"}))
+        chart.set_legend(_font({"none": True}))
+        chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))  # names at the left, clear of negative bars
+        chart.set_x_axis(_font({"name": cur, "num_format": "#,##0"}))
+        w.chart(ws, at + len(top) + 2, chart, 1.6, 1.2)
     written.append("ledger")
     notes["ledger"] = "each limit's value over the year, re-solved; the sentences say it in words"
 
     pl = t["pnl"]
     ws = w.sheet("pnl")
-    kinds = {p: "money0" for p in [*periods, "year"]}
-    w.table(ws, pl.drop(columns="kind"), kinds, widths={"line": 46})
+    kinds = {p: "money" for p in [*periods, "year"]}
+    w.table(ws, pl.drop(columns="kind"), kinds, keys=1)
     for r, kind in enumerate(pl["kind"].tolist(), start=1):
         if kind == "percent":
             for i, p in enumerate([*periods, "year"], start=1):
-                ws.write_number(r, i, float(pl.iloc[r - 1][p]), w.fmt["percent"])
+                ws.write_number(r, i, float(pl.iloc[r - 1][p]), w.fmt["rate"])
         elif kind == "margin":
             ws.set_row(r, None, w.bold)
     _waterfall(w, ws, pl, len(pl) + 3, cur)
@@ -376,28 +476,29 @@ def _finance_sheets(w: _Writer, t: dict[str, pd.DataFrame], periods: list[str], 
 
     iv = t["inventory_value"]
     ws = w.sheet("working_capital")
-    w.table(ws, iv, {"on_hand_value": "money0", "in_transit_value": "money0", "inventory_value": "money0", "cost_of_goods": "money0", "days_of_inventory": "number"})
+    w.table(ws, iv, {c: formats.kind_of(c) for c in iv.columns if c != "period"})
     chart = w.wb.add_chart({"type": "column", "subtype": "stacked"})
     n = len(iv)
     for col, name, color in ((1, "on hand", "#2F5597"), (2, "in transit", "#9DC3E6")):
         chart.add_series({"name": name, "categories": ["working_capital", 1, 0, n, 0], "values": ["working_capital", 1, col, n, col], "fill": {"color": color}})
-    chart.set_title({"name": "Inventory value at each month's end"})
-    chart.set_y_axis({"name": cur, "num_format": "#,##0"})
-    ws.insert_chart(n + 2, 0, chart, {"x_scale": 1.6, "y_scale": 1.2})
+    chart.set_title(_font({"name": "Inventory value at each month's end"}))
+    chart.set_x_axis(_font({}))
+    chart.set_y_axis(_font({"name": cur, "num_format": "#,##0"}))
+    w.chart(ws, n + 2, chart, 1.6, 1.2)
     written.append("working_capital")
     notes["working_capital"] = "inventory value on hand and in transit by month, days of inventory; by site and family in working_capital.csv"
 
     for name, kinds in (
-        ("cash", {c: "money0" for c in ("revenue", "collected", "spent", "paid", "net_cash", "inventory_value", "receivables", "payables", "working_capital_change")}),
-        ("cost_to_serve", {"units": "units", "revenue": "money0", "allocated_cost": "money0", "cost_per_unit": "money", "marginal_cost_per_unit": "money", "margin": "money0", "margin_pct": "percent"}),
-        ("service_costs", {"target": "percent", "point_cost_predicted": "money0", "point_cost": "money0", "target_cost": "money0"}),
+        ("cash", {c: "money" for c in ("revenue", "collected", "spent", "paid", "net_cash", "inventory_value", "receivables", "payables", "working_capital_change")}),
+        ("cost_to_serve", {"units": "units", "revenue": "money", "allocated_cost": "money", "cost_per_unit": "price", "marginal_cost_per_unit": "price", "margin": "money", "margin_pct": "rate"}),
+        ("service_costs", {"target": "rate", "point_cost_predicted": "money", "point_cost": "money", "target_cost": "money"}),
         ("premium_freight", {"units": "units", "spend": "money"}),
     ):
         df = t.get(name)
         if df is None or not len(df):
             continue
         ws = w.sheet(name)
-        w.table(ws, df.head(max_rows), kinds, widths={"sentence": 80}, wrap="sentence" if "sentence" in df else "")
+        w.table(ws, df.head(max_rows), kinds, wrap="sentence" if "sentence" in df else "")
         written.append(name)
 
 
@@ -420,14 +521,28 @@ def _bottlenecks_sheet(w: _Writer, b: pd.DataFrame, periods: list[str], written:
     g = g.assign(_o=g["bottleneck"].map(order), _m=g["measure"].map(lambda m: kind[m.split(" ")[0]])).sort_values(["_o", "_m", "product"]).drop(columns=["_o", "_m"])
     cut = len(g) > max_rows
     g = g.head(max_rows)
-    at = w.table(ws, g, {p: "number" for p in periods}, widths={"bottleneck": 30})
-    ws.freeze_panes(1, 3)
+    row_kinds = ["hours" if "(hours)" in m else "units" for m in g["measure"].astype(str)]
+    at = w.table(ws, g, {p: row_kinds for p in periods}, keys=3, freeze=3)
     ws.write_string(at + 1, 0, "Why the lines bind", w.bold)
+    widths = w.columns[ws.name]
+    span = max(1, len(widths) - 1)
     for r, text in enumerate(dict.fromkeys(b["sentence"].astype(str)), start=at + 2):
-        ws.write_string(r, 0, text)
+        # A sentence across the sheet's width, wrapped: never a long line that shrinks the page.
+        ws.merge_range(r, 0, r, span, text, w.wrap)
+        ws.set_row(r, 15 * formats.lines(text, sum(widths[: span + 1])))
     written.append("bottlenecks")
     notes["bottlenecks"] = "each binding line's limit, use and load by product, and the stock built ahead because of it, month by month; each line in words below" + (
         f"; the first {max_rows:,} rows" if cut else "")
+
+
+#: Chart text: 11 pt like the cells, so a chart printed with its sheet's scale stays readable.
+CHART_FONT = 11
+
+
+def _font(options: dict) -> dict:
+    """Chart options (an axis, the title, the legend) with their text at ``CHART_FONT``."""
+    size = {"size": CHART_FONT}
+    return options | {"name_font": size | {"bold": True}, "num_font": size, "font": size}
 
 
 def _waterfall(w: _Writer, ws, pl: pd.DataFrame, at: int, cur: str) -> None:
@@ -452,32 +567,34 @@ def _waterfall(w: _Writer, ws, pl: pd.DataFrame, at: int, cur: str) -> None:
             running += v
             base, height = running, -v
         ws.write_string(at + i, 0, name)
-        ws.write_number(at + i, 1, base, w.fmt["money0"])
-        ws.write_number(at + i, 2, 0.0 if total else height, w.fmt["money0"])
-        ws.write_number(at + i, 3, height if total else 0.0, w.fmt["money0"])
+        ws.write_number(at + i, 1, base, w.fmt["money"])
+        ws.write_number(at + i, 2, 0.0 if total else height, w.fmt["money"])
+        ws.write_number(at + i, 3, height if total else 0.0, w.fmt["money"])
     n = len(steps)
     chart = w.wb.add_chart({"type": "column", "subtype": "stacked"})
     chart.add_series({"name": "base", "categories": ["pnl", at + 1, 0, at + n, 0], "values": ["pnl", at + 1, 1, at + n, 1], "fill": {"none": True}, "border": {"none": True}})
     chart.add_series({"name": "costs", "categories": ["pnl", at + 1, 0, at + n, 0], "values": ["pnl", at + 1, 2, at + n, 2], "fill": {"color": "#C55A11"}, "gap": 60})
     chart.add_series({"name": "revenue and margins", "categories": ["pnl", at + 1, 0, at + n, 0], "values": ["pnl", at + 1, 3, at + n, 3], "fill": {"color": "#2F5597"}})
-    chart.set_title({"name": "From revenue to margin (the year)"})
-    chart.set_y_axis({"name": cur, "num_format": "#,##0"})
-    chart.set_legend({"delete_series": [0]})
-    ws.insert_chart(at + n + 2, 0, chart, {"x_scale": 1.8, "y_scale": 1.3})
+    chart.set_title(_font({"name": "From revenue to margin (the year)"}))
+    chart.set_x_axis(_font({}))
+    chart.set_y_axis(_font({"name": cur, "num_format": "#,##0"}))
+    chart.set_legend(_font({"delete_series": [0]}))
+    w.chart(ws, at + n + 2, chart, 1.8, 1.3)
 
 
 def _summary(w: _Writer, ws, s: pd.DataFrame, kinds: pd.Series) -> None:
     ws.write_row(0, 0, ["Figure", "Value", "Unit"], w.head)
+    ws.write_string(0, 1, "Value", w.head_right)
     for r, (m, v, u, k) in enumerate(zip(s["metric"], s["value"], s["unit"], kinds), start=1):
-        ws.write_string(r, 0, str(m))
-        if k and isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(float(v)):
-            ws.write_number(r, 1, float(v), w.fmt[k])
+        ws.write_string(r, 0, str(m), w.text)
+        if k != "text" and isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(float(v)):
+            ws.write_number(r, 1, float(v) * formats.KINDS[k].scale, w.fmt[k])
         elif v is not None and not (isinstance(v, float) and math.isnan(v)):
-            ws.write_string(r, 1, str(v))
-        ws.write_string(r, 2, str(u))
-    ws.set_column(0, 0, 46)
-    ws.set_column(1, 1, 18)
-    ws.set_column(2, 2, 10)
+            # Text (the limits that cost the most) wraps in its cell rather than running on.
+            ws.write_string(r, 1, str(v), w.wrap)
+            ws.set_row(r, 15 * formats.lines(str(v), 18))
+        ws.write_string(r, 2, str(u), w.text)
+    w.set_widths(ws, [46, 18, 10])
     ws.autofilter(0, 0, len(s), 2)
     ws.repeat_rows(0)
     ws.freeze_panes(1, 0)
@@ -487,16 +604,18 @@ def _overview(w: _Writer, ws, plan: Plan, case: str, prov: pd.Series, sheets: li
     """The front sheet: the key figures in words and numbers, the top limits, where the tables are."""
     cur = plan.currency
     m = plan.metric
-    ws.set_column(0, 0, 44, w.wrap)
-    ws.set_column(1, 1, 16)
-    ws.set_column(2, 2, 80, w.wrap)
+    widths = (40, 14, 56)
+    w.set_widths(ws, list(widths))
+    ws.set_column(0, 0, widths[0], w.wrap)
+    ws.set_column(2, 2, widths[2], w.wrap)
 
-    def tall(r: int, *texts: str) -> None:  # rows as tall as their wrapped text (44 and 80 wide)
-        lines = max([1] + [math.ceil(len(t) / (width * 0.95)) for t, width in zip(texts, (44, 80))])
-        ws.set_row(r, 15 * lines)
+    def tall(r: int, *texts: str) -> None:  # rows as tall as their wrapped text
+        ws.set_row(r, 15 * max([1] + [formats.lines(t, width - 1, bold=i == 0) for i, (t, width) in enumerate(zip(texts, widths[::2]))]))
     ws.write_string(0, 0, f"Plan for {case}", w.title)
-    ws.write_string(1, 0, f"Optimal plan by {prov.get('solver', 'HiGHS')}, solved {prov.get('solved at (UTC)', '')} UTC.")
+    # One line that runs on across the empty cells beside it (not wrapped in column A).
+    ws.write_string(1, 0, f"Optimal plan by {prov.get('solver', 'HiGHS')}, solved {prov.get('solved at (UTC)', '')} UTC.", w.text)
     ws.write_row(3, 0, ["Key figure", "Value", "What it says"], w.head)
+    ws.write_string(3, 1, "Value", w.head_right)
     late, lost, owed = m("late_units"), m("lost_units"), m("backlog_at_end_units")
     # The key figures by their metric (label and unit from ``metrics``), each with what it says here.
     rows = [
@@ -514,25 +633,25 @@ def _overview(w: _Writer, ws, plan: Plan, case: str, prov: pd.Series, sheets: li
         ("inventory_value_end", "on hand after the last month, at unit value"),
         ("in_transit_end_units", f"worth {m('in_transit_end_value'):,.0f} {cur}, still on their way"),
     ]
-    kinds = {"money": "money0", "fraction": "percent", "units": "units"}
     for r, (key, text) in enumerate(rows, start=4):
         name, value = metrics.label(key), m(key)
         tall(r, name, text)
         ws.write_string(r, 0, name, w.bold)
         if math.isfinite(value):
-            ws.write_number(r, 1, value, w.fmt[kinds[metrics.METRICS[key].unit]])
-        ws.write_string(r, 2, text)
+            ws.write_number(r, 1, value, w.fmt[formats.of_unit(metrics.METRICS[key].unit)])
+        ws.write_string(r, 2, text, w.said)
     r = 4 + len(rows) + 1
     ws.write_row(r, 0, ["Limits that cost the most", "Shadow price", "What one more (or one less) is worth"], w.head)
+    ws.write_string(r, 1, "Shadow price", w.head_right)
     sp = plan.shadow_prices
     top = sp[sp["constraint"].isin([n for n, f in plan.families.items() if f.lever])]
     top = top.reindex(top["shadow_price"].abs().sort_values(ascending=False).index).head(10)
     for rec in top.to_dict("records"):
         r += 1
         keys = ", ".join(str(rec[c]) for c in plan.families[rec["constraint"]].index if rec.get(c) not in (None, "") and rec.get(c) == rec.get(c))
-        ws.write_string(r, 0, f"{rec['constraint']}: {keys}")
-        ws.write_number(r, 1, float(rec["shadow_price"]), w.fmt["money"])
-        ws.write_string(r, 2, str(rec["meaning"]))
+        ws.write_string(r, 0, f"{rec['constraint']}: {keys}", w.wrap)
+        ws.write_number(r, 1, float(rec["shadow_price"]), w.fmt["price"])
+        ws.write_string(r, 2, str(rec["meaning"]), w.said)
         tall(r, f"{rec['constraint']}: {keys}", str(rec["meaning"]))
     if not len(top):
         r += 1
@@ -542,16 +661,15 @@ def _overview(w: _Writer, ws, plan: Plan, case: str, prov: pd.Series, sheets: li
     for name in sheets[1:]:
         r += 1
         ws.write_string(r, 0, name, w.bold)
-        ws.write_string(r, 2, SHEETS.get(name, "") + (f" ({notes[name]})" if notes.get(name) else ""))
-        tall(r, name, SHEETS.get(name, "") + notes.get(name, ""))
+        ws.write_string(r, 2, SHEETS.get(name, "") + (f" ({notes[name]})" if notes.get(name) else ""), w.said)
+        tall(r, name, SHEETS.get(name, "") + (f" ({notes[name]})" if notes.get(name) else ""))
     r += 2
     ws.write_string(r, 0, "Shadow prices", w.bold)
     note = ("the change in total cost for one unit more of a limit: negative where more would save money. "
             "Where the plan changes course exactly at a limit, the prices for one more and one less differ and both are given.")
-    ws.write_string(r, 2, note)
+    ws.write_string(r, 2, note, w.said)
     tall(r, "", note)
     ws.repeat_rows(3)
-    ws.fit_to_pages(1, 0)
 
 
 def _shade_rows(ws, g: pd.DataFrame, column: str, value: str, first_value_col: int, w: _Writer) -> None:
@@ -580,19 +698,6 @@ def _properties(prov: pd.Series) -> dict[str, str]:
     }
 
 
-#: Number format of a plain table's column, by what its name says it holds.
-FRACTION_WORDS = ("fill_rate", "utilization", "target", "service_level")
-MONEY_WORDS = ("cost", "revenue", "price", "value", "spend")
-
-
-def _plain_kind(column: str) -> str:
-    if any(w in column for w in FRACTION_WORDS):
-        return "percent"
-    if column == "shadow_price" or any(w in column for w in MONEY_WORDS):
-        return "money"
-    return "number"
-
-
 def write_tables(tables: dict[str, pd.DataFrame], path: Path, properties: dict[str, str] | None = None) -> list[str]:
     """Plain tables as sheets (a case workbook such as the bundled example, a sheet to paste
     back into one): each column headed by its own name, numbers formatted by what the column
@@ -605,7 +710,9 @@ def write_tables(tables: dict[str, pd.DataFrame], path: Path, properties: dict[s
     w = _Writer(wb, "&L&A&CPage &P of &N")
     for name, df in tables.items():
         ws = w.sheet(name[:31])
-        w.table(ws, df, {c: _plain_kind(str(c)) for c in df.columns if df[c].dtype.kind in "fiu" or df[c].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).any()}, labels=False)
+        numeric = [c for c in df.columns if df[c].dtype.kind in "fiu" or df[c].map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)).any()]
+        w.table(ws, df, {c: formats.kind_of(str(c)) for c in numeric}, labels=False, keys=_keys(df))
+    w.finish()
     wb.close()
     return list(tables)
 
@@ -622,56 +729,79 @@ def write_study_workbook(study: str, tables: dict[str, pd.DataFrame], path: Path
     written = []
     for name, df in tables.items():
         ws = w.sheet(name)
-        kinds = {c: ("percent" if "fill_rate" in c or c.endswith("_pct") else "money0") for c in df.columns if df[c].dtype.kind == "f"}
-        if name in ("comparison", "kpi_changes", "base_kpis"):  # a KPI per row: numbers, and the top limits as text
-            kinds = {c: "number" for c in df.columns if c not in ("kpi", "unit")}
-        n = w.table(ws, df, kinds, widths={"kpi": 30, "variant": 40, "group": 36, "driver": 36, "actions": 40})
-        chart = _study_chart(w, study, name, df, n, currency)
-        if chart is not None:
-            ws.insert_chart(n + 2, 0, chart, {"x_scale": 1.8, "y_scale": 1.4})
+        kinds: dict[str, str | list[str]] = {c: formats.kind_of(c) for c in df.columns if df[c].dtype.kind in "fiu"}
+        if "kpi" in df and "unit" in df:  # a KPI per row: each row by its KPI's unit, a rate's change in points
+            units = df["unit"].tolist()
+            kinds = {c: [formats.of_unit(u, change=str(c).endswith("change")) for u in units] for c in df.columns if c not in ("kpi", "unit")}
+            df = df.assign(kpi=df["kpi"].map(metrics.label), unit=[formats.label_unit(u) for u in units])  # in words; the CSV keeps the names
+        n = w.table(ws, df, kinds, keys=_keys(df))
+        _study_chart(w, ws, study, name, df, n, currency)
         written.append(name)
+    w.finish()
     wb.close()
     return written
 
 
-def _study_chart(w: _Writer, study: str, name: str, df: pd.DataFrame, n: int, cur: str):
-    """A native chart of a study sheet, from the cells just written (None when none fits)."""
+def _keys(df: pd.DataFrame) -> int:
+    """How many leading columns name a row (text), repeated on each page of a wide sheet."""
+    n = 0
+    for c in df.columns:
+        if df[c].dtype.kind in "fiub":
+            break
+        n += 1
+    return min(n, 2)
+
+
+def _study_chart(w: _Writer, ws, study: str, name: str, df: pd.DataFrame, n: int, cur: str) -> None:
+    """A native chart of a study sheet below its table, from the cells just written (none
+    where none fits)."""
+    chart = _study_chart_of(w, ws, study, name, df, n, cur)
+    if chart is not None:
+        w.chart(ws, n + 2, chart, 1.8, max(1.4, 0.25 + 0.12 * len(df)) if study == "scenarios" else 1.4)
+
+
+def _study_chart_of(w: _Writer, ws, study: str, name: str, df: pd.DataFrame, n: int, cur: str):
     col = {c: i for i, c in enumerate(df.columns)}
     if study == "sensitivity" and name == "sensitivity" and len(df):
         # Tornado: the margin change of each group's step down and up, largest swing on top.
         chart = w.wb.add_chart({"type": "bar"})
         for side, color in (("margin_down", "#C55A11"), ("margin_up", "#2F5597")):
             chart.add_series({"name": f"step {side.split('_')[1]}", "categories": [name, 1, col["group"], len(df), col["group"]], "values": [name, 1, col[side], len(df), col[side]], "fill": {"color": color}, "overlap": 100, "gap": 40})
-        chart.set_title({"name": "Margin change of each assumption's step (tornado)"})
-        chart.set_y_axis({"reverse": True})
-        chart.set_x_axis({"name": cur, "num_format": "#,##0"})
+        chart.set_title(_font({"name": "Margin change of each assumption's step (tornado)"}))
+        chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))  # names at the left, clear of negative bars
+        chart.set_x_axis(_font({"name": cur, "num_format": "#,##0"}))
         return chart
     if study == "scenarios" and name == "playbook" and len(df):
         chart = w.wb.add_chart({"type": "bar"})
         for key, color in (("total_cost_protected", "#2F5597"), ("margin_protected", "#70AD47")):
             chart.add_series({"name": key.replace("_", " "), "categories": [name, 1, col["actions"], len(df), col["actions"]], "values": [name, 1, col[key], len(df), col[key]], "fill": {"color": color}})
-        chart.set_title({"name": "What the pre-approved actions protect against the shock alone"})
-        chart.set_y_axis({"reverse": True})
-        chart.set_x_axis({"name": cur, "num_format": "#,##0"})
+        chart.set_title(_font({"name": "What the pre-approved actions protect against the shock alone"}))
+        chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))  # names at the left, clear of negative bars
+        chart.set_x_axis(_font({"name": cur, "num_format": "#,##0"}))
         return chart
     if study == "scenarios" and name == "comparison":
         changes = [c for c in df.columns if str(c).endswith(": change")]
-        rows = [i for i, k in enumerate(df["kpi"], start=1) if k in ("cash_cost_to_serve", "contribution_margin", "revenue_lost", "premium_freight_spend")]
+        wanted = {metrics.label(k) for k in ("cash_cost_to_serve", "contribution_margin", "revenue_lost", "premium_freight_spend")}
+        rows = [i for i, k in enumerate(df["kpi"], start=1) if k in wanted]  # the sheet says KPIs by their labels
         if not changes or not rows:
             return None
-        chart = w.wb.add_chart({"type": "column"})
+        # Bars across, so each scenario's name reads level at the side of its bars.
+        chart = w.wb.add_chart({"type": "bar"})
         for r in rows:
             chart.add_series({"name": [name, r, col["kpi"]], "categories": [name, 0, col[changes[0]], 0, col[changes[-1]]], "values": [name, r, col[changes[0]], r, col[changes[-1]]]})
-        chart.set_title({"name": "Each scenario against the base"})
-        chart.set_y_axis({"name": cur, "num_format": "#,##0"})
+        chart.set_title(_font({"name": "Each scenario against the base"}))
+        chart.set_x_axis(_font({"name": cur, "num_format": "#,##0"}))
+        chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))  # names at the left, clear of negative bars
+        chart.set_legend(_font({"position": "bottom"}))
         return chart
     if study == "compare" and name == "bridge" and len(df) > 2:
         # Waterfall of total cost: plan A, each driver (Shapley where solved), plan B.
         key = "total_cost_shapley" if "total_cost_shapley" in df else "total_cost_in_order"
         at = n + 30
-        ws = w.wb.get_worksheet_by_name(name)
         ws.write_row(at, 0, ["Waterfall", "base", "up", "down", "total"], w.head)
-        running = 0.0
+        for j in range(1, 5):  # the helper's amounts need room, whatever the bridge's columns are
+            w.widen(ws, j, formats.width("money", df["total_cost"].abs().tolist(), most=20))
+        running, levels = 0.0, []
         for i, r in enumerate(df.to_dict("records"), start=1):
             ends = r["driver"] in ("plan A", "plan B")
             v = float(r["total_cost"]) if ends else float(r[key])
@@ -681,16 +811,23 @@ def _study_chart(w: _Writer, study: str, name: str, df: pd.DataFrame, n: int, cu
                 base = running + min(v, 0.0)
                 up, down, total = max(v, 0.0), max(-v, 0.0), 0.0
                 running += v
+            levels.append(running)
             ws.write_string(at + i, 0, str(r["driver"]))
             for j, x in enumerate((base, up, down, total), start=1):
-                ws.write_number(at + i, j, x, w.fmt["money0"])
+                ws.write_number(at + i, j, x, w.fmt["money"])
         k = len(df)
         chart = w.wb.add_chart({"type": "column", "subtype": "stacked"})
         for j, (label, fill) in enumerate((("base", None), ("cost up", "#C55A11"), ("cost down", "#70AD47"), ("plan total", "#2F5597")), start=1):
             style = {"fill": {"none": True}, "border": {"none": True}} if fill is None else {"fill": {"color": fill}}
             chart.add_series({"name": label, "categories": [name, at + 1, 0, at + k, 0], "values": [name, at + 1, j, at + k, j], "gap": 50, **style})
-        chart.set_title({"name": "From plan A's total cost to plan B's, by driver"})
-        chart.set_y_axis({"name": cur, "num_format": "#,##0"})
-        chart.set_legend({"delete_series": [0]})
+        chart.set_title(_font({"name": "From plan A's total cost to plan B's, by driver"}))
+        chart.set_x_axis(_font({}))
+        # The drivers are small next to the totals: the axis spans the levels the bars reach
+        # (not from 0), so each driver's step shows.
+        low, high = min(levels), max(levels)
+        pad = max(high - low, abs(high) * 0.01, 1.0) * 0.25
+        step = 10 ** math.floor(math.log10(pad))
+        chart.set_y_axis(_font({"name": cur, "num_format": "#,##0", "min": math.floor((low - pad) / step) * step, "max": math.ceil((high + pad) / step) * step}))
+        chart.set_legend(_font({"delete_series": [0]}))
         return chart
     return None

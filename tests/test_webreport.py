@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from aop.cli import main
+from aop.metrics import label
 from aop.webreport import MAX_TABLE_ROWS, plan_kpis
 from openpyxl import load_workbook
 
@@ -276,10 +277,10 @@ def test_study_pages_load_offline_with_every_chart_drawn(browser, study_runs, st
     assert len(shown) >= 5
     # The KPIs shown are the study workbook's: the base column of the comparison (plan B's column
     # of the KPI changes for a comparison).
-    sheet, column = ("kpi_changes", "Plan b") if study == "compare" else ("comparison" if study == "scenarios" else "base_kpis", "Base")
-    book = pd.read_excel(study_runs / f"{study}.xlsx", sheet_name=sheet).set_index("Kpi")[column]
+    sheet, column = ("kpi_changes", "Plan B") if study == "compare" else ("comparison" if study == "scenarios" else "base_kpis", "Base")
+    book = pd.read_excel(study_runs / f"{study}.xlsx", sheet_name=sheet).set_index("KPI")[column]
     for key, value in shown.items():
-        assert value == pytest.approx(float(book[key]), rel=1e-9, abs=1e-9), key
+        assert value == pytest.approx(float(book[label(key)]), rel=1e-9, abs=1e-9), key
 
 
 def test_a_hostile_case_shows_its_names_as_text_and_runs_nothing(browser, example_runs):
@@ -293,3 +294,45 @@ def test_a_hostile_case_shows_its_names_as_text_and_runs_nothing(browser, exampl
     labels = v.page.eval_on_selector_all("#capacity-chart-1 .ytick text", "ts => ts.map(t => t.textContent)")
     assert any(HOSTILE["PL1"] in t for t in labels), labels
     assert v.page.evaluate("() => document.querySelectorAll('.main-svg a').length") == 0
+
+
+#: Every table of a page: its id (or class), whether it (or a box around it inside its section)
+#: is wider than what holds it, its headers and its first row's cells.
+TABLES_JS = """() => Array.from(document.querySelectorAll('table.small, table.dataTable')).filter(t => t.offsetParent !== null).map(t => {
+  const section = t.closest('section');
+  let clipped = t.getBoundingClientRect().right > section.getBoundingClientRect().right - 1;
+  for (let p = t.parentElement; p && p !== section; p = p.parentElement) { if (p.scrollWidth > p.clientWidth + 1) clipped = true; }
+  return {id: t.id || t.className, clipped,
+          head: Array.from(t.querySelectorAll('thead th')).map(th => th.textContent.trim()),
+          rows: Array.from(t.querySelectorAll('tbody tr')).map(tr => Array.from(tr.querySelectorAll('td')).map(td => td.textContent.trim()))};
+})"""
+
+
+@pytest.mark.parametrize("page", ["plan", "scenarios", "sensitivity", "compare"])
+def test_no_table_is_cut_off_and_tables_speak_the_workbooks_words(browser, example_runs, study_runs, page):
+    if page != "plan":  # as aop report rebuilds it from the CSVs (the tornado's currency too)
+        assert main(["report", str(study_runs)]) == 0
+    path = example_runs["plan"] / "report.html" if page == "plan" else study_runs / f"{page}.html"
+    v = Visit(browser, path)  # 1400 px wide
+    tables = v.page.evaluate(TABLES_JS)
+    assert tables
+    for t in tables:
+        assert not t["clipped"], (page, t["id"])
+        # Headers in words, as the workbook writes them: no snake_case, no empty "()".
+        assert not [h for h in t["head"] if "_" in h or "()" in h], (page, t["id"], t["head"])
+    cells = [c for t in tables for r in t["rows"] for c in r]
+    # A rate is a percent ('99.67%'), never a bare fraction such as 0.98 or 1.00.
+    head_rows = {(t["id"], h): [r[i] for r in t["rows"] if i < len(r)] for t in tables for i, h in enumerate(t["head"])}
+    rates = [c for (tid, h), col in head_rows.items() if any(w in h.lower() for w in ("fill rate", "target", "margin %", "utilization")) and "cost" not in h.lower() for c in col if c]
+    if page in ("plan", "scenarios", "compare"):
+        assert rates or any(c.endswith("%") for c in cells), page
+    for c in rates:
+        assert c.endswith("%") or c.endswith("pts"), (page, c)
+    # In a table of KPIs, the fill rate's row: percents, its changes in points.
+    fill = [r[2:] for t in tables for r in t["rows"] if r and r[0] == label("fill_rate")]
+    if page in ("scenarios", "compare"):
+        assert fill, page
+    for row in fill:
+        assert all(c.endswith(("%", " pts")) for c in row if c), (page, row)
+    titles = v.page.evaluate("() => Array.from(document.querySelectorAll('.gtitle')).map(t => t.textContent)")
+    assert titles and not [t for t in titles if "()" in t], titles

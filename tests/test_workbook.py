@@ -97,6 +97,26 @@ def test_numbers_as_a_planner_types_them(tables):
     ]
 
 
+def test_the_template_readme_reads_whole_and_its_comments_say_something(tmp_path):
+    from aop.schema import TABLES
+
+    path = tmp_path / "t.xlsx"
+    assert main(["template", str(path)]) == 0
+    wb = load_workbook(path)
+    readme = wb["README"]
+    # The introduction spans the columns (merged), in a row as tall as its wrapped lines.
+    assert "A2:F2" in {str(r) for r in readme.merged_cells.ranges}
+    assert readme.cell(2, 1).value.startswith("One sheet per table: header in row 1, one row per record.")
+    assert readme.row_dimensions[2].height >= 30
+    meanings = [r[5] for r in readme.iter_rows(min_row=5, values_only=True) if r[1]]
+    assert meanings and not [m for m in meanings if str(m).startswith(";")]
+    assert "One of plant, dc, supplier" in meanings
+    comments = [c.comment.text for t in TABLES for c in wb[t][1] if c.comment]
+    assert len(comments) == sum(len(t.columns) for t in TABLES.values())
+    assert not [c for c in comments if "blank: blank" in c]
+    assert wb["products"]["B1"].comment.text.startswith("Optional: may be left blank.")
+
+
 # ------------------------------------------------------------------ the plan workbook
 
 
@@ -116,12 +136,29 @@ def test_every_sheet_prints_like_a_report(plan_book):
     assert wb.sheetnames[0] == "overview"
     for ws in wb.worksheets:
         ps = ws.page_setup
-        assert (ps.fitToWidth or 1) == 1 and ps.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title  # 1 wide is the default
+        assert ps.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title  # as many pages down as it takes
         assert ws.print_title_rows, ws.title
         assert "my && case.xlsx" in ws.oddFooter.left.text, ws.title  # '&' doubled: a literal in a footer
         if ws.title not in ("overview",):
             assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), ws.title
-    assert wb["shipments"].page_setup.orientation == "landscape"
+    # Orientation by width: this case's three months fit a portrait page, as do summary and provenance.
+    assert wb["shipments"].page_setup.orientation == wb["summary"].page_setup.orientation == wb["provenance"].page_setup.orientation == "portrait"
+    assert wb["limits"].page_setup.orientation == "landscape"
+
+
+def test_a_sheet_prints_portrait_landscape_or_on_more_pages_by_its_width():
+    from aop.formats import page_layout
+
+    # A column of 10 characters prints 7.1 x 10 + 3 = 74 pt wide at full size; at the least
+    # scale (0.78) a portrait page holds (8.27 - 0.8) x 72 / 0.78 = 689.5 pt, a landscape one
+    # (11 - 0.8) x 72 / 0.78 = 941.5 pt.
+    assert page_layout([10] * 9) == (False, 1)  # 666 pt
+    assert page_layout([10] * 10) == (True, 1)  # 740 pt
+    assert page_layout([10] * 12) == (True, 1)  # 888 pt
+    # 13 columns (962 pt), the first repeated on each page: 888 pt of the rest over pages that
+    # hold 941.5 - 74 = 867.5 pt, less a tenth for the column that does not fit: two pages.
+    assert page_layout([10] * 13, keys=1) == (True, 2)
+    assert page_layout([10] * 30, keys=1) == (True, 3)  # 2146 / 780.75 = 2.7
 
 
 def test_headers_are_words_and_numbers_are_formatted_by_what_they_are(plan_book):
@@ -132,8 +169,8 @@ def test_headers_are_words_and_numbers_are_formatted_by_what_they_are(plan_book)
     first = ws.cell(2, 6)
     assert first.number_format == "#,##0"
     summary = {r[0].value: r[1] for r in wb["summary"].iter_rows(min_row=2)}
-    assert summary["Total cost (the objective)"].number_format == "#,##0.00"
-    assert summary["On-time fill rate"].number_format == "0.0%"
+    assert summary["Total cost (the objective)"].number_format == "#,##0"  # money amounts in whole units
+    assert summary["On-time fill rate"].number_format == "0.00%"
     assert summary["Variables"].number_format == "#,##0"
     limits = wb["limits"]
     assert next(c.value for c in limits[1]) == "Constraint" and "What it means" in [c.value for c in limits[1]]
@@ -155,9 +192,45 @@ def test_utilization_above_95_percent_is_shaded_and_overtime_explained(plan_book
     wb, _, _ = plan_book
     ws = wb["capacity"]
     util = [r for r in ws.iter_rows(min_row=2) if str(r[2].value).startswith("utilization (above 100 % = overtime)")]
-    assert util and util[0][3].number_format == "0.0%"
+    assert util and util[0][3].number_format == "0.00%"
     ranges = [str(r.sqref) for r in ws.conditional_formatting]
     assert any(rng.startswith(f"D{util[0][0].row}") for rng in ranges), ranges
+
+
+def test_grids_leave_out_all_zero_rows_and_say_how_many(plan_book):
+    wb, plan, _ = plan_book
+    inv = plan.tables["inventory"]
+    zero = (inv.groupby(["site", "product"])["on_hand"].apply(lambda q: (q.abs() < 0.5).all())).sum()
+    assert zero > 0  # the small case has stock at DC1 only
+    rows = list(wb["inventory"].iter_rows(values_only=True))
+    body = [r for r in rows[1:] if r[0] not in (None, "Total") and not str(r[0]).endswith("has every row.")]
+    assert len(body) == inv.groupby(["site", "product"]).ngroups - zero
+    for r in body:
+        assert any(abs(v) >= 0.5 for v in r[2:-1] if isinstance(v, (int, float))), r
+    note = [r[0] for r in rows if r[0] and str(r[0]).endswith("has every row.")]
+    assert note == [f"{zero:,} row{'s' if zero > 1 else ''} with nothing in any month left out; inventory.csv has every row."]
+
+
+def test_capacity_reads_regular_then_used_then_overtime(plan_book):
+    wb, _, _ = plan_book
+    measures = [r[2] for r in wb["capacity"].iter_rows(min_row=2, values_only=True) if r[1]]
+    order = ["regular hours", "hours used", "overtime allowed", "overtime used", "utilization (above 100 % = overtime)"]
+    assert measures and [m for m in order if m in measures] == measures[: len(set(measures))]
+
+
+def test_the_overview_label_and_value_share_a_line_and_headers_say_no_false_unit(plan_book):
+    wb, _, _ = plan_book
+    ws = wb["overview"]
+    assert not ws["A2"].alignment.wrap_text  # the solve's time runs on, never wraps
+    for r in range(5, 10):
+        assert ws.cell(r, 1).alignment.vertical == ws.cell(r, 2).alignment.vertical == ws.cell(r, 3).alignment.vertical == "top", r
+    assert [c.value for c in wb["provenance"][1]] == ["Item", "Value"]  # hashes and versions, not money
+    # A name column is as wide as its longest name is drawn (capitals are wider than digits).
+    from aop.formats import text_width
+
+    demand = wb["demand"]
+    customers = [r[1] for r in demand.iter_rows(min_row=2, values_only=True) if r[1]]
+    assert demand.column_dimensions["B"].width >= max(text_width(c) for c in customers)
 
 
 def test_the_overview_gives_the_figures_and_where_the_tables_are(plan_book):
