@@ -112,18 +112,25 @@ def _shape(built: Built) -> _Shape:
     T = len(case.periods)
     legs = built.legs
     names = list(case.period_names)
-    sites = pd.Index(pd.unique(np.concatenate([
-        *(var[n]["site"].to_numpy(dtype=object) for n in ("make", "outsource", "buy", "inv")),
-        var["ship"]["origin"].to_numpy(dtype=object), var["ship"]["destination"].to_numpy(dtype=object), var["deliver"]["origin"].to_numpy(dtype=object),
-        case.inventory["site"].to_numpy(dtype=object), case.receipts["site"].to_numpy(dtype=object), case.bom["site"].to_numpy(dtype=object),
-    ])))
-    products = pd.Index(pd.unique(np.concatenate([case.products["product"].to_numpy(dtype=object), case.bom["component"].to_numpy(dtype=object)])))
+    def objects(*arrays: pd.Series | np.ndarray) -> np.ndarray:
+        return np.concatenate([np.asarray(x, dtype=object) for x in arrays]) if arrays else np.zeros(0, dtype=object)
+
+    # Names as integers: sites and products by their place among the names seen.
+    ship, deliver, make, inv, ot = var["ship"], var["deliver"], var["make"], var["inv"], var["overtime_hours"]
+    sites = pd.Index(pd.unique(objects(*(var[n]["site"] for n in ("make", "outsource", "buy", "inv")), ship["origin"], ship["destination"], deliver["origin"],
+                                       case.inventory["site"], case.receipts["site"], case.bom["site"])), dtype=object)
+    products = pd.Index(pd.unique(objects(case.products["product"], case.bom["component"])), dtype=object)
     P, span = len(products), T + 1
 
-    def code(site: pd.Series | np.ndarray, product: pd.Series | np.ndarray, t: np.ndarray) -> np.ndarray:
+    def site(x: pd.Series | np.ndarray) -> np.ndarray:
+        return sites.get_indexer(np.asarray(x, dtype=object)).astype(np.int64)
+
+    def product(x: pd.Series | np.ndarray) -> np.ndarray:
+        return products.get_indexer(np.asarray(x, dtype=object)).astype(np.int64)
+
+    def code(s: np.ndarray, p: np.ndarray, t: np.ndarray) -> np.ndarray:
         """One integer per site, product and period (-1 where the site or product is unknown)."""
-        s, p = sites.get_indexer(np.asarray(site, dtype=object)), products.get_indexer(np.asarray(product, dtype=object))
-        return np.where((s >= 0) & (p >= 0), (s.astype(np.int64) * P + p) * span + np.asarray(t, dtype=np.int64), -1)
+        return np.where((s >= 0) & (p >= 0), (s * P + p) * span + np.asarray(t, dtype=np.int64), -1)
 
     def pairs(left: pd.DataFrame, right: pd.DataFrame, on: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Row positions of ``left`` and ``right`` that match on ``on``, in ``merge``'s order."""
@@ -131,12 +138,12 @@ def _shape(built: Built) -> _Shape:
         m = lf.merge(pd.DataFrame({k: right[k].to_numpy() for k in on}).assign(_r=np.arange(len(right))), on=on)
         return m["_l"].to_numpy(dtype=np.int64), m["_r"].to_numpy(dtype=np.int64)
 
-    fixed_codes = {n: code(var[n]["site"], var[n]["product"], var[n]["t"].to_numpy()) for n in ("make", "outsource", "buy", "inv")}
-    ship, deliver = var["ship"], var["deliver"]
+    fixed_codes = {n: code(site(var[n]["site"]), product(var[n]["product"]), var[n]["t"].to_numpy()) for n in ("make", "outsource", "buy", "inv")}
     dep, arr = legs["dep"].to_numpy(dtype=np.int64), legs["arr"].to_numpy(dtype=np.int64)
     s_row, s_leg = pairs(ship, legs, ["lane", "t"])
-    s_from = code(ship["origin"].to_numpy()[s_row], ship["product"].to_numpy()[s_row], dep[s_leg])
-    s_to = code(ship["destination"].to_numpy()[s_row], ship["product"].to_numpy()[s_row], arr[s_leg])
+    ship_product = product(ship["product"])[s_row]
+    s_from = code(site(ship["origin"])[s_row], ship_product, dep[s_leg])
+    s_to = code(site(ship["destination"])[s_row], ship_product, arr[s_leg])
     arrives = arr[s_leg] < T
     cand = np.unique(np.concatenate([*fixed_codes.values(), s_from, s_to[arrives]]))
 
@@ -153,46 +160,55 @@ def _shape(built: Built) -> _Shape:
     fixed = allfixed[np.sort(first)]
     is_fixed = np.zeros(len(cand), dtype=bool)
     is_fixed[fixed] = True
-    inv = var["inv"]
-    carry_to = find(code(inv["site"], inv["product"], inv["t"].to_numpy() + 1))
+    inv_s, inv_p, inv_t = site(inv["site"]), product(inv["product"]), inv["t"].to_numpy(dtype=np.int64)
+    carry_to = find(code(inv_s, inv_p, inv_t + 1))
     d_row, d_leg = pairs(deliver, legs, ["lane", "t"])
-    d_from = find(code(deliver["origin"].to_numpy()[d_row], deliver["product"].to_numpy()[d_row], dep[d_leg]))
+    d_from = find(code(site(deliver["origin"])[d_row], product(deliver["product"])[d_row], dep[d_leg]))
     # served: the delivery legs grouped by product, customer and period of arrival, in the
-    # order groupby sorts them (the names' order, period names too).
-    keys = pd.DataFrame({"product": deliver["product"].to_numpy(dtype=object)[d_row], "customer": deliver["destination"].to_numpy(dtype=object)[d_row],
-                         "period": np.array(names, dtype=object)[arr[d_leg]] if len(d_leg) else np.zeros(0, dtype=object)})
-    group = keys.groupby(["product", "customer", "period"], sort=True).ngroup().to_numpy(dtype=np.int64) if len(keys) else np.zeros(0, dtype=np.int64)
-    served_keys = keys.groupby(["product", "customer", "period"], as_index=False, sort=True).size()[["product", "customer", "period"]] if len(keys) else keys
-    modes = pd.Index(pd.unique(np.concatenate([ship["mode"].to_numpy(dtype=object), deliver["mode"].to_numpy(dtype=object)])))
+    # order groupby sorts them (by name, period names too).
+    pc, pu = pd.factorize(deliver["product"].to_numpy(dtype=object), sort=True)
+    cc, cu = pd.factorize(deliver["destination"].to_numpy(dtype=object), sort=True)
+    name_rank = np.argsort(np.argsort(np.array(names, dtype=object), kind="stable"), kind="stable")
+    gcode = (pc.astype(np.int64)[d_row] * max(len(cu), 1) + cc[d_row]) * max(T, 1) + name_rank[arr[d_leg]] if len(d_leg) else np.zeros(0, dtype=np.int64)
+    ucode, group = np.unique(gcode, return_inverse=True)
+    rank_name = np.empty(T, dtype=np.int64)
+    rank_name[name_rank] = np.arange(T)
+    gp, rem = np.divmod(ucode, max(len(cu), 1) * max(T, 1))
+    gc, gt = np.divmod(rem, max(T, 1))
+    served_keys = pd.DataFrame({"product": np.asarray(pu, dtype=object)[gp], "customer": np.asarray(cu, dtype=object)[gc], "period": np.array(names, dtype=object)[rank_name[gt]]})
+    modes = pd.Index(pd.unique(objects(ship["mode"], deliver["mode"])), dtype=object)
     mode = {n: modes.get_indexer(var[n]["mode"].to_numpy(dtype=object)).astype(np.int64) for n in ("ship", "deliver")}
-    make = var["make"]
     b_make, b_row = pairs(make, case.bom, ["site", "product"])
-    b_comp = find(code(make["site"].to_numpy()[b_make], case.bom["component"].to_numpy()[b_row], make["t"].to_numpy()[b_make]))
+    make_s, make_t = site(make["site"]), make["t"].to_numpy(dtype=np.int64)
+    b_comp = find(code(make_s[b_make], product(case.bom["component"])[b_row], make_t[b_make]))
     r_make, r_row = pairs(make, case.routings, ["site", "product"])
-    ot = var["overtime_hours"]
-    gkeys = pd.DataFrame({"site": make["site"].to_numpy(dtype=object)[r_make], "resource": case.routings["resource"].to_numpy(dtype=object)[r_row], "t": make["t"].to_numpy()[r_make]})
-    r_group = gkeys.groupby(["site", "resource", "t"], sort=False).ngroup().to_numpy(dtype=np.int64) if len(gkeys) else np.zeros(0, dtype=np.int64)
-    group_ot = np.full(int(r_group.max()) + 1 if len(r_group) else 0, -1, dtype=np.int64)
-    if len(r_group) and len(ot):
-        one = gkeys.assign(_g=r_group).drop_duplicates("_g")
-        gi, oi = pairs(one, ot, ["site", "resource", "t"])
-        group_ot[one["_g"].to_numpy()[gi]] = oi
+    # Overtime: each made unit's routing rows, grouped by site, resource and period.
+    resources = pd.Index(pd.unique(objects(case.routings["resource"], ot["resource"])), dtype=object)
+    R = max(len(resources), 1)
+    rcode = (make_s[r_make] * R + resources.get_indexer(case.routings["resource"].to_numpy(dtype=object))[r_row]) * span + make_t[r_make]
+    ugroup, r_group = np.unique(rcode, return_inverse=True)
+    ocode = (site(ot["site"]) * R + resources.get_indexer(ot["resource"].to_numpy(dtype=object))) * span + ot["t"].to_numpy(dtype=np.int64)
+    group_ot = np.full(len(ugroup), -1, dtype=np.int64)
+    if len(ugroup) and len(ot):
+        j = np.minimum(np.searchsorted(ugroup, ocode), len(ugroup) - 1)
+        hit = ugroup[j] == ocode
+        group_ot[j[hit]] = np.flatnonzero(hit)
     inventory = case.inventory
-    opening_at = find(code(inventory["site"], inventory["product"], np.zeros(len(inventory), dtype=np.int64)))
+    opening_at = find(code(site(inventory["site"]), product(inventory["product"]), np.zeros(len(inventory), dtype=np.int64)))
     period_t = dict(zip(case.periods["period"], case.periods["t"], strict=True))
     rt = case.receipts["period"].map(period_t)
     known = rt.notna().to_numpy()
     rows = np.flatnonzero(known)
     receipt_t = rt.to_numpy()[known].astype(np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
-    receipt_at = find(code(case.receipts["site"].to_numpy()[rows], case.receipts["product"].to_numpy()[rows], receipt_t))
+    receipt_at = find(code(site(case.receipts["site"])[rows], product(case.receipts["product"])[rows], receipt_t))
     cs, rest = np.divmod(cand, span)
     cs, cp = np.divmod(cs, P)
     return _Shape(
         node_site=sites.to_numpy(dtype=object)[cs], node_product=products.to_numpy(dtype=object)[cp], node_t=rest,
-        node_uv_at=pd.Index(case.products["product"]).get_indexer(products.to_numpy(dtype=object)[cp]),
+        node_uv_at=pd.Index(case.products["product"].to_numpy(dtype=object), dtype=object).get_indexer(products.to_numpy(dtype=object))[cp],
         fixed=fixed, is_fixed=is_fixed, at=at, carry_to=np.where(inv["t"].to_numpy() < T - 1, carry_to, -1),
         ship_row=s_row, ship_leg=s_leg, ship_from=find(s_from), ship_to=np.where(arrives, find(s_to), -1),
-        deliver_row=d_row, deliver_leg=d_leg, deliver_from=d_from, served_group=group, served_keys=served_keys.reset_index(drop=True),
+        deliver_row=d_row, deliver_leg=d_leg, deliver_from=d_from, served_group=group, served_keys=served_keys,
         mode=mode, modes=modes.to_numpy(dtype=object),
         bom_make=b_make, bom_row=b_row, bom_comp=b_comp,
         route_make=r_make, route_row=r_row, route_group=r_group, group_ot=group_ot,
