@@ -65,7 +65,7 @@ def trace_values(built: Built, x: Mapping[str, np.ndarray], c: Mapping[str, np.n
 def cost_of_goods_sold(built: Built, x: Mapping[str, np.ndarray], c: Mapping[str, np.ndarray]) -> float:
     """The cost of the units delivered (money), holding apart: the sum of ``trace``'s
     ``served`` without holding, without making its tables."""
-    return _Traced(built, x, c, holding=False).served_total()
+    return _Traced(built, x, c, holding=False, totals=True).served_total()
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,9 @@ def _shape(built: Built) -> _Shape:
 class _Traced:
     """One plan's trace: the node costs solved from its values, and its tables on demand."""
 
-    def __init__(self, built: Built, x: Mapping[str, np.ndarray], c: Mapping[str, np.ndarray], holding: bool):
+    def __init__(self, built: Built, x: Mapping[str, np.ndarray], c: Mapping[str, np.ndarray], holding: bool, totals: bool = False):
+        """``totals``: solve for each node's whole average cost alone (one right-hand side,
+        enough for ``served_total``), not by element."""
         from scipy.sparse import coo_array
         from scipy.sparse.linalg import spsolve
 
@@ -347,7 +349,9 @@ class _Traced:
         rhs[none, :] = 0.0
         rhs[none, col[FROM_OUTSIDE]] = uv_node[cands[none]]
         self.inflow = inflow
-        self.cost = np.asarray(spsolve(A, rhs), dtype=float).reshape(n, E) if n else np.zeros((0, E))
+        if totals:  # the system is linear: the elements' sum solves the sum of their sides
+            rhs = rhs.sum(axis=1, keepdims=True)
+        self.cost = np.asarray(spsolve(A, rhs), dtype=float).reshape(n, rhs.shape[1]) if n else np.zeros((0, rhs.shape[1]))
         self.T, self.names = T, np.array(case.period_names, dtype=object)
         self._legs = {"ship": us, "deliver": ud}
         self._units = {"ship": xs[S.ship_row[us]] * share[S.ship_leg[us]], "deliver": xd[S.deliver_row[ud]] * share[S.deliver_leg[ud]]}
@@ -402,7 +406,7 @@ class _Traced:
     def served_total(self) -> float:
         """The sum of ``served``'s elements (money)."""
         units = self._units["deliver"]
-        total = float(self.cost[self._from["deliver"]].sum(axis=1) @ units) + float(units @ self._freight["deliver"])
+        total = float(self.cost.sum(axis=1)[self._from["deliver"]] @ units) + float(units @ self._freight["deliver"])
         return total + (float(units @ self._holding["deliver"]) if self.holding else 0.0)
 
     def transit(self) -> pd.DataFrame:
