@@ -223,7 +223,7 @@ class _Traced:
         """``totals``: solve for each node's whole average cost alone (one right-hand side,
         enough for ``served_total``), not by element."""
         from scipy.sparse import coo_array
-        from scipy.sparse.linalg import spsolve
+        from scipy.sparse.linalg import spsolve, spsolve_triangular
 
         ctx = built.context
         S = _shape(built) if ctx is None else ctx.memo("costing trace", lambda: _shape(built))
@@ -342,8 +342,13 @@ class _Traced:
         cols.append(frm)
         vals.append(-units)
         diag = np.where(inflow > 0, inflow, 1.0)
+        # A node draws only on nodes of its own period or earlier: numbered by period, the
+        # system is (nearly always) lower triangular and solved by substitution; where
+        # same-period flows or components run against that order, by LU.
+        pos = np.empty(n, dtype=np.int64)
+        pos[np.argsort(S.node_t[cands], kind="stable")] = np.arange(n)
         ij = np.arange(n)
-        A = coo_array((np.concatenate([diag, *vals]), (np.concatenate([ij, *rows]), np.concatenate([ij, *cols]))), shape=(n, n)).tocsc()
+        i, j = pos[np.concatenate([ij, *rows])], pos[np.concatenate([ij, *cols])]
         # A node nothing came into sends nothing on: its unit_value stands in, from outside.
         none = inflow <= 0
         rhs[none, :] = 0.0
@@ -351,7 +356,16 @@ class _Traced:
         self.inflow = inflow
         if totals:  # the system is linear: the elements' sum solves the sum of their sides
             rhs = rhs.sum(axis=1, keepdims=True)
-        self.cost = np.asarray(spsolve(A, rhs), dtype=float).reshape(n, rhs.shape[1]) if n else np.zeros((0, rhs.shape[1]))
+        b = np.empty_like(rhs)
+        b[pos] = rhs
+        A = coo_array((np.concatenate([diag, *vals]), (i, j)), shape=(n, n))
+        if not n:
+            solved = np.zeros((0, rhs.shape[1]))
+        elif (i >= j).all():
+            solved = spsolve_triangular(A.tocsr(), b, lower=True)
+        else:
+            solved = spsolve(A.tocsc(), b)
+        self.cost = np.asarray(solved, dtype=float).reshape(n, rhs.shape[1])[pos]
         self.T, self.names = T, np.array(case.period_names, dtype=object)
         self._legs = {"ship": us, "deliver": ud}
         self._units = {"ship": xs[S.ship_row[us]] * share[S.ship_leg[us]], "deliver": xd[S.deliver_row[ud]] * share[S.deliver_leg[ud]]}
