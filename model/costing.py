@@ -411,9 +411,8 @@ class _Traced:
         by = np.zeros((R, E))
         for j in range(E):
             by[:, j] = np.bincount(g, weights=lc[:, j], minlength=R)
-        keys = S.served_keys[present].reset_index(drop=True)
-        out = pd.concat([pd.DataFrame({"product": keys["product"].to_numpy(), "customer": keys["customer"].to_numpy(), "period": keys["period"].to_numpy(), "units": units}),
-                         pd.DataFrame(by, columns=self.elements)], axis=1)
+        keys = S.served_keys.take(np.flatnonzero(present)).reset_index(drop=True)
+        out = pd.concat([keys.assign(units=units), pd.DataFrame(by, columns=self.elements)], axis=1)
         out["cost"] = by.sum(axis=1)
         return out
 
