@@ -366,7 +366,7 @@ class _Traced:
         else:
             solved = spsolve(A.tocsc(), b)
         self.cost = np.asarray(solved, dtype=float).reshape(n, rhs.shape[1])[pos]
-        self.T, self.names = T, np.array(case.period_names, dtype=object)
+        self.T = T
         self._legs = {"ship": us, "deliver": ud}
         self._units = {"ship": xs[S.ship_row[us]] * share[S.ship_leg[us]], "deliver": xd[S.deliver_row[ud]] * share[S.deliver_leg[ud]]}
         self._dep = {"ship": dep[S.ship_leg[us]], "deliver": dep[S.deliver_leg[ud]]}
