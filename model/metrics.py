@@ -69,8 +69,7 @@ def _premium(name: str) -> Callable[[Figures], float]:
 def _cost_of_goods_sold(f: Figures) -> float:
     # The cost of the units delivered, traced along the flows (costing.trace, holding apart):
     # what was made and not sold is stock, not cost (the P&L's cost of goods sold).
-    tr = f.at_cost
-    return float(tr.served[tr.elements].to_numpy().sum())
+    return f.cost_of_goods_sold
 
 
 def _margin(f: Figures) -> float:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .build import Built
-from .costing import Trace, trace
+from .costing import Trace, cost_of_goods_sold, trace_values
 from .families import ONE, Family, index_columns, review_order
 from .lp import dot
 from .solve import Solution
@@ -112,8 +112,22 @@ class Figures:
     @cached_property
     def at_cost(self) -> Trace:
         """The plan's costs traced along its flows, holding apart (``costing.trace``): the
-        cost of goods sold and the stock at cost."""
-        return trace(self.built, self.v, holding=False)
+        cost of goods sold and the stock at cost. Read from the LP's arrays."""
+        return trace_values(self.built, *self._traced_arrays(), holding=False)
+
+    @cached_property
+    def cost_of_goods_sold(self) -> float:
+        """The cost of the units delivered (money), holding apart: the sum of ``at_cost``'s
+        ``served``, without making its tables when they are not made yet."""
+        if "at_cost" in self.__dict__:
+            tr = self.at_cost
+            return float(tr.served[tr.elements].to_numpy().sum())
+        return cost_of_goods_sold(self.built, *self._traced_arrays())
+
+    def _traced_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Values and costs of the families the trace reads."""
+        names = ("make", "outsource", "buy", "inv", "ship", "deliver", "overtime_hours")
+        return {n: self.x(n) for n in names}, {n: self.c(n) for n in names}
 
     @cached_property
     def quantity(self) -> pd.DataFrame:

@@ -142,6 +142,63 @@ def test_cost_of_goods_sold_reconciles_in_the_example(example_model):
     assert cogs.to_numpy() == pytest.approx(rec.to_numpy(), rel=1e-9, abs=1e-3)
 
 
+def _same_trace(a, b) -> None:
+    assert a.elements == b.elements
+    for x, y in ((a.nodes, b.nodes), (a.served, b.served), (a.transit, b.transit)):
+        assert list(x.columns) == list(y.columns) and len(x) == len(y)
+        for c in x.columns:
+            if x[c].dtype.kind == "f":
+                assert x[c].to_numpy() == pytest.approx(y[c].to_numpy(), rel=1e-9, abs=1e-9)
+            else:
+                assert x[c].tolist() == y[c].tolist()
+
+
+def test_the_margin_kpi_reads_the_traced_cost_of_goods_sold(example_model):
+    # The KPI's cheap path (no tables) is the sum of the trace's deliveries, which the P&L shows.
+    from aop.metrics import evaluate
+    from aop.results import Figures
+
+    f = Figures.of(example_model)
+    cheap = f.cost_of_goods_sold
+    assert "at_cost" not in f.__dict__
+    tr = Figures.of(example_model).at_cost
+    assert cheap == pytest.approx(float(tr.served[tr.elements].to_numpy().sum()), rel=1e-12)
+    pl = S.pnl(example_model).set_index("line")
+    assert cheap == pytest.approx(-pl.loc[[e for e in tr.elements if e in pl.index], "year"].sum(), rel=1e-12)
+    assert evaluate(f, ["contribution_margin"])["contribution_margin"] == pytest.approx(pl.loc["contribution margin", "year"], rel=1e-12)
+
+
+def test_a_trace_read_on_a_kept_structure_is_the_trace_made_afresh(example_model):
+    # An edit that keeps which variables exist keeps the trace's structure (node codes, legs,
+    # components, routings: made once per build); the numbers it reads (bill of materials,
+    # hours a unit, premium lanes, unit values, opening stock, receipts) are the edit's.
+    from dataclasses import replace
+
+    from aop.costing import trace_values
+    from aop.results import Figures
+
+    model = example_model
+    before = Figures.of(model).at_cost  # the structure, made on the plan before the edit
+    case = model.built.case
+    lanes = case.lanes.assign(premium=~case.lanes["premium"].astype(bool))
+    edited = case.with_tables({
+        "bom": case.bom.assign(quantity=case.bom["quantity"] * 1.5), "routings": case.routings.assign(hours_per_unit=case.routings["hours_per_unit"] * 1.3),
+        "lanes": lanes, "products": case.products.assign(unit_value=case.products["unit_value"] * 1.1),
+        "inventory": case.inventory.assign(initial=case.inventory["initial"] * 2.0), "receipts": case.receipts.assign(quantity=case.receipts["quantity"] * 3.0),
+    })
+    with model.variant(edited) as trial:
+        assert trial.solution is not None and trial.model.built.context.structure is model.built.context.structure
+        f = Figures(trial.model.built, trial.solution)
+        kept = f.at_cost
+        fresh = trace_values(replace(trial.model.built, context=None), *f._traced_arrays(), holding=False)
+        held = S.trace(trial.model.built, f.v, holding=True)
+        fresh_held = trace_values(replace(trial.model.built, context=None), *f._traced_arrays(), holding=True)
+    # Premium lanes flipped: the freight lines are named anew.
+    assert {e for e in kept.elements if "(premium)" in e} != {e for e in before.elements if "(premium)" in e}
+    _same_trace(kept, fresh)
+    _same_trace(held, fresh_held)
+
+
 def test_working_capital_by_hand():
     # Storage case: T1 makes 4 at 3 a unit, sells 2 (6 of cost of goods sold) and keeps 2 at
     # PL, worth 10 each: 20; T1 is 36.5 days, so 6 of cost of goods sold is 0.1644 a day and
