@@ -216,6 +216,8 @@ def solve_chunk(
             # measured at 119k variables); the variant is undone when its KPIs are read.
             with model.variant(edited) as trial:
                 how = "cold (rebuilt)" if trial.rebuilt else "warm"
+                if trial.solution is not None and trial.solution.rechecked:
+                    how = f"cold (the warm re-solve failed the check: {trial.solution.rechecked})"
                 predicted = first_order_change(base, x, y, rv, trial.change)
                 if trial.solution is None:
                     out.append(_outcome(v, None, "", time.perf_counter() - t, math.nan, f"no plan: {trial.error}"))

@@ -162,6 +162,7 @@ class Solution:
     options: Options = field(default_factory=dict)
     iterations: dict[str, int] = field(default_factory=dict)
     one_sided: dict[str, float] = field(default_factory=dict)  # re-solves done, left out, seconds
+    rechecked: str = ""  # a warm re-solve that failed the check, solved again cold: what failed
 
 
 #: Above this, money or quantities are rescaled by a power of ten before HiGHS sees them.
@@ -730,7 +731,8 @@ class Solved:
         ``prices=False`` skips ranging and one-sided prices (a what-if that needs only the plan);
         ``time_limit`` (seconds) caps this re-solve below the case's own limit."""
         self.solution = self._run(warm=True, prices=prices, time_limit=time_limit)
-        self.history.append(f"re-solved warm in {self.solution.seconds:.2f} s ({self.solution.iterations['simplex']} simplex iterations)")
+        how = "solved again cold" if self.solution.rechecked else "re-solved warm"
+        self.history.append(f"{how} in {self.solution.seconds:.2f} s ({self.solution.iterations['simplex']} simplex iterations)")
         return self.solution
 
     def _run(self, warm: bool, prices: bool = True, time_limit: float = math.inf) -> Solution:
@@ -769,7 +771,19 @@ class Solved:
         y = np.asarray(sol.row_dual, dtype=float) / cs
         row_value = np.asarray(sol.row_value, dtype=float) * qs
         objective = float(info.objective_function_value) * qs / cs
-        check_solution(lp, x, y, objective)
+        try:
+            check_solution(lp, x, y, objective)
+        except SolveError as err:
+            if not warm:
+                raise
+            # A hot-started dual simplex can end "Optimal" at a slightly wrong point (HiGHS
+            # issues 3194, 3294): that answer is not trusted; the plan is solved again from
+            # scratch with the model's own algorithm, and the record says so.
+            why_warm = err.detail.split(": ", 1)[-1]
+            self.history.append(f"a warm re-solve failed the independent check ({why_warm}): solved again cold")
+            h.clearSolver()
+            cold = self._run(warm=False, prices=prices, time_limit=max(limit - (time.perf_counter() - start), 0.0))
+            return replace(cold, seconds=time.perf_counter() - start, rechecked=why_warm)
         nan = np.full(lp.num_row, np.nan)
         lo, hi, up, down, done = nan.copy(), nan.copy(), nan.copy(), nan.copy(), {}
         if prices and opts.ranging and h.getBasis().valid:
@@ -1004,8 +1018,9 @@ CHECK_TOL = 1e-5
 
 
 def check_solution(lp: LP, x: np.ndarray, y: np.ndarray, objective: float, tol: float = CHECK_TOL) -> None:
-    """Check HiGHS's answer independently: x >= 0, every row within its bounds and the primal
-    and dual objectives equal, all within ``tol`` relative to the numbers involved. A violation
+    """Check HiGHS's answer independently: x >= 0, every row within its bounds, the prices dual
+    feasible (reduced costs at least 0, each row's price of the sign its sense allows) and the
+    primal and dual objectives equal, all within ``tol`` relative to the numbers involved. A violation
     is a numerical failure and stops the run rather than report a wrong plan."""
     problems = []
     if len(x) and x.min() < -tol:
@@ -1018,6 +1033,18 @@ def check_solution(lp: LP, x: np.ndarray, y: np.ndarray, objective: float, tol: 
     worst_high = np.max(np.where(np.isfinite(lp.row_upper), (ax - lp.row_upper) / scale, 0.0), initial=0.0)
     if max(worst_low, worst_high) > tol:
         problems.append(f"a constraint is violated by {max(worst_low, worst_high):.3g} (relative)")
+    # Dual feasibility (x >= 0, minimising): every reduced cost c - A'y at least 0, a '<=' row's
+    # price at most 0 and a '>=' row's at least 0 (a price is the cost of one more unit of the
+    # limit). With equal objectives below, x and y are then both optimal: a certificate.
+    reduced = lp.c - lp.A.T @ y
+    dual_scale = np.maximum(1.0, np.abs(lp.c) + abs(lp.A).T @ np.abs(y))
+    worst_reduced = np.max(-reduced / dual_scale, initial=0.0)
+    if worst_reduced > tol:
+        problems.append(f"a reduced cost is negative by {worst_reduced:.3g} (relative): the plan is not optimal")
+    price_scale = max(1.0, float(np.max(np.abs(y), initial=0.0)))
+    wrong_sign = np.max(np.where(lp.row_sense == 1, y, np.where(lp.row_sense == -1, -y, 0.0)), initial=0.0) / price_scale
+    if wrong_sign > tol:
+        problems.append(f"a shadow price has the wrong sign by {wrong_sign:.3g} (relative)")
     primal = dot(lp.c, x)
     limit = np.where(lp.row_sense == 1, lp.row_upper, lp.row_lower)
     dual = dot(y, np.where(np.isfinite(limit), limit, 0.0))

@@ -175,3 +175,50 @@ def test_coefficients_changed_in_place_by_business_key():
     # A coefficient the LP does not have is a new nonzero: refused (a rebuild's job).
     with pytest.raises(KeyError, match="no coefficient"):
         model.set_coefficients("demand", [("A", "C1", "2027-01")], "make", pd.DataFrame({"site": ["PL1"], "product": ["A"], "period": ["2027-01"]}), 1.0)
+
+
+def test_a_warm_re_solve_that_fails_the_check_is_solved_again_cold(monkeypatch):
+    # HiGHS 1.15 has open reports of a hot-started LP ending "Optimal" at a slightly wrong point
+    # (issues 3194, 3294). A warm answer that fails the independent check is not reported: the
+    # plan is solved again from scratch, and the record says so.
+    import aop.solve as solve_module
+
+    real, calls = solve_module.check_solution, []
+
+    def failing_once(lp, x, y, objective, *a, **k):
+        calls.append(objective)
+        if len(calls) == 1:
+            raise SolveError("numerical", "HiGHS's solution fails the independent check: a reduced cost is negative by 0.01 (relative)")
+        return real(lp, x, y, objective, *a, **k)
+
+    model = solve_model(small_case())
+    model.set_limits("capacity", [("PL1", "LINE", "2027-02"), ("PL1", "LINE", "2027-03")], [120.0, 150.0])
+    model.set_limits("overtime", [("PL1", "LINE", "2027-03")], 5.0)
+    model.set_limits("demand", [("A", "C1", "2027-03")], 170.0)
+    model.set_limits("storage", pd.DataFrame({"site": ["DC1"] * 3, "period": ["2027-01", "2027-02", "2027-03"]}), 450.0)
+    monkeypatch.setattr(solve_module, "check_solution", failing_once)
+    sol = model.resolve()
+    assert len(calls) == 2  # the warm answer, then the cold one
+    assert sol.rechecked == "a reduced cost is negative by 0.01 (relative)"
+    assert sol.algorithm != "simplex (warm)"
+    assert any("failed the independent check" in h for h in model.history) and model.history[-1].startswith("solved again cold")
+    monkeypatch.setattr(solve_module, "check_solution", real)
+    same_plan(plan_of(model), plan_of(solve_model(edited_case())))
+
+
+def test_the_check_refuses_prices_that_are_not_dual_feasible():
+    # min x1 + 2 x2  s.t.  x1 + x2 >= 10, x >= 0: optimal x = (10, 0), the row's price 1.
+    from aop.lp import LP
+    from aop.solve import check_solution
+    from scipy.sparse import csc_array
+
+    lp = LP.of_rows(np.array([1.0, 2.0]), csc_array(np.array([[1.0, 1.0]])), np.array([-1]), np.array([10.0]), [], np.array([0, 1]))
+    x = np.array([10.0, 0.0])
+    check_solution(lp, x, np.array([1.0]), 10.0)
+    # A price of 3 makes x1's reduced cost 1 - 3 < 0 (and claims a dual objective of 30).
+    with pytest.raises(SolveError, match="reduced cost is negative"):
+        check_solution(lp, x, np.array([3.0]), 10.0)
+    # A '>=' row's price below 0 has the wrong sign (one more unit of demand cannot save money).
+    lp0 = LP.of_rows(np.array([0.0, 0.0]), csc_array(np.array([[1.0, 1.0]])), np.array([-1]), np.array([0.0]), [], np.array([0, 1]))
+    with pytest.raises(SolveError, match="wrong sign"):
+        check_solution(lp0, np.zeros(2), np.array([-1.0]), 0.0)
