@@ -104,7 +104,6 @@ class _Shape:
     opening_at: np.ndarray  # case.inventory rows: candidate at t=0 (-1: none)
     receipt_row: np.ndarray  # case.receipts rows with a known period, their candidate
     receipt_at: np.ndarray
-    receipt_t: np.ndarray
 
 
 def _shape(built: Built) -> _Shape:
@@ -212,7 +211,7 @@ def _shape(built: Built) -> _Shape:
         mode=mode, modes=modes.to_numpy(dtype=object),
         bom_make=b_make, bom_row=b_row, bom_comp=b_comp,
         route_make=r_make, route_row=r_row, route_group=r_group, group_ot=group_ot,
-        opening_at=opening_at, receipt_row=rows, receipt_at=receipt_at, receipt_t=receipt_t,
+        opening_at=opening_at, receipt_row=rows, receipt_at=receipt_at,
     )
 
 
