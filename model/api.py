@@ -26,7 +26,6 @@ from .read import from_frames, read_case
 from .results import Plan
 from .solve import Solved, SolveOptions, choose_algorithm, numeric_check, solve
 from .validate import Case, validate
-from .whatifs import WHAT_IF_SECONDS
 
 Source = str | Path | dict[str, pd.DataFrame]
 
@@ -97,10 +96,11 @@ def solve_model(
     return solved
 
 
-def plan_of(solved: Solved, timings: dict[str, float] | None = None, finance: bool = True, what_if_seconds: float = WHAT_IF_SECONDS) -> Plan:
+def plan_of(solved: Solved, timings: dict[str, float] | None = None, finance: bool = True, what_if_seconds: float | None = None) -> Plan:
     """The tables of a solved model as it stands (after any changes and re-solves), with the
     finance view (``whatifs.finance_tables``: its what-ifs re-solve warm, are undone, and
-    together take at most ``what_if_seconds``; 0 leaves them out) unless ``finance`` is False.
+    together take at most ``what_if_seconds``: by default the plan's own HiGHS seconds, at least
+    2 s; 0 leaves them out, their proven bounds stay) unless ``finance`` is False.
     ``timings``: the seconds of the stages so far; receives ``results`` and ``finance``."""
     return assemble(solved, timings, finance, what_if_seconds)
 
@@ -109,7 +109,7 @@ def solve_case(
     source: Source | Case,
     timings: dict[str, float] | None = None,
     progress: Callable[[str], None] | None = None,
-    what_if_seconds: float = WHAT_IF_SECONDS,
+    what_if_seconds: float | None = None,
     **options,
 ) -> Plan:
     """Read, validate, build and solve a case and return the plan's tables (see

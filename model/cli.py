@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--log", action="store_true", default=None, help="print the HiGHS log")
     s.add_argument("--sheet-rows", type=int, default=None, help="most rows of a workbook sheet (default 20000; a longer grid keeps its largest rows, every table is whole in its CSV)")
     s.add_argument("--backend", choices=["matrix", "pyomo"], help="build the LP straight into a matrix (default) or through a Pyomo model")
-    s.add_argument("--what-if-seconds", type=float, default=None, help="time the finance view's what-if re-solves may take together (default 120; 0 leaves them out, the prices' predictions stay)")
+    s.add_argument("--what-if-seconds", type=float, default=None, help="time the finance view's what-if re-solves may take together (default: as long as HiGHS took to solve the plan, at least 2 s; 0 leaves them out, their proven bounds stay)")
     s.add_argument("--verbose", action="store_true", help="print how long each stage took (read, validate, build, solve, results, finance, write)")
     s.add_argument("--base", help="a folder of an earlier plan (e.g. last year's): report.html shows each KPI's change against it")
     v = sub.add_parser("validate", help="check a case without solving it")
@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "sensitivity":
             c.add_argument("--step", type=float, default=0.10, help="the step up and down (default 0.10: 10 %%; service targets move one point per 10 %%)")
             c.add_argument("--top", type=int, default=5, help="how many assumptions to call the ones that matter (default 5)")
+            c.add_argument("--all", action="store_true", help="re-solve every step of every group on the engine's workers and rank by margin swing (default: the top groups by total-cost swing, proven with as few re-solves as the bounds allow, in one process)")
         c.add_argument("--engine", choices=["local", "dask"], default="local", help="local: a process pool on this machine (default); dask: a Dask cluster")
         c.add_argument("--workers", type=int, help="processes (local) or Dask workers to start (default: the cores)")
         c.add_argument("--scheduler", help="the Dask scheduler's address (tcp://host:8786); without it --engine dask starts a LocalCluster")
@@ -241,6 +242,8 @@ def _study(args: argparse.Namespace) -> int:
             variants = sensitivity_variants(case, args.step)
     _warn(case.warnings)
     opts = SolveOptions.from_settings(case.settings, **({"solver": args.solver} if args.solver else {}))
+    if args.command == "sensitivity" and not args.all:
+        return _proven(args, case, opts, title, say)
     say(f"solving {len(variants) + 1} plans ({args.engine}{f', {args.workers} workers' if args.workers else ''}) ...")
     results = solve_variants(case, variants, opts, engine=args.engine, workers=args.workers, scheduler=args.scheduler, progress=say)
     cur = case.currency
@@ -276,6 +279,38 @@ def _study(args: argparse.Namespace) -> int:
     paths = write_study(args.command, tables, args.out, cur, title)
     print(f"aop: wrote {len(paths)} files to {args.out} ({args.command}.xlsx, {args.command}.html and one CSV per table)")
     return EXIT_OK
+
+
+def _proven(args: argparse.Namespace, case, opts, title: str, say) -> int:
+    """aop sensitivity: the top assumption groups by total-cost swing, proven (``sensitivity.proven_sensitivity``)."""
+    from .report import write_study
+    from .scenarios import scenario_tables
+    from .sensitivity import proven_sensitivity
+
+    cur = case.currency
+    say(f"bounding {len(_groups_of(case, args.step))} assumption groups a {args.step:.0%} step down and up; re-solving only what the bounds cannot settle ...")
+    run = proven_sensitivity(case, args.step, args.top, opts, progress=say)
+    table = run.table
+    done = scenario_tables(run.results, cur)
+    tables = {"sensitivity": table, "base_kpis": done["comparison"][["kpi", "unit", "base"]], "runs": done["runs"]}
+    top = table[table["matters"]]
+    others = table[~table["matters"]]
+    print(f"aop: the {len(top)} assumptions the plan's total cost is most sensitive to (a {args.step:.0%} step down / up), proven with {run.resolves} of {run.steps} steps re-solved in {run.seconds:.1f} s:")
+    for r in top.to_dict("records"):
+        margin = f"; margin {r['margin_down']:+,.0f} / {r['margin_up']:+,.0f}" if r["margin_down"] == r["margin_down"] and r["margin_up"] == r["margin_up"] else ""
+        print(f"  {r['rank']}. {r['group']}: total cost {r['total_cost_down']:+,.0f} / {r['total_cost_up']:+,.0f} {cur} (swing {r['total_cost_swing']:,.0f}){margin}")
+    bounded = others[others["exact"] == "bounded"]
+    if len(bounded):
+        print(f"aop: {len(bounded)} other groups were bounded, not re-solved: each swing is at most {bounded['swing_high'].max():,.0f} {cur}, below the top {len(top)}'s smallest ({top['total_cost_swing'].min():,.0f})")
+    paths = write_study(args.command, tables, args.out, cur, title)
+    print(f"aop: wrote {len(paths)} files to {args.out} ({args.command}.xlsx, {args.command}.html and one CSV per table)")
+    return EXIT_OK
+
+
+def _groups_of(case, step: float) -> list:
+    from .sensitivity import _groups
+
+    return _groups(case, step)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -376,7 +411,7 @@ def _run(args: argparse.Namespace, stop=None) -> int:
         for m in ledger["sentence"].head(3):
             print(f"  - {m}")
     if "what_ifs_left_out" in s and float(s["what_ifs_left_out"]) > 0:
-        print(f"aop: {int(float(s['what_ifs_left_out']))} what-if re-solves of the finance view were left out once their time was spent ({int(float(s['what_if_resolves']))} ran; --what-if-seconds gives them more)")
+        print(f"aop: {int(float(s['what_ifs_left_out']))} what-if re-solves of the finance view were left out once their time was spent ({int(float(s['what_if_resolves']))} ran; their figures stay proven bounds: aop explain {args.out} --exact settles them, --what-if-seconds gives them more time)")
     print(f"aop: wrote {len(paths)} files to {args.out} in {timings['write']:.2f} s (plan.xlsx, report.html and one CSV per table)")
     if args.verbose:
         print("aop: stage timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))

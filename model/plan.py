@@ -13,13 +13,14 @@ from . import metrics
 from .bottlenecks import bottlenecks
 from .results import Figures, Plan, plan_tables, provenance
 from .solve import Solved
-from .whatifs import WHAT_IF_SECONDS, WhatIfs, finance_tables
+from .whatifs import WhatIfs, finance_tables, what_if_budget
 
 
-def assemble(solved: Solved, timings: dict[str, float] | None = None, finance: bool = True, what_if_seconds: float = WHAT_IF_SECONDS) -> Plan:
+def assemble(solved: Solved, timings: dict[str, float] | None = None, finance: bool = True, what_if_seconds: float | None = None) -> Plan:
     """The tables of a solved model as it stands (after any changes and re-solves): the
     results, the finance view and the bottlenecks unless ``finance`` is False (their what-ifs
-    re-solve warm, are undone, and together take at most ``what_if_seconds``), the summary and
+    re-solve warm, are undone, and together take at most ``what_if_seconds``; by default the
+    plan's own HiGHS seconds, ``whatifs.what_if_budget``), the summary and
     the provenance.
     ``timings`` holds the seconds of the stages so far (read, validate, build, solve) and
     receives ``results`` and ``finance``; the summary and the provenance record them all."""
@@ -33,7 +34,7 @@ def assemble(solved: Solved, timings: dict[str, float] | None = None, finance: b
     extra, run = {}, {}
     if finance:
         t0 = time.perf_counter()
-        what_ifs = WhatIfs(what_if_seconds)
+        what_ifs = WhatIfs(what_if_budget(sol) if what_if_seconds is None else what_if_seconds)
         extra = finance_tables(solved, what_ifs=what_ifs, figures=f)
         # Why the lines bind: their re-solves take what the finance view's left of the time.
         extra["bottlenecks"] = bottlenecks(solved, what_ifs)

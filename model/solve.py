@@ -37,6 +37,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
+from .bounds import lower_bound
 from .build import VARIABLES, Built, edit
 from .diff import ModelDiff, RebuildReason, diff
 from .errors import SolveError
@@ -448,6 +449,7 @@ class Trial:
     change: ModelDiff | RebuildReason | None = None
     seconds: float = 0.0
     error: SolveError | None = None
+    lower: float = -math.inf  # a re-solve stopped early: the lower bound of the cost it proved
 
     @property
     def built(self) -> Built:
@@ -695,9 +697,21 @@ class Solved:
                 if not isinstance(change, RebuildReason) or limits is not None or costs is not None:
                     model.solution = model._run(warm=True, prices=prices, time_limit=time_limit)
             except SolveError as err:
-                yield Trial(model, None, err.status, change, time.perf_counter() - t0, err)
+                lower = model._proven_lower() if err.status == "time_limit" else -math.inf
+                yield Trial(model, None, err.status, change, time.perf_counter() - t0, err, lower)
                 return
             yield Trial(model, model.solution, "optimal", change, time.perf_counter() - t0)
+
+    def _proven_lower(self) -> float:
+        """The lower bound of this LP's optimal cost that HiGHS's current multipliers prove (a
+        dual simplex stopped early: its iterates keep dual feasibility up to HiGHS's cost
+        perturbation, which ``bounds.lower_bound`` does not trust: it checks the reduced costs
+        against the LP's own costs). -inf when HiGHS holds no multipliers."""
+        sol = self.highs.getSolution()
+        if not sol.dual_valid:
+            return -math.inf
+        cs, _qs = _scales(self.options)
+        return lower_bound(self.lp, np.asarray(sol.row_dual, dtype=float) / cs)
 
     def _fork(self, new: Built, change: ModelDiff) -> Solved:
         """Plan ``new`` in a HiGHS of its own, started from this model's basis: for an edit that

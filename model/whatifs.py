@@ -20,17 +20,28 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .bounds import IN_RANGE, RESOLVED, Bound, limit_step, top_k
 from .families import TRIGGERS
 from .results import Figures, binding_levers, deliveries, ledger_entries, object_keys
 from .solve import Solution, Solved, Trial
 from .statements import STATEMENT_TABLES, statements
 from .words import money, number
 
-#: The ledger re-solves this many of its entries (the largest by their prices' prediction);
-#: each costs a warm re-solve and one back.
-LEDGER_RESOLVES = 15
-#: Seconds the what-if re-solves of one finance view may take together (``WhatIfs``).
-WHAT_IF_SECONDS = 120.0
+#: The ledger proves this many of its entries exact and in order (``bounds.top_k``): re-solved
+#: where their step leaves the ranges of their prices, each a warm re-solve.
+LEDGER_TOP = 5
+#: The what-if re-solves of one finance view take together at most this share of the seconds
+#: HiGHS took to solve the plan itself (``what_if_budget``): the view costs the user at most
+#: about one more solve, and what its time does not settle stays proven bounds.
+WHAT_IF_SHARE = 1.0
+#: ... and at least these seconds, so a small plan (solved in a tenth of a second) settles all.
+WHAT_IF_FLOOR = 2.0
+
+
+def what_if_budget(solution: Solution) -> float:
+    """The default time of a plan's what-ifs: ``WHAT_IF_SHARE`` of its own HiGHS seconds, at
+    least ``WHAT_IF_FLOOR``."""
+    return max(WHAT_IF_FLOOR, WHAT_IF_SHARE * solution.seconds)
 
 
 @dataclass
@@ -39,7 +50,7 @@ class WhatIfs:
     gets its statements in seconds and as many what-ifs as fit; a what-if that does not fit is
     left out and said to be (``skipped``), never guessed."""
 
-    seconds: float = WHAT_IF_SECONDS
+    seconds: float = math.inf
     ran: int = 0
     skipped: int = 0
     start: float = field(default_factory=time.perf_counter)
@@ -50,8 +61,9 @@ class WhatIfs:
     @contextmanager
     def variant(self, solved: Solved, **change) -> Iterator[Trial | None]:
         """``solved.variant(**change)`` within what is left of the budget: the trial, or None
-        when the budget is spent (before or during the re-solve). A trial whose ``solution`` is
-        None found no plan that meets the change."""
+        when the budget was spent before it started. A trial stopped by the budget has status
+        'time_limit' (and the lower bound its re-solve proved, ``Trial.lower``); any other
+        trial whose ``solution`` is None found no plan that meets the change."""
         left = self.left()
         if left <= 0:
             self.skipped += 1
@@ -60,9 +72,8 @@ class WhatIfs:
         with solved.variant(time_limit=left, **change) as trial:
             if trial.status == "time_limit":
                 self.skipped += 1
-                yield None
-                return
-            self.ran += 1
+            else:
+                self.ran += 1
             yield trial
 
 
@@ -71,7 +82,7 @@ class WhatIfs:
 # --------------------------------------------------------------------------------------
 
 
-def ledger(solved: Solved, resolves: int = LEDGER_RESOLVES, what_ifs: WhatIfs | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def ledger(solved: Solved, resolves: int = LEDGER_TOP, what_ifs: WhatIfs | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Binding business limits grouped by what they limit over the periods (a line at a plant,
     a lane, a site's space, a supplier, a segment's promise, a budget), ranked by what a step
     of them is worth to the year; and the revenue each step recovers, by product family,
@@ -80,49 +91,87 @@ def ledger(solved: Solved, resolves: int = LEDGER_RESOLVES, what_ifs: WhatIfs | 
     For each entry: the periods it binds, its shadow prices (per unit of the limit, both sides
     where one-sided), the step (its family's ``Step``: 10 % more of the limit in those
     periods, one unit where a supply, production or co-manufacturing limit is 0; one point
-    less of a fill-rate target), what the prices alone predict the step is worth, what a warm re-solve
-    says it is worth (``value_of_step``: negative saves money), and the revenue it recovers.
-    The ``resolves`` entries the prices value most are re-solved (within ``what_ifs``'s
-    time); the others keep only the prediction, and ``re_solved`` says why. One sentence per
-    entry says it in words."""
+    less of a fill-rate target), what the prices alone predict the step is worth, and what it
+    is proven to be worth (``value_low``-``value_high``: money, negative saves; ``bounds``).
+    A step inside the ranges where its prices hold is worth exactly what they say; the others
+    are re-solved warm only while their best case can still enter the ``resolves`` entries
+    worth the most (``bounds.top_k``), within ``what_ifs``'s time. ``value_of_step`` is the
+    exact value where known, ``exact`` says how ('re-solved', 'inside the ranges',
+    'bounded'), ``re_solved`` why an entry was not; the revenue a re-solved step recovers is
+    read from its plan. One sentence per entry says it in words."""
     built, sol = solved.built, solved.optimum
     what_ifs = what_ifs or WhatIfs()
     cur = built.case.currency
     led = ledger_entries(built, sol)
     if led.empty:
         return _empty_ledger(), pd.DataFrame(columns=["constraint", "object", "family", "customer", "segment", "period", "revenue_recovered"])
+    led = led.reset_index(drop=True)
     led["value_of_step"] = np.nan
     led["revenue_recovered"] = np.nan
-    led["re_solved"] = "no: beyond the entries re-solved"
+    led["re_solved"] = "no: its bounds show it is not among the entries worth the most"
     base_rev = deliveries(solved)
     drivers = []
-    order = led["predicted"].abs().sort_values(ascending=False).index
-    for i in order[:resolves]:
+    bound = [_limit_bound(solved, e["_rows"], e["_new"]) for e in led.to_dict("records")]
+    for i, b in enumerate(bound):
+        if b.exact:
+            led.at[i, "re_solved"] = "no: exact, inside the ranges where its prices hold"
+
+    def settle(i: int) -> Bound | None:
         e = led.loc[i]
         with what_ifs.variant(solved, limits=(e["_rows"], e["_new"])) as trial:
-            if trial is None:
+            if trial is None or trial.status == "time_limit":
                 led.at[i, "re_solved"] = "no: the what-if time was spent"
-                continue
+                if trial is not None:
+                    bound[i] = bound[i].tighter(low=trial.lower - sol.objective)
+                return None
             if trial.solution is None:
                 led.at[i, "re_solved"] = "no: no plan meets the step"
-                continue
+                return Bound(math.inf, math.inf, RESOLVED)
             stepped = trial.solution
             led.at[i, "re_solved"] = "yes"
-            led.at[i, "value_of_step"] = stepped.objective - sol.objective
             rev = deliveries(solved, stepped)
             gain = _revenue_change(built, base_rev, rev)
             led.at[i, "revenue_recovered"] = float(gain["revenue_recovered"].sum())
             if len(gain):
                 drivers.append(gain.assign(constraint=e["constraint"], object=e["object"]))
+            return Bound.resolved(stepped.objective - sol.objective)
+
+    bound, _n = top_k(bound, resolves, settle)
+    # A top entry exact inside its ranges still needs its plan for the revenue it recovers:
+    # re-solved from a basis that stays optimal, it takes no pivots, and checks the figure.
+    top = sorted(range(len(bound)), key=lambda j: -abs(bound[j].value) if bound[j].exact else 0.0)[:resolves]
+    for i in top:
+        if bound[i].how == IN_RANGE and math.isnan(led.at[i, "revenue_recovered"]):
+            known = bound[i]
+            got = settle(i)
+            led.at[i, "re_solved"] = "yes" if got is not None else led.at[i, "re_solved"]
+            if got is not None and abs(got.value - known.value) > 1e-6 * max(1.0, abs(known.value), abs(sol.objective) * 1e-6):
+                bound[i] = got  # the re-solved plan is the figure (the ranges were off by more than round-off)
+    if what_ifs.left() <= 0:
+        for i, b in enumerate(bound):
+            if not b.exact and led.at[i, "re_solved"].startswith("no: its bounds"):
+                led.at[i, "re_solved"] = "no: the what-if time was spent"
+    led["value_low"] = [b.low for b in bound]
+    led["value_high"] = [b.high for b in bound]
+    led["exact"] = [b.how for b in bound]
+    led["value_of_step"] = [b.value for b in bound]
     # Per unit of the limit over the step (a fill-rate step is in units of demand delivered).
     led["revenue_per_unit"] = led["revenue_recovered"] / led["step_size"].where(led["step_size"] > 0)
-    led["rank_value"] = led["value_of_step"].where(led["value_of_step"].notna(), led["predicted"]).abs()
-    led = led.sort_values("rank_value", ascending=False).drop(columns=["rank_value", "_rows", "_new"]).reset_index(drop=True)
+    # Ranked by what is known: the exact value, else the best case the bounds leave.
+    led["rank_value"] = [b.value if b.exact else b.best for b in bound]
+    led["rank_value"] = led["rank_value"].abs()
+    led = led.sort_values("rank_value", ascending=False, kind="stable").drop(columns=["rank_value", "_rows", "_new"]).reset_index(drop=True)
     led["sentence"] = [_ledger_sentence(r, cur) for r in led.to_dict("records")]
     cols = ["constraint", "object", *[c for c in led.columns if c in object_keys(built.families)], "unit", "periods", "binding_periods", "price_low", "price_high",
-            "one_sided", "step", "step_size", "predicted", "value_of_step", "revenue_recovered", "revenue_per_unit", "re_solved", "sentence"]
+            "one_sided", "step", "step_size", "predicted", "value_low", "value_high", "exact", "value_of_step", "revenue_recovered", "revenue_per_unit", "re_solved", "sentence"]
     by = pd.concat(drivers, ignore_index=True) if drivers else pd.DataFrame(columns=["constraint", "object", "family", "customer", "segment", "period", "revenue_recovered"])
     return led[cols], by
+
+
+def _limit_bound(solved: Solved, rows: np.ndarray, limits: np.ndarray) -> Bound:
+    """What setting ``rows``' limits to ``limits`` is proven to change, from the base plan alone."""
+    sol, lp = solved.optimum, solved.lp
+    return limit_step(lp, sol.row_dual, sol.row_value, rows, limits, sol.row_bound_lower, sol.row_bound_upper, sol.row_price_up, sol.row_price_down)
 
 
 def _empty_ledger() -> pd.DataFrame:
@@ -155,18 +204,33 @@ def _ledger_sentence(r: dict, cur: str) -> str:
     if r["one_sided"]:
         text += " (a one-sided price in some periods: one more and one less are worth different amounts)"
     pred = r["predicted"]
-    if isinstance(r.get("value_of_step"), float) and not math.isnan(r["value_of_step"]):
-        v = r["value_of_step"]
+    v = r.get("value_of_step")
+    if isinstance(v, float) and not math.isnan(v):
         # Less than a cent is nothing: a limit whose price for a rise is 0 (it binds only
         # downwards) would otherwise read "would cost 0.00 USD", as if the step cost money.
-        text += f"; {what} would {_worth_words(v, cur)} (the prices alone predicted {_worth_words(pred, cur, verb=False)})"
+        if r.get("exact") == IN_RANGE:
+            text += f"; {what} would {_worth_words(v, cur)} (exact: the step stays inside the range where the prices hold)"
+        else:
+            text += f"; {what} would {_worth_words(v, cur)} (the prices alone predicted {_worth_words(pred, cur, verb=False)})"
         rec = r.get("revenue_recovered")
         if isinstance(rec, float) and abs(rec) >= 0.5:
             text += f" and recover {money(rec)} {cur} of revenue" if rec > 0 else f" and give up {money(-rec)} {cur} of revenue"
     else:
         why = str(r.get("re_solved", "")).removeprefix("no: ") or "beyond the entries re-solved"
-        text += f"; the prices predict {what} would {_worth_words(pred, cur)} (not re-solved: {why})"
+        text += f"; {what} would {_between(r.get('value_low', pred), r.get('value_high', math.inf), cur)} (not re-solved: {why})"
     return text + "."
+
+
+def _between(low: float, high: float, cur: str) -> str:
+    """A proven interval of a step's value in words: 'save between 120.00 and 400.00 USD'."""
+    if math.isinf(low) and low > 0:
+        return "find no plan"
+    if high <= 0.005 and math.isfinite(low):
+        a, b = -high, -low
+        return f"save at most {money(b)} {cur}" if a < 0.005 else f"save between {money(a)} and {money(b)} {cur}"
+    if low >= -0.005:
+        return f"cost at least {money(max(low, 0.0))} {cur}" if math.isinf(high) else f"cost between {money(max(low, 0.0))} and {money(high)} {cur}"
+    return f"change the cost by between {money(low)} and {money(high)} {cur}" if math.isfinite(low) and math.isfinite(high) else f"change the cost by at least {money(low)} {cur}"
 
 
 def _worth_words(v: float, cur: str, verb: bool = True) -> str:
@@ -216,7 +280,7 @@ def _resolve_delta(solved: Solved, rows: np.ndarray, limits: np.ndarray, what_if
     when no plan meets them, NaN when the what-if time is spent."""
     base = solved.optimum.objective
     with what_ifs.variant(solved, limits=(rows, limits)) as trial:
-        if trial is None:
+        if trial is None or trial.status == "time_limit":
             return math.nan
         return math.inf if trial.solution is None else trial.solution.objective - base
 
@@ -382,9 +446,9 @@ def lead_time_slip(solved: Solved, mode: str, factor: float = 1.5) -> dict[str, 
 FINANCE_TABLES = ("ledger", "revenue_drivers", *STATEMENT_TABLES, "service_costs", "premium_freight")
 
 
-def finance_tables(solved: Solved, resolves: int = LEDGER_RESOLVES, what_ifs: WhatIfs | None = None, figures: Figures | None = None) -> dict[str, pd.DataFrame]:
+def finance_tables(solved: Solved, resolves: int = LEDGER_TOP, what_ifs: WhatIfs | None = None, figures: Figures | None = None) -> dict[str, pd.DataFrame]:
     """Every table of the finance view of a solved plan (``FINANCE_TABLES``); its what-if
-    re-solves share ``what_ifs``'s time (``WHAT_IF_SECONDS`` by default), which counts them."""
+    re-solves share ``what_ifs``'s time (none by default: as long as they take), which counts them."""
     what_ifs = what_ifs or WhatIfs()
     led, drivers = ledger(solved, resolves, what_ifs)
     return {

@@ -29,11 +29,18 @@ CASE = {name: tables for name, tables, _, _ in CASES}
 def test_a_step_of_a_line_is_worth_what_its_price_says_inside_its_range():
     # 10 hours, 2 an X: 5 made at 3, 3 co-manufactured at 7 (price -2 an hour up to 16 hours).
     # 10 % more hours (1) make half an X more in house: -2, as the price predicted.
-    led, _ = W.ledger(solve_model(CASE["capacity"]))
+    # Inside the range, the step is exact without a re-solve (no what-if time at all), and a
+    # re-solve says the same.
+    model = solve_model(CASE["capacity"])
+    led, _ = W.ledger(model, what_ifs=W.WhatIfs(0.0))
     row = led.iloc[0]
     assert (row["object"], row["periods"], row["unit"]) == ("LINE at PL", "T1", "hours")
+    assert row["exact"] == "inside the ranges" and (row["value_low"], row["value_high"]) == (pytest.approx(-2.0), pytest.approx(-2.0))
     assert row["predicted"] == pytest.approx(-2.0) and row["value_of_step"] == pytest.approx(-2.0)
-    assert row["sentence"] == "LINE at PL binds in T1; one more hour is worth 2.00 USD; 10% more hours in that period would save 2.00 USD (the prices alone predicted 2.00)."
+    assert row["sentence"] == "LINE at PL binds in T1; one more hour is worth 2.00 USD; 10% more hours in that period would save 2.00 USD (exact: the step stays inside the range where the prices hold)."
+    base = model.optimum.objective
+    with model.variant(limits=(model.lp.row_index("capacity", [("PL", "LINE", "T1")]), np.array([11.0]))) as trial:
+        assert trial.solution.objective - base == pytest.approx(-2.0)
 
 
 def test_where_the_linear_estimate_stops_holding():
@@ -54,7 +61,8 @@ def test_a_step_worth_nothing_saves_nothing():
     t["demand"]["quantity"] = [5.0]
     row = W.ledger(solve_model(t))[0].iloc[0]
     assert row["one_sided"] and row["value_of_step"] == pytest.approx(0.0, abs=1e-9)
-    assert row["sentence"].endswith("10% more hours in that period would save nothing (the prices alone predicted nothing).")
+    assert row["exact"] == "inside the ranges"
+    assert row["sentence"].endswith("10% more hours in that period would save nothing (exact: the step stays inside the range where the prices hold).")
     assert "0.00 USD (the prices" not in row["sentence"]
 
 
@@ -307,8 +315,12 @@ def test_what_ifs_beyond_their_time_are_left_out_and_said_to_be():
     spent = W.WhatIfs(0.0)
     t = W.finance_tables(model, what_ifs=spent)
     assert spent.ran == 0 and spent.skipped >= len(t["ledger"]) + 1
-    assert t["ledger"]["value_of_step"].isna().all() and (t["ledger"]["re_solved"] == "no: the what-if time was spent").all()
-    assert t["ledger"]["sentence"].str.endswith("(not re-solved: the what-if time was spent).").all()
+    led = t["ledger"]
+    bounded = led[led["exact"] == "bounded"]
+    assert bounded["value_of_step"].isna().all() and (bounded["re_solved"] == "no: the what-if time was spent").all()
+    assert bounded["sentence"].str.endswith("(not re-solved: the what-if time was spent).").all()
+    # A step inside its ranges needs no time: exact all the same.
+    assert (led.loc[led["exact"] != "bounded", "value_of_step"].notna()).all()
     assert t["premium_freight"]["sentence"].str.contains("not searched").all() and t["premium_freight"]["spend"].sum() == pytest.approx(52.0)
     plan = plan_of(model, what_if_seconds=0.0)
     s = plan.summary.set_index("metric")["value"]

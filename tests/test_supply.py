@@ -248,7 +248,7 @@ def test_an_outage_has_a_price_and_the_ledger_prices_it():
     led = W.ledger(solve_model(t))[0].set_index("constraint").loc["supply"]
     assert (led["periods"], led["step"], led["step_size"]) == ("P2", "one unit more", 1.0)
     assert led["predicted"] == pytest.approx(-1.0) and led["value_of_step"] == pytest.approx(-1.0)
-    assert led["sentence"] == "K from SUP binds in P2; one more unit is worth 1.00 USD; one more unit in that period (a limit of 0: 10% of it is nothing) would save 1.00 USD (the prices alone predicted 1.00)."
+    assert led["sentence"] == "K from SUP binds in P2; one more unit is worth 1.00 USD; one more unit in that period (a limit of 0: 10% of it is nothing) would save 1.00 USD (exact: the step stays inside the range where the prices hold)."
     # With a cap binding in another period too, the step says both.
     t["supply"] = pd.concat([t["supply"], pd.DataFrame({"site": ["SUP"], "product": ["K"], "period": ["P1"], "unit_cost": [1.0], "max_units": [5.0]})], ignore_index=True)
     led = W.ledger(solve_model(t))[0].set_index("constraint").loc["supply"]
