@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("explain", help="print what the constraints of a solved plan cost (its ledger) and its P&L")
     e.add_argument("dir", help="a folder aop solve wrote")
     e.add_argument("--top", type=int, default=10, help="how many ledger entries (default 10)")
+    e.add_argument("--exact", action="store_true", help="first settle every what-if the plan left at its prediction: the plan is re-opened from the basis and case saved with it (not solved again), its what-ifs re-solved with no time budget and its finance tables, plan.xlsx and report.html rewritten")
     r = sub.add_parser("report", help="rebuild the browser report(s) of a results folder: report.html of a plan, <study>.html of a scenarios, sensitivity or compare run")
     r.add_argument("dir", help="a folder aop solve, scenarios, sensitivity or compare wrote")
     r.add_argument("--base", help="a folder of another plan: the plan's KPIs show their change against it")
@@ -132,6 +133,34 @@ def _explain(folder: str, top: int) -> int:
         for line, kind, year in zip(pnl["line"], pnl["kind"], pnl["year"]):
             shown = f"{year:.1%}" if kind == "percent" else f"{year:,.0f}"
             print(f"  {line:<58}{shown:>16}")
+    return EXIT_OK
+
+
+def _settle(folder: str, stop) -> int:
+    """``aop explain DIR --exact``: settle the plan's what-ifs (``explain.settle``) and say so."""
+    from pathlib import Path
+
+    from .explain import NotSaved, settle
+
+    if not (Path(folder) / "ledger.csv").exists():
+        return EXIT_OK  # _explain says the folder holds no plan
+    try:
+        done = settle(folder, lambda m: print(f"aop: {m}", flush=True), stop)
+    except NotSaved as err:
+        print(f"aop: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except InputError as err:
+        _print_problems(err)
+        return EXIT_INPUT
+    except SolveError as err:
+        print(f"aop: the stored case did not solve again: {err}", file=sys.stderr)
+        return EXIT_OTHER
+    except KeyboardInterrupt as err:
+        print(f"aop: stopped ({err or 'Ctrl+C'}); the plan folder is as it was", file=sys.stderr)
+        return EXIT_OTHER
+    short = f"; {done.left_out} stopped at the case's time limit" if done.left_out else ""
+    print(f"aop: settled {done.what_ifs} what-ifs exactly in {done.seconds:.2f} s (no time budget{short}; the plan had left {done.were_left_out} out); "
+          f"rewrote {len(done.written)} files in {folder} (the finance tables, summary, provenance, plan.xlsx and report.html: aop report {folder} --base B adds a comparison back)", flush=True)
     return EXIT_OK
 
 
@@ -338,6 +367,8 @@ def _run(args: argparse.Namespace, stop=None) -> int:
         print(f"aop: wrote the blank case template {args.path}")
         return EXIT_OK
     if args.command == "explain":
+        if args.exact and (code := _settle(args.dir, stop)) != EXIT_OK:
+            return code
         return _explain(args.dir, args.top)
     if args.command == "report":
         return _report(args.dir, args.base)

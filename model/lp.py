@@ -8,6 +8,7 @@ read through ``limit``), and maps business keys to rows (``row_index``) and rows
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -78,6 +79,19 @@ class LP:
     def limit(self) -> np.ndarray:
         """Each row's limit (right-hand side): the upper bound of a '<=' row, else the lower."""
         return np.where(self.row_sense == 1, self.row_upper, self.row_lower)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the LP's numbers (costs, bounds, limits and the matrix, in its order): two
+        LPs with the same fingerprint are the same model, so a basis saved with one fits the
+        other and gives the same plan (``reopen``)."""
+        A = self.A.tocsc()
+        if not A.has_sorted_indices:
+            A = A.copy()
+            A.sort_indices()
+        h = hashlib.sha256(f"{self.num_col} {self.num_row}".encode())
+        for a in (self.c, self.col_lower, self.col_upper, self.row_lower, self.row_upper, A.indptr, A.indices, A.data):
+            h.update(np.ascontiguousarray(a, dtype=np.int64 if a.dtype.kind in "iu" else np.float64).tobytes())
+        return h.hexdigest()
 
     @property
     def row_family(self) -> np.ndarray:

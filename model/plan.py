@@ -11,6 +11,7 @@ import time
 
 from . import metrics
 from .bottlenecks import bottlenecks
+from .reopen import SavedBasis
 from .results import Figures, Plan, plan_tables, provenance
 from .solve import Solved
 from .whatifs import WhatIfs, finance_tables, what_if_budget
@@ -28,6 +29,7 @@ def assemble(solved: Solved, timings: dict[str, float] | None = None, finance: b
     built, sol = solved.built, solved.optimum
     case = built.case
     f = Figures.of(solved)
+    saved = _saved(solved)  # before the what-ifs (they restore the basis; this does not rely on it)
     t0 = time.perf_counter()
     tables = plan_tables(f)
     timings["results"] = time.perf_counter() - t0
@@ -43,8 +45,17 @@ def assemble(solved: Solved, timings: dict[str, float] | None = None, finance: b
     summary = metrics.summary(f, run, finance=finance, timings=timings)
     record = provenance(case, sol.solver, sol.options, sol.objective, timings)
     ordered = {"summary": summary, **{k: tables.pop(k) for k in list(tables) if k in CORE}, "provenance": record, **tables, **extra}
-    plan = Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=ordered, warnings=[*case.warnings, *built.warnings, *solved.warnings], periods=case.period_names, families=dict(built.families))
+    plan = Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=ordered, warnings=[*case.warnings, *built.warnings, *solved.warnings], periods=case.period_names, families=dict(built.families), basis=saved)
     return plan
+
+
+def _saved(solved: Solved) -> SavedBasis | None:
+    """The optimal basis and what it is a basis of, for re-opening the plan later without
+    solving it (``reopen``); None without a basis (PDLP ends on none)."""
+    if not solved.highs.getBasis().valid:
+        return None
+    col, row = solved.basis()
+    return SavedBasis(col, row, solved.lp.fingerprint(), solved.opts.backend, solved.optimum.objective)
 
 
 #: The tables every plan has, before the provenance (the rest follow it, as in ``PLAN_TABLES``).

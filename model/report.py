@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import reopen
 from .diagnose import Infeasibility
 from .files import atomic_file, commit, inert_for_csv, staging, write_parquet
 from .results import PLAN_TABLES, Plan
@@ -30,11 +31,12 @@ def write_tables_file(tables: dict[str, pd.DataFrame], path: str | Path) -> None
         write_tables(tables, tmp)
 
 
-#: Files a plan run writes (``<table>.csv`` for each of ``PLAN_TABLES``) and files a run that
+#: Files a plan run writes (``<table>.csv`` for each of ``PLAN_TABLES``, and the saved basis and
+#: case, ``reopen.FILES``) and files a run that
 #: found no plan writes. A run removes the files of its kind that it did not write this time (a
 #: table the new plan does not have) and a plan run removes the no-plan files, so a folder never
 #: mixes two runs. Files aop does not own are never touched.
-PLAN_FILES = frozenset({"plan.xlsx", "report.html", *(f"{t}.csv" for t in PLAN_TABLES), *(f"{t}.parquet" for t in PLAN_TABLES)})
+PLAN_FILES = frozenset({"plan.xlsx", "report.html", *(f"{t}.csv" for t in PLAN_TABLES), *(f"{t}.parquet" for t in PLAN_TABLES), *reopen.FILES})
 
 #: Parquet copies of the tables are written when pyarrow is installed (pip install "aop[parquet]").
 PARQUET = importlib.util.find_spec("pyarrow") is not None
@@ -64,6 +66,8 @@ def write_plan(
             for name, df in plan.tables.items():
                 write_parquet(df, tmp / f"{name}.parquet")
                 names.append(f"{name}.parquet")
+        if plan.basis is not None:  # the basis and the case it solves: aop explain --exact re-opens the plan from them
+            names += reopen.store(plan.basis, plan.tables.get("provenance"), tmp)
         paths = commit(tmp, out, names, PLAN_FILES | NO_PLAN_FILES)
         if timings is not None:
             timings["write"] = time.perf_counter() - t0

@@ -23,6 +23,7 @@ from .build import Built
 from .costing import Trace, cost_of_goods_sold, trace_values
 from .families import ONE, Family, index_columns, review_order
 from .lp import dot
+from .reopen import SavedBasis
 from .solve import Solution
 from .words import number, periods_text
 
@@ -62,6 +63,7 @@ class Plan:
     warnings: list = field(default_factory=list)
     periods: list[str] = field(default_factory=list)  # the plan's periods, in order
     families: dict = field(default_factory=dict)  # the constraint families it was built from (families.Family by name)
+    basis: SavedBasis | None = None  # what re-opens the solved model without solving it again (reopen)
 
     @property
     def shadow_prices(self) -> pd.DataFrame:
