@@ -34,7 +34,7 @@ from .solve import Solved, SolveOptions, Stop, solve
 from .validate import validate
 from .version import __version__
 from .webreport import plan_page, render
-from .whatifs import WhatIfs, finance_tables
+from .whatifs import EVERY_ENTRY, WhatIfs, finance_tables
 from .workbook import write_plan_workbook
 
 #: The provenance's record of the last time a plan's what-ifs were settled.
@@ -106,7 +106,8 @@ def settle(folder: str | Path, progress: Callable[[str], None] | None = None, st
     say(how + "; running every what-if with no time budget ...")
     t1 = time.perf_counter()
     what_ifs = WhatIfs(seconds=math.inf)
-    extra = finance_tables(solved, what_ifs=what_ifs)
+    # Every ledger entry settled, not only the top ones a plan proves within its budget.
+    extra = finance_tables(solved, resolves=EVERY_ENTRY, what_ifs=what_ifs)
     extra["bottlenecks"] = bottlenecks(solved, what_ifs)
     seconds = time.perf_counter() - t1
     before = figure(read_csv(folder / "summary.csv"), "what_ifs_left_out")

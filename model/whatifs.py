@@ -30,6 +30,8 @@ from .words import money, number
 #: The ledger proves this many of its entries exact and in order (``bounds.top_k``): re-solved
 #: where their step leaves the ranges of their prices, each a warm re-solve.
 LEDGER_TOP = 5
+#: ``resolves`` that settles every entry of the ledger (``aop explain DIR --exact``).
+EVERY_ENTRY = 1_000_000_000
 #: The what-if re-solves of one finance view take together at most this share of the seconds
 #: HiGHS took to solve the plan itself (``what_if_budget``): the view costs the user at most
 #: about one more solve, and what its time does not settle stays proven bounds.

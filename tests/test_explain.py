@@ -57,6 +57,7 @@ def test_exact_settles_what_ifs_left_out_as_a_plan_given_the_time(plans, given_t
     assert "(0 simplex iterations)" in printed and "settled" in printed and "What the plan's constraints cost" in printed
     after = pd.read_csv(out / "ledger.csv")
     assert after.loc[after["re_solved"] == "yes", "value_of_step"].notna().all() and (after["re_solved"] == "yes").any()
+    assert (after["exact"] != "bounded").all()  # every entry settled, not only the top ones
     for name in FINANCE:
         pd.testing.assert_frame_equal(pd.read_parquet(out / f"{name}.parquet"), given_the_time[name], rtol=1e-6, check_dtype=False, obj=name)
     pd.testing.assert_frame_equal(pd.read_csv(out / "ledger.csv"), pd.read_parquet(out / "ledger.parquet"), rtol=1e-12, check_dtype=False)
