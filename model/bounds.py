@@ -194,7 +194,15 @@ def limit_step(lp: LP, y: np.ndarray, row_value: np.ndarray, rows: np.ndarray, l
         if not np.isnan(share).any() and float(share.sum()) <= 1.0 + 1e-12:
             exact = float(np.dot(yr, moved))
             return Bound(exact, exact, IN_RANGE)
-    return Bound(min(low, high), high, BOUNDED)
+    return _meet(min(low, high), high, 1.0)
+
+
+def _meet(low: float, high: float, scale: float) -> Bound:
+    """The interval [low, high], exact (``MET``) where its ends are within ``TOL`` of ``scale``
+    (the plan's cost) or of themselves."""
+    if math.isfinite(high) and math.isfinite(low) and high - low <= TOL * max(1.0, abs(scale), abs(low), abs(high)):
+        return Bound(high, high, MET)
+    return Bound(low, high, BOUNDED)
 
 
 def edit_step(base: LP, edited: LP, objective: float, x: np.ndarray, y: np.ndarray) -> Bound:
@@ -204,9 +212,7 @@ def edit_step(base: LP, edited: LP, objective: float, x: np.ndarray, y: np.ndarr
     meets every row. Never exact (``limit_step`` knows ranges)."""
     low = lower_bound(edited, y) - objective
     high = plan_cost(edited, x) - objective
-    if math.isfinite(high) and high - low <= TOL * max(1.0, abs(objective)):
-        return Bound(high, high, MET)
-    return Bound(min(low, high), high, BOUNDED)
+    return _meet(min(low, high), high, objective)
 
 
 def top_k(bounds: list[Bound], k: int, settle: Callable[[int], Bound | None]) -> tuple[list[Bound], int]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .bounds import IN_RANGE, RESOLVED, Bound, limit_step, top_k
+from .bounds import IN_RANGE, MET, RESOLVED, Bound, limit_step, top_k
 from .families import TRIGGERS
 from .results import Figures, binding_levers, deliveries, ledger_entries, object_keys
 from .solve import Solution, Solved, Trial
@@ -116,7 +116,7 @@ def ledger(solved: Solved, resolves: int = LEDGER_TOP, what_ifs: WhatIfs | None 
     bound = [_limit_bound(solved, e["_rows"], e["_new"]) for e in led.to_dict("records")]
     for i, b in enumerate(bound):
         if b.exact:
-            led.at[i, "re_solved"] = "no: exact, inside the ranges where its prices hold"
+            led.at[i, "re_solved"] = f"no: exact, {_EXACT_WHY[b.how]}"
 
     def settle(i: int) -> Bound | None:
         e = led.loc[i]
@@ -210,8 +210,8 @@ def _ledger_sentence(r: dict, cur: str) -> str:
     if isinstance(v, float) and not math.isnan(v):
         # Less than a cent is nothing: a limit whose price for a rise is 0 (it binds only
         # downwards) would otherwise read "would cost 0.00 USD", as if the step cost money.
-        if r.get("exact") == IN_RANGE:
-            text += f"; {what} would {_worth_words(v, cur)} (exact: the step stays inside the range where the prices hold)"
+        if r.get("exact") in _EXACT_WHY:
+            text += f"; {what} would {_worth_words(v, cur)} (exact: {_EXACT_WHY[r['exact']]})"
         else:
             text += f"; {what} would {_worth_words(v, cur)} (the prices alone predicted {_worth_words(pred, cur, verb=False)})"
         rec = r.get("revenue_recovered")
@@ -221,6 +221,10 @@ def _ledger_sentence(r: dict, cur: str) -> str:
         why = str(r.get("re_solved", "")).removeprefix("no: ") or "beyond the entries re-solved"
         text += f"; {what} would {_between(r.get('value_low', pred), r.get('value_high', math.inf), cur)} (not re-solved: {why})"
     return text + "."
+
+
+#: Why a figure is exact without a re-solve, in words.
+_EXACT_WHY = {IN_RANGE: "the step stays inside the range where the prices hold", MET: "what the prices prove and what the base plan still costs meet"}
 
 
 def _between(low: float, high: float, cur: str) -> str:
@@ -250,15 +254,17 @@ def _worth_words(v: float, cur: str, verb: bool = True) -> str:
 
 
 def service_costs(solved: Solved, what_ifs: WhatIfs | None = None) -> pd.DataFrame:
-    """For each segment's fill-rate target: what one more point costs, from the prices and by
-    a warm re-solve (one point more in every period it applies), and what holding the target
-    at all costs (re-solved with the target removed): the price of that service promise.
-    A re-solve beyond ``what_ifs``'s time leaves its figure blank (NaN)."""
+    """For each segment's fill-rate target: what one more point costs (one point more in every
+    period it applies), from the prices and proven, and what holding the target at all costs
+    (the target removed): the price of that service promise. Each figure is exact where its
+    step stays inside the ranges of its prices or a warm re-solve within ``what_ifs``'s time
+    settles it; else its proven interval stands (``*_low``/``*_high``; ``*_how`` says which:
+    're-solved', 'inside the ranges' or 'bounded'). A point no plan can meet costs inf."""
     built, sol = solved.built, solved.optimum
     what_ifs = what_ifs or WhatIfs()
     found = built.lp.block("service")
     if found is None or not len(found[0]):
-        return pd.DataFrame(columns=["segment", "target", "point_cost_predicted", "point_cost", "target_cost"])
+        return pd.DataFrame(columns=SERVICE_COLUMNS)
     fam = built.families["service"]  # the family the LP's service rows were built from
     b, sl = found
     rows = np.arange(sl.start, sl.stop)
@@ -270,21 +276,35 @@ def service_costs(solved: Solved, what_ifs: WhatIfs | None = None) -> pd.DataFra
     for seg, g in keys.groupby("segment", sort=True):
         r = g["_row"].to_numpy()
         point = -fam.step.amounts(g["limit"], g["base"])  # one point more
-        entry = {"segment": seg, "target": float(target.get(seg, np.nan)), "point_cost_predicted": float((g["up"] * point).sum())}
-        entry["point_cost"] = _resolve_delta(solved, r, g["limit"].to_numpy() + point, what_ifs)
-        entry["target_cost"] = 0.0 - _resolve_delta(solved, r, np.zeros(len(r)), what_ifs)
+        entry: dict = {"segment": seg, "target": float(target.get(seg, np.nan)), "point_cost_predicted": float((g["up"] * point).sum())}
+        one = _settled(solved, r, g["limit"].to_numpy() + point, what_ifs)
+        drop = _settled(solved, r, np.zeros(len(r)), what_ifs)
+        entry.update(point_cost=one.value, point_cost_low=one.low, point_cost_high=one.high, point_cost_how=one.how)
+        # Holding the target costs what dropping it saves: the interval turns over.
+        entry.update(target_cost=0.0 - drop.value, target_cost_low=0.0 - drop.high, target_cost_high=0.0 - drop.low, target_cost_how=drop.how)
         out.append(entry)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=SERVICE_COLUMNS)
 
 
-def _resolve_delta(solved: Solved, rows: np.ndarray, limits: np.ndarray, what_ifs: WhatIfs) -> float:
-    """Objective change when ``rows`` take these limits (a warm re-solve, undone after); inf
-    when no plan meets them, NaN when the what-if time is spent."""
+#: The columns of the service_costs table.
+SERVICE_COLUMNS = ["segment", "target", "point_cost_predicted", "point_cost", "point_cost_low", "point_cost_high", "point_cost_how",
+                   "target_cost", "target_cost_low", "target_cost_high", "target_cost_how"]
+
+
+def _settled(solved: Solved, rows: np.ndarray, limits: np.ndarray, what_ifs: WhatIfs) -> Bound:
+    """What ``rows`` at these limits change the total cost by: exact inside the ranges, else
+    re-solved within ``what_ifs``'s time, else the bounds (a re-solve stopped by the time
+    raising the lower one)."""
+    bound = _limit_bound(solved, rows, limits)
+    if bound.exact:
+        return bound
     base = solved.optimum.objective
     with what_ifs.variant(solved, limits=(rows, limits)) as trial:
-        if trial is None or trial.status == "time_limit":
-            return math.nan
-        return math.inf if trial.solution is None else trial.solution.objective - base
+        if trial is None:
+            return bound
+        if trial.status == "time_limit":
+            return bound.tighter(low=trial.lower - base)
+        return Bound(math.inf, math.inf, RESOLVED) if trial.solution is None else Bound.resolved(trial.solution.objective - base)
 
 
 # --------------------------------------------------------------------------------------

@@ -491,7 +491,7 @@ def _finance_sheets(w: _Writer, t: dict[str, pd.DataFrame], periods: list[str], 
     for name, kinds in (
         ("cash", {c: "money" for c in ("revenue", "collected", "spent", "paid", "net_cash", "inventory_value", "receivables", "payables", "working_capital_change")}),
         ("cost_to_serve", {"units": "units", "revenue": "money", "allocated_cost": "money", "cost_per_unit": "price", "marginal_cost_per_unit": "price", "margin": "money", "margin_pct": "rate"}),
-        ("service_costs", {"target": "rate", "point_cost_predicted": "money", "point_cost": "money", "target_cost": "money"}),
+        ("service_costs", {"target": "rate", "point_cost_predicted": "money", "point_cost": "money", "point_cost_low": "money", "point_cost_high": "money", "target_cost": "money", "target_cost_low": "money", "target_cost_high": "money"}),
         ("premium_freight", {"units": "units", "spend": "money"}),
     ):
         df = t.get(name)
