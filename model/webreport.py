@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import formats, metrics
@@ -583,8 +584,19 @@ def sensitivity_page(tables: dict[str, pd.DataFrame], title: str, currency: str)
     fig2.add_bar(y=s["group"], x=s["margin_up"], name="step up", orientation="h")
     fig2.update_layout(barmode="overlay", title=f"Change of contribution margin for a step down and up{_in(currency)}", xaxis_title=currency, height=220 + 30 * len(s), yaxis=dict(autorange="reversed"))
     top = s[s["matters"].astype(str).str.lower() == "true"]["group"].astype(str).tolist() if "matters" in s else []
+    how = "Each group of assumptions moved down and up by a step and re-solved, ranked by the swing of margin, then cash cost-to-serve."
+    if "exact" in s:  # a proven run (sensitivity.proven_sensitivity): bounded sides drawn as their intervals
+        for side, color in (("down", "#0b3d91"), ("up", "#a04000")):
+            lo, hi = s[f"total_cost_{side}_low"].astype(float), s[f"total_cost_{side}_high"].astype(float)
+            open_ = s[f"total_cost_{side}"].isna() & np.isfinite(lo) & np.isfinite(hi)
+            if open_.any():
+                fig.add_scatter(y=s.loc[open_, "group"], x=((lo + hi) / 2)[open_], name=f"step {side}, proven interval (not re-solved)", mode="markers",
+                                marker=dict(symbol="line-ns", size=1, color=color), error_x=dict(type="data", array=((hi - lo) / 2)[open_], color=color, thickness=2, width=6))
+        bounded = int((s["exact"] == "bounded").sum())
+        how = (f"Each group of assumptions moved down and up by a step, ranked by the swing of total cost and proven: the top {len(top)} re-solved (or proven exact), "
+               f"the other {bounded} bounded from the base plan's prices and plan, each interval showing it cannot enter the top.")
     sections = [
-        Section("tornado", "The assumptions that matter", f"Each group of assumptions moved down and up by a step and re-solved, ranked by the swing of margin, then cash cost-to-serve. The ones that matter: {', '.join(top) or 'none'}.",
+        Section("tornado", "The assumptions that matter", f"{how} The ones that matter: {', '.join(top) or 'none'}.",
                 [_figure(fig), _figure(fig2)], tables=[_datatable(s, "sensitivity-table", currency=currency)]),
         _runs_section(tables.get("runs"), currency),
     ]

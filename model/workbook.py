@@ -765,9 +765,11 @@ def _study_chart_of(w: _Writer, ws, study: str, name: str, df: pd.DataFrame, n: 
     if study == "sensitivity" and name == "sensitivity" and len(df):
         # Tornado: the margin change of each group's step down and up, largest swing on top.
         chart = w.wb.add_chart({"type": "bar"})
-        for side, color in (("margin_down", "#C55A11"), ("margin_up", "#2F5597")):
-            chart.add_series({"name": f"step {side.split('_')[1]}", "categories": [name, 1, col["group"], len(df), col["group"]], "values": [name, 1, col[side], len(df), col[side]], "fill": {"color": color}, "overlap": 100, "gap": 40})
-        chart.set_title(_font({"name": "Margin change of each assumption's step (tornado)"}))
+        # A proven run ranks by total cost: its tornado is of total cost; the exhaustive one's of margin.
+        measure = "total_cost" if "exact" in col else "margin"
+        for side, color in ((f"{measure}_down", "#C55A11"), (f"{measure}_up", "#2F5597")):
+            chart.add_series({"name": f"step {side.rsplit('_', 1)[1]}", "categories": [name, 1, col["group"], len(df), col["group"]], "values": [name, 1, col[side], len(df), col[side]], "fill": {"color": color}, "overlap": 100, "gap": 40})
+        chart.set_title(_font({"name": f"{'Total cost' if measure == 'total_cost' else 'Margin'} change of each assumption's step (tornado)"}))
         chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))  # names at the left, clear of negative bars
         chart.set_x_axis(_font({"name": cur, "num_format": "#,##0"}))
         return chart
