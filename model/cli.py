@@ -318,7 +318,9 @@ def _proven(args: argparse.Namespace, case, opts, title: str, say) -> int:
 
     cur = case.currency
     say(f"bounding {len(_groups_of(case, args.step))} assumption groups a {args.step:.0%} step down and up; re-solving only what the bounds cannot settle ...")
-    run = proven_sensitivity(case, args.step, args.top, opts, progress=say)
+    import os
+
+    run = proven_sensitivity(case, args.step, args.top, opts, progress=say, workers=args.workers or os.cpu_count() or 1)
     table = run.table
     done = scenario_tables(run.results, cur)
     tables = {"sensitivity": table, "base_kpis": done["comparison"][["kpi", "unit", "base"]], "runs": done["runs"]}

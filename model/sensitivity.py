@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .bounds import BOUNDED, MET, RESOLVED, Bound, edit_step, top_k
+from .bounds import BOUNDED, MET, RESOLVED, Bound, edit_step
 from .build import build, edit
 from .diff import ModelDiff, diff
 from .edits import Edit, apply_edits
@@ -133,61 +133,204 @@ def _swing(up: Bound, down: Bound) -> Bound:
     return Bound(up.low - down.high, up.high - down.low, how)
 
 
-def proven_sensitivity(case: Case, step: float = STEP, top: int = 5, opts: SolveOptions | None = None, progress: Callable[[str], None] | None = None) -> Proven:
+def proven_sensitivity(case: Case, step: float = STEP, top: int = 5, opts: SolveOptions | None = None, progress: Callable[[str], None] | None = None,
+                       workers: int = 1) -> Proven:
     """Which ``top`` assumption groups move the plan's total cost the most for a ``step`` down
     and up, proven with as few re-solves as the bounds allow (``bounds``): the base is solved
     once; every step's change of total cost is bounded from the base plan alone (the
-    Lagrangian bound of the stepped LP at the base prices below, the base plan's cost where it
-    still meets every row above); then, taking groups in order of the largest swing their
-    bounds allow, a step is re-solved warm only while its group can still enter the top
-    ``top``. The ``top`` groups end exact and in order; every other group's bounds show it
-    cannot beat them. One process: each re-solve starts from the base plan's basis."""
+    Lagrangian bound of the stepped LP at the base prices below, the base plan's cost, or its
+    repair through the LP's slack, above); then, taking groups in order of the largest swing
+    their bounds allow, a step is re-solved warm (from the base plan's basis) only while its
+    group can still enter the top ``top``. The ``top`` groups end exact and in order; every
+    other group's bounds show it cannot beat them.
+
+    ``workers`` > 1 re-solves that many steps at once: this process and ``workers - 1``
+    helper processes, each of which builds the case while the base is solved here and starts
+    from its optimal basis (the steps in flight are the next ones by best case, so a step may
+    be re-solved that the one before it would have shown unneeded; the proof is the same)."""
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     opts = (opts or SolveOptions.from_settings(case.settings)).replace(ranging=False)
-    built = build(case)
-    model = solve(built, opts)
-    sol = model.optimum
-    x, y, rv, objective = sol.col_value.copy(), sol.row_dual.copy(), sol.row_value.copy(), sol.objective
-    rows = [_outcome(Variant("base"), model, "cold", time.perf_counter() - t0, 0.0)]
-    say(f"base solved in {time.perf_counter() - t0:.1f} s; bounding every step from its prices ...")
-    groups = _groups(case, step)
-    sides: list[dict[str, dict]] = []
-    for name, ups, downs in groups:
-        g = {}
-        for role, edits in (("up", ups), ("down", downs)):
-            v = Variant(f"{name} {'+' if role == 'up' else '-'}{step:.0%}", tuple(edits), role=role, group=name)
-            edited = apply_edits(case, v.edits)
-            new = edit(built, edited)
-            change = diff(built, new)
-            bound = edit_step(built.lp, new.lp, objective, x, y) if isinstance(change, ModelDiff) else Bound(-math.inf, math.inf)
-            g[role] = {"variant": v, "case": edited, "bound": bound, "predicted": first_order_change(built, x, y, rv, change), "row": None}
-        sides.append(g)
+    helpers = _Helpers(case, opts, max(0, workers - 1))
+    try:
+        built = build(case)
+        model = solve(built, opts)
+        helpers.start(model.basis())
+        sol = model.optimum
+        x, y, rv, objective = sol.col_value.copy(), sol.row_dual.copy(), sol.row_value.copy(), sol.objective
+        rows = [_outcome(Variant("base"), model, "cold", time.perf_counter() - t0, 0.0)]
+        say(f"base solved in {time.perf_counter() - t0:.1f} s; bounding every step from its prices ...")
+        groups = _groups(case, step)
+        sides: list[dict[str, dict]] = []
+        resolves = 0
+        flying: dict[int, tuple[int, str]] = {}
 
-    def settle(i: int) -> Bound:
-        g = sides[i]
-        # The side the bounds know least first: it alone may show the group cannot enter.
-        role = max((r for r in ("up", "down") if not g[r]["bound"].exact), key=lambda r: g[r]["bound"].gap)
-        side = g[role]
-        t = time.perf_counter()
-        with model.variant(side["case"]) as trial:
-            how = "cold (rebuilt)" if trial.rebuilt else "warm"
-            if trial.solution is not None and trial.solution.rechecked:
-                how = f"cold (the warm re-solve failed the check: {trial.solution.rechecked})"
-            if trial.solution is None:
-                side["row"] = _outcome(side["variant"], None, "", time.perf_counter() - t, side["predicted"], f"no plan: {trial.error}")
-                side["bound"] = Bound(math.inf, math.inf, RESOLVED)
-            else:
-                side["row"] = {**_outcome(side["variant"], trial, how, 0.0, side["predicted"]), "seconds": time.perf_counter() - t}
-                side["bound"] = Bound.resolved(trial.solution.objective - objective)
-        say(f"re-solved {side['variant'].name} in {time.perf_counter() - t:.1f} s")
-        return _swing(g["up"]["bound"], g["down"]["bound"])
+        def collect(block: bool) -> None:
+            nonlocal resolves
+            for w, key, done, moved in helpers.results(flying, block=block):
+                del flying[w]
+                if done is None:  # the helper is gone: its step goes back to be picked again
+                    say(f"helper {w + 1} stopped; its steps are re-solved here")
+                    continue
+                record(*key, done, moved, f" (helper {w + 1})")
+                resolves += 1
 
-    _swings, resolves = top_k([_swing(g["up"]["bound"], g["down"]["bound"]) for g in sides], top, settle)
+        def dispatch(certain: bool) -> None:
+            """Hand idle helpers the next steps; while the steps are still being bounded, only
+            those certain to be needed (a side with no upper or no lower bound: its group's
+            best case is unbounded, so it is re-solved whatever the others prove)."""
+            for w in helpers.idle(flying):
+                got = pick(set(flying.values()))
+                if got is None or (certain and math.isfinite(sides[got[0]][got[1]]["bound"].gap)):
+                    return
+                flying[w] = got
+                side = sides[got[0]][got[1]]
+                helpers.send(w, got, side["variant"], side["predicted"])
+
+        def pick(flying: set[tuple[int, str]]) -> tuple[int, str] | None:
+            """The next step to re-solve: the side the bounds know least of the group with the
+            largest best case, while that can still beat the proven top-th swing."""
+            swings = [_swing(g["up"]["bound"], g["down"]["bound"]) for g in sides]
+            exact = sorted((b.best for b in swings if b.exact), reverse=True)
+            kth = exact[top - 1] if len(exact) >= top else -math.inf
+            open_ = [(i, r) for i, g in enumerate(sides) for r in ("up", "down") if not g[r]["bound"].exact and (i, r) not in flying]
+            if not open_:
+                return None
+            best = max(swings[i].best for i, _r in open_)
+            if best <= kth:
+                return None
+            i = next(i for i, _r in sorted(open_, key=lambda ir: -swings[ir[0]].best))
+            return max(((i, r) for j, r in open_ if j == i), key=lambda ir: sides[ir[0]][ir[1]]["bound"].gap)
+
+        def record(i: int, role: str, row: dict, change: float | None, where: str) -> None:
+            side = sides[i][role]
+            side["row"] = row
+            side["bound"] = Bound(math.inf, math.inf, RESOLVED) if change is None else Bound.resolved(change)
+            say(f"re-solved {side['variant'].name} in {row['seconds']:.1f} s{where}")
+
+        for name, ups, downs in groups:
+            g = {}
+            for role, edits in (("up", ups), ("down", downs)):
+                v = Variant(f"{name} {'+' if role == 'up' else '-'}{step:.0%}", tuple(edits), role=role, group=name)
+                edited = apply_edits(case, v.edits)
+                new = edit(built, edited)
+                change = diff(built, new)
+                bound = edit_step(built.lp, new.lp, objective, x, y) if isinstance(change, ModelDiff) else Bound(-math.inf, math.inf)
+                g[role] = {"variant": v, "case": edited, "bound": bound, "predicted": first_order_change(built, x, y, rv, change), "row": None}
+            sides.append(g)
+            collect(block=False)
+            dispatch(certain=True)
+        say(f"every step bounded in {time.perf_counter() - t0:.1f} s")
+        while True:
+            dispatch(certain=False)
+            got = pick(set(flying.values()))
+            if got is not None:
+                i, role = got
+                row, moved = _resolve_side(model, sides[i][role], objective)
+                record(i, role, row, moved, "")
+                resolves += 1
+            elif not flying:
+                break
+            collect(block=got is None)
+    finally:
+        helpers.stop()
     rows += [g[r]["row"] for g in sides for r in ("up", "down") if g[r]["row"] is not None]
     results = pd.DataFrame(rows)
     table = proven_table(results, [(name, g["up"]["bound"], g["down"]["bound"], g["up"]["predicted"], g["down"]["predicted"]) for (name, _u, _d), g in zip(groups, sides)], top)
     return Proven(results, table, resolves, 2 * len(groups), time.perf_counter() - t0)
+
+
+def _resolve_side(model, side: dict, objective: float) -> tuple[dict, float | None]:
+    """Re-solve one step warm from the base plan and undo it: its results row and its change
+    of total cost (None when no plan meets it)."""
+    t = time.perf_counter()
+    edited = side["case"] if "case" in side else apply_edits(model.built.case, side["variant"].edits)
+    with model.variant(edited) as trial:
+        how = "cold (rebuilt)" if trial.rebuilt else "warm"
+        if trial.solution is not None and trial.solution.rechecked:
+            how = f"cold (the warm re-solve failed the check: {trial.solution.rechecked})"
+        if trial.solution is None:
+            return _outcome(side["variant"], None, "", time.perf_counter() - t, side["predicted"], f"no plan: {trial.error}"), None
+        row = {**_outcome(side["variant"], trial, how, 0.0, side["predicted"]), "seconds": time.perf_counter() - t}
+        return row, trial.solution.objective - objective
+
+
+class _Helpers:
+    """Helper processes of ``proven_sensitivity``: each builds the case as soon as it starts,
+    waits for the base plan's optimal basis, solves from it (no iterations) and then re-solves
+    the steps it is sent, one at a time, from that basis."""
+
+    def __init__(self, case: Case, opts: SolveOptions, n: int) -> None:
+        self.n = n
+        self.procs: list = []
+        if not n:
+            return
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")  # no fork of a process that holds HiGHS's threads
+        self.results_q = ctx.Queue()
+        self.tasks = [ctx.Queue() for _ in range(n)]
+        self.procs = [ctx.Process(target=_helper, args=(case, opts, q, self.results_q, w), daemon=True) for w, q in enumerate(self.tasks)]
+        for p in self.procs:
+            p.start()
+
+    def start(self, basis: tuple[np.ndarray, np.ndarray]) -> None:
+        for q in self.tasks if self.n else []:
+            q.put(("basis", basis))
+
+    def idle(self, flying: dict[int, tuple[int, str]]) -> list[int]:
+        return [w for w in range(self.n) if w not in flying and self.procs[w].is_alive()]
+
+    def send(self, w: int, key: tuple[int, str], variant: Variant, predicted: float) -> None:
+        self.tasks[w].put(("step", key, variant, predicted))
+
+    def results(self, flying: dict[int, tuple[int, str]], block: bool) -> list[tuple[int, tuple[int, str], dict | None, float | None]]:
+        """The steps the helpers have finished; with ``block``, waiting for at least one. A
+        helper that died with a step in flight gives that step back with no row."""
+        import queue
+
+        out: list[tuple[int, tuple[int, str], dict | None, float | None]] = []
+        if not self.n:
+            return out
+        while True:
+            try:
+                got = self.results_q.get(timeout=1.0) if block and not out else self.results_q.get_nowait()
+            except queue.Empty:
+                dead = [(w, key, None, None) for w, key in flying.items() if not self.procs[w].is_alive() and w not in {o[0] for o in out}]
+                out += dead
+                if out or not block:
+                    return out
+                continue
+            w, key, row, change, error = got
+            if error:
+                raise RuntimeError(f"a helper process of the sensitivity run failed: {error}")
+            out.append((w, key, row, change))
+
+    def stop(self) -> None:
+        for q, p in zip(self.tasks if self.n else [], self.procs):
+            if p.is_alive():
+                q.put(None)
+        for p in self.procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+
+
+def _helper(case: Case, opts: SolveOptions, tasks, results, w: int) -> None:
+    """The loop of one helper process (``_Helpers``)."""
+    try:
+        built = build(case)
+        msg = tasks.get()
+        if msg is None:
+            return
+        model = solve(built, opts, basis=msg[1])
+        objective = model.optimum.objective
+        while (msg := tasks.get()) is not None:
+            _kind, key, variant, predicted = msg
+            row, change = _resolve_side(model, {"variant": variant, "predicted": predicted}, objective)
+            results.put((w, key, row, change, ""))
+    except Exception as err:  # said to the run, which stops: a helper must not die silently
+        results.put((w, None, None, None, f"{type(err).__name__}: {err}"))
 
 
 def proven_table(results: pd.DataFrame, groups: list[tuple[str, Bound, Bound, float, float]], top: int = 5) -> pd.DataFrame:

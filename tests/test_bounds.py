@@ -167,6 +167,9 @@ def test_the_sensitivity_top_five_equals_resolving_every_group():
     top = run.table[run.table["matters"]]
     assert top["group"].tolist() == expected
     np.testing.assert_allclose(top["total_cost_swing"], [swing[g] for g in expected], rtol=1e-6)
+    # Two processes re-solving at once prove the same five.
+    two = proven_sensitivity(case, workers=2)
+    assert two.table[two.table["matters"]]["group"].tolist() == expected
     # Every group left bounded holds its re-solved swing and cannot enter the top five.
     for r in run.table[run.table["exact"] == "bounded"].to_dict("records"):
         assert r["swing_low"] - 1e-6 <= swing[r["group"]] <= r["swing_high"] + 1e-6
