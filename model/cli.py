@@ -330,6 +330,9 @@ def _proven(args: argparse.Namespace, case, opts, title: str, say) -> int:
     for r in top.to_dict("records"):
         margin = f"; margin {r['margin_down']:+,.0f} / {r['margin_up']:+,.0f}" if r["margin_down"] == r["margin_down"] and r["margin_up"] == r["margin_up"] else ""
         print(f"  {r['rank']}. {r['group']}: total cost {r['total_cost_down']:+,.0f} / {r['total_cost_up']:+,.0f} {cur} (swing {r['total_cost_swing']:,.0f}){margin}")
+    kept = others[(others["how_down"].astype(str).str.startswith("the base plan")) & (others["margin_swing"] > 0.5)]
+    for r in kept.to_dict("records"):
+        print(f"  - {r['group']}: the plan stays the same (total cost unchanged), the margin moves {r['margin_down']:+,.0f} / {r['margin_up']:+,.0f} {cur}")
     bounded = others[others["exact"] == "bounded"]
     if len(bounded):
         print(f"aop: {len(bounded)} other groups were bounded, not re-solved: each swing is at most {bounded['swing_high'].max():,.0f} {cur}, below the top {len(top)}'s smallest ({top['total_cost_swing'].min():,.0f})")

@@ -27,6 +27,7 @@ from .bounds import BOUNDED, MET, RESOLVED, Bound, edit_step
 from .build import build, edit
 from .diff import ModelDiff, diff
 from .edits import Edit, apply_edits
+from .results import Figures
 from .scenarios import Variant, _outcome, first_order_change
 from .schema import TABLES
 from .solve import SolveOptions, solve
@@ -216,7 +217,8 @@ def proven_sensitivity(case: Case, step: float = STEP, top: int = 5, opts: Solve
                 new = edit(built, edited)
                 change = diff(built, new)
                 bound = edit_step(built.lp, new.lp, objective, x, y) if isinstance(change, ModelDiff) else Bound(-math.inf, math.inf)
-                g[role] = {"variant": v, "case": edited, "bound": bound, "predicted": first_order_change(built, x, y, rv, change), "row": None}
+                predicted = first_order_change(built, x, y, rv, change)
+                g[role] = {"variant": v, "case": edited, "bound": bound, "predicted": predicted, "row": _kept(v, new, sol, bound, predicted)}
             sides.append(g)
             collect(block=False)
             dispatch(certain=True)
@@ -238,6 +240,23 @@ def proven_sensitivity(case: Case, step: float = STEP, top: int = 5, opts: Solve
     results = pd.DataFrame(rows)
     table = proven_table(results, [(name, g["up"]["bound"], g["down"]["bound"], g["up"]["predicted"], g["down"]["predicted"]) for (name, _u, _d), g in zip(groups, sides)], top)
     return Proven(results, table, resolves, 2 * len(groups), time.perf_counter() - t0)
+
+
+def _kept(v: Variant, new, sol, bound: Bound, predicted: float) -> dict | None:
+    """The results row of a step the bounds settle with the base plan itself (``MET``: the base
+    plan meets every row of the stepped LP and costs what the prices prove is least, so it is
+    an optimal plan of the step): its KPIs read from that plan in the stepped case, no
+    re-solve. None for any other step."""
+    if bound.how != MET:
+        return None
+    lp = new.lp
+    act = lp.A @ sol.col_value
+    tol = 1e-7 * np.maximum(1.0, np.abs(act))
+    if ((act < lp.row_lower - tol) | (act > lp.row_upper + tol)).any():
+        return None  # met by a repaired plan, not the base plan: its KPIs are not at hand
+    kept = replace(sol, objective=float(lp.c @ sol.col_value), row_value=act)
+    return {"variant": v.name, "scenario": v.scenario, "role": v.role, "group": v.group, "how": "the base plan (it stays optimal: no re-solve)", "seconds": 0.0,
+            "predicted_change": predicted, "status": "optimal", "objective": kept.objective, "solver_seconds": 0.0, "iterations": 0, **metrics.kpis(Figures(new, kept))}
 
 
 def _resolve_side(model, side: dict, objective: float) -> tuple[dict, float | None]:
