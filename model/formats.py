@@ -178,7 +178,12 @@ def width_of_cells(values: Iterable, kinds: Iterable[str], header: str = "", mos
     widest, least = 0.0, 0
     kinds = list(kinds)
     numbers = any(k != "text" for k in kinds)
-    for v, kind in zip(values, kinds):
+    cells: Iterable = zip(values, kinds)
+    try:  # each distinct cell measured once (a grid repeats its zeros and its keys)
+        cells = dict.fromkeys(cells)
+    except TypeError:  # an unhashable value: measure every cell
+        cells = zip(values, kinds)
+    for v, kind in cells:
         k = KINDS[kind]
         least = max(least, k.width)
         if v is None or (isinstance(v, float) and math.isnan(v)):
