@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 SIZES = {  # products, plants, dcs, customers, periods, modes, density -> about N variables
     "10k": (25, 2, 3, 12, 12, 3, 0.3),
     "30k": (60, 2, 4, 20, 12, 3, 0.3),
+    "88k": (120, 3, 6, 40, 12, 3, 0.21),  # issue 23's reference size: 88,429 variables
     "100k": (120, 3, 6, 40, 12, 3, 0.3),
     "300k": (170, 3, 8, 70, 12, 3, 0.3),
     "1m": (1000, 3, 10, 150, 12, 3, 0.073),
