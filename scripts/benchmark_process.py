@@ -20,8 +20,9 @@ targets where it sets one (88k: 1.5x defaults, 1.3x without what-ifs; 1.2M: 1.2x
     python scripts/benchmark_process.py                     # 10k and 88k (about a minute)
     python scripts/benchmark_process.py --size 300k,1m      # minutes; 1m about 10 minutes
     python scripts/benchmark_process.py --repeat 3          # the median of 3 runs of each process
-    python scripts/benchmark_process.py --docs              # also rewrite the scale blocks of
-                                                            # README.md and docs/benchmarks.md
+    python scripts/benchmark_process.py --docs              # also write this run's rows into the scale
+                                                            # blocks of README.md and docs/benchmarks.md
+                                                            # (rows of other sizes stay)
 """
 
 from __future__ import annotations
@@ -173,8 +174,18 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def merged(old: str, new: str) -> str:
+    """The table ``new`` with the rows of ``old`` of other sizes kept (a run of --size 1m adds
+    its row to the table of the smaller sizes), by number of variables."""
+    def rows(text: str) -> dict[int, str]:
+        return {int(ln.split("|")[1].strip().replace(",", "")): ln for ln in text.splitlines() if re.match(r"\|\s*[\d,]+\s*\|", ln)}
+
+    kept = {**rows(old), **rows(new)}
+    return "\n".join(new.splitlines()[:2] + [kept[k] for k in sorted(kept)])
+
+
 def write_docs(body: str) -> list[str]:
-    """Rewrite the ``scale`` block of README.md and docs/benchmarks.md with ``body``."""
+    """Rewrite the ``scale`` block of README.md and docs/benchmarks.md with ``body``'s rows."""
     from aop.docs import block_of, with_block
     from aop.files import atomic_file
 
@@ -182,11 +193,12 @@ def write_docs(body: str) -> list[str]:
     for page in ("README.md", "docs/benchmarks.md"):
         path = REPO / page
         text = path.read_text(encoding="utf-8")
-        if block_of(text, "scale") is None:
+        old = block_of(text, "scale")
+        if old is None:
             print(f"{page} has no scale block (<!-- scale:start --> ... <!-- scale:end -->): left alone", file=sys.stderr)
             continue
         with atomic_file(path) as tmp:
-            tmp.write_text(with_block(text, "scale", body), encoding="utf-8")
+            tmp.write_text(with_block(text, "scale", merged(old, body)), encoding="utf-8")
         done.append(page)
     return done
 
@@ -197,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--case", help="time this case instead of generated ones")
     ap.add_argument("--solver", default="auto", help="the HiGHS algorithm of aop's solve (auto, simplex, hipo, ipx, pdlp)")
     ap.add_argument("--repeat", type=int, default=1, help="run each timed process this many times and keep the median")
-    ap.add_argument("--docs", action="store_true", help="rewrite the scale blocks of README.md and docs/benchmarks.md with this run's table")
+    ap.add_argument("--docs", action="store_true", help="write this run's rows into the scale blocks of README.md and docs/benchmarks.md (rows of other sizes stay)")
     a = ap.parse_args(argv)
     from scripts.generate_case import generate, write
 
