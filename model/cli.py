@@ -348,9 +348,9 @@ def _groups_of(case, step: float) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .solve import Stop
+    args = _parser().parse_args(argv)  # first: --help and a wrong flag need none of the heavy imports below
+    from .solve import Stop  # HiGHS, pandas and scipy: about 0.6 s
 
-    args = _parser().parse_args(argv)
     stop = Stop()
     previous = _stop_on_signals(stop)
     try:

@@ -57,20 +57,37 @@ def inert_for_csv(df: pd.DataFrame) -> pd.DataFrame:
     for c in df.columns:
         if df[c].dtype.kind == "O":
             col = df[c]
-            risky = col.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
-            if risky.any():
+            # Each distinct value tested once: keys repeat down a column (a test per cell took
+            # 0.23 s for the tables of 88k variables, this 0.06 s).
+            bad = [v for v in col.unique() if isinstance(v, str) and v.startswith(FORMULA_START)]
+            if bad:
+                risky = col.isin(bad)
                 if out is df:
                     out = df.copy()
                 out[c] = col.where(~risky, "'" + col.astype(str))
     return out
 
 
+def _as_text(v: object) -> str | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
     """A table as Parquet; mixed-type columns (the summary's values) are stored as text."""
     out = df.copy()
     for c in out.columns:
-        if out[c].dtype == object and out[c].map(type).nunique() > 1:
-            out[c] = out[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+        col = out[c]
+        if col.dtype != object:
+            continue
+        distinct = col.unique()  # the types from the distinct values: a call per cell took 0.5 s at 300k variables
+        types = {type(v) for v in distinct}
+        if len(types) <= 1:
+            continue
+        if types <= {str, type(None), float} and all(type(v) is str or _as_text(v) is None for v in distinct):
+            # Text with blanks (a key a row does not have): blanks as None, typed as map would type them.
+            out[c] = col.where(col.notna(), None).infer_objects()
+        else:
+            out[c] = col.map(_as_text)
     out.to_parquet(path, index=False)
 
 STAGING_PREFIX = ".aop-"

@@ -178,7 +178,14 @@ def width_of_cells(values: Iterable, kinds: Iterable[str], header: str = "", mos
     widest, least = 0.0, 0
     kinds = list(kinds)
     numbers = any(k != "text" for k in kinds)
-    for v, kind in zip(values, kinds):
+    values = list(values)
+    cells: Iterable = zip(values, kinds)
+    try:  # each distinct cell measured once (a grid repeats its zeros and its keys); the type
+        # and a zero's text are in the key, so True and 1, or 0.0 and -0.0, stay apart
+        cells = [(v, kind) for _, v, kind, _ in dict.fromkeys((type(v), v, kind, v == 0 and str(v)) for v, kind in cells)]
+    except TypeError:  # an unhashable value (or pd.NA): measure every cell
+        cells = zip(values, kinds)
+    for v, kind in cells:
         k = KINDS[kind]
         least = max(least, k.width)
         if v is None or (isinstance(v, float) and math.isnan(v)):

@@ -452,7 +452,10 @@ def shadow_prices(built: Built, sol: Solution, all_rows: bool = False) -> pd.Dat
     out["_base"] = np.nan
     for name, rows in out.groupby("constraint", sort=False):
         out.loc[rows.index, "_base"] = built.families[name].base(built, rows)
-    out["meaning"] = [meaning(built, r) for r in out.to_dict("records")]
+    # Rows as dicts from column lists: DataFrame.to_dict("records") boxes cell by cell (0.45 s
+    # for 32k rows at 88k variables); tolist gives the same Python values.
+    names = list(out.columns)
+    out["meaning"] = [meaning(built, dict(zip(names, values))) for values in zip(*(out[c].tolist() for c in names))]
     out = out.drop(columns="_base")
     rank = out["constraint"].map({f: i for i, f in enumerate(review_order(built.families))})
     out = out.assign(_rank=rank, _abs=out["shadow_price"].abs()).sort_values(["_rank", "_abs"], ascending=[True, False]).drop(columns=["_rank", "_abs"])

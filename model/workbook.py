@@ -187,8 +187,17 @@ class _Writer:
         ws.set_row(first_row, 15 * min(max(header_lines, 1), 10))
         last = n - 1 if total_row else n
 
-        def fits(text: str, i: int) -> bool:  # on one line of its column
-            return formats.lines(text, col_widths[i]) == 1 or (i not in wrapped and cols[i] not in numeric)
+        unwrapped = {i for i, c in enumerate(cols) if i not in wrapped and c not in numeric}
+        line_counts: dict[tuple[str, int], int] = {}  # a sentence's lines, counted once per column
+
+        def lines_of(text: str, i: int) -> int:
+            key = (text, i)
+            if key not in line_counts:
+                line_counts[key] = formats.lines(text, col_widths[i])
+            return line_counts[key]
+
+        def fits(text: str, i: int) -> bool:  # on one line of its column (a key column never wraps)
+            return i in unwrapped or lines_of(text, i) == 1
 
         for r in range(n):
             is_total = total_row and r == last
@@ -215,7 +224,7 @@ class _Writer:
             ws.set_column(i, i, width, self.wrap if i in wrapped else None)
         for r in range(n):
             texts = [(i, str(values[i][r])) for i in range(len(cols)) if isinstance(values[i][r], str)]
-            lines = max([1] + [formats.lines(t, col_widths[i]) for i, t in texts if not fits(t, i)])
+            lines = max([1] + [lines_of(t, i) for i, t in texts if not fits(t, i)])
             if lines > 1:
                 ws.set_row(first_row + 1 + r, 15 * lines)
         self.set_widths(ws, col_widths, keys)

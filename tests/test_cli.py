@@ -186,3 +186,27 @@ def test_time_limit_has_its_own_report(tmp_path):
     r = run("solve", str(case), "--out", str(tmp_path / "p"), "--time-limit", "0.001", "--solver", "ipx")
     assert r.returncode == 3, r.stderr
     assert "time limit" in (tmp_path / "p" / "no_plan.txt").read_text()
+
+
+def test_the_process_benchmark_reads_what_aop_solve_prints_and_writes(tables, tmp_path, capsys):
+    """scripts/benchmark_process.py times `aop solve` from outside: it reads the stage timings
+    `--verbose` prints, the what-ifs from summary.csv and the algorithm from provenance.csv."""
+    from scripts.benchmark_process import algorithm_of, merged, stages_of, timed, what_ifs_of
+
+    case = write_csvs(tables, tmp_path / "case")
+    out = tmp_path / "plan"
+    capsys.readouterr()
+    assert main(["solve", str(case), "--out", str(out), "--verbose", "--what-if-seconds", "0"]) == 0
+    stages = stages_of(capsys.readouterr().out)
+    assert list(stages) == ["read", "validate", "build", "solve", "results", "finance", "write"]
+    assert all(v >= 0 for v in stages.values())
+    run, left_out = what_ifs_of(out)
+    assert run == 0 and left_out >= 0
+    assert algorithm_of(out) == "simplex"
+    wall, peak, text = timed([sys.executable, "-c", "print('done')"])
+    assert wall > 0 and peak > 0 and text.strip() == "done"
+    with pytest.raises(SystemExit, match="exited 3"):
+        timed([sys.executable, "-c", "import sys; sys.exit(3)"])
+    # --docs: a run's rows replace those of its sizes, other sizes' rows stay, by variables
+    head = "| variables | s |\n|---|---|\n"
+    assert merged(head + "| 9,658 | 3.5 |\n| 88,429 | 10.8 |", head + "| 1,197,021 | 200 |\n| 88,429 | 9.9 |") == head + "| 9,658 | 3.5 |\n| 88,429 | 9.9 |\n| 1,197,021 | 200 |"

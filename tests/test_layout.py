@@ -64,3 +64,21 @@ def test_pyomo_is_imported_only_where_its_back_end_is_used():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_help_and_the_plan_import_only_what_they_need():
+    """`aop --help` answers without pandas, scipy or HiGHS (about 0.6 s of imports); plotly is
+    imported only when a page is drawn, not to solve a case and make its tables."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from aop.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        "print(sorted(m for m in ('pandas', 'numpy', 'scipy', 'highspy', 'plotly') if m in sys.modules))\n"
+        "from aop import plan_of, solve_model\n"
+        "from tests.conftest import small_case\n"
+        "plan_of(solve_model(small_case()))\n"
+        "print('plotly' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True).stdout.splitlines()
+    assert out == ["[]", "False"]
