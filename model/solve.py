@@ -697,7 +697,9 @@ class Solved:
                 if not isinstance(change, RebuildReason) or limits is not None or costs is not None:
                     model.solution = model._run(warm=True, prices=prices, time_limit=time_limit)
             except SolveError as err:
-                lower = model._proven_lower() if err.status == "time_limit" else -math.inf
+                # Only a model that holds the what-if's own LP proves anything of it (a case
+                # rebuilt and stopped in its cold solve raises before it is handed back).
+                lower = model._proven_lower() if err.status == "time_limit" and not isinstance(change, RebuildReason) else -math.inf
                 yield Trial(model, None, err.status, change, time.perf_counter() - t0, err, lower)
                 return
             yield Trial(model, model.solution, "optimal", change, time.perf_counter() - t0)
