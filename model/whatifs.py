@@ -124,7 +124,7 @@ def ledger(solved: Solved, resolves: int = LEDGER_TOP, what_ifs: WhatIfs | None 
             if trial is None or trial.status == "time_limit":
                 led.at[i, "re_solved"] = "no: the what-if time was spent"
                 if trial is not None:
-                    bound[i] = bound[i].tighter(low=trial.lower - sol.objective)
+                    stopped[i] = trial.lower - sol.objective
                 return None
             if trial.solution is None:
                 led.at[i, "re_solved"] = "no: no plan meets the step"
@@ -138,6 +138,7 @@ def ledger(solved: Solved, resolves: int = LEDGER_TOP, what_ifs: WhatIfs | None 
                 drivers.append(gain.assign(constraint=e["constraint"], object=e["object"]))
             return Bound.resolved(stepped.objective - sol.objective)
 
+    stopped: dict[int, float] = {}  # entries whose re-solve the time stopped: the lower bound it proved
     bound, _n = top_k(bound, resolves, settle)
     # A top entry exact inside its ranges still needs its plan for the revenue it recovers:
     # re-solved from a basis that stays optimal, it takes no pivots, and checks the figure.
@@ -149,6 +150,8 @@ def ledger(solved: Solved, resolves: int = LEDGER_TOP, what_ifs: WhatIfs | None 
             led.at[i, "re_solved"] = "yes" if got is not None else led.at[i, "re_solved"]
             if got is not None and abs(got.value - known.value) > 1e-6 * max(1.0, abs(known.value), abs(sol.objective) * 1e-6):
                 bound[i] = got  # the re-solved plan is the figure (the ranges were off by more than round-off)
+    for i, low in stopped.items():
+        bound[i] = bound[i].tighter(low=low)
     if what_ifs.left() <= 0:
         for i, b in enumerate(bound):
             if not b.exact and led.at[i, "re_solved"].startswith("no: its bounds"):
@@ -173,11 +176,12 @@ def ledger(solved: Solved, resolves: int = LEDGER_TOP, what_ifs: WhatIfs | None 
 def _limit_bound(solved: Solved, rows: np.ndarray, limits: np.ndarray) -> Bound:
     """What setting ``rows``' limits to ``limits`` is proven to change, from the base plan alone."""
     sol, lp = solved.optimum, solved.lp
-    return limit_step(lp, sol.row_dual, sol.row_value, rows, limits, sol.row_bound_lower, sol.row_bound_upper, sol.row_price_up, sol.row_price_down)
+    return limit_step(lp, sol.row_dual, sol.row_value, rows, limits, sol.row_bound_lower, sol.row_bound_upper, sol.row_price_up, sol.row_price_down, x=sol.col_value)
 
 
 def _empty_ledger() -> pd.DataFrame:
-    return pd.DataFrame(columns=["constraint", "object", "unit", "periods", "binding_periods", "price_low", "price_high", "one_sided", "step", "step_size", "predicted", "value_of_step", "revenue_recovered", "sentence"])
+    return pd.DataFrame(columns=["constraint", "object", "unit", "periods", "binding_periods", "price_low", "price_high", "one_sided", "step", "step_size", "predicted",
+                                 "value_low", "value_high", "exact", "value_of_step", "revenue_recovered", "revenue_per_unit", "re_solved", "sentence"])
 
 
 def _revenue_change(built, before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
