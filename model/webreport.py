@@ -595,15 +595,22 @@ def sensitivity_page(tables: dict[str, pd.DataFrame], title: str, currency: str)
         bounded = int((s["exact"] == "bounded").sum())
         how = (f"Each group of assumptions moved down and up by a step, ranked by the swing of total cost and proven: the top {len(top)} re-solved (or proven exact), "
                f"the other {bounded} bounded from the base plan's prices and plan, each interval showing it cannot enter the top.")
+    # A proven run's table is wide (each side's bounds, how it was settled): the page shows
+    # the ranking and what settles it; the workbook and the CSV hold every column.
+    shown = s[[c for c in PROVEN_COLUMNS if c in s]] if "exact" in s else s
     sections = [
         Section("tornado", "The assumptions that matter", f"{how} The ones that matter: {', '.join(top) or 'none'}.",
-                [_figure(fig), _figure(fig2)], tables=[_datatable(s, "sensitivity-table", currency=currency)]),
+                [_figure(fig), _figure(fig2)], tables=[_datatable(shown, "sensitivity-table", currency=currency)]),
         _runs_section(tables.get("runs"), currency),
     ]
     runs = tables.get("runs")
     base = tables.get("base_kpis")
     kpis = _comparison_kpis(base, "base", None) if base is not None and len(base) else []
     return Page(f"Sensitivity: {title}", f"{len(s)} groups of assumptions, {len(runs) if runs is not None else 0} plans solved", kpis, sections, footer=_study_footer())
+
+
+#: The columns of a proven sensitivity run's table that its page shows.
+PROVEN_COLUMNS = ("rank", "group", "total_cost_down", "total_cost_up", "total_cost_swing", "swing_low", "swing_high", "exact", "margin_down", "margin_up", "matters")
 
 
 def compare_page(tables: dict[str, pd.DataFrame], title: str) -> Page:

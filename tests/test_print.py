@@ -93,9 +93,9 @@ def test_the_example_prints_its_narrow_sheets_portrait_as_the_docs_say(books):
     # docs/outputs.md names them; the rest (the overview, the grids, the finance tables) are landscape.
     wb = load_workbook(books["plan"])
     portrait = {ws.title for ws in wb.worksheets if ws.page_setup.orientation == "portrait"}
-    assert portrait == {"summary", "service_costs", "backorders", "consumption", "provenance"}
+    assert portrait == {"summary", "backorders", "consumption", "provenance"}
     text = (Path(__file__).parent.parent / "docs" / "outputs.md").read_text()
-    assert "`summary`, `service_costs`, `backorders`, `consumption` and `provenance` portrait" in text
+    assert "`summary`, `backorders`, `consumption` and `provenance` portrait" in text
 
 
 def test_each_study_sheet_that_has_a_chart_keeps_it(books):
