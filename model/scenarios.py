@@ -134,13 +134,15 @@ def kpi_columns(results: pd.DataFrame) -> list[str]:
     return [c for c in results.columns if c not in RUN_COLUMNS]
 
 
-def _outcome(v: Variant, trial: Trial | Solved | None, how: str, seconds: float, predicted: float, error: str = "") -> dict:
+def _outcome(v: Variant, trial: Trial | Solved | None, how: str, seconds: float, predicted: float, error: str = "", keys: tuple[str, ...] | None = None) -> dict:
+    """One results row: how the variant was solved and its KPIs (``keys`` of them; all by default)."""
     base = {"variant": v.name, "scenario": v.scenario, "role": v.role, "group": v.group, "how": how, "seconds": seconds, "predicted_change": predicted}
     model = trial.model if isinstance(trial, Trial) else trial
     if model is None or model.solution is None:
         return {**base, "status": error}
     sol = model.solution
-    return {**base, "status": "optimal", "objective": sol.objective, "solver_seconds": sol.seconds, "iterations": int(sol.iterations.get("simplex", 0)), **kpis(model)}
+    figures = kpis(model) if keys is None else metrics.evaluate(Figures.of(model), keys)
+    return {**base, "status": "optimal", "objective": sol.objective, "solver_seconds": sol.seconds, "iterations": int(sol.iterations.get("simplex", 0)), **figures}
 
 
 def first_order_change(base: Built, x: np.ndarray, y: np.ndarray, row_value: np.ndarray, change: ModelDiff | RebuildReason | None) -> float:

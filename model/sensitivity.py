@@ -242,6 +242,11 @@ def proven_sensitivity(case: Case, step: float = STEP, top: int = 5, opts: Solve
     return Proven(results, table, resolves, 2 * len(groups), time.perf_counter() - t0)
 
 
+#: The KPIs read from each step's plan in a proven run (the base plan has them all): what the
+#: table and its page show; the costlier ones (average inventory, the top limits) are left out.
+SIDE_KPIS = ("total_cost", "cash_cost_to_serve", "revenue", "contribution_margin", "revenue_lost", "fill_rate", "premium_freight_spend")
+
+
 def _kept(v: Variant, new, sol, bound: Bound, predicted: float) -> dict | None:
     """The results row of a step the bounds settle with the base plan itself (``MET``: the base
     plan meets every row of the stepped LP and costs what the prices prove is least, so it is
@@ -256,7 +261,7 @@ def _kept(v: Variant, new, sol, bound: Bound, predicted: float) -> dict | None:
         return None  # met by a repaired plan, not the base plan: its KPIs are not at hand
     kept = replace(sol, objective=float(lp.c @ sol.col_value), row_value=act)
     return {"variant": v.name, "scenario": v.scenario, "role": v.role, "group": v.group, "how": "the base plan (it stays optimal: no re-solve)", "seconds": 0.0,
-            "predicted_change": predicted, "status": "optimal", "objective": kept.objective, "solver_seconds": 0.0, "iterations": 0, **metrics.kpis(Figures(new, kept))}
+            "predicted_change": predicted, "status": "optimal", "objective": kept.objective, "solver_seconds": 0.0, "iterations": 0, **metrics.evaluate(Figures(new, kept), SIDE_KPIS)}
 
 
 def _resolve_side(model, side: dict, objective: float) -> tuple[dict, float | None]:
@@ -270,7 +275,7 @@ def _resolve_side(model, side: dict, objective: float) -> tuple[dict, float | No
             how = f"cold (the warm re-solve failed the check: {trial.solution.rechecked})"
         if trial.solution is None:
             return _outcome(side["variant"], None, "", time.perf_counter() - t, side["predicted"], f"no plan: {trial.error}"), None
-        row = {**_outcome(side["variant"], trial, how, 0.0, side["predicted"]), "seconds": time.perf_counter() - t}
+        row = {**_outcome(side["variant"], trial, how, 0.0, side["predicted"], keys=SIDE_KPIS), "seconds": time.perf_counter() - t}
         return row, trial.solution.objective - objective
 
 
