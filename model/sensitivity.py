@@ -391,7 +391,7 @@ def proven_table(results: pd.DataFrame, groups: list[tuple[str, Bound, Bound, fl
         out.append(r)
     table = _no_noise(pd.DataFrame(out), float(base["total_cost"]))
     if table.empty:
-        return table
+        return pd.DataFrame(columns=["rank", "group", "total_cost_swing", "swing_low", "swing_high", "exact", "matters"])
     key = table["total_cost_swing"].where(table["total_cost_swing"].notna(), table["swing_high"])
     table = table.assign(_key=key).sort_values("_key", ascending=False, kind="stable").drop(columns="_key").reset_index(drop=True)
     table.insert(0, "rank", range(1, len(table) + 1))
