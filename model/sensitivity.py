@@ -160,8 +160,8 @@ def proven_sensitivity(case: Case, step: float = STEP, top: int = 5, opts: Solve
         sol = model.optimum
         x, y, rv, objective = sol.col_value.copy(), sol.row_dual.copy(), sol.row_value.copy(), sol.objective
         rows = [_outcome(Variant("base"), model, "cold", time.perf_counter() - t0, 0.0)]
-        say(f"base solved in {time.perf_counter() - t0:.1f} s; bounding every step from its prices ...")
         groups = _groups(case, step)
+        say(f"base solved in {time.perf_counter() - t0:.1f} s; bounding the {2 * len(groups)} steps of {len(groups)} assumption groups from its prices ...")
         sides: list[dict[str, dict]] = []
         resolves = 0
         flying: dict[int, tuple[int, str]] = {}
