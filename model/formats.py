@@ -140,7 +140,7 @@ _HOLDS = (
     ("unit_cost", "price"), ("unit_value", "price"), ("price", "price"), ("rate", "price"),
     ("cost", "money"), ("revenue", "money"), ("value", "money"), ("spend", "money"), ("margin", "money"), ("cash", "money"),
     ("receivables", "money"), ("payables", "money"), ("collected", "money"), ("spent", "money"), ("paid", "money"),
-    ("working_capital", "money"), ("recovered", "money"),
+    ("working_capital", "money"), ("recovered", "money"), ("swing", "money"),
     ("hours", "hours"), ("units", "units"), ("quantity", "units"), ("on_hand", "units"), ("backorders", "units"),
     ("safety_stock", "units"), ("demand", "units"), ("ending_min", "units"), ("outsource", "units"), ("make", "units"),
 )

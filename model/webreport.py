@@ -410,13 +410,13 @@ def plan_sections(tables: dict[str, pd.DataFrame], currency: str) -> list[Sectio
     out.append(sec)
     led = t.get("ledger")
     lf = limits_figure(led, currency)
-    sec = Section("ledger", "What the limits cost", "The constraint cost ledger: each binding limit, what one more unit is worth (its shadow price range over the months it binds) and what a step would save, re-solved.",
+    sec = Section("ledger", "What the limits cost", "The constraint cost ledger: each binding limit, what one more unit is worth (its shadow price range over the months it binds) and what a step would save: exact (re-solved, or inside the range where its prices hold) or its proven interval.",
                   [lf] if lf else [], empty="No limit binds: capacity, suppliers and lanes all have room.")
     if led is not None and len(led):
         sec.sentences = list(led["sentence"].astype(str).head(20))
         # The workbook's columns: the object names the limit, its sentence is said above.
-        cols = [c for c in ("object", "periods", "unit", "price_low", "price_high", "one_sided", "step", "predicted", "value_of_step", "revenue_recovered") if c in led]
-        kinds = {"price_low": "price", "price_high": "price", "predicted": "money", "value_of_step": "money", "revenue_recovered": "money"}
+        cols = [c for c in ("object", "periods", "unit", "price_low", "price_high", "step", "predicted", "value_low", "value_high", "exact", "value_of_step", "revenue_recovered") if c in led]
+        kinds = {"price_low": "price", "price_high": "price", "predicted": "money", "value_low": "money", "value_high": "money", "value_of_step": "money", "revenue_recovered": "money"}
         sec.tables.append(_datatable(led[cols], "ledger-table", currency=currency, kinds={c: [k] * len(led) for c, k in kinds.items() if c in cols}))
     out.append(sec)
     if "bottlenecks" in t:  # a plan without the finance view has none

@@ -445,8 +445,8 @@ def _finance_sheets(w: _Writer, t: dict[str, pd.DataFrame], periods: list[str], 
     cost-to-serve, service and premium freight costed."""
     led = t["ledger"]
     ws = w.sheet("ledger")
-    cols = [c for c in ("object", "periods", "unit", "price_low", "price_high", "one_sided", "step", "predicted", "value_of_step", "revenue_recovered", "sentence") if c in led]
-    w.table(ws, led[cols].head(max_rows), {"price_low": "price", "price_high": "price", "predicted": "money", "value_of_step": "money", "revenue_recovered": "money"}, wrap="sentence", keys=1)
+    cols = [c for c in ("object", "periods", "unit", "price_low", "price_high", "one_sided", "step", "predicted", "value_low", "value_high", "exact", "value_of_step", "revenue_recovered", "sentence") if c in led]
+    w.table(ws, led[cols].head(max_rows), {"price_low": "price", "price_high": "price", "predicted": "money", "value_low": "money", "value_high": "money", "value_of_step": "money", "revenue_recovered": "money"}, wrap="sentence", keys=1)
     top = led.head(10)
     if len(top):
         # The top ten: what a step of each is worth (re-solved; the prices' prediction where not).
