@@ -100,7 +100,7 @@ def plan_of(solved: Solved, timings: dict[str, float] | None = None, finance: bo
     """The tables of a solved model as it stands (after any changes and re-solves), with the
     finance view (``whatifs.finance_tables``: its what-ifs re-solve warm, are undone, and
     together take at most ``what_if_seconds``: by default the plan's own HiGHS seconds, at least
-    2 s; 0 leaves them out, their proven bounds stay) unless ``finance`` is False.
+    10 s; 0 leaves them out, their proven bounds stay) unless ``finance`` is False.
     ``timings``: the seconds of the stages so far; receives ``results`` and ``finance``."""
     return assemble(solved, timings, finance, what_if_seconds)
 

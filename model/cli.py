@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--log", action="store_true", default=None, help="print the HiGHS log")
     s.add_argument("--sheet-rows", type=int, default=None, help="most rows of a workbook sheet (default 20000; a longer grid keeps its largest rows, every table is whole in its CSV)")
     s.add_argument("--backend", choices=["matrix", "pyomo"], help="build the LP straight into a matrix (default) or through a Pyomo model")
-    s.add_argument("--what-if-seconds", type=float, default=None, help="time the finance view's what-if re-solves may take together (default: as long as HiGHS took to solve the plan, at least 2 s; 0 leaves them out, their proven bounds stay)")
+    s.add_argument("--what-if-seconds", type=float, default=None, help="time the finance view's what-if re-solves may take together (default: as long as HiGHS took to solve the plan, at least 10 s; 0 leaves them out, their proven bounds stay)")
     s.add_argument("--verbose", action="store_true", help="print how long each stage took (read, validate, build, solve, results, finance, write)")
     s.add_argument("--base", help="a folder of an earlier plan (e.g. last year's): report.html shows each KPI's change against it")
     v = sub.add_parser("validate", help="check a case without solving it")
