@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import signal
 import sys
 
@@ -51,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="the .xlsx to write: the inventory sheet to paste back, the buffers and the comparison")
     b.add_argument("--cut", type=float, default=0.10, help="the share of safety-stock dollars to cut in the comparison (default 0.10)")
     b.add_argument("--force", action="store_true", help="replace the file if it exists")
+    st = sub.add_parser("stochastic", help="one plan for many futures: commit the decisions of the commitments table and buy the options of the options table now, adapt the rest in each scenario (two-stage stochastic program over the probabilities table)")
+    st.add_argument("case")
+    st.add_argument("--out", required=True, help="output folder for stochastic.xlsx, stochastic.html and its CSV tables")
+    st.add_argument("--cvar", type=float, default=None, metavar="ALPHA", help="the CVaR level: the mean of the worst 1 - ALPHA of outcomes (default 0.9: the worst 10 %%)")
+    st.add_argument("--weight", type=float, default=0.0, metavar="LAMBDA", help="minimise (1 - LAMBDA) expected cost + LAMBDA CVaR (default 0: the expected cost)")
+    st.add_argument("--engine", choices=["ef", "mpi"], default="ef", help="ef: the extensive form, every future in one LP solved by HiGHS (default); mpi: decomposed by mpi-sppy over MPI")
+    st.add_argument("--ranks", type=int, default=2, help="MPI ranks for --engine mpi (default 2)")
+    st.add_argument("--solver", choices=["auto", "simplex", "hipo", "ipx", "pdlp"], help="HiGHS algorithm of the cold solves (default auto: IPX for a large extensive form)")
     for name, words in (
         ("scenarios", "solve the base and every scenario of the case's scenarios table (and each downside's shock alone, so the actions' value shows)"),
         ("sensitivity", "move each group of assumptions up and down by a step and rank them by the swing of cost and margin"),
@@ -341,6 +350,46 @@ def _proven(args: argparse.Namespace, case, opts, title: str, say) -> int:
     return EXIT_OK
 
 
+def _stochastic(args: argparse.Namespace, stop=None) -> int:
+    """aop stochastic: the two-stage plan over the case's futures, written as a study."""
+    from pathlib import Path
+
+    from .api import load_case
+    from .report import write_study
+    from .solve import SolveOptions
+    from .stochastic import ALPHA, plan_for_futures
+
+    alpha = ALPHA if args.cvar is None else args.cvar
+    if not 0 <= alpha < 1:
+        print(f"aop: --cvar {alpha:g}: ALPHA must be at least 0 and below 1 (0.9: the mean of the worst 10 %)", file=sys.stderr)
+        return EXIT_INPUT
+    if not 0 <= args.weight <= 1:
+        print(f"aop: --weight {args.weight:g}: LAMBDA must be between 0 and 1", file=sys.stderr)
+        return EXIT_INPUT
+    say = lambda m: print(f"aop: {m}", flush=True)
+    case = load_case(args.case)
+    _warn(case.warnings)
+    opts = SolveOptions.from_settings(case.settings, stop=stop, **({"solver": args.solver} if args.solver else {}))
+    if args.engine == "mpi":
+        print("aop: --engine mpi: the decomposition is not wired into this build yet; use --engine ef", file=sys.stderr)
+        return EXIT_INPUT
+    plan = plan_for_futures(case, opts, alpha, args.weight, progress=say)
+    cur = case.currency
+    money = lambda v: "infinite" if not math.isfinite(v) else f"{v:,.0f} {cur}"
+    print(f"aop: one plan for {len(plan.tables['futures'])} futures: expected total cost {money(plan.expected_cost)}; in hindsight {money(plan.wait_and_see)} (EVPI {money(plan.evpi)})")
+    print(f"aop: committing to the average future's plan would cost {money(plan.average_plan_cost)} in expectation (VSS {money(plan.vss)})"
+          + (f": it cannot be carried out in {', '.join(plan.average_fails_in)}" if plan.average_fails_in else ""))
+    print(f"aop: CVaR {plan.alpha:.0%} (the mean of the worst {1 - plan.alpha:.0%} of outcomes) {money(plan.cvar)}")
+    for r in plan.tables["options"].to_dict("records"):
+        bought = f"reserve {r['reserved']:,.0f} of {r['max_reserve']:,.0f}" if r["reserved"] > 1e-9 else "not worth its fee"
+        print(f"  - option {r['option']}: {bought}; one unit reserved saves {r['value_per_unit']:,.2f} {cur} against a fee of {r['fee_per_unit']:,.2f}; net value {money(r['net_value'])}")
+    for r in plan.tables["commitments"].to_dict("records"):
+        print(f"  - commitment {r['commitment']}: {r['decisions']} decisions, {r['committed_units']:,.0f} units; free to change it in each future would save {money(r['value_of_flexibility'])}")
+    paths = write_study("stochastic", plan.tables, args.out, cur, Path(args.case).name)
+    print(f"aop: wrote {len(paths)} files to {args.out} (stochastic.xlsx, stochastic.html and one CSV per table)")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)  # first: --help and a wrong flag need none of the heavy imports below
     from .solve import Stop  # HiGHS, pandas and scipy: about 0.6 s
@@ -391,6 +440,8 @@ def _run(args: argparse.Namespace, stop=None) -> int:
             return _buffers(args)
         if args.command in ("scenarios", "sensitivity", "compare"):
             return _study(args)
+        if args.command == "stochastic":
+            return _stochastic(args, stop)
         base, problem = _base_plan(args.base)
         if problem:
             print(f"aop: {problem}", file=sys.stderr)

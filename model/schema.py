@@ -279,6 +279,40 @@ TABLES: dict[str, Table] = {
             meaning="Scenarios (aop scenarios): shocks and the pre-approved actions against them, as edits of the other tables.",
         ),
         Table(
+            "probabilities",
+            (
+                _c("scenario", "str", required=True, meaning="a scenario of the scenarios table"),
+                _c("probability", required=True, unit="fraction", maximum=1.0, meaning="how likely this future is (aop stochastic); the base case takes what the scenarios leave of 1, and is left out when they sum to 1"),
+            ),
+            key=("scenario",),
+            meaning="Scenario probabilities (aop stochastic): one plan is chosen for all the futures, weighted by these.",
+        ),
+        Table(
+            "commitments",
+            (
+                _c("decision", "str", required=True, choices=("production", "co_manufacturing", "purchases", "shipments", "overtime"), meaning="what is decided now, the same in every future: production (make), co_manufacturing (outsource), purchases (buy from suppliers), shipments (by lane and mode), overtime (hours)"),
+                _c("filter", "str", meaning="which of them, in the scenarios' syntax: site, product, family, resource (overtime), origin, destination, mode (shipments; site: the origin) terms joined by ;; blank: all"),
+                _c("periods", "str", meaning="a period or a range 2027-01..2027-03 (the shipments' departure period); blank: the whole year"),
+                _c("note", "str", meaning="what it stands for, e.g. ocean orders placed in January"),
+            ),
+            key=("decision", "filter", "periods"),
+            meaning="Commitments (aop stochastic): decisions fixed before the future is known; every other decision adapts in each scenario.",
+        ),
+        Table(
+            "options",
+            (
+                _c("option", "str", required=True, meaning="its name, e.g. co-packer reservation"),
+                _c("table", "str", required=True, meaning="the input table of the limit it raises, e.g. production"),
+                _c("column", "str", required=True, meaning="the limit's column, e.g. outsource_max_units (a limit that is blank, i.e. unlimited, cannot be reserved)"),
+                _c("filter", "str", meaning="which rows, in the scenarios' syntax; blank: every row"),
+                _c("max_reserve", required=True, unit="the column's unit", meaning="the most that can be reserved; the reserved amount is added to the limit of every selected row, in every period and every scenario"),
+                _c("fee", required=True, unit="money/unit/period", meaning="cost of one unit reserved, per selected row and period it applies to, paid whether used or not"),
+                _c("note", "str", meaning="what it stands for, for the reader"),
+            ),
+            key=("option",),
+            meaning="Options bought ahead (aop stochastic): limits raised by a reservation paid in every future; the plan chooses how much of each to buy.",
+        ),
+        Table(
             "service",
             (
                 _c("segment", "str", required=True),

@@ -531,6 +531,15 @@ class Solved:
         self.set_limits_at(rows, values)
         self.history.append(f"set {len(rows)} {family} limit{'s' if len(rows) != 1 else ''} in place")
 
+    def set_row_bounds_at(self, rows: np.ndarray, lower, upper) -> None:
+        """Set both bounds of LP rows by number, in each row's unit: a row fixed (lower =
+        upper), freed (-inf, inf) or given a range; for the rows of a model that are not
+        business limits (the stochastic plan's commitments and reservations)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self.lp.row_lower[rows] = np.broadcast_to(np.asarray(lower, dtype=float), rows.shape)
+        self.lp.row_upper[rows] = np.broadcast_to(np.asarray(upper, dtype=float), rows.shape)
+        self._push(rows=rows)
+
     def set_costs_at(self, cols: np.ndarray, values) -> None:
         """Set the costs of LP columns by number (money per unit of the variable)."""
         cols = np.asarray(cols, dtype=np.int64)
@@ -1044,7 +1053,7 @@ def check_solution(lp: LP, x: np.ndarray, y: np.ndarray, objective: float, tol: 
     ax = lp.A @ x
     # Relative to the larger of the limit and the terms in the row (a balance row's limit is 0).
     terms = abs(lp.A) @ np.abs(x)
-    scale = np.maximum.reduce([np.ones_like(ax), np.abs(np.where(np.isfinite(lp.row_lower), lp.row_lower, lp.row_upper)), terms])
+    scale = np.maximum.reduce([np.ones_like(ax), np.abs(np.where(np.isfinite(lp.row_lower), lp.row_lower, np.where(np.isfinite(lp.row_upper), lp.row_upper, 0.0))), terms])
     worst_low = np.max(np.where(np.isfinite(lp.row_lower), (lp.row_lower - ax) / scale, 0.0), initial=0.0)
     worst_high = np.max(np.where(np.isfinite(lp.row_upper), (ax - lp.row_upper) / scale, 0.0), initial=0.0)
     if max(worst_low, worst_high) > tol:

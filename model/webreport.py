@@ -648,8 +648,67 @@ def _study_footer() -> str:
     return f"aop {__version__}; page written {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}"
 
 
+def stochastic_page(tables: dict[str, pd.DataFrame], title: str, currency: str) -> Page:
+    """One plan for many futures: the expected cost against hindsight and the average plan
+    (EVPI, VSS), each future's cost for this plan and in hindsight, the options bought and
+    what they save, the risk frontier, the committed plan and the expected shadow prices."""
+    import plotly.graph_objects as go
+
+    s = tables["summary"].set_index("metric")
+    cards = [Kpi(k, label, float(s.at[k, "value"]), currency) for k, label in (
+        ("expected_total_cost", "Expected total cost"), ("wait_and_see_cost", "Cost in hindsight"), ("evpi", "EVPI"),
+        ("average_plan_expected_cost", "The average plan's cost"), ("vss", "VSS")) if k in s.index]
+    cvar_key = next((k for k in s.index if str(k).startswith("cvar_")), None)
+    if cvar_key is not None:
+        cards.append(Kpi(cvar_key, f"CVaR {cvar_key[5:]} %", float(s.at[cvar_key, "value"]), currency))
+    sections = []
+    fut = tables["futures"]
+    fig = go.Figure()
+    fig.add_bar(y=fut["future"], x=fut["total_cost"], name="this plan", orientation="h")
+    fig.add_bar(y=fut["future"], x=fut["hindsight_cost"], name="in hindsight", orientation="h")
+    fig.update_layout(barmode="group", title=f"Total cost in each future: this plan against hindsight ({currency})", xaxis_title=currency, height=200 + 60 * len(fut), yaxis=dict(autorange="reversed"))
+    sec = Section("futures", "The futures", "Each future's total cost with this plan (its commitments and reservations, the rest adapted) and had the future been known in advance; regret is the difference.", [_figure(fig)])
+    sec.small_tables.append(_shown(fut[["future", "probability", "total_cost", "hindsight_cost", "regret"]], currency))
+    sec.sentences += [str(m) for m in tables["summary"]["meaning"][tables["summary"]["metric"].isin(["evpi", "vss", "average_plan_expected_cost"])]]
+    sections.append(sec)
+    opt = tables.get("options")
+    sec = Section("options", "The options bought ahead", "How much of each option the plan reserves, what it costs, and what it saves in expectation (net of its fees: the plan's cost without the option less with it).", empty="The case has no options.")
+    if opt is not None and len(opt):
+        fig = go.Figure()
+        fig.add_bar(y=opt["option"], x=opt["gross_saving"], name="saves (before fees)", orientation="h")
+        fig.add_bar(y=opt["option"], x=opt["reservation_cost"], name="fees", orientation="h")
+        fig.add_bar(y=opt["option"], x=opt["net_value"], name="net value", orientation="h")
+        fig.update_layout(barmode="group", title=f"The options: what they save and cost ({currency})", xaxis_title=currency, height=200 + 70 * len(opt), yaxis=dict(autorange="reversed"))
+        sec.figures.append(_figure(fig))
+        sec.small_tables.append(_shown(opt, currency))
+    sections.append(sec)
+    fr = tables.get("frontier")
+    sec = Section("risk", "The risk frontier", "Each point a plan minimising (1 - weight) x expected cost + weight x CVaR: the insurance premium (expected cost given up) against the tail cost removed.", empty="No frontier was drawn.")
+    if fr is not None and len(fr):
+        fig = go.Figure()
+        fig.add_scatter(x=fr["expected_cost"], y=fr["cvar"], mode="lines+markers+text", text=[f"weight {w:g}" for w in fr["weight"]], textposition="top right")
+        fig.update_layout(title=f"Expected cost against CVaR ({currency})", xaxis_title=f"expected total cost ({currency})", yaxis_title=f"CVaR ({currency})", height=420)
+        sec.figures.append(_figure(fig))
+        sec.small_tables.append(_shown(fr, currency))
+    sections.append(sec)
+    sec = Section("commitments", "What is decided now", "The commitments (the same in every future), what being free to change each in every future would save, and the committed plan by period.", empty="The case commits no decision.")
+    if len(tables.get("commitments", [])):
+        sec.small_tables.append(_shown(tables["commitments"], currency))
+        sec.tables.append(_datatable(tables["committed_plan"], "committed-table", currency=currency))
+    sections.append(sec)
+    sp = tables.get("shadow_prices")
+    sec = Section("prices", "Expected shadow prices", "The change in expected total cost per one-unit rise of a limit in every future (negative: a unit more saves), and its price in each future given the commitments.", empty="No business limit binds.")
+    if sp is not None and len(sp):
+        sec.tables.append(_datatable(sp, "prices-table", currency=currency))
+    sections.append(sec)
+    sections.append(_runs_section(tables.get("runs"), currency))
+    return Page(f"One plan for many futures: {title}", f"{len(fut)} futures, one plan", cards, sections, footer=_study_footer())
+
+
 def study_page(study: str, tables: dict[str, pd.DataFrame], currency: str, title: str) -> Page:
-    """The page of ``aop scenarios``, ``aop sensitivity`` or ``aop compare``."""
+    """The page of ``aop scenarios``, ``aop sensitivity``, ``aop compare`` or ``aop stochastic``."""
+    if study == "stochastic":
+        return stochastic_page(tables, title, currency)
     if study == "scenarios":
         return scenarios_page(tables, title)
     if study == "sensitivity":
