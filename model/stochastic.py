@@ -639,6 +639,19 @@ class StochasticPlan:
     extensive: Extensive = field(repr=False)
     model: Solved = field(repr=False)
     average_fails_in: list[str] = field(default_factory=list)  # futures the average future's plan cannot be carried out in
+    union: Union | None = field(default=None, repr=False)
+    study: Study | None = field(default=None, repr=False)
+
+    def committed_values(self) -> tuple[np.ndarray, np.ndarray]:
+        """The plan's first stage: the committed decisions (``extensive.committed``'s order) and
+        the options' reservations."""
+        x = self.model.optimum.col_value
+        return x[self.extensive.z], x[self.extensive.r]
+
+
+def _tidy(x: float, tol: float = 1e-7) -> float:
+    """A figure with the solver's crumbs (|x| below ``tol``, or a relative 1e-9 of a cost) taken as 0."""
+    return 0.0 if abs(x) < tol else float(x)
 
 
 def _runs_row(name: str, how: str, sol: Solution | None, status: str, seconds: float) -> dict:
@@ -746,13 +759,13 @@ def plan_for_futures(case: Case, opts: SolveOptions | None = None, alpha: float 
             model.set_row_bounds_at(ef.r_fix[o : o + 1], np.zeros(1), np.zeros(1))
             without = _resolve(model, f"without option {opt.name}", runs)
         reserved = float(sol.col_value[ef.r[o]])
-        saving = -sum(dot(union.delta[o][f.rows], y[ef.row_off[s] : ef.row_off[s] + f.lp.num_row]) for s, f in enumerate(futures))
-        net = (without.objective if without is not None else math.inf) - objective
+        saving = _tidy(-sum(dot(union.delta[o][f.rows], y[ef.row_off[s] : ef.row_off[s] + f.lp.num_row]) for s, f in enumerate(futures)))
+        net = _tidy((without.objective if without is not None else math.inf) - objective)
         option_rows.append({
             "option": opt.name, "raises": f"{opt.table}.{opt.column}" + (f" where {'; '.join(f'{c}={chr(124).join(v)}' for c, v in opt.terms)}" if opt.terms else ""),
             "max_reserve": opt.max_reserve, "reserved": reserved, "fee_per_unit": float(ef.fees[o]), "reservation_cost": float(ef.fees[o]) * reserved,
             "value_per_unit": saving, "net_value": net, "gross_saving": net + float(ef.fees[o]) * reserved,
-            "price": float(y[ef.r_max[o]]), "note": opt.words,
+            "price": _tidy(float(y[ef.r_max[o]])), "note": opt.words,
         })
     commitment_rows = []
     for i, cm in enumerate(study.commitments):
@@ -800,22 +813,30 @@ def plan_for_futures(case: Case, opts: SolveOptions | None = None, alpha: float 
         "frontier": fr,
         "runs": pd.DataFrame(runs),
     }
-    return StochasticPlan(tables, expected, wait_and_see, eev, expected - wait_and_see, eev - expected, tail, alpha, weight, case.currency, ef, model, cannot)
+    return StochasticPlan(tables, expected, wait_and_see, eev, expected - wait_and_see, eev - expected, tail, alpha, weight, case.currency, ef, model, cannot, union, study)
 
 
-def _futures_failing(futures: list[Future], committed: np.ndarray, rule: np.ndarray, union: Union, options: tuple[Option, ...], z: np.ndarray, r: np.ndarray, opts: SolveOptions) -> list[str]:
-    """The futures in which these commitments and reservations cannot be carried out (each
-    future solved alone with them fixed)."""
-    out = []
-    for f in futures:
+def carry_out(futures: list[Future], committed: np.ndarray, rule: np.ndarray, union: Union, options: tuple[Option, ...], z: np.ndarray, r: np.ndarray, opts: SolveOptions) -> np.ndarray:
+    """Each future's total cost with these commitments ``z`` and reservations ``r`` fixed and
+    the rest planned for that future alone (its fees included); inf where they cannot be
+    carried out."""
+    out = np.full(len(futures), math.inf)
+    for s, f in enumerate(futures):
         one = extensive_form([replace(f, probability=1.0)], committed, rule, union, options)
         one.lp.row_lower[one.z_fix], one.lp.row_upper[one.z_fix] = z, z
         one.lp.row_lower[one.r_fix], one.lp.row_upper[one.r_fix] = r, r
         try:
-            solve_extensive(one, f.built, opts)  # type: ignore[arg-type]
-        except SolveError:
-            out.append(f.name)
+            out[s] = solve_extensive(one, f.built, opts).optimum.objective  # type: ignore[arg-type]
+        except SolveError as err:
+            if err.status != "infeasible":
+                raise
     return out
+
+
+def _futures_failing(futures: list[Future], committed: np.ndarray, rule: np.ndarray, union: Union, options: tuple[Option, ...], z: np.ndarray, r: np.ndarray, opts: SolveOptions) -> list[str]:
+    """The futures in which these commitments and reservations cannot be carried out."""
+    costs = carry_out(futures, committed, rule, union, options, z, r, opts)
+    return [f.name for f, c in zip(futures, costs) if not math.isfinite(c)]
 
 
 def _summary(case: Case, futures: list[Future], ef: Extensive, expected: float, ws: float, eev: float, tail: float, alpha: float, weight: float, committed: int, objective: float, seconds: float, reservation: float, cannot: list[str]) -> pd.DataFrame:

@@ -193,6 +193,9 @@ def make_example_tables(seed: int = 2027) -> dict[str, pd.DataFrame]:
         ),
         "settings": pd.DataFrame({"key": ["currency", "solver"], "value": ["USD", "auto"]}),
         "scenarios": pd.DataFrame(SCENARIOS, columns=["scenario", "kind", "table", "column", "filter", "operation", "value", "note"]),
+        "probabilities": pd.DataFrame(PROBABILITIES, columns=["scenario", "probability"]),
+        "commitments": pd.DataFrame(COMMITMENTS, columns=["decision", "filter", "periods", "note"]),
+        "options": pd.DataFrame(OPTIONS, columns=["option", "table", "column", "filter", "max_reserve", "fee", "note"]),
     }
 
 
@@ -205,6 +208,21 @@ SCENARIOS = [
     ("South bottling breakdown", "action", "production", "outsource_max_units", "family=BEV", "scale", 3.0, "co-packer opened up to 12,000 units a month per beverage"),
     ("beverage demand -10%", "shock", "demand", "quantity", "family=BEV", "scale", 0.9, "a cool summer"),
     ("freight rates +15%", "shock", "lanes", "cost_per_unit", None, "scale", 1.15, "carrier rates up 15 %"),
+]
+
+
+#: How likely each scenario is (aop stochastic); the base case takes the remaining 30 %.
+PROBABILITIES = [("preform lead time slips", 0.15), ("South bottling breakdown", 0.10), ("beverage demand -10%", 0.25), ("freight rates +15%", 0.20)]
+#: What the company commits before the year is known: its ocean orders and the first quarter's production.
+COMMITMENTS = [
+    ("shipments", "mode=ocean", None, "ocean preform orders, placed months ahead"),
+    ("production", None, "2027-01..2027-03", "the first quarter's production, frozen"),
+]
+#: Options bought ahead: capacity reserved now at a fee, usable in every future.
+OPTIONS = [
+    ("co-packer", "production", "outsource_max_units", "family=BEV", 4000.0, 0.05, "co-packer capacity reserved beyond the 4,000 a month contracted, per beverage"),
+    ("air capacity", "lanes", "capacity", "mode=air; origin=PL-NORTH|PL-SOUTH|PL-EAST", 4000.0, 0.05, "air freight space booked ahead on the plant-to-DC lanes"),
+    ("South bottling overtime", "capacity", "overtime_hours", "site=PL-SOUTH; resource=LINE-BOTTLING", 60.0, 15.0, "overtime hours a month contracted ahead with the South bottling crew"),
 ]
 
 
@@ -343,21 +361,63 @@ def _bottleneck_line(plan) -> str:
 ONE_OF = {"hours": "hour", "units": "unit"}
 
 
-def update_readme(section: str, path: Path = REPO / "README.md") -> None:
+def update_readme(section: str, path: Path = REPO / "README.md", start: str = "", end: str = "") -> None:
+    start, end = start or README_START, end or README_END
     text = path.read_text()
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    path.write_text(f"{head}{README_START}\n{section}\n{README_END}{tail}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{start}\n{section}\n{end}{tail}")
+
+
+def _money(x: float, cur: str) -> str:
+    return "infinite" if not np.isfinite(x) else f"{_m(x)} {cur}"
+
+
+def stochastic_readme_section(plan) -> str:
+    """What the README says ``aop stochastic data/example.xlsx`` finds, written from the run."""
+    t, cur = plan.tables, plan.currency
+    s = t["summary"].set_index("metric")["value"].astype(float)
+    fut = t["futures"]
+    worst = fut.sort_values("total_cost").iloc[-1]
+    lines = [
+        f"What `aop stochastic data/example.xlsx --out futures` reports ({len(fut)} futures: the base at {fut['probability'].iloc[0]:.0%} and the four scenarios; "
+        f"the extensive form has {int(s['extensive_form_variables']):,} variables and {int(s['extensive_form_rows']):,} rows):",
+        "",
+        f"- one plan for every future, committing {int(s['committed_decisions'])} decisions now (the ocean preform orders and the first quarter's production): "
+        f"expected total cost {_money(plan.expected_cost, cur)}; had each future been known in advance, {_money(plan.wait_and_see, cur)}: "
+        f"perfect foresight would be worth {_money(plan.evpi, cur)} (EVPI);",
+    ]
+    if plan.average_fails_in:
+        lines.append(f"- planning for the average future instead is not a plan: its commitments cannot be carried out in {', '.join(plan.average_fails_in)} "
+                     "(its first-quarter production needs preforms that, on the slower ocean lead time, arrive too late), so its expected cost and the VSS are infinite;")
+    else:
+        lines.append(f"- committing to the average future's plan would cost {_money(plan.average_plan_cost, cur)} in expectation: planning for the average costs {_money(plan.vss, cur)} (VSS);")
+    lines.append(f"- the costliest future for this plan is {worst['future']} ({_money(worst['total_cost'], cur)}, {_money(worst['regret'], cur)} more than in hindsight); "
+                 f"CVaR {plan.alpha:.0%}, the mean of the worst {1 - plan.alpha:.0%} of outcomes, is {_money(plan.cvar, cur)};")
+    for r in t["options"].to_dict("records"):
+        if r["reserved"] > 1e-6:
+            lines.append(f"- option {r['option']}: the plan reserves {r['reserved']:,.0f} of {r['max_reserve']:,.0f} a month for {_money(r['reservation_cost'], cur)} of fees; "
+                         f"without it the plan would cost {_money(r['net_value'], cur)} more in expectation (one more unit reserved would save {abs(r['price']):,.2f} {cur} beyond its fee);")
+        else:
+            lines.append(f"- option {r['option']}: not worth its fee: a unit reserved would save {r['value_per_unit']:,.2f} {cur} in expectation against {r['fee_per_unit']:,.2f} {cur} of fees;")
+    for r in t["commitments"].to_dict("records"):
+        lines.append(f"- commitment \"{r['commitment']}\" ({r['decisions']} decisions): free to change it in each future would save {_money(r['value_of_flexibility'], cur)};")
+    fr = t["frontier"]
+    if len(fr) > 1:
+        last = fr.iloc[-1]
+        lines.append(f"- the risk dial: weighting CVaR at {last['weight']:g} gives up {_money(last['insurance_premium'], cur)} of expected cost to take {_money(last['tail_cost_removed'], cur)} off the tail.")
+    return "\n".join(lines)
 
 
 README_START, README_END = "<!-- example:start -->", "<!-- example:end -->"
+STOCHASTIC_START, STOCHASTIC_END = "<!-- stochastic:start -->", "<!-- stochastic:end -->"
 
 
 def last_year(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """The same company's 2026 plan, for ``aop compare data/example_2026.xlsx data/example.xlsx``:
     8 % less demand and 5 % lower prices, the South bottling line 10 % slower (the 2027 plan
     funds its speed-up), truck and rail rates 12 % lower, and a 96 % key-account promise."""
-    t = {k: v.copy() for k, v in tables.items() if k != "scenarios"}
+    t = {k: v.copy() for k, v in tables.items() if k not in ("scenarios", "probabilities", "commitments", "options")}
     older = {m: m.replace("2027", "2026") for m in MONTHS}
     for name, df in t.items():
         if "period" in df.columns:
@@ -391,6 +451,11 @@ def main(argv: list[str] | None = None) -> int:
 
         update_readme(readme_section(solve_case(out / "example.xlsx")))
         print("rewrote the README's example section from a run of the example")
+        from aop.api import load_case
+        from aop.stochastic import plan_for_futures
+
+        update_readme(stochastic_readme_section(plan_for_futures(load_case(out / "example.xlsx"))), start=STOCHASTIC_START, end=STOCHASTIC_END)
+        print("rewrote the README's stochastic section from a run of aop stochastic on the example")
     print(f"wrote {out / 'example.xlsx'} ({len(tables['products'])} products, {len(tables['customers'])} customers, {len(tables['demand'])} demand rows, {len(tables['lanes'])} lanes), {out / 'example_2026.xlsx'} (its 2026 plan) and {out / 'template.xlsx'}")
     return 0
 
