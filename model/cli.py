@@ -434,6 +434,10 @@ def _run(args: argparse.Namespace, stop=None) -> int:
             from .scenarios import read_scenarios
 
             scenarios = read_scenarios(case)
+            if any(not case.table(t).empty for t in ("probabilities", "commitments", "options")):
+                from .stochastic import read_study
+
+                read_study(case)  # aop stochastic's tables: every problem, as aop stochastic would say it
             print(f"aop: {args.case} is valid ({f'{len(scenarios)} scenario plans, ' if scenarios else ''}{len(case.demand)} demand rows, {len(case.lanes)} lanes, {len(case.periods)} periods; {built.lp.num_col:,} variables, {built.lp.num_row:,} rows)")
             return EXIT_OK
         if args.command == "buffers":

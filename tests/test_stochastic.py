@@ -183,3 +183,29 @@ def test_an_option_on_an_unlimited_column_is_refused():
     tables["options"] = pd.DataFrame({"option": ["air"], "table": ["lanes"], "column": ["capacity"], "max_reserve": [10.0], "fee": [1.0]})
     with pytest.raises(InputError, match="raises no limit"):
         solve_hand(tables=tables)
+
+
+def test_the_command_writes_the_study_and_refuses_a_bad_one(tmp_path, capsys):
+    from aop.cli import main
+
+    from tests.conftest import write_xlsx
+
+    good = write_xlsx(hand_case(), tmp_path / "hand.xlsx")
+    assert main(["stochastic", str(good), "--out", str(tmp_path / "out")]) == 0
+    said = capsys.readouterr().out
+    assert "expected total cost 800 USD" in said and "(EVPI 185 USD)" in said and "(VSS 200 USD)" in said
+    assert "option line: not worth its fee" in said
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"stochastic.xlsx", "stochastic.html", "stochastic_summary.csv", "stochastic_options.csv", "stochastic_committed_plan.csv"} <= names
+    summary = pd.read_csv(tmp_path / "out" / "stochastic_summary.csv").set_index("metric")["value"]
+    assert float(summary["vss"]) == pytest.approx(200)
+
+    bad = hand_case()
+    bad["probabilities"] = pd.DataFrame({"scenario": ["high", "low"], "probability": [0.8, 0.7]})
+    path = write_xlsx(bad, tmp_path / "bad.xlsx")
+    for argv in (["stochastic", str(path), "--out", str(tmp_path / "bad")], ["validate", str(path)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "probabilities" in err and "sum to 1.5" in err and "Traceback" not in err
+    assert not (tmp_path / "bad").exists()
+    assert main(["stochastic", str(good), "--out", str(tmp_path / "x"), "--cvar", "1.5"]) == 2
