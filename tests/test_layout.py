@@ -24,7 +24,7 @@ LAYERS = {
     "metrics": 8, "statements": 8,
     "whatifs": 9, "bottlenecks": 9,
     "plan": 10, "buffers": 10, "scenarios": 10,
-    "sensitivity": 11,
+    "sensitivity": 11, "stochastic_mpi": 11,
     "workbook": 12, "webreport": 12, "template": 12, "docs": 12,
     "report": 13,
     "api": 14, "explain": 14,
