@@ -95,6 +95,14 @@ class Settings:
     rho: float | None = None  # PH penalty; None: each first-stage decision's cost (at least 1)
 
 
+def missing() -> str | None:
+    """What to install when mpi-sppy or mpi4py is missing (for the CLI's --engine mpi), else None;
+    imports neither."""
+    import importlib.util
+
+    return MISSING if any(importlib.util.find_spec(m) is None for m in ("mpisppy", "mpi4py")) else None
+
+
 def relative_gap(lower: float, upper: float) -> float:
     """(upper - lower) / max(|upper|, 1e-10), as mpi-sppy's hub measures it; inf without both bounds."""
     if not (math.isfinite(lower) and math.isfinite(upper)):
@@ -209,6 +217,17 @@ def _lshaped_options(settings: Settings) -> dict[str, Any]:
     return {"root_solver": SOLVER, "sp_solver": SOLVER, "sp_solver_options": {}, "max_iter": settings.max_iterations, "verbose": False, "root_scenarios": None}
 
 
+def _unbounded_first_stage(scenarios: list[ScenarioLP]) -> list[str]:
+    """A note when a first-stage decision has no finite bounds: PH's Lagrangian subproblem is then
+    unbounded whenever a weight outweighs its cost, so the lower bound may stay at iteration 0's
+    (seen: 778.9 against an optimum of 1032.2 after 136 iterations; 1031.5 with bounds)."""
+    s = scenarios[0]
+    free = [k for k, j in enumerate(s.first_stage) if not (math.isfinite(s.col_lower[j]) and math.isfinite(s.col_upper[j]))]
+    if not free:
+        return []
+    return [f"note: {len(free)} first-stage decisions have no finite bounds (first: {free[:5]}): PH's Lagrangian lower bound may not rise above its first bound; give them bounds, or use lshaped"]
+
+
 def _forget_bounds(opt) -> None:
     """Set every scenario's bound to -inf before a Lagrangian solve. mpi-sppy keeps a scenario's
     previous bound when its solve fails, and a Lagrangian subproblem is unbounded when a weight
@@ -233,9 +252,10 @@ def _safe_lagrangian_spoke():
 
 
 def _nonants(opt) -> list[float]:
-    """The first-stage values of one local scenario of an mpi-sppy object."""
+    """The first-stage values of one local scenario of an mpi-sppy object, within their bounds
+    (a solver's answer may be past one by its tolerance)."""
     s = next(iter(opt.local_scenarios.values()))
-    return [float(v.value) for v in s._mpisppy_data.nonant_indices.values()]
+    return [float(min(max(v.value, -math.inf if v.lb is None else v.lb), math.inf if v.ub is None else v.ub)) for v in s._mpisppy_data.nonant_indices.values()]
 
 
 # -------------------------------------------------------------------------------------- in this process
@@ -255,7 +275,8 @@ class _Incumbent:
     def offer(self, x: list[float]) -> None:
         for s in self.eval.local_scenarios.values():
             for var, v in zip(s._mpisppy_data.nonant_indices.values(), x):
-                var.fix(v)
+                # into the bounds: a solver's answer may be past one by its tolerance (1e-12 seen)
+                var.fix(min(max(v, -math.inf if var.lb is None else var.lb), math.inf if var.ub is None else var.ub))
         obj = self.eval.calculate_incumbent(fix_nonants=False)
         if obj is not None and obj < self.value:
             self.value, self.x = float(obj), list(x)
@@ -284,12 +305,12 @@ def _ph_in_process(scenarios: list[ScenarioLP], settings: Settings, log: list[st
         _forget_bounds(lagrangian)
         lagrangian.solve_loop(solver_options={}, gripe=False, need_solution=False)
         state["lower"] = max(state["lower"], float(lagrangian.Ebound(False)))
-        tried: set[tuple[float, ...]] = set()
-        for s in ph.local_scenarios.values():
-            x = tuple(round(float(v.value), 9) for v in s._mpisppy_data.nonant_indices.values())
-            if x not in tried:
-                tried.add(x)
-                incumbent.offer(list(x))
+        # candidates, each evaluated in every scenario: the probability-weighted average of the
+        # scenarios' decisions (xbar), and one scenario's decision in turn (as xhatshuffle does)
+        decisions = [[float(v.value) for v in s._mpisppy_data.nonant_indices.values()] for s in ph.local_scenarios.values()]
+        weights = np.array([s._mpisppy_probability for s in ph.local_scenarios.values()])
+        incumbent.offer(list(weights @ np.array(decisions) / weights.sum()))
+        incumbent.offer(decisions[ph._PHIter % len(decisions)])
         gap = relative_gap(state["lower"], incumbent.value)
         log.append(f"PH iteration {ph._PHIter}: lower {state['lower']:.6g} upper {incumbent.value:.6g} gap {gap:.3g}")
         return gap <= settings.rel_gap
@@ -319,6 +340,8 @@ def _lshaped_in_process(scenarios: list[ScenarioLP], settings: Settings, log: li
     start = time.perf_counter()
 
     class GapConverger:
+        """Called by lshaped_algorithm after each root solve and its cuts: convergence_value, then is_converged."""
+
         def __init__(self, opt, rank, n_proc):
             self.opt = opt
 
@@ -327,7 +350,7 @@ def _lshaped_in_process(scenarios: list[ScenarioLP], settings: Settings, log: li
             return relative_gap(float(self.opt._LShaped_bound), incumbent.value)
 
         def is_converged(self) -> bool:
-            gap = self.convergence_value()
+            gap = relative_gap(float(self.opt._LShaped_bound), incumbent.value)
             log.append(f"L-shaped iteration {self.opt.iter + 1}: lower {self.opt._LShaped_bound:.6g} upper {incumbent.value:.6g} gap {gap:.3g}")
             return gap <= settings.rel_gap or time.perf_counter() - start > settings.time_limit
 
@@ -428,7 +451,7 @@ def _run_mpiexec(scenarios: list[ScenarioLP], settings: Settings, ranks: int) ->
 
 def decompose(
     scenarios: list[ScenarioLP],
-    method: str = "ph",
+    method: str = "lshaped",
     ranks: int = 1,
     rel_gap: float = 1e-4,
     max_iterations: int = 200,
@@ -448,13 +471,17 @@ def decompose(
     try:
         import mpi4py  # noqa: F401
         import mpisppy  # noqa: F401
-    except ImportError as e:
+    except ImportError as e:  # also where find_spec finds them but they cannot load (no MPI library)
         raise RuntimeError(MISSING) from e
     settings = Settings(method=method, rel_gap=rel_gap, max_iterations=max_iterations, time_limit=time_limit, rho=rho)
     if ranks > 1:
-        return _run_mpiexec(scenarios, settings, ranks)
+        result = _run_mpiexec(scenarios, settings, ranks)
+        result.log = (_unbounded_first_stage(scenarios) if method == "ph" else []) + result.log
+        return result
     start = time.perf_counter()
     log: list[str] = []
+    if method == "ph":
+        log += _unbounded_first_stage(scenarios)
     run = _ph_in_process if method == "ph" else _lshaped_in_process
     lower, upper, x, iterations = run(scenarios, settings, log)
     return DecompositionResult(lower, upper, relative_gap(lower, upper), x, iterations, time.perf_counter() - start, method, 1, log)

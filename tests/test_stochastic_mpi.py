@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from aop.stochastic_mpi import ScenarioLP, check_scenarios, decompose, mpiexec, relative_gap
+from aop.stochastic_mpi import ScenarioLP, check_scenarios, decompose, missing, mpiexec, relative_gap
 from scipy.optimize import linprog
 from scipy.sparse import block_diag, csc_array, vstack
 
@@ -103,6 +103,22 @@ def test_in_process_bounds_bracket_the_extensive_form(method):
     for s in fixed:
         s.col_lower[s.first_stage] = s.col_upper[s.first_stage] = result.first_stage_values
     assert extensive_form(fixed)[0] == pytest.approx(result.upper_bound, rel=1e-9)
+    # capacity has no upper limit: PH's run says its Lagrangian bound may be stuck for that
+    assert any("no finite bounds" in line for line in result.log) == (method == "ph")
+
+
+@needs_mpisppy
+def test_lshaped_cuts_off_first_stages_that_leave_a_scenario_infeasible():
+    """Without backorders a first stage of too little capacity and overtime has no recourse:
+    the L-shaped subproblems are elastic in the rows that hold first-stage decisions, so their
+    cuts steer the root to z + r >= 20 (the EF optimum is again z = 15, r = 5: 38.75)."""
+    scenarios = capacity_and_overtime()
+    for s in scenarios:
+        s.col_upper[4] = 0.0
+    optimum, first = extensive_form(scenarios)
+    result = decompose(scenarios, method="lshaped", ranks=1, rel_gap=GAP, max_iterations=50, time_limit=60)
+    brackets(result, optimum)
+    assert result.first_stage_values == pytest.approx(first)
 
 
 @needs_mpisppy
@@ -149,6 +165,7 @@ def test_mpi_sppy_is_imported_only_when_decomposing():
         "from aop.cli import main\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['--help'])\n"
+        "print(aop.stochastic_mpi.missing())\n"
         "print(sorted(m for m in ('mpisppy', 'mpi4py') if m in sys.modules))\n"
         "from tests.test_stochastic_mpi import capacity_and_overtime\n"
         "sys.modules['mpisppy'] = None\n"
@@ -158,5 +175,6 @@ def test_mpi_sppy_is_imported_only_when_decomposing():
         "    print(e)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True).stdout.splitlines()
-    assert out[0] == "[]"
-    assert 'pip install ".[mpi]"' in out[1]
+    assert out[0] == ("None" if missing() is None else missing())
+    assert out[1] == "[]"
+    assert 'pip install ".[mpi]"' in out[2]
