@@ -119,6 +119,30 @@ def missing() -> str | None:
     return MISSING if any(importlib.util.find_spec(m) is None for m in ("mpisppy", "mpi4py")) else None
 
 
+def _no_log_files() -> None:
+    """Keep mpi-sppy from opening log files (hub.log, xhateval.log ...) in the working folder:
+    some of its modules set up a file logger when imported. Their loggers get no handler
+    instead; mpi-sppy's screen output is unchanged. Call before importing its cylinders."""
+    import logging
+
+    import mpisppy.log
+
+    if getattr(mpisppy.log, "_aop_no_files", False):
+        return
+    original = mpisppy.log.setup_logger
+
+    def setup_logger(name, out, level=logging.DEBUG, mode="w", fmt=None):
+        if out in (sys.stdout, sys.stderr):
+            return original(name, out, level=level, mode=mode, fmt=fmt)
+        log = logging.getLogger(name)
+        log.setLevel(level)
+        log.propagate = False
+        log.addHandler(logging.NullHandler())
+
+    mpisppy.log.setup_logger = setup_logger
+    mpisppy.log._aop_no_files = True
+
+
 def relative_gap(lower: float, upper: float) -> float:
     """(upper - lower) / max(|upper|, 1e-10), as mpi-sppy's hub measures it; inf without both bounds."""
     if not (math.isfinite(lower) and math.isfinite(upper)):
@@ -406,6 +430,7 @@ def run_under_mpi(scenarios: list[ScenarioLP], settings: Settings) -> Decomposit
     from mpi4py import MPI
     from mpisppy.spin_the_wheel import WheelSpinner
 
+    _no_log_files()
     comm = MPI.COMM_WORLD
     start = time.perf_counter()
     wheel = WheelSpinner(*_wheel(scenarios, settings))
@@ -490,6 +515,7 @@ def decompose(
     except ImportError as e:  # also where find_spec finds them but they cannot load (no MPI library)
         raise RuntimeError(MISSING) from e
     settings = Settings(method=method, rel_gap=rel_gap, max_iterations=max_iterations, time_limit=time_limit, rho=rho)
+    _no_log_files()
     if ranks > 1:
         result = _run_mpiexec(scenarios, settings, ranks)
         result.log = (_unbounded_first_stage(scenarios) if method == "ph" else []) + result.log

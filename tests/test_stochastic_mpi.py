@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import subprocess
 import sys
 
@@ -178,3 +179,16 @@ def test_mpi_sppy_is_imported_only_when_decomposing():
     assert out[0] == ("None" if missing() is None else missing())
     assert out[1] == "[]"
     assert 'pip install ".[mpi]"' in out[2]
+
+
+@needs_mpisppy
+def test_decomposing_leaves_no_log_files_in_the_working_folder(tmp_path):
+    """mpi-sppy opens hub.log and xhateval.log where it is imported from; the module stops it."""
+    code = (
+        "from tests.test_stochastic_mpi import capacity_and_overtime\n"
+        "from aop.stochastic_mpi import decompose\n"
+        "for method in ('lshaped', 'ph'):\n"
+        "    decompose(capacity_and_overtime(), method=method, rel_gap=1e-3)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
