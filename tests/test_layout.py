@@ -23,7 +23,7 @@ LAYERS = {
     "diagnose": 7, "results": 7,
     "metrics": 8, "statements": 8,
     "whatifs": 9, "bottlenecks": 9,
-    "plan": 10, "buffers": 10, "scenarios": 10,
+    "plan": 10, "buffers": 10, "scenarios": 10, "stochastic_mpi": 10,
     "sensitivity": 11, "stochastic": 11,
     "workbook": 12, "webreport": 12, "template": 12, "docs": 12,
     "report": 13,
