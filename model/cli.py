@@ -371,8 +371,28 @@ def _stochastic(args: argparse.Namespace, stop=None) -> int:
     _warn(case.warnings)
     opts = SolveOptions.from_settings(case.settings, stop=stop, **({"solver": args.solver} if args.solver else {}))
     if args.engine == "mpi":
-        print("aop: --engine mpi: the decomposition is not wired into this build yet; use --engine ef", file=sys.stderr)
-        return EXIT_INPUT
+        from .stochastic import decompose_case
+        from .stochastic_mpi import missing
+
+        if (need := missing()) is not None:
+            print(f"aop: {need}", file=sys.stderr)
+            return EXIT_INPUT
+        if args.weight:
+            print("aop: --engine mpi plans for the expected cost: --weight (CVaR) needs the extensive form (--engine ef)", file=sys.stderr)
+            return EXIT_INPUT
+        say(f"decomposing the plan by mpi-sppy's L-shaped method on {args.ranks} rank{'s' if args.ranks != 1 else ''} ...")
+        try:
+            result, tables = decompose_case(case, opts, ranks=args.ranks)
+        except ValueError as err:
+            print(f"aop: {err}", file=sys.stderr)
+            return EXIT_INPUT
+        except RuntimeError as err:
+            print(f"aop: the decomposition failed: {err}", file=sys.stderr)
+            return EXIT_OTHER
+        print(f"aop: expected total cost between {result.lower_bound:,.2f} and {result.upper_bound:,.2f} {case.currency} (gap {result.gap:.4%}; {result.method}, {result.iterations} iterations, {result.ranks} ranks, {result.seconds:.1f} s)")
+        paths = write_study("stochastic", tables, args.out, case.currency, Path(args.case).name)
+        print(f"aop: wrote {len(paths)} files to {args.out}")
+        return EXIT_OK
     plan = plan_for_futures(case, opts, alpha, args.weight, progress=say)
     cur = case.currency
     money = lambda v: "infinite" if not math.isfinite(v) else f"{v:,.0f} {cur}"

@@ -482,8 +482,11 @@ class Extensive:
         for s, f in enumerate(self.futures):
             c[self.col_off[s] : self.col_off[s] + f.lp.num_col] = (1 - weight) * f.probability * f.lp.c
         c[self.r] = (1 - weight) * self.fees
-        c[self.eta] = [weight, -weight]
-        c[self.u] = [weight * f.probability / (1 - self.alpha) for f in self.futures]
+        if len(self.eta):
+            c[self.eta] = [weight, -weight]
+            c[self.u] = [weight * f.probability / (1 - self.alpha) for f in self.futures]
+        elif weight:
+            raise ValueError("this extensive form has no CVaR rows (built with risk=False)")
         return c
 
     def future_costs(self, x: np.ndarray) -> np.ndarray:
@@ -492,9 +495,11 @@ class Extensive:
         return np.array([dot(f.lp.c, x[self.col_off[s] : self.col_off[s] + f.lp.num_col]) + fees for s, f in enumerate(self.futures)])
 
 
-def extensive_form(futures: list[Future], committed: np.ndarray, rule: np.ndarray, union: Union, options: tuple[Option, ...], alpha: float = ALPHA, weight: float = 0.0) -> Extensive:
+def extensive_form(futures: list[Future], committed: np.ndarray, rule: np.ndarray, union: Union, options: tuple[Option, ...], alpha: float = ALPHA, weight: float = 0.0, risk: bool = True) -> Extensive:
     """The extensive form of ``futures`` (module docstring), the decisions ``committed``
-    (union columns) shared, the options' reservations shared."""
+    (union columns) shared, the options' reservations shared; with ``risk``, the CVaR columns
+    and rows (each future's row holds all its costs: a dense row, which an interior point
+    method pays for, so a plan for the expected cost alone leaves them out)."""
     from scipy.sparse import coo_array
 
     S, K, n_opt = len(futures), len(committed), len(options)
@@ -503,9 +508,10 @@ def extensive_form(futures: list[Future], committed: np.ndarray, rule: np.ndarra
     n_x, m_x = int(col_off[-1]), int(row_off[-1])
     z = n_x + np.arange(K)
     r = n_x + K + np.arange(n_opt)
-    eta = n_x + K + n_opt + np.arange(2)
-    u = n_x + K + n_opt + 2 + np.arange(S)
-    n = n_x + K + n_opt + 2 + S
+    n_risk = 2 + S if risk else 0
+    eta = n_x + K + n_opt + np.arange(2 if risk else 0)
+    u = n_x + K + n_opt + 2 + np.arange(S if risk else 0)
+    n = n_x + K + n_opt + n_risk
     ri, ci, vals = [], [], []
     lo, hi, sense = [], [], []
     fees = np.zeros(n_opt)
@@ -560,21 +566,22 @@ def extensive_form(futures: list[Future], committed: np.ndarray, rule: np.ndarra
     hi += [np.full(K, math.inf), np.array([o.max_reserve for o in options], dtype=float), np.full(n_opt, math.inf)]
     sense += [np.zeros(K, dtype=np.int8), np.ones(n_opt, dtype=np.int8), np.zeros(n_opt, dtype=np.int8)]
     # CVaR: u_s + eta+ - eta- - c_s.x_s - F.r >= 0
-    cvar_rows = m + np.arange(S)
-    m += S
-    for s, f in enumerate(futures):
+    S_risk = S if risk else 0
+    cvar_rows = m + np.arange(S_risk)
+    m += S_risk
+    for s, f in enumerate(futures[:S_risk]):
         nz = np.flatnonzero(f.lp.c)
         row = cvar_rows[s]
         ri += [np.full(len(nz), row), np.full(n_opt, row), np.array([row, row, row])]
         ci += [nz + col_off[s], r, np.array([u[s], eta[0], eta[1]])]
         vals += [-f.lp.c[nz], -fees, np.array([1.0, 1.0, -1.0])]
-    lo.append(np.zeros(S))
-    hi.append(np.full(S, math.inf))
-    sense.append(np.full(S, -1, dtype=np.int8))
+    lo.append(np.zeros(S_risk))
+    hi.append(np.full(S_risk, math.inf))
+    sense.append(np.full(S_risk, -1, dtype=np.int8))
     A = coo_array((np.concatenate(vals), (np.concatenate(ri), np.concatenate(ci))), shape=(m, n)).tocsc()
     A.sum_duplicates()
     blocks = [Block(f"future {f.name}", pd.DataFrame(index=range(f.lp.num_row)), 0, *_no_terms()) for f in futures]
-    blocks += [Block(name, pd.DataFrame(index=range(k)), 0, *_no_terms()) for name, k in (("nonanticipativity", len(na_rows)), ("commitment", K), ("reservation limit", n_opt), ("reservation", n_opt), ("cvar", S))]
+    blocks += [Block(name, pd.DataFrame(index=range(k)), 0, *_no_terms()) for name, k in (("nonanticipativity", len(na_rows)), ("commitment", K), ("reservation limit", n_opt), ("reservation", n_opt), ("cvar", S_risk))]
     ef = Extensive(
         lp=LP(c=np.zeros(n), A=A, row_lower=np.concatenate(lo), row_upper=np.concatenate(hi), col_lower=np.zeros(n), col_upper=np.full(n, math.inf),
               row_sense=np.concatenate(sense).astype(np.int8), blocks=blocks, offsets=np.concatenate([[0], np.cumsum([len(b) for b in blocks])]).astype(np.int64)),
@@ -601,6 +608,32 @@ def solve_extensive(ef: Extensive, base: Built, opts: SolveOptions) -> Solved:
         # 11.8 s, HiPO 21.1 s, dual simplex 36.6 s; the blocks' structure suits IPX here.
         opts = replace(opts, solver="ipx")
     return solve(holder, replace(opts, ranging=False, backend="matrix"))
+
+
+#: HiGHS's basis status numbers (``HighsBasisStatus``): at lower bound, basic.
+_LOWER, _BASIC = 0, 1
+
+
+def block_lp(ef: Extensive, s: int) -> LP:
+    """Future ``s``'s own rows and columns of the extensive form (its limits with nothing
+    reserved), alone: no commitment, no option."""
+    f = ef.futures[s]
+    rows = slice(int(ef.row_off[s]), int(ef.row_off[s]) + f.lp.num_row)
+    return replace(f.lp, c=f.lp.c.copy(), row_lower=ef.lp.row_lower[rows].copy(), row_upper=ef.lp.row_upper[rows].copy(), _lookup={})
+
+
+def warm_basis(ef: Extensive, bases: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """A starting basis of the extensive form from each future's optimal basis of its own block
+    (``block_lp``): the blocks' statuses, every other row's slack basic (the non-anticipativity
+    rows then hold x_s[k] - 0, which dual simplex repairs), every first-stage and CVaR column
+    at 0. Nonsingular (block triangular) and dual feasible wherever no option is worth more
+    than its fee, since each block's reduced costs are its own scaled by its probability."""
+    col = np.full(ef.lp.num_col, _LOWER, dtype=np.int8)
+    row = np.full(ef.lp.num_row, _BASIC, dtype=np.int8)
+    for s, (f, (c, r)) in enumerate(zip(ef.futures, bases)):
+        col[ef.col_off[s] : ef.col_off[s] + f.lp.num_col] = c
+        row[ef.row_off[s] : ef.row_off[s] + f.lp.num_row] = r
+    return col, row
 
 
 def cvar(costs: np.ndarray, probabilities: np.ndarray, alpha: float) -> float:
@@ -902,3 +935,74 @@ def committed_plan(case: Case, ef: Extensive, union: Union, commitments: tuple[C
     grid = grid.reindex(columns=[p for p in case.period_names if p in grid.columns]).reset_index()
     grid.columns.name = None
     return grid
+
+
+# --------------------------------------------------------------------------------------
+# Beyond one machine: the same plan decomposed by mpi-sppy
+# --------------------------------------------------------------------------------------
+
+
+def scenario_lps(ef: Extensive, union: Union, options: tuple[Option, ...]):
+    """Each future as ``stochastic_mpi.ScenarioLP``: its block of the extensive form, a zero
+    column for a committed decision it does not have, and the options' reservations (cost the
+    fee, bounded by max_reserve); first stage: the committed decisions (``ef.committed``'s
+    order), then the reservations. The expected cost is the extensive form's at weight 0."""
+    from scipy.sparse import csc_array, hstack
+
+    from .stochastic_mpi import ScenarioLP
+
+    out = []
+    n_opt = len(options)
+    for s, f in enumerate(ef.futures):
+        lp = block_lp(ef, s)
+        own = np.full(len(union.cols), -1, dtype=np.int64)
+        own[f.cols] = np.arange(f.lp.num_col)
+        at = own[ef.committed]
+        missing = np.flatnonzero(at < 0)
+        at[missing] = lp.num_col + np.arange(len(missing))
+        n_x = lp.num_col + len(missing)
+        reserve = np.column_stack([-union.delta[o][f.rows] for o in range(n_opt)]) if n_opt else np.zeros((lp.num_row, 0))
+        A = hstack([lp.A, csc_array((lp.num_row, len(missing))), csc_array(reserve)], format="csc")
+        first = np.concatenate([at, n_x + np.arange(n_opt)]).astype(np.int64)
+        cost = np.concatenate([np.zeros(len(at)), ef.fees])
+        out.append(ScenarioLP(
+            name=f.name, probability=f.probability, c=np.concatenate([lp.c, np.zeros(len(missing) + n_opt)]), A=A,
+            row_lower=lp.row_lower, row_upper=lp.row_upper, col_lower=np.zeros(n_x + n_opt),
+            col_upper=np.concatenate([np.full(n_x, math.inf), [o.max_reserve for o in options]]), first_stage=first, first_stage_cost=cost,
+        ))
+    return out
+
+
+def decompose_case(case: Case, opts: SolveOptions | None = None, ranks: int = 1, method: str = "lshaped", rel_gap: float = 1e-4, time_limit: float = 600.0, max_iterations: int = 200):
+    """The expected-cost plan of ``case`` by mpi-sppy (``stochastic_mpi.decompose``): the same
+    futures, commitments and options as the extensive form, each future a scenario of its own,
+    ``ranks`` MPI ranks (1: in this process). Returns the decomposition's result (both bounds
+    and their gap) and the tables of its plan (summary, committed_plan, options)."""
+    from .stochastic_mpi import decompose
+
+    study = read_study(case)
+    futures, union = futures_of(case, study)
+    committed, rule, problems = committed_columns(case, union, study.commitments)
+    if problems:
+        raise InputError(problems)
+    ef = extensive_form(futures, committed, rule, union, study.options)
+    result = decompose(scenario_lps(ef, union, study.options), method=method, ranks=ranks, rel_gap=rel_gap, max_iterations=max_iterations, time_limit=time_limit)
+    first = np.asarray(result.first_stage_values, dtype=float)
+    z, r = first[: len(committed)], first[len(committed) :]
+    x = np.zeros(ef.lp.num_col)
+    x[ef.z], x[ef.r] = z, r
+    shown = replace(Solution("optimal", result.upper_bound, x, np.zeros(0), np.zeros(0), np.zeros(0), *(np.zeros(0),) * 4, result.method, result.seconds, "mpi-sppy"))
+    cur = case.currency
+    summary = pd.DataFrame([
+        ("futures", len(futures), "count", "futures planned for"),
+        ("lower_bound", result.lower_bound, cur, "the expected total cost is at least this (proved by the decomposition)"),
+        ("upper_bound", result.upper_bound, cur, "the expected total cost of the best plan found (its first stage carried out in every future)"),
+        ("gap", result.gap, "fraction", "(upper - lower) / |upper|"),
+        ("iterations", result.iterations, "count", f"iterations of {result.method}"),
+        ("ranks", result.ranks, "count", "MPI ranks"),
+        ("seconds", result.seconds, "s", "the decomposition, start to end"),
+        ("reservation_cost", dot(ef.fees, r), cur, "the fees of the options reserved"),
+    ], columns=["metric", "value", "unit", "meaning"])
+    options = pd.DataFrame({"option": [o.name for o in study.options], "max_reserve": [o.max_reserve for o in study.options], "reserved": r,
+                            "fee_per_unit": ef.fees, "reservation_cost": ef.fees * r})
+    return result, {"summary": summary, "committed_plan": committed_plan(case, ef, union, study.commitments, shown), "options": options}
