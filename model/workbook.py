@@ -749,6 +749,8 @@ def write_study_workbook(study: str, tables: dict[str, pd.DataFrame], path: Path
             df = df.assign(kpi=df["kpi"].map(metrics.label), unit=[formats.label_unit(u) for u in units])  # in words; the CSV keeps the names
         n = w.table(ws, df, kinds, **how)
         _study_chart(w, ws, study, name, df, n, currency)
+        if study == "stochastic" and name == "futures":
+            _futures_kpis(w, ws, tables[name], n + 2 + (CHART_ROWS if w.charted and ws.name in w.charted else 0))
         written.append(name)
     w.finish()
     wb.close()
@@ -770,10 +772,9 @@ def _stochastic_sheet(name: str, df: pd.DataFrame, kinds: dict[str, str | list[s
         out = formats.infinite_in_words(df, figure="metric")
         out = out.assign(metric=[formats.figure_label(str(m)) for m in df["metric"]], unit=[formats.label_unit(u) for u in df["unit"]])
         return out, kinds, {"keys": 1, "wrap": "meaning", "labels": {"metric": "Figure", "value": "Value", "unit": "Unit"}}
-    if name == "futures":
-        kinds = {c: formats.kind_of(c.split(" ")[0]) for c in df.columns if df[c].dtype.kind in "fiu"}  # 'fill_rate <segment>' a rate
-        labels = {c: metrics.label(c) for c in df.columns if c not in ("future", "probability", "total_cost", "hindsight_cost", "regret")}
-        return formats.infinite_in_words(df), kinds, how | {"labels": labels, "freeze": 1}
+    if name == "futures":  # each future's cost against hindsight; its KPIs follow below the chart (_futures_kpis)
+        first = [c for c in FUTURE_COLUMNS if c in df.columns]
+        return formats.infinite_in_words(df[first]), {c: k for c, k in kinds.items() if c in first}, how
     if name == "options":
         return formats.infinite_in_words(df).rename(columns={"price": "reserve_shadow_price"}), {("reserve_shadow_price" if c == "price" else c): k for c, k in kinds.items()}, how
     if name == "committed_plan" and len(df):
@@ -782,6 +783,31 @@ def _stochastic_sheet(name: str, df: pd.DataFrame, kinds: dict[str, str | list[s
         out = df.assign(total=df[periods].sum(axis=1)) if periods else df
         return out, {c: per_row for c in [*periods, "total"] if c in out}, {"keys": len(COMMITTED_KEYS), "freeze": len(COMMITTED_KEYS)}
     return formats.infinite_in_words(df), kinds, how
+
+
+#: The futures sheet's table (its chart below it, then each future's KPIs, a KPI per row).
+FUTURE_COLUMNS = ("future", "probability", "total_cost", "hindsight_cost", "regret")
+#: Rows a study chart takes on its sheet (its height at scale 1.2 and a gap).
+CHART_ROWS = 22
+
+
+def _futures_kpis(w: _Writer, ws, fut: pd.DataFrame, at: int) -> None:
+    """Each future's KPIs with this plan below the futures sheet's chart: a KPI per row (by
+    its label, each by its kind), a future per column, as narrow as the futures are few."""
+    kpis = [c for c in fut.columns if c not in FUTURE_COLUMNS]
+    if not kpis or not len(fut):
+        return
+    names = [str(f) for f in fut["future"]]
+    rows = pd.DataFrame({"kpi": [metrics.label(c) for c in kpis], **{n: [fut[c].iloc[i] for c in kpis] for i, n in enumerate(names)}})
+    per_row = [formats.kind_of(c.split(" ")[0], fut[c].dtype.kind in "fiu") for c in kpis]  # 'fill_rate <segment>' a rate
+    ws.write_string(at, 0, "Each future's KPIs with this plan", w.bold)
+    w.table(ws, formats.infinite_in_words(rows), {n: per_row for n in names}, first_row=at + 1, labels={"kpi": "KPI", **{n: n for n in names}}, keys=1)
+    # The sheet's header, filter and widths stay the first table's (each as wide as both need).
+    for i, width in enumerate(w.columns[ws.name]):
+        ws.set_column(i, i, width)
+    ws.autofilter(0, 0, len(fut), len([c for c in FUTURE_COLUMNS if c in fut.columns]) - 1)
+    ws.repeat_rows(0)
+    ws.freeze_panes(1, 1)
 
 
 def _keys(df: pd.DataFrame) -> int:
@@ -801,7 +827,7 @@ def _study_chart(w: _Writer, ws, study: str, name: str, df: pd.DataFrame, n: int
     if chart is None:
         return
     if study == "stochastic":  # a landscape page's width at full size: LibreOffice fits a sheet's cells to the page, not its charts
-        w.chart(ws, n + 2, chart, 1.3, max(1.4, 0.6 + 0.25 * len(df)) if name in ("futures", "options") else 1.4)
+        w.chart(ws, n + 2, chart, 1.3, 1.2)
     else:
         w.chart(ws, n + 2, chart, 1.8, max(1.4, 0.25 + 0.12 * len(df)) if study == "scenarios" else 1.4)
 

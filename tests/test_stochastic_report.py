@@ -167,6 +167,14 @@ def test_the_workbook_has_its_sheets_charts_and_grid(study, tables):
     head = lambda ws: [c.value for c in ws[1]]
     fmt = lambda ws, header: ws.cell(2, head(ws).index(header) + 1).number_format
     assert fmt(wb["futures"], "Probability") == "0.00%" and fmt(wb["frontier"], "Risk weight") == "0.00%"
+    # Below the futures' chart, their KPIs: a KPI per row, a future per column, each by its kind.
+    f = wb["futures"]
+    at = [c.value for c in f["A"]].index("Each future's KPIs with this plan") + 2
+    assert [c.value for c in f[at]][: 1 + len(tables["futures"])] == ["KPI", *tables["futures"]["future"]]
+    kpi_rows = {f.cell(r, 1).value: r for r in range(at + 1, f.max_row + 1)}
+    assert f.cell(kpi_rows["On-time fill rate"], 2).number_format == "0.00%"
+    assert f.cell(kpi_rows["Cash cost-to-serve"], 2).number_format == "#,##0"
+    assert f.cell(kpi_rows["Cash cost-to-serve"], 2).value == pytest.approx(float(tables["futures"]["cash_cost_to_serve"].iloc[0]))
     assert fmt(wb["options"], "Fee per unit (USD)") == "#,##0.00" and fmt(wb["options"], "Reserved") == "#,##0"
     assert fmt(wb["shadow_prices"], "Expected shadow price (USD)") == "#,##0.00"
     # The summary: a figure per row, each by its unit.
