@@ -63,7 +63,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("units", "#,##0", lambda x: f"{_zero(x, 0):,.0f}", what="units made, moved, bought, stocked, demanded, late or lost"),
     Kind("money", "#,##0", lambda x: f"{_zero(x, 0):,.0f}", width=10, what="amounts of the case's currency: costs, revenue, margin, values, cash, spend", example=1234567.89),
     Kind("price", "#,##0.00", lambda x: f"{_zero(x, 2):,.2f}", what="money per unit: unit costs and values, prices, cost per unit, shadow prices", example=12.5),
-    Kind("rate", "0.00%", lambda x: f"{_zero(x, 4):.2%}", what="shares: fill rates, targets, utilization, margin %, service levels", example=0.99667),
+    Kind("rate", "0.00%", lambda x: f"{_zero(x, 4):.2%}", what="shares: fill rates, targets, utilization, margin %, service levels, probabilities, risk weights and CVaR levels", example=0.99667),
     Kind("points", '+0.00" pts";-0.00" pts";0.00" pts"', lambda x: f"{_zero(x * 100, 2):+.2f} pts".replace("+0.00", "0.00"), width=10, scale=100.0,
          what="a rate's change, in percentage points (the workbook's cell holds the points)", example=0.0033),
     Kind("hours", "#,##0.0", lambda x: f"{_zero(x, 1):,.1f}", what="line hours: available, used, overtime"),
@@ -86,7 +86,31 @@ LABELS = {
     "value": "Value ({cur})", "made": "Units made", "units_per_unit": "Component per unit", "component_units": "Component units",
     "kpi": "KPI", "plan_a": "Plan A", "plan_b": "Plan B", "base": "Base", "change": "Change", "driver": "Driver", "variant": "Plan",
     "unit_cost": "Unit cost ({cur})", "purchase_cost": "Purchase cost ({cur})", "item": "Item", "total": "Total", "average": "Average",
+    # aop stochastic
+    "future": "Future", "hindsight_cost": "Cost in hindsight", "regret": "Regret", "max_reserve": "Most that can be reserved", "reserved": "Reserved",
+    "fee_per_unit": "Fee per unit ({cur})", "value_per_unit": "Saves per unit ({cur})", "gross_saving": "Saves before fees", "reserve_shadow_price": "Worth one more reservable unit ({cur})",
+    "raises": "Raises", "decisions": "Decisions", "committed_units": "Committed", "value_of_flexibility": "Value of being free to change it",
+    "expected_shadow_price": "Expected shadow price ({cur})", "weight": "Risk weight", "alpha": "CVaR level", "cvar": "CVaR",
+    "worst_future_cost": "Worst future's cost", "insurance_premium": "Insurance premium", "tail_cost_removed": "Tail cost removed", "simplex_iterations": "Simplex iterations",
 }
+
+#: Figures of a study's summary (one per row) without a metric of their own, in words.
+FIGURES = {
+    "futures": "Futures", "expected_total_cost": "Expected total cost", "wait_and_see_cost": "Expected cost in hindsight (wait and see)",
+    "evpi": "EVPI: what knowing the future is worth", "average_plan_expected_cost": "The average future's plan, expected cost (EEV)",
+    "vss": "VSS: what planning for the futures saves", "risk_weight": "Risk weight (lambda)", "objective": "Objective", "reservation_cost": "Options' fees",
+    "committed_decisions": "Decisions committed now", "extensive_form_variables": "Extensive form: variables", "extensive_form_rows": "Extensive form: rows",
+    "seconds": "Seconds",
+}
+
+
+def figure_label(name: str) -> str:
+    """A study summary's figure in words ('cvar_90' is 'CVaR 90 %'); others spelled out."""
+    if name in FIGURES:
+        return FIGURES[name]
+    if name.startswith("cvar_") and name[5:].isdigit():
+        return f"CVaR {name[5:]} %: mean cost of the worst {100 - int(name[5:])} %"
+    return name.replace("_", " ").capitalize()
 
 
 
@@ -95,6 +119,8 @@ def label(column: str, currency: str = "") -> str:
     spelled out ('cost_per_unit' -> 'Cost per unit'). Without a currency, '(USD)' is left out."""
     if column in LABELS:
         text = LABELS[column]
+    elif column.startswith("shadow_price_"):  # a future's own price (aop stochastic): its name as written
+        text = "Shadow price in " + column[13:].replace("{", "{{").replace("}", "}}") + " ({cur})"
     elif column != column.lower() or " " in column:
         return column  # a name from the case (a scenario, a period): as written
     else:
@@ -130,10 +156,13 @@ _EXACT = {
     "seconds": "seconds", "solver_seconds": "seconds",
     "initial": "units", "made": "units", "late": "units", "backlog": "units", "short": "units", "ontime": "units", "reachable": "units",
     "used": "hours", "objective": "money", "predicted_change": "money", "predicted": "money", "fill_rate_protected": "points",
+    # aop stochastic: a future's probability, the risk dial, what an option reserves
+    "probability": "rate", "weight": "rate", "alpha": "rate", "risk_weight": "rate", "regret": "money", "cvar": "money", "insurance_premium": "money",
+    "gross_saving": "money", "max_reserve": "units", "reserved": "units", "decisions": "count",
 }
 _ENDS = (
     ("_units", "units"), ("_seconds", "seconds"), ("_pct", "rate"), ("_per_unit", "price"), ("_per_period", "units"),
-    ("_periods", "number"), ("_std", "units"), ("_hours", "hours"), ("_used", "hours"), ("_protected", "money"), ("_penalty", "price"),
+    ("_periods", "number"), ("_iterations", "count"), ("_std", "units"), ("_hours", "hours"), ("_used", "hours"), ("_protected", "money"), ("_penalty", "price"),
 )
 _HOLDS = (
     ("fill_rate", "rate"), ("utilization", "rate"), ("service_level", "rate"),
@@ -262,3 +291,35 @@ def formats_markdown() -> str:
         else:
             rows.append(f"| {k.name} | {k.what} | `{k.excel}` | {k.example} | {k.show(k.example)} | right, and its header |")
     return "\n".join(rows)
+
+
+#: What an infinite figure of ``aop stochastic`` means, by its column or its summary figure;
+#: an infinite value elsewhere is 'unlimited' (``Kind.show``).
+INFINITE_WORDS = {
+    "average_plan_expected_cost": "cannot be carried out",
+    "vss": "infinite: the average future's plan cannot be carried out",
+    "net_value": "no plan without it",
+    "gross_saving": "no plan without it",
+    "value_per_unit": "no plan without it",
+    "total_cost": "cannot be carried out",
+    "expected_cost": "cannot be carried out",
+    "cvar": "cannot be carried out",
+}
+
+
+def infinite_in_words(df, figure: str = ""):
+    """``df`` (a DataFrame) with its infinite numbers as the words that say what they mean
+    (``INFINITE_WORDS``, by column, or in a summary, by the row's figure named in column
+    ``figure``); the other cells untouched. Words never 'inf', in a page or a workbook."""
+    out = df
+    for c in df.columns:
+        if df[c].dtype.kind not in "fO":
+            continue
+        bad = [isinstance(v, float) and math.isinf(v) for v in df[c]]
+        if not any(bad):
+            continue
+        if out is df:
+            out = df.copy()
+        keys = list(df[figure]) if figure else [c] * len(df)
+        out[c] = [(INFINITE_WORDS.get(str(k), "unlimited" if v > 0 else "-unlimited") if b else v) for v, b, k in zip(df[c], bad, keys)]
+    return out

@@ -1,5 +1,6 @@
-"""The browser report: one self-contained HTML page per plan, scenario run, sensitivity run or
-comparison (``report.html``, ``scenarios.html``, ``sensitivity.html``, ``compare.html``).
+"""The browser report: one self-contained HTML page per plan, scenario run, sensitivity run,
+comparison or plan for many futures (``report.html``, ``scenarios.html``, ``sensitivity.html``,
+``compare.html``, ``stochastic.html``).
 
 The page needs no network to open: plotly.js and the table library (DataTables, from
 itables) are inlined once. It is rendered by a Jinja2 template with autoescaping on, so names
@@ -33,7 +34,7 @@ MAX_HEAT_ROWS = 60
 #: At most this many lanes of premium freight have their own bars; the others are summed.
 MAX_LANES = 12
 #: The study files a results folder may hold, by the table that marks them.
-STUDY_MARKERS = {"scenarios": "comparison", "sensitivity": "sensitivity", "compare": "bridge"}
+STUDY_MARKERS = {"scenarios": "comparison", "sensitivity": "sensitivity", "compare": "bridge", "stochastic": "futures"}
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
@@ -47,10 +48,15 @@ class Kpi:
     value: float
     unit: str
     change: float | None = None
+    words: str = ""  # said instead of an infinite value ('cannot be carried out')
+
+    @property
+    def finite(self) -> bool:
+        return self.value is not None and math.isfinite(self.value)
 
     @property
     def text(self) -> str:
-        return _fmt(self.value, self.unit)
+        return self.words if self.words and not self.finite else _fmt(self.value, self.unit)
 
     @property
     def change_text(self) -> str:
@@ -648,61 +654,245 @@ def _study_footer() -> str:
     return f"aop {__version__}; page written {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}"
 
 
+def _frontier_labels(fr: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The frontier's distinct points (weights giving the same plan drawn once) and each one's
+    label ('weights 25%, 50%')."""
+    key = fr[["expected_cost", "cvar"]].round(6).astype(str).agg("|".join, axis=1)
+    points = fr.groupby(key, sort=False).agg(expected_cost=("expected_cost", "first"), cvar=("cvar", "first"), insurance_premium=("insurance_premium", "first"),
+                                             tail_cost_removed=("tail_cost_removed", "first"), weights=("weight", list))
+    labels = [("weight " if len(w) == 1 else "weights ") + ", ".join(f"{x:.0%}" for x in w) for w in points["weights"]]
+    return points.reset_index(drop=True), labels
+
+
+def stochastic_value_figure(s: pd.Series, currency: str) -> dict | None:
+    """From the cost in hindsight to this plan's expected cost (EVPI) and on to the average
+    future's plan (VSS); an average plan that cannot be carried out is said, not drawn."""
+    import plotly.graph_objects as go
+
+    need = ("wait_and_see_cost", "expected_total_cost")
+    if not all(k in s.index and math.isfinite(float(s[k])) for k in need):
+        return None
+    ws, exp = float(s["wait_and_see_cost"]), float(s["expected_total_cost"])
+    eev = float(s.get("average_plan_expected_cost", math.nan))
+    x, y, measure = ["in hindsight (wait and see)", "EVPI", "this plan (expected)"], [ws, exp - ws, exp], ["absolute", "relative", "total"]
+    if math.isfinite(eev):
+        x, y, measure = [*x, "VSS", "the average future's plan (EEV)"], [*y, eev - exp, eev], [*measure, "relative", "total"]
+    fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, text=[f"{v:+,.0f}" if m == "relative" else f"{v:,.0f}" for v, m in zip(y, measure)], textposition="outside",
+                                 connector={"line": {"color": "#999"}}, increasing={"marker": {"color": "#d62728"}}, decreasing={"marker": {"color": "#2ca02c"}},
+                                 totals={"marker": {"color": "#1f77b4"}}))
+    levels = [ws, exp, *([eev] if math.isfinite(eev) else [])]
+    low, high = min(levels), max(levels)
+    pad = max(high - low, abs(high) * 0.01, 1.0) * 0.3
+    fig.update_yaxes(range=[low - pad, high + pad])  # the gaps are small next to the costs
+    if not math.isfinite(eev) and "average_plan_expected_cost" in s.index:
+        fig.add_annotation(text="The average future's plan cannot be carried out in every future: its cost and the VSS are infinite", xref="paper", yref="paper",
+                           x=0.5, y=1.0, yanchor="bottom", showarrow=False, font=dict(color="#d62728"))
+    fig.update_layout(title=f"Expected total cost: in hindsight, this plan and the average future's plan{_in(currency)}", yaxis_title=currency, showlegend=False, height=440,
+                      margin=dict(t=80))
+    return _figure(fig)
+
+
+def stochastic_futures_figure(fut: pd.DataFrame, expected: float, currency: str) -> dict | None:
+    """Each future's total cost with this plan against its cost in hindsight, the plan's
+    expected cost marked."""
+    import plotly.graph_objects as go
+
+    if fut is None or fut.empty:
+        return None
+    names = [f"{f} ({p:.0%})" for f, p in zip(fut["future"].astype(str), fut["probability"].astype(float))]
+    regret = [formats.KINDS["money"].show(v) for v in fut["regret"]]
+    fig = go.Figure()
+    fig.add_bar(y=names, x=fut["total_cost"].where(np.isfinite(fut["total_cost"].astype(float))), name="this plan", orientation="h", marker_color="#1f77b4",
+                text=[f"regret {r}" for r in regret], textposition="outside", cliponaxis=False,
+                customdata=regret, hovertemplate="%{y}<br>this plan: %{x:,.0f} " + currency + "<br>regret %{customdata}<extra></extra>")
+    fig.add_bar(y=names, x=fut["hindsight_cost"], name="in hindsight", orientation="h", marker_color="#2ca02c",
+                hovertemplate="%{y}<br>in hindsight: %{x:,.0f} " + currency + "<extra></extra>")
+    # The futures' costs differ by little next to their size: the axis spans them (not from 0).
+    levels = pd.concat([fut["total_cost"], fut["hindsight_cost"]]).astype(float)
+    levels = levels[np.isfinite(levels)]
+    if len(levels):
+        low, high = float(levels.min()), float(levels.max())
+        pad = max(high - low, abs(high) * 0.01, 1.0) * 0.35
+        fig.update_xaxes(range=[max(0.0, low - pad) if low >= 0 else low - pad, high + pad])
+    if math.isfinite(expected):
+        fig.add_vline(x=expected, line=dict(color="black", dash="dash"), annotation_text=f"expected {expected:,.0f}", annotation_position="top")
+    fig.update_layout(barmode="group", title=f"Total cost in each future (its probability): this plan against hindsight{_in(currency)}; the axis spans the costs", xaxis_title=currency,
+                      height=220 + 60 * len(fut), yaxis=dict(autorange="reversed"), legend=dict(orientation="h", y=-0.15))
+    return _figure(fig)
+
+
+def stochastic_options_figure(opt: pd.DataFrame, currency: str) -> dict | None:
+    """What each option saves before its fees, its fees, and its net value (an option
+    without which no plan exists has no bar: its sentence says so)."""
+    import plotly.graph_objects as go
+
+    if opt is None or opt.empty:
+        return None
+    amounts = opt[["gross_saving", "reservation_cost", "net_value"]].apply(pd.to_numeric, errors="coerce").abs()
+    if not (amounts > 0.5).to_numpy().any():  # nothing reserved, nothing saved: the sentences say so
+        return None
+    fig = go.Figure()
+    for key, name, color in (("gross_saving", "saves (before fees)", "#2ca02c"), ("reservation_cost", "fees", "#d62728"), ("net_value", "net value", "#1f77b4")):
+        v = pd.to_numeric(opt[key], errors="coerce").astype(float)
+        fig.add_bar(y=opt["option"].astype(str), x=v.where(np.isfinite(v)), name=name, orientation="h", marker_color=color)
+    fig.update_layout(barmode="group", title=f"The options: what each saves, costs and is worth, net{_in(currency)}", xaxis_title=currency, height=220 + 80 * len(opt),
+                      yaxis=dict(autorange="reversed"), legend=dict(orientation="h", y=-0.15))
+    return _figure(fig)
+
+
+def stochastic_frontier_figures(fr: pd.DataFrame, chosen: tuple[float, float] | None, currency: str) -> list[dict]:
+    """The risk frontier: expected cost against CVaR (this plan marked), and the insurance
+    premium paid for the tail cost removed."""
+    import plotly.graph_objects as go
+
+    if fr is None or fr.empty:
+        return []
+    fr = fr[np.isfinite(fr["expected_cost"].astype(float)) & np.isfinite(fr["cvar"].astype(float))]
+    if fr.empty:
+        return []
+    points, labels = _frontier_labels(fr)
+    fig = go.Figure()
+    # Labels away from the plot's edges: the first point's to its right, the others' to their left.
+    at = ["top right" if i == 0 else "top left" for i in range(len(points))]
+    fig.add_scatter(x=points["expected_cost"], y=points["cvar"], mode="lines+markers+text", text=labels, textposition=at, name="frontier",
+                    hovertemplate="%{text}<br>expected %{x:,.0f}<br>CVaR %{y:,.0f}<extra></extra>")
+    if chosen is not None and all(math.isfinite(v) for v in chosen):
+        fig.add_scatter(x=[chosen[0]], y=[chosen[1]], mode="markers", name="this plan", marker=dict(symbol="star", size=16, color="#d62728"))
+    fig.update_layout(title=f"Expected cost against CVaR (the mean of the worst outcomes){_in(currency)}", xaxis_title=f"expected total cost{_in(currency)}",
+                      yaxis_title=f"CVaR{_in(currency)}", height=420, legend=dict(orientation="h", y=-0.2))
+    out = [_figure(fig)]
+    fig = go.Figure()
+    fig.add_scatter(x=points["insurance_premium"], y=points["tail_cost_removed"], mode="lines+markers+text", text=labels, textposition=at, marker_color="#9467bd",
+                    hovertemplate="%{text}<br>premium %{x:,.0f}<br>tail cost removed %{y:,.0f}<extra></extra>")
+    fig.update_layout(title=f"The insurance: expected cost given up against tail cost removed{_in(currency)}", xaxis_title=f"insurance premium{_in(currency)}",
+                      yaxis_title=f"tail cost removed{_in(currency)}", height=420, showlegend=False)
+    out.append(_figure(fig))
+    return out
+
+
+def stochastic_committed_figure(plan: pd.DataFrame) -> dict | None:
+    """The units committed now, by commitment and period (hours of overtime left out)."""
+    import plotly.graph_objects as go
+
+    if plan is None or plan.empty:
+        return None
+    periods = [c for c in plan.columns if c not in ("commitment", "variable", "what")]
+    units = plan[plan["variable"].astype(str) != "overtime_hours"]
+    if units.empty or not periods:
+        return None
+    by = units.groupby("commitment", sort=False)[periods].sum()
+    fig = go.Figure()
+    for i, (name, row) in enumerate(by.iterrows()):
+        fig.add_bar(x=[str(p) for p in periods], y=row.tolist(), name=str(name), marker_color=PALETTE[i % len(PALETTE)])
+    fig.update_layout(barmode="stack", title="Units committed now, by period", yaxis_title="units", xaxis_type="category", height=380, legend=dict(orientation="h", y=-0.2))
+    return _figure(fig)
+
+
+def _summary_table(summary: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """A study's summary as the page shows it: each figure in words, its value by its unit
+    (an infinite one in words), what it means."""
+    s = formats.infinite_in_words(summary, figure="metric")
+    kinds = [formats.of_unit(u) for u in summary["unit"]]
+    # Headers already in words: a figure's value is not always money.
+    table = pd.DataFrame({"Figure": [formats.figure_label(str(m)) for m in s["metric"]], "Value": s["value"].tolist(), "What it means": s["meaning"].fillna("").astype(str)})
+    return _shown(table, currency, {"Value": kinds})
+
+
 def stochastic_page(tables: dict[str, pd.DataFrame], title: str, currency: str) -> Page:
     """One plan for many futures: the expected cost against hindsight and the average plan
     (EVPI, VSS), each future's cost for this plan and in hindsight, the options bought and
-    what they save, the risk frontier, the committed plan and the expected shadow prices."""
-    import plotly.graph_objects as go
-
-    s = tables["summary"].set_index("metric")
-    cards = [Kpi(k, label, float(s.at[k, "value"]), currency) for k, label in (
-        ("expected_total_cost", "Expected total cost"), ("wait_and_see_cost", "Cost in hindsight"), ("evpi", "EVPI"),
-        ("average_plan_expected_cost", "The average plan's cost"), ("vss", "VSS")) if k in s.index]
-    cvar_key = next((k for k in s.index if str(k).startswith("cvar_")), None)
+    what they save, the risk frontier, the committed plan and the expected shadow prices.
+    Infinite figures (an average plan that cannot be carried out) are said in words."""
+    summary = tables["summary"]
+    s = summary.set_index("metric")["value"].astype(float)
+    cvar_key = next((str(k) for k in s.index if str(k).startswith("cvar_")), None)
+    cards = [Kpi(k, label, float(s[k]), currency, words="cannot be carried out" if k == "average_plan_expected_cost" else "infinite") for k, label in (
+        ("expected_total_cost", "Expected total cost"), ("wait_and_see_cost", "Expected cost in hindsight"), ("evpi", "EVPI: what knowing the future is worth"),
+        ("average_plan_expected_cost", "The average future's plan (EEV)"), ("vss", "VSS: what planning for the futures saves")) if k in s.index]
     if cvar_key is not None:
-        cards.append(Kpi(cvar_key, f"CVaR {cvar_key[5:]} %", float(s.at[cvar_key, "value"]), currency))
+        cards.append(Kpi(cvar_key, f"CVaR {cvar_key[5:]} %: mean of the worst {100 - int(cvar_key[5:])} %", float(s[cvar_key]), currency, words="infinite"))
+    if "reservation_cost" in s.index:
+        cards.append(Kpi("reservation_cost", "Options' fees", float(s["reservation_cost"]), currency))
     sections = []
+    meaning = summary.set_index("metric")["meaning"].astype(str)
+    vf = stochastic_value_figure(s, currency)
+    sec = Section("value", "What planning for the futures is worth",
+                  "Knowing the future would lower the expected cost to its cost in hindsight (the EVPI is the gap); committing to the plan for the average future instead would raise it (the VSS).",
+                  [vf] if vf else [], small_tables=[_summary_table(summary, currency)])
+    sec.sentences = [f"{short}: {meaning[k]}." for k, short in (("evpi", "EVPI"), ("vss", "VSS"), ("average_plan_expected_cost", "EEV")) if k in meaning.index]
+    sections.append(sec)
+
     fut = tables["futures"]
-    fig = go.Figure()
-    fig.add_bar(y=fut["future"], x=fut["total_cost"], name="this plan", orientation="h")
-    fig.add_bar(y=fut["future"], x=fut["hindsight_cost"], name="in hindsight", orientation="h")
-    fig.update_layout(barmode="group", title=f"Total cost in each future: this plan against hindsight ({currency})", xaxis_title=currency, height=200 + 60 * len(fut), yaxis=dict(autorange="reversed"))
-    sec = Section("futures", "The futures", "Each future's total cost with this plan (its commitments and reservations, the rest adapted) and had the future been known in advance; regret is the difference.", [_figure(fig)])
-    sec.small_tables.append(_shown(fut[["future", "probability", "total_cost", "hindsight_cost", "regret"]], currency))
-    sec.sentences += [str(m) for m in tables["summary"]["meaning"][tables["summary"]["metric"].isin(["evpi", "vss", "average_plan_expected_cost"])]]
+    ff = stochastic_futures_figure(fut, float(s.get("expected_total_cost", math.nan)), currency)
+    sec = Section("futures", "The futures", "Each future's total cost with this plan (its commitments and reservations, the rest adapted) and had that future been known in advance; regret is the difference. "
+                  "Each future's KPIs with this plan follow.", [ff] if ff else [], empty="No future was planned for.")
+    if len(fut):
+        first = [c for c in ("future", "probability", "total_cost", "hindsight_cost", "regret") if c in fut]
+        sec.small_tables.append(_shown(formats.infinite_in_words(fut[first]), currency))
+        kpis = [c for c in fut.columns if c not in first]
+        if kpis:  # a KPI per row, a future per column: as many columns as futures, never too wide
+            names = list(dict.fromkeys(fut["future"].astype(str)))
+            rows = pd.DataFrame({"kpi": [metrics.label(c) for c in kpis], **{n: [fut[c].iloc[i] for c in kpis] for i, n in enumerate(names)}})
+            per_row = [formats.kind_of(c.split(" ")[0], fut[c].dtype.kind in "fiu") for c in kpis]
+            sec.tables.append(_datatable(formats.infinite_in_words(rows), "futures-table", currency=currency, kinds={n: per_row for n in names}))
     sections.append(sec)
+
     opt = tables.get("options")
-    sec = Section("options", "The options bought ahead", "How much of each option the plan reserves, what it costs, and what it saves in expectation (net of its fees: the plan's cost without the option less with it).", empty="The case has no options.")
+    sec = Section("options", "The options bought ahead", "How much of each option the plan reserves and what its fees cost, paid in every future; what one unit reserved saves in expectation; "
+                  "and its net value: the plan's expected cost without the option less with it.", empty="The case has no options.")
     if opt is not None and len(opt):
-        fig = go.Figure()
-        fig.add_bar(y=opt["option"], x=opt["gross_saving"], name="saves (before fees)", orientation="h")
-        fig.add_bar(y=opt["option"], x=opt["reservation_cost"], name="fees", orientation="h")
-        fig.add_bar(y=opt["option"], x=opt["net_value"], name="net value", orientation="h")
-        fig.update_layout(barmode="group", title=f"The options: what they save and cost ({currency})", xaxis_title=currency, height=200 + 70 * len(opt), yaxis=dict(autorange="reversed"))
-        sec.figures.append(_figure(fig))
-        sec.small_tables.append(_shown(opt, currency))
+        of = stochastic_options_figure(opt, currency)
+        sec.figures += [of] if of else []
+        for r in opt.to_dict("records"):
+            bought = f"reserve {r['reserved']:,.0f} of {r['max_reserve']:,.0f}" if float(r["reserved"]) > 1e-9 else "not reserved: not worth its fee"
+            net = float(r["net_value"])
+            worth = f"net value {net:,.0f} {currency}".strip() if math.isfinite(net) else "no plan can be carried out in every future without it"
+            sec.sentences.append(f"{r['option']} ({r['raises']}): {bought}; a unit reserved saves {float(r['value_per_unit']):,.2f} against a fee of {float(r['fee_per_unit']):,.2f}; {worth}.")
+        shown = formats.infinite_in_words(opt.drop(columns=["note"], errors="ignore")).rename(columns={"price": "reserve_shadow_price"})
+        sec.tables.append(_datatable(shown, "options-table", currency=currency))
     sections.append(sec)
+
     fr = tables.get("frontier")
-    sec = Section("risk", "The risk frontier", "Each point a plan minimising (1 - weight) x expected cost + weight x CVaR: the insurance premium (expected cost given up) against the tail cost removed.", empty="No frontier was drawn.")
+    weight = float(s.get("risk_weight", 0.0))
+    sec = Section("risk", "The risk frontier", f"Each point is a plan minimising (1 - weight) x expected cost + weight x CVaR; the insurance premium is the expected cost it gives up against the plan for the weight 0, "
+                  f"the tail cost removed what it takes off the CVaR. This plan's weight: {weight:.0%}.", empty="No frontier was drawn.")
     if fr is not None and len(fr):
-        fig = go.Figure()
-        fig.add_scatter(x=fr["expected_cost"], y=fr["cvar"], mode="lines+markers+text", text=[f"weight {w:g}" for w in fr["weight"]], textposition="top right")
-        fig.update_layout(title=f"Expected cost against CVaR ({currency})", xaxis_title=f"expected total cost ({currency})", yaxis_title=f"CVaR ({currency})", height=420)
-        sec.figures.append(_figure(fig))
-        sec.small_tables.append(_shown(fr, currency))
+        chosen = (float(s.get("expected_total_cost", math.nan)), float(s[cvar_key]) if cvar_key else math.nan)
+        sec.figures += stochastic_frontier_figures(fr, chosen, currency)
+        sec.small_tables.append(_shown(formats.infinite_in_words(fr), currency))
     sections.append(sec)
-    sec = Section("commitments", "What is decided now", "The commitments (the same in every future), what being free to change each in every future would save, and the committed plan by period.", empty="The case commits no decision.")
-    if len(tables.get("commitments", [])):
-        sec.small_tables.append(_shown(tables["commitments"], currency))
-        sec.tables.append(_datatable(tables["committed_plan"], "committed-table", currency=currency))
+
+    cm, cp = tables.get("commitments"), tables.get("committed_plan")
+    sec = Section("commitments", "What is decided now", "The commitments (the same in every future), what being free to change each in every future would save, and the committed plan by period.",
+                  empty="The case commits no decision.")
+    if cm is not None and len(cm):
+        sec.sentences = [f"{r['commitment']}: {int(r['decisions']):,} decision{'' if int(r['decisions']) == 1 else 's'}, {float(r['committed_units']):,.0f} units; being free to change it in every future would save "
+                         + (f"{float(r['value_of_flexibility']):,.0f} {currency}".strip() if math.isfinite(float(r["value_of_flexibility"])) else "(not known: no plan without it)") + "."
+                         for r in cm.to_dict("records")]
+        sec.small_tables.append(_shown(cm, currency))
+        cf = stochastic_committed_figure(cp) if cp is not None else None
+        sec.figures += [cf] if cf else []
+        if cp is not None and len(cp):
+            periods = [c for c in cp.columns if c not in ("commitment", "variable", "what")]
+            per_row = ["hours" if v == "overtime_hours" else "units" for v in cp["variable"].astype(str)]
+            sec.tables.append(_datatable(cp, "committed-table", currency=currency, kinds={str(p): per_row for p in periods}))
+            sec.note += " " + _table_note(cp, "stochastic_committed_plan.csv")
     sections.append(sec)
+
     sp = tables.get("shadow_prices")
-    sec = Section("prices", "Expected shadow prices", "The change in expected total cost per one-unit rise of a limit in every future (negative: a unit more saves), and its price in each future given the commitments.", empty="No business limit binds.")
+    sec = Section("prices", "Expected shadow prices", "The change in expected total cost per one-unit rise of a limit in every future (negative: a unit more saves), and its price in each future given the commitments. "
+                  + (_table_note(sp, "stochastic_shadow_prices.csv") if sp is not None else ""), empty="No business limit binds.")
     if sp is not None and len(sp):
         sec.tables.append(_datatable(sp, "prices-table", currency=currency))
     sections.append(sec)
-    sections.append(_runs_section(tables.get("runs"), currency))
-    return Page(f"One plan for many futures: {title}", f"{len(fut)} futures, one plan", cards, sections, footer=_study_footer())
+
+    runs = tables.get("runs")
+    sec = Section("runs", "How each plan was solved", "The extensive form (every future in one LP) solved cold, each future in hindsight and the average future solved alone, then the average plan, "
+                  "each option and commitment taken away and each risk weight re-solved warm from the plan's basis. A run with no plan says why in its status.")
+    if runs is not None and len(runs):
+        sec.tables.append(_datatable(runs, "runs-table", currency=currency))
+    sections.append(sec)
+    return Page(f"One plan for many futures: {title}", f"{len(fut)} futures, one plan: its commitments and options bought now, the rest adapted in each future", cards, sections, footer=_study_footer())
 
 
 def study_page(study: str, tables: dict[str, pd.DataFrame], currency: str, title: str) -> Page:
@@ -790,7 +980,7 @@ def rebuild(folder: str | Path, base: str | Path | None = None) -> list[Path]:
             cur = _study_currency(t)
             written.append(write_page(study_page(study, t, cur, _study_title(folder, study)), folder / f"{study}.html"))
     if not written:
-        raise FileNotFoundError(f"{folder} holds no results: no summary.csv (aop solve) and no scenarios, sensitivity or compare tables")
+        raise FileNotFoundError(f"{folder} holds no results: no summary.csv (aop solve) and no scenarios, sensitivity, compare or stochastic tables")
     return written
 
 
@@ -801,6 +991,11 @@ def _study_currency(tables: dict[str, pd.DataFrame]) -> str:
             u = t.loc[t["kpi"] == "total_cost", "unit"]
             if len(u):
                 return str(u.iloc[0])
+    s = tables.get("summary")  # aop stochastic: a figure per row
+    if s is not None and {"metric", "unit"} <= set(s.columns):
+        u = s.loc[s["metric"] == "expected_total_cost", "unit"]
+        if len(u):
+            return str(u.iloc[0])
     return ""
 
 

@@ -727,9 +727,10 @@ def write_tables(tables: dict[str, pd.DataFrame], path: Path, properties: dict[s
 
 
 def write_study_workbook(study: str, tables: dict[str, pd.DataFrame], path: Path, currency: str, title: str) -> list[str]:
-    """The workbook of a study of many plans (``scenarios``, ``sensitivity`` or ``compare``):
-    its tables as sheets in the house style, with native charts: the scenarios' changes against
-    the base and what each action protects, the sensitivity tornado, the bridge's waterfall."""
+    """The workbook of a study of many plans (``scenarios``, ``sensitivity``, ``compare`` or
+    ``stochastic``): its tables as sheets in the house style, with native charts: the scenarios'
+    changes against the base and what each action protects, the sensitivity tornado, the
+    bridge's waterfall; each future's cost against hindsight, the options and the risk frontier."""
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False})
@@ -739,16 +740,74 @@ def write_study_workbook(study: str, tables: dict[str, pd.DataFrame], path: Path
     for name, df in tables.items():
         ws = w.sheet(name)
         kinds: dict[str, str | list[str]] = {c: formats.kind_of(c) for c in df.columns if df[c].dtype.kind in "fiu"}
-        if "kpi" in df and "unit" in df:  # a KPI per row: each row by its KPI's unit, a rate's change in points
+        how: dict = {"keys": _keys(df)}
+        if study == "stochastic":
+            df, kinds, how = _stochastic_sheet(name, df, kinds)
+        elif "kpi" in df and "unit" in df:  # a KPI per row: each row by its KPI's unit, a rate's change in points
             units = df["unit"].tolist()
             kinds = {c: [formats.of_unit(u, change=str(c).endswith("change")) for u in units] for c in df.columns if c not in ("kpi", "unit")}
             df = df.assign(kpi=df["kpi"].map(metrics.label), unit=[formats.label_unit(u) for u in units])  # in words; the CSV keeps the names
-        n = w.table(ws, df, kinds, keys=_keys(df))
+        n = w.table(ws, df, kinds, **how)
         _study_chart(w, ws, study, name, df, n, currency)
+        if study == "stochastic" and name == "futures":
+            _futures_kpis(w, ws, tables[name], n + 2 + (CHART_ROWS if w.charted and ws.name in w.charted else 0))
         written.append(name)
     w.finish()
     wb.close()
     return written
+
+
+#: The committed plan's key columns (then one column per period).
+COMMITTED_KEYS = ("commitment", "variable", "what")
+
+
+def _stochastic_sheet(name: str, df: pd.DataFrame, kinds: dict[str, str | list[str]]) -> tuple[pd.DataFrame, dict[str, str | list[str]], dict]:
+    """A sheet of ``aop stochastic`` as written: the summary a figure per row (each by its
+    unit), the futures' KPIs by their labels, the committed plan as a planning grid (periods
+    across, each row in its decision's unit, a row total), infinite numbers in words; and how
+    ``_Writer.table`` lays it out."""
+    how: dict = {"keys": _keys(df)}
+    if name == "summary" and {"metric", "value", "unit"} <= set(df.columns):
+        kinds = {"value": [formats.of_unit(u) for u in df["unit"]]}
+        out = formats.infinite_in_words(df, figure="metric")
+        out = out.assign(metric=[formats.figure_label(str(m)) for m in df["metric"]], unit=[formats.label_unit(u) for u in df["unit"]])
+        return out, kinds, {"keys": 1, "wrap": "meaning", "labels": {"metric": "Figure", "value": "Value", "unit": "Unit"}}
+    if name == "futures":  # each future's cost against hindsight; its KPIs follow below the chart (_futures_kpis)
+        first = [c for c in FUTURE_COLUMNS if c in df.columns]
+        return formats.infinite_in_words(df[first]), {c: k for c, k in kinds.items() if c in first}, how
+    if name == "options":
+        return formats.infinite_in_words(df).rename(columns={"price": "reserve_shadow_price"}), {("reserve_shadow_price" if c == "price" else c): k for c, k in kinds.items()}, how
+    if name == "committed_plan" and len(df):
+        periods = [c for c in df.columns if c not in COMMITTED_KEYS]
+        per_row = ["hours" if v == "overtime_hours" else "units" for v in df["variable"].astype(str)]
+        out = df.assign(total=df[periods].sum(axis=1)) if periods else df
+        return out, {c: per_row for c in [*periods, "total"] if c in out}, {"keys": len(COMMITTED_KEYS), "freeze": len(COMMITTED_KEYS)}
+    return formats.infinite_in_words(df), kinds, how
+
+
+#: The futures sheet's table (its chart below it, then each future's KPIs, a KPI per row).
+FUTURE_COLUMNS = ("future", "probability", "total_cost", "hindsight_cost", "regret")
+#: Rows a study chart takes on its sheet (its height at scale 1.2 and a gap).
+CHART_ROWS = 22
+
+
+def _futures_kpis(w: _Writer, ws, fut: pd.DataFrame, at: int) -> None:
+    """Each future's KPIs with this plan below the futures sheet's chart: a KPI per row (by
+    its label, each by its kind), a future per column, as narrow as the futures are few."""
+    kpis = [c for c in fut.columns if c not in FUTURE_COLUMNS]
+    if not kpis or not len(fut):
+        return
+    names = [str(f) for f in fut["future"]]
+    rows = pd.DataFrame({"kpi": [metrics.label(c) for c in kpis], **{n: [fut[c].iloc[i] for c in kpis] for i, n in enumerate(names)}})
+    per_row = [formats.kind_of(c.split(" ")[0], fut[c].dtype.kind in "fiu") for c in kpis]  # 'fill_rate <segment>' a rate
+    ws.write_string(at, 0, "Each future's KPIs with this plan", w.bold)
+    w.table(ws, formats.infinite_in_words(rows), {n: per_row for n in names}, first_row=at + 1, labels={"kpi": "KPI", **{n: n for n in names}}, keys=1)
+    # The sheet's header, filter and widths stay the first table's (each as wide as both need).
+    for i, width in enumerate(w.columns[ws.name]):
+        ws.set_column(i, i, width)
+    ws.autofilter(0, 0, len(fut), len([c for c in FUTURE_COLUMNS if c in fut.columns]) - 1)
+    ws.repeat_rows(0)
+    ws.freeze_panes(1, 1)
 
 
 def _keys(df: pd.DataFrame) -> int:
@@ -765,7 +824,11 @@ def _study_chart(w: _Writer, ws, study: str, name: str, df: pd.DataFrame, n: int
     """A native chart of a study sheet below its table, from the cells just written (none
     where none fits)."""
     chart = _study_chart_of(w, ws, study, name, df, n, cur)
-    if chart is not None:
+    if chart is None:
+        return
+    if study == "stochastic":  # a landscape page's width at full size: LibreOffice fits a sheet's cells to the page, not its charts
+        w.chart(ws, n + 2, chart, 1.3, 1.2)
+    else:
         w.chart(ws, n + 2, chart, 1.8, max(1.4, 0.25 + 0.12 * len(df)) if study == "scenarios" else 1.4)
 
 
@@ -805,6 +868,8 @@ def _study_chart_of(w: _Writer, ws, study: str, name: str, df: pd.DataFrame, n: 
         chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))  # names at the left, clear of negative bars
         chart.set_legend(_font({"position": "bottom"}))
         return chart
+    if study == "stochastic":
+        return _stochastic_chart(w, name, df, col, cur)
     if study == "compare" and name == "bridge" and len(df) > 2:
         # Waterfall of total cost: plan A, each driver (Shapley where solved), plan B.
         key = "total_cost_shapley" if "total_cost_shapley" in df else "total_cost_in_order"
@@ -840,5 +905,57 @@ def _study_chart_of(w: _Writer, ws, study: str, name: str, df: pd.DataFrame, n: 
         step = 10 ** math.floor(math.log10(pad))
         chart.set_y_axis(_font({"name": cur, "num_format": "#,##0", "min": math.floor((low - pad) / step) * step, "max": math.ceil((high + pad) / step) * step}))
         chart.set_legend(_font({"delete_series": [0]}))
+        return chart
+    return None
+
+
+def _stochastic_chart(w: _Writer, name: str, df: pd.DataFrame, col: dict, cur: str):
+    """A chart of a sheet of ``aop stochastic``, from its cells: each future's cost with this
+    plan against hindsight, what each option saves and costs, the risk frontier."""
+    k = len(df)
+    if not k:
+        return None
+    if name == "futures" and {"future", "total_cost", "hindsight_cost"} <= set(col):
+        chart = w.wb.add_chart({"type": "bar"})
+        for key, label, color in (("total_cost", "this plan", "#2F5597"), ("hindsight_cost", "in hindsight", "#70AD47")):
+            chart.add_series({"name": label, "categories": [name, 1, col["future"], k, col["future"]], "values": [name, 1, col[key], k, col[key]], "fill": {"color": color}})
+        chart.set_title(_font({"name": "Total cost in each future: this plan against hindsight"}))
+        chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))
+        # The futures' costs differ by little next to their size: the axis spans them (not from 0).
+        levels = [float(v) for v in (*df["total_cost"], *df["hindsight_cost"]) if isinstance(v, (int, float)) and math.isfinite(float(v))]
+        axis: dict = {"name": cur, "num_format": "#,##0"}
+        if levels and min(levels) > 0:
+            low, high = min(levels), max(levels)
+            pad = max(high - low, abs(high) * 0.01, 1.0) * 0.35
+            step = 10 ** math.floor(math.log10(pad))
+            axis |= {"min": max(0.0, math.floor((low - pad) / step) * step), "max": math.ceil((high + pad) / step) * step}
+        chart.set_x_axis(_font(axis))
+        chart.set_legend(_font({"position": "bottom"}))
+        return chart
+    if name == "options" and {"option", "gross_saving", "reservation_cost", "net_value"} <= set(col):
+        chart = w.wb.add_chart({"type": "bar"})
+        for key, label, color in (("gross_saving", "saves (before fees)", "#70AD47"), ("reservation_cost", "fees", "#C55A11"), ("net_value", "net value", "#2F5597")):
+            chart.add_series({"name": label, "categories": [name, 1, col["option"], k, col["option"]], "values": [name, 1, col[key], k, col[key]], "fill": {"color": color}})
+        chart.set_title(_font({"name": "The options: what each saves, costs and is worth, net"}))
+        chart.set_y_axis(_font({"reverse": True, "label_position": "low"}))
+        chart.set_x_axis(_font({"name": cur, "num_format": "#,##0"}))
+        chart.set_legend(_font({"position": "bottom"}))
+        return chart
+    if name == "frontier" and {"weight", "expected_cost", "cvar"} <= set(col):
+        chart = w.wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
+        # Weights that give the same plan share one label (on the first of their points).
+        seen: dict[tuple[float, float], int] = {}
+        labels: list[dict] = []
+        for i, (x, y, wt) in enumerate(zip(df["expected_cost"], df["cvar"], df["weight"])):
+            at = seen.setdefault((round(float(x), 6), round(float(y), 6)), i)
+            labels.append({"delete": True} if at != i else {"value": f"weight {float(wt):.0%}"})
+            if at != i:
+                labels[at]["value"] = labels[at]["value"].replace("weight ", "weights ") + f", {float(wt):.0%}"
+        chart.add_series({"name": "the risk frontier", "categories": [name, 1, col["expected_cost"], k, col["expected_cost"]], "values": [name, 1, col["cvar"], k, col["cvar"]],
+                          "marker": {"type": "circle", "size": 7}, "data_labels": {"custom": labels, "position": "right", "font": {"size": CHART_FONT}}})
+        chart.set_title(_font({"name": "Expected cost against CVaR, by risk weight"}))
+        chart.set_x_axis(_font({"name": f"expected total cost ({cur})" if cur else "expected total cost", "num_format": "#,##0"}))
+        chart.set_y_axis(_font({"name": f"CVaR ({cur})" if cur else "CVaR", "num_format": "#,##0"}))
+        chart.set_legend({"none": True})
         return chart
     return None
