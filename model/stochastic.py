@@ -746,7 +746,7 @@ def plan_for_futures(case: Case, opts: SolveOptions | None = None, alpha: float 
             fam, key, lim = f.built.empty_rows[0]
             raise SolveError("infeasible", f"future '{f.name}': {fam} {key} requires {lim:g} but nothing in the network can contribute to it")
     runs: list[dict] = []
-    ef = extensive_form(futures, committed, rule, union, study.options, alpha, weight)
+    ef = extensive_form(futures, committed, rule, union, study.options, alpha, weight, risk=weight > 0)
     say(f"solving the extensive form of {len(futures)} futures ({ef.lp.num_col:,} variables, {ef.lp.num_row:,} rows; {len(committed):,} decisions committed, {len(study.options)} options) ...")
     t0 = time.perf_counter()
     model = solve_extensive(ef, futures[0].built, opts)  # type: ignore[arg-type]
@@ -761,7 +761,7 @@ def plan_for_futures(case: Case, opts: SolveOptions | None = None, alpha: float 
     say(f"solving each future in hindsight ({len(futures)} plans) ...")
     hindsight = np.zeros(len(futures))
     for s, f in enumerate(futures):
-        one = extensive_form([replace(f, probability=1.0)], committed, rule, union, study.options, alpha, 0.0)
+        one = extensive_form([replace(f, probability=1.0)], committed, rule, union, study.options, alpha, 0.0, risk=False)
         t0 = time.perf_counter()
         alone = solve_extensive(one, f.built, opts)  # type: ignore[arg-type]
         hindsight[s] = alone.optimum.objective
@@ -770,7 +770,7 @@ def plan_for_futures(case: Case, opts: SolveOptions | None = None, alpha: float 
 
     # The average future's plan, its commitments and reservations carried out in every future.
     say("solving the average future and carrying its commitments out in every future ...")
-    avg = extensive_form([average_future(futures, union)], committed, rule, union, study.options, alpha, 0.0)
+    avg = extensive_form([average_future(futures, union)], committed, rule, union, study.options, alpha, 0.0, risk=False)
     t0 = time.perf_counter()
     avg_model = solve_extensive(avg, futures[0].built, opts)  # type: ignore[arg-type]
     runs.append(_runs_row("the average future", f"solved cold by {avg_model.optimum.algorithm}", avg_model.optimum, "optimal", time.perf_counter() - t0))
@@ -814,15 +814,36 @@ def plan_for_futures(case: Case, opts: SolveOptions | None = None, alpha: float 
 
     # The risk frontier.
     frontier_rows = []
-    say(f"drawing the risk frontier (CVaR {alpha:.0%}, {len(frontier)} weights) ...")
-    with model.trial():  # weights in rising order, each re-solved from the last one's basis
-        for lam in sorted(frontier):
-            model.set_costs_at(np.arange(ef.lp.num_col), ef.costs(lam))
-            point = _resolve(model, f"risk weight {lam:g}", runs)
-            if point is None:
-                continue
-            c_l = ef.future_costs(point.col_value)
-            frontier_rows.append({"weight": lam, "alpha": alpha, "expected_cost": dot(p, c_l), "cvar": cvar(c_l, p, alpha), "worst_future_cost": float(c_l.max())})
+    weights = sorted(frontier)
+    if weights:
+        say(f"drawing the risk frontier (CVaR {alpha:.0%}, {len(weights)} weights) ...")
+    if weights and weights[0] == 0 and weight == 0:  # the plan itself is the frontier's first point
+        frontier_rows.append({"weight": 0.0, "alpha": alpha, "expected_cost": expected, "cvar": tail, "worst_future_cost": float(costs.max())})
+        weights = weights[1:]
+    risky, risky_ef = (model, ef) if weight > 0 else (None, None)
+    for lam in weights:
+        if risky is None:  # the CVaR rows in a form of their own, solved cold once, then warm
+            risky_ef = extensive_form(futures, committed, rule, union, study.options, alpha, lam, risk=True)
+            t0 = time.perf_counter()
+            try:
+                risky = solve_extensive(risky_ef, futures[0].built, opts)  # type: ignore[arg-type]
+            except SolveError as err:
+                runs.append(_runs_row(f"risk weight {lam:g}", "solved cold", None, err.status, time.perf_counter() - t0))
+                break
+            point: Solution | None = risky.optimum
+            runs.append(_runs_row(f"risk weight {lam:g}", f"solved cold by {risky.optimum.algorithm}", risky.optimum, "optimal", time.perf_counter() - t0))
+        else:
+            assert risky_ef is not None
+            risky.set_costs_at(np.arange(risky_ef.lp.num_col), risky_ef.costs(lam))  # from the last weight's basis
+            point = _resolve(risky, f"risk weight {lam:g}", runs)
+        if point is None:
+            continue
+        assert risky_ef is not None
+        c_l = risky_ef.future_costs(point.col_value)
+        frontier_rows.append({"weight": lam, "alpha": alpha, "expected_cost": dot(p, c_l), "cvar": cvar(c_l, p, alpha), "worst_future_cost": float(c_l.max())})
+    if weight > 0:  # the plan's own model served the frontier: back to the plan
+        model.set_costs_at(np.arange(ef.lp.num_col), ef.costs(weight))
+        model.solution = sol
     fr = pd.DataFrame(frontier_rows, columns=["weight", "alpha", "expected_cost", "cvar", "worst_future_cost"])
     if len(fr):
         fr["insurance_premium"] = fr["expected_cost"] - fr["expected_cost"].iloc[0]
@@ -855,7 +876,7 @@ def carry_out(futures: list[Future], committed: np.ndarray, rule: np.ndarray, un
     carried out."""
     out = np.full(len(futures), math.inf)
     for s, f in enumerate(futures):
-        one = extensive_form([replace(f, probability=1.0)], committed, rule, union, options)
+        one = extensive_form([replace(f, probability=1.0)], committed, rule, union, options, risk=False)
         one.lp.row_lower[one.z_fix], one.lp.row_upper[one.z_fix] = z, z
         one.lp.row_lower[one.r_fix], one.lp.row_upper[one.r_fix] = r, r
         try:

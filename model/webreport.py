@@ -811,6 +811,9 @@ def stochastic_page(tables: dict[str, pd.DataFrame], title: str, currency: str) 
         ("average_plan_expected_cost", "The average future's plan (EEV)"), ("vss", "VSS: what planning for the futures saves")) if k in s.index]
     if cvar_key is not None:
         cards.append(Kpi(cvar_key, f"CVaR {cvar_key[5:]} %: mean of the worst {100 - int(cvar_key[5:])} %", float(s[cvar_key]), currency, words="infinite"))
+    for k, label, unit in (("lower_bound", "Expected cost: at least (proved)", currency), ("upper_bound", "Expected cost of the plan found", currency), ("gap", "Gap between the bounds", "fraction")):
+        if k in s.index:  # a decomposition (--engine mpi): both bounds and their gap
+            cards.append(Kpi(k, label, float(s[k]), unit))
     if "reservation_cost" in s.index:
         cards.append(Kpi("reservation_cost", "Options' fees", float(s["reservation_cost"]), currency))
     sections = []
@@ -822,7 +825,7 @@ def stochastic_page(tables: dict[str, pd.DataFrame], title: str, currency: str) 
     sec.sentences = [f"{short}: {meaning[k]}." for k, short in (("evpi", "EVPI"), ("vss", "VSS"), ("average_plan_expected_cost", "EEV")) if k in meaning.index]
     sections.append(sec)
 
-    fut = tables["futures"]
+    fut = tables.get("futures", pd.DataFrame(columns=["future", "total_cost"]))
     ff = stochastic_futures_figure(fut, float(s.get("expected_total_cost", math.nan)), currency)
     sec = Section("futures", "The futures", "Each future's total cost with this plan (its commitments and reservations, the rest adapted) and had that future been known in advance; regret is the difference. "
                   "Each future's KPIs with this plan follow.", [ff] if ff else [], empty="No future was planned for.")
@@ -840,7 +843,7 @@ def stochastic_page(tables: dict[str, pd.DataFrame], title: str, currency: str) 
     opt = tables.get("options")
     sec = Section("options", "The options bought ahead", "How much of each option the plan reserves and what its fees cost, paid in every future; what one unit reserved saves in expectation; "
                   "and its net value: the plan's expected cost without the option less with it.", empty="The case has no options.")
-    if opt is not None and len(opt):
+    if opt is not None and len(opt) and "net_value" in opt:
         of = stochastic_options_figure(opt, currency)
         sec.figures += [of] if of else []
         for r in opt.to_dict("records"):
@@ -850,6 +853,8 @@ def stochastic_page(tables: dict[str, pd.DataFrame], title: str, currency: str) 
             sec.sentences.append(f"{r['option']} ({r['raises']}): {bought}; a unit reserved saves {float(r['value_per_unit']):,.2f} against a fee of {float(r['fee_per_unit']):,.2f}; {worth}.")
         shown = formats.infinite_in_words(opt.drop(columns=["note"], errors="ignore")).rename(columns={"price": "reserve_shadow_price"})
         sec.tables.append(_datatable(shown, "options-table", currency=currency))
+    elif opt is not None and len(opt):
+        sec.small_tables.append(_shown(opt, currency))
     sections.append(sec)
 
     fr = tables.get("frontier")
