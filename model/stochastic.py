@@ -613,30 +613,12 @@ def solve_extensive(ef: Extensive, base: Built, opts: SolveOptions) -> Solved:
 #: IPX 8.9 s, HiPO 14.8-30.6 s, dual simplex 36.6 s; ten futures of the 30k preset, 362,000
 #: columns: HiPO 52.8 s, IPX 161.1 s.
 IPX_BELOW_COLUMNS = 150_000
-#: HiGHS's basis status numbers (``HighsBasisStatus``): at lower bound, basic.
-_LOWER, _BASIC = 0, 1
-
-
 def block_lp(ef: Extensive, s: int) -> LP:
     """Future ``s``'s own rows and columns of the extensive form (its limits with nothing
     reserved), alone: no commitment, no option."""
     f = ef.futures[s]
     rows = slice(int(ef.row_off[s]), int(ef.row_off[s]) + f.lp.num_row)
     return replace(f.lp, c=f.lp.c.copy(), row_lower=ef.lp.row_lower[rows].copy(), row_upper=ef.lp.row_upper[rows].copy(), _lookup={})
-
-
-def warm_basis(ef: Extensive, bases: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """A starting basis of the extensive form from each future's optimal basis of its own block
-    (``block_lp``): the blocks' statuses, every other row's slack basic (the non-anticipativity
-    rows then hold x_s[k] - 0, which dual simplex repairs), every first-stage and CVaR column
-    at 0. Nonsingular (block triangular) and dual feasible wherever no option is worth more
-    than its fee, since each block's reduced costs are its own scaled by its probability."""
-    col = np.full(ef.lp.num_col, _LOWER, dtype=np.int8)
-    row = np.full(ef.lp.num_row, _BASIC, dtype=np.int8)
-    for s, (f, (c, r)) in enumerate(zip(ef.futures, bases)):
-        col[ef.col_off[s] : ef.col_off[s] + f.lp.num_col] = c
-        row[ef.row_off[s] : ef.row_off[s] + f.lp.num_row] = r
-    return col, row
 
 
 def cvar(costs: np.ndarray, probabilities: np.ndarray, alpha: float) -> float:
@@ -707,7 +689,7 @@ def _resolve(model: Solved, name: str, runs: list[dict]) -> Solution | None:
     return sol
 
 
-def _future_solution(ef: Extensive, s: int, sol: Solution, model: Solved) -> tuple[Built, Solution]:
+def _future_solution(ef: Extensive, s: int, sol: Solution) -> tuple[Built, Solution]:
     """Future ``s``'s plan as a plan of its own: its columns and rows of the extensive form, its
     limits as the reservations made them, its prices given the commitments (dual / probability)."""
     f = ef.futures[s]
@@ -855,7 +837,7 @@ def plan_for_futures(case: Case, opts: SolveOptions | None = None, alpha: float 
     # Each future's plan and KPIs, given the commitments.
     future_rows = []
     for s, f in enumerate(futures):
-        built, own = _future_solution(ef, s, sol, model)
+        built, own = _future_solution(ef, s, sol)
         k = metrics.kpis(Figures(built, own))
         future_rows.append({"future": f.name, "probability": f.probability, "total_cost": float(costs[s]), "hindsight_cost": float(hindsight[s]),
                             "regret": float(costs[s] - hindsight[s]), **{n: v for n, v in k.items() if n != "total_cost"}})
