@@ -91,9 +91,9 @@ def _measure(kind: str, case_dir: str, ranks: int) -> dict:
         plan = plan_for_futures(case, opts)
         out.update(objective=plan.expected_cost, evpi=plan.evpi, vss=plan.vss)
     elif kind == "mpi":
-        from aop.stochastic_mpi import decompose_case
+        from aop.stochastic import decompose_case
 
-        res = decompose_case(case, opts, ranks=ranks)
+        res, _tables = decompose_case(case, opts, ranks=ranks)
         out.update(lower_bound=res.lower_bound, upper_bound=res.upper_bound, gap=res.gap, iterations=res.iterations, method=res.method)
     out["seconds"] = time.perf_counter() - t0
     return out
