@@ -38,6 +38,23 @@ def example_plan(example_model):
     return plan_of(example_model)
 
 
+@pytest.fixture(scope="session")
+def small_studies(tmp_path_factory) -> Path:
+    """A sensitivity run of the small case and a comparison of it (a.xlsx) with itself at 10 %
+    more demand (b.xlsx), one worker each, written once for the session into one folder:
+    tests read it (copy it to change it)."""
+    from aop.cli import main
+
+    out = tmp_path_factory.mktemp("small_studies")
+    a = write_xlsx(small_case(), out / "a.xlsx")
+    grown = small_case()
+    grown["demand"]["quantity"] = grown["demand"]["quantity"] * 1.1
+    b = write_xlsx(grown, out / "b.xlsx")
+    assert main(["sensitivity", str(a), "--out", str(out), "--workers", "1"]) == 0
+    assert main(["compare", str(a), str(b), "--out", str(out), "--workers", "1"]) == 0
+    return out
+
+
 def small_case() -> dict[str, pd.DataFrame]:
     """Two products, one plant with a bottleneck line, one DC, two customers, three periods."""
     per = ["2027-01", "2027-02", "2027-03"]

@@ -98,10 +98,24 @@ def test_copies_that_change_nothing_else_still_read(tmp_path: Path) -> None:
         assert load_case(q).period_names == periods, part
 
 
+@pytest.fixture(scope="module")
+def refused(tmp_path_factory):
+    """Each hostile workbook built and refused once for the module, by name: (path, the one
+    problem's text). The two tests below check different things of the same refusal."""
+    seen: dict[str, tuple[Path, str]] = {}
+
+    def get(name: str) -> tuple[Path, str]:
+        if name not in seen:
+            path = build(name, tmp_path_factory.mktemp(name))
+            seen[name] = (path, _refusal(path))
+        return seen[name]
+
+    return get
+
+
 @pytest.mark.parametrize("name", list(SAYS))
-def test_refused_with_one_problem(name: str, tmp_path: Path) -> None:
-    path = build(name, tmp_path)
-    msg = _refusal(path)
+def test_refused_with_one_problem(name: str, refused) -> None:
+    path, msg = refused(name)
     assert msg.startswith("sheet 'periods':" if name in SHEET_LEVEL else path.name + ":"), msg
     assert any(r in msg for r in REFUSED), msg
     assert "Traceback" not in msg
@@ -109,9 +123,8 @@ def test_refused_with_one_problem(name: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", list(SAYS))
-def test_message_says_what_is_wrong(name: str, tmp_path: Path) -> None:
-    path = build(name, tmp_path)
-    msg = _refusal(path)
+def test_message_says_what_is_wrong(name: str, refused) -> None:
+    _, msg = refused(name)
     assert "\n" not in msg, "a problem is one line (the CLI prints one bullet per problem)"
     assert "see the exception" not in msg.lower(), "refers to an exception the user is never shown"
     for group in SAYS[name]:

@@ -200,9 +200,26 @@ CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def solved():
+    """Each case of CASES solved once for the module, by name, with its shadow-price table
+    (``plan_of(..., finance=False)``): the tests below only read them, so solving the same
+    tables again per test would prove nothing more."""
+    by_name = {c[0]: c[1] for c in CASES}
+    models: dict[str, tuple] = {}
+
+    def get(name: str):
+        if name not in models:
+            model = solve_model(by_name[name])
+            models[name] = (model, plan_of(model, finance=False).shadow_prices)
+        return models[name]
+
+    return get
+
+
 @pytest.mark.parametrize("name,tables,cost,duals", CASES, ids=[c[0] for c in CASES])
-def test_hand_solved_objective_and_shadow_prices(name, tables, cost, duals):
-    model = solve_model(tables)
+def test_hand_solved_objective_and_shadow_prices(solved, name, tables, cost, duals):
+    model, _ = solved(name)
     assert model.solution.objective == pytest.approx(cost, rel=1e-9)
     for family, index, expected, _ in duals:
         assert price(model, family, index) == pytest.approx(expected, rel=1e-9, abs=1e-9), (family, index)
@@ -213,11 +230,11 @@ FD = [(c[0], c[1], fam, idx, price, bump) for c in CASES for fam, idx, price, bu
 
 @pytest.mark.parametrize("name,tables,family,index,price,bump", FD, ids=[f"{f[0]}:{f[2]}" for f in FD])
 @pytest.mark.parametrize("h", [1e-3, -1e-3])
-def test_finite_differences_match_shadow_prices(name, tables, family, index, price, bump, h):
+def test_finite_differences_match_shadow_prices(solved, name, tables, family, index, price, bump, h):
     # A rise is compared with shadow_price_up, a fall with shadow_price_down (both exist for
     # every binding row; they equal shadow_price where its range extends on that side).
-    model = solve_model(tables)
-    row = plan_of(model, finance=False).shadow_prices
+    # The unbumped case is solved once for the module; the bumped one here.
+    model, row = solved(name)
     for k, v in index.items():
         row = row[(row["constraint"] == family) & (row[k] == v)]
     one_sided = float(row["shadow_price_up" if h > 0 else "shadow_price_down"].iloc[0])
@@ -255,14 +272,20 @@ def hand_solved_elsewhere():
     ]
 
 
-def test_every_family_has_a_hand_solved_test():
+def test_every_family_has_a_hand_solved_test(solved):
     # Every family of the registry has a case worked by hand with a non-zero price, solved
-    # here again and looked up by its key.
+    # (CASES: once for the module; the others' here, once per distinct case) and looked up
+    # by its key.
     covered = set()
-    cases = [(t, f, i, p) for _, t, _, duals in CASES for f, i, p, _ in duals] + hand_solved_elsewhere()
-    for tables, family, index, expected in cases:
+    cases = [(solved(name)[0], f, i, p) for name, _, _, duals in CASES for f, i, p, _ in duals]
+    elsewhere: dict[int, object] = {}  # id(tables) -> its model: backorders holds two families
+    for tables, family, index, expected in hand_solved_elsewhere():
+        if id(tables) not in elsewhere:
+            elsewhere[id(tables)] = solve_model(tables)
+        cases.append((elsewhere[id(tables)], family, index, expected))
+    for model, family, index, expected in cases:
         if expected != 0.0:
-            assert price(solve_model(tables), family, index) == pytest.approx(expected, rel=1e-9)
+            assert price(model, family, index) == pytest.approx(expected, rel=1e-9)
             covered.add(family)
     assert covered == set(FAMILIES)
 

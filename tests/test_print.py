@@ -19,7 +19,7 @@ from aop.cli import main
 from aop.workbook import write_plan_workbook
 from openpyxl import load_workbook
 
-from tests.conftest import small_case, write_xlsx
+from tests.conftest import write_xlsx
 from tests.test_scenarios import DOWNSIDE, capacity_case
 
 #: The smallest printed text allowed (points).
@@ -29,21 +29,18 @@ RATE_WORDS = ("rate", "utilization", "target", "margin %", "share", "service lev
 
 
 @pytest.fixture(scope="module")
-def books(tmp_path_factory, example_plan) -> dict[str, Path]:
-    """The example's plan workbook, each study workbook of a small case and the template, by name."""
+def books(tmp_path_factory, example_plan, small_studies) -> dict[str, Path]:
+    """The example's plan workbook, each study workbook of a small case (the sensitivity and
+    comparison runs: the session's ``small_studies``) and the template, by name."""
     out = tmp_path_factory.mktemp("books")
     write_plan_workbook(example_plan, out / "plan.xlsx")
-    a = write_xlsx(small_case(), out / "a.xlsx")
-    grown = small_case()
-    grown["demand"]["quantity"] = grown["demand"]["quantity"] * 1.1
-    b = write_xlsx(grown, out / "b.xlsx")
+    a = small_studies / "a.xlsx"
     downside = write_xlsx(capacity_case(**DOWNSIDE), out / "downside.xlsx")
     assert main(["scenarios", str(downside), "--out", str(out / "s"), "--workers", "1"]) == 0
-    assert main(["sensitivity", str(a), "--out", str(out / "s"), "--workers", "1"]) == 0
-    assert main(["compare", str(a), str(b), "--out", str(out / "s"), "--workers", "1"]) == 0
     assert main(["buffers", str(a), "--out", str(out / "buffers.xlsx")]) == 0
     assert main(["template", str(out / "template.xlsx")]) == 0
-    return {"plan": out / "plan.xlsx", "buffers": out / "buffers.xlsx", "template": out / "template.xlsx", **{s: out / "s" / f"{s}.xlsx" for s in ("scenarios", "sensitivity", "compare")}}
+    return {"plan": out / "plan.xlsx", "buffers": out / "buffers.xlsx", "template": out / "template.xlsx", "scenarios": out / "s" / "scenarios.xlsx",
+            **{s: small_studies / f"{s}.xlsx" for s in ("sensitivity", "compare")}}
 
 
 def _tables(ws):

@@ -117,17 +117,13 @@ def test_long_tables_are_cut_and_say_where_every_row_is():
 
 
 @pytest.fixture(scope="module")
-def study_runs(tmp_path_factory) -> Path:
+def study_runs(tmp_path_factory, small_studies) -> Path:
     """One folder with a scenarios run of the example, a sensitivity run of the small case and a
-    comparison of the small case with itself at 10 % more demand."""
+    comparison of the small case with itself at 10 % more demand (the last two: a copy of the
+    session's ``small_studies``, which tests/test_print.py prints too)."""
     out = tmp_path_factory.mktemp("studies")
-    a = write_xlsx(small_case(), out / "a.xlsx")
-    grown = small_case()
-    grown["demand"]["quantity"] = grown["demand"]["quantity"] * 1.1
-    b = write_xlsx(grown, out / "b.xlsx")
+    shutil.copytree(small_studies, out, dirs_exist_ok=True)
     assert main(["scenarios", str(EXAMPLE), "--out", str(out), "--workers", "2"]) == 0
-    assert main(["sensitivity", str(a), "--out", str(out), "--workers", "1"]) == 0
-    assert main(["compare", str(a), str(b), "--out", str(out), "--workers", "1"]) == 0
     return out
 
 
