@@ -22,30 +22,11 @@ from aop.report import write_study
 from aop.stochastic import plan_for_futures
 from openpyxl import load_workbook
 
+from tests.test_stochastic import hand_case  # the two-future case solved by hand there
 from tests.test_webreport import TABLES_JS, Visit, browser  # noqa: F401  (browser: the fixture)
 
 #: The page's sections and how many charts each draws for the hand case.
 SECTIONS = {"value": 1, "futures": 1, "options": 1, "risk": 2, "commitments": 1, "prices": 0, "runs": 0}
-
-
-def hand_case() -> dict[str, pd.DataFrame]:
-    """One product, one plant, one customer, one month: demand 150 or 50 (even odds), the
-    production committed now, a co-packer and more line capacity to reserve."""
-    return {
-        "periods": pd.DataFrame({"period": ["2027-01"], "days": [31]}),
-        "products": pd.DataFrame({"product": ["A"], "unit_value": [10.0], "price": [20.0], "holding_rate": [0.0]}),
-        "sites": pd.DataFrame({"site": ["PL1"], "kind": ["plant"]}),
-        "customers": pd.DataFrame({"customer": ["C1"], "segment": ["S"]}),
-        "demand": pd.DataFrame({"product": ["A"], "customer": ["C1"], "period": ["2027-01"], "quantity": [100.0]}),
-        "production": pd.DataFrame({"site": ["PL1"], "product": ["A"], "unit_cost": [5.0], "max_units": [100.0], "outsource_cost": [8.0], "outsource_max_units": [0.0]}),
-        "lanes": pd.DataFrame({"origin": ["PL1"], "destination": ["C1"], "mode": ["truck"], "cost_per_unit": [0.0], "lead_time_days": [0.0]}),
-        "service": pd.DataFrame({"segment": ["S"], "fill_rate": [0.0], "shortage_cost": [20.0]}),
-        "scenarios": pd.DataFrame({"scenario": ["high", "low"], "table": ["demand", "demand"], "column": ["quantity", "quantity"], "operation": ["set", "set"], "value": [150.0, 50.0]}),
-        "probabilities": pd.DataFrame({"scenario": ["high", "low"], "probability": [0.5, 0.5]}),
-        "commitments": pd.DataFrame({"decision": ["production"]}),
-        "options": pd.DataFrame({"option": ["co-packer", "line"], "table": ["production", "production"], "column": ["outsource_max_units", "max_units"],
-                                 "max_reserve": [40.0, 100.0], "fee": [1.0, 7.0]}),
-    }
 
 
 @pytest.fixture(scope="module")
