@@ -49,14 +49,12 @@ class Edit:
 # --------------------------------------------------------------------------------------
 
 
-def parse_filter(case: Case, table: str, text: str | None) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], list[str]]:
-    """The terms of a filter (``column=value`` joined by ``;``, ``period=A..B`` a range of
-    periods) and what is wrong with it, each in words."""
+def filter_parts(text: object) -> tuple[list[tuple[str, str]], list[str]]:
+    """A filter's ``column=value`` terms (joined by ``;``) as (column, value text), and each
+    term that is not column=value, in words. A blank filter has none."""
     if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text).strip():
-        return (), []
-    df = case.table(table)
-    periods = case.period_names
-    terms, wrong = [], []
+        return [], []
+    parts, wrong = [], []
     for part in str(text).split(";"):
         if not part.strip():
             continue
@@ -64,6 +62,20 @@ def parse_filter(case: Case, table: str, text: str | None) -> tuple[tuple[tuple[
             wrong.append(f"filter term '{part.strip()}' is not column=value")
             continue
         col, val = (x.strip() for x in part.split("=", 1))
+        parts.append((col, val))
+    return parts, wrong
+
+
+def parse_filter(case: Case, table: str, text: str | None) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], list[str]]:
+    """The terms of a filter (``column=value`` joined by ``;``, ``period=A..B`` a range of
+    periods) and what is wrong with it, each in words."""
+    parts, wrong = filter_parts(text)
+    if not parts:
+        return (), wrong
+    df = case.table(table)
+    periods = case.period_names
+    terms: list[tuple[str, tuple[str, ...]]] = []
+    for col, val in parts:
         if col in DERIVED and col not in df.columns:
             via, master, field_ = DERIVED[col]
             if via not in df.columns:

@@ -38,7 +38,7 @@ import pandas as pd
 
 from . import metrics
 from .build import VARIABLES, Built, build, edit
-from .edits import Edit, apply_edits, parse_filter
+from .edits import Edit, apply_edits, filter_parts, parse_filter
 from .errors import InputError, Problem, SolveError
 from .lp import LP, SENSE, Block, dot
 from .results import Figures
@@ -145,22 +145,18 @@ def _known_values(case: Case, column: str) -> set[str]:
 
 
 def _commitment_terms(case: Case, decision: str, text: object) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], list[str]]:
-    if _blank(text):
-        return (), []
-    terms, wrong = [], []
+    """A commitment's filter terms (``edits.filter_parts``: the scenarios' syntax) on the
+    columns its decision has, and what is wrong with it, each in words."""
+    parts, wrong = filter_parts(text)
+    terms = []
     allowed = COMMIT_COLUMNS[decision]
-    for part in str(text).split(";"):
-        if not part.strip():
-            continue
-        if "=" not in part:
-            wrong.append(f"filter term '{part.strip()}' is not column=value")
-            continue
-        col, val = (x.strip() for x in part.split("=", 1))
+    for col, val in parts:
         if col not in allowed:
             wrong.append(f"filter column '{col}' does not apply to {decision} (one of: {', '.join(allowed)})")
             continue
         values = tuple(v.strip() for v in val.split("|"))
-        missing = [v for v in values if v not in _known_values(case, col)]
+        known = _known_values(case, col)
+        missing = [v for v in values if v not in known]
         if missing:
             wrong.append(f"filter {col}={'|'.join(missing)}: no such {col} in the case")
             continue
