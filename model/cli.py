@@ -441,7 +441,7 @@ def _run(args: argparse.Namespace, stop=None) -> int:
     if args.command == "report":
         return _report(args.dir, args.base)
     from .api import check_case, load_case, plan_of, solve_model
-    from .report import write_plan
+    from .report import PlanWriter
 
     case = None
     timings: dict[str, float] = {}
@@ -475,8 +475,10 @@ def _run(args: argparse.Namespace, stop=None) -> int:
         print(f"aop: read and validated {args.case} in {timings['read'] + timings['validate']:.2f} s", flush=True)
         say = lambda m: print(f"aop: {m}", flush=True)
         solved = solve_model(case, timings, say, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend, stop=stop)
-        plan = plan_of(solved, timings, **({} if args.what_if_seconds is None else {"what_if_seconds": max(0.0, args.what_if_seconds)}))
-        paths = write_plan(plan, args.out, timings=timings, base=base, base_label=args.base if base is not None else "", **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
+        # The plan's own tables are written while the finance view re-solves (PlanWriter).
+        with PlanWriter(args.out) as writer:
+            plan = plan_of(solved, timings, tables_ready=writer.start, **({} if args.what_if_seconds is None else {"what_if_seconds": max(0.0, args.what_if_seconds)}))
+            paths = writer.write(plan, timings=timings, base=base, base_label=args.base if base is not None else "", **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
     except InputError as err:
         _print_problems(err)
         return EXIT_INPUT

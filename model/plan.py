@@ -8,6 +8,9 @@ in afterwards."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+
+import pandas as pd
 
 from . import metrics
 from .bottlenecks import bottlenecks
@@ -17,14 +20,23 @@ from .solve import Solved
 from .whatifs import WhatIfs, finance_tables, what_if_budget
 
 
-def assemble(solved: Solved, timings: dict[str, float] | None = None, finance: bool = True, what_if_seconds: float | None = None) -> Plan:
+def assemble(
+    solved: Solved,
+    timings: dict[str, float] | None = None,
+    finance: bool = True,
+    what_if_seconds: float | None = None,
+    tables_ready: Callable[[dict[str, pd.DataFrame]], None] | None = None,
+) -> Plan:
     """The tables of a solved model as it stands (after any changes and re-solves): the
     results, the finance view and the bottlenecks unless ``finance`` is False (their what-ifs
     re-solve warm, are undone, and together take at most ``what_if_seconds``; by default the
     plan's own HiGHS seconds, ``whatifs.what_if_budget``), the summary and
     the provenance.
     ``timings`` holds the seconds of the stages so far (read, validate, build, solve) and
-    receives ``results`` and ``finance``; the summary and the provenance record them all."""
+    receives ``results`` and ``finance``; the summary and the provenance record them all.
+    ``tables_ready`` is called with the results (``results.plan_tables``) before the finance
+    view runs: they are final then (``aop solve`` writes them while the what-ifs re-solve,
+    ``report.PlanWriter``)."""
     timings = {} if timings is None else timings
     built, sol = solved.built, solved.optimum
     case = built.case
@@ -33,6 +45,8 @@ def assemble(solved: Solved, timings: dict[str, float] | None = None, finance: b
     t0 = time.perf_counter()
     tables = plan_tables(f)
     timings["results"] = time.perf_counter() - t0
+    if tables_ready is not None:
+        tables_ready(tables)
     extra, run = {}, {}
     if finance:
         t0 = time.perf_counter()
