@@ -349,11 +349,19 @@ def futures_of(case: Case, study: Study) -> tuple[list[Future], Union]:
     _full, ref, deltas = option_deltas(case, study.options)
     reserve = [o.edit(o.max_reserve) for o in study.options]
     builts = [ref if not edits and not reserve else edit(ref, apply_edits(case, [*edits, *reserve])) for _n, _p, edits in study.futures]
-    col_tables = [column_table(b) for b in builts]
     known: pd.Index = pd.Index([], dtype=object)
     row_known: pd.Index = pd.Index([], dtype=object)
     futures, fam, sense, frames = [], [], [], []
-    for (name, p, _e), b, ct in zip(study.futures, builts, col_tables):
+    # A future whose plan ``edit`` made in place shares its base's structure memo (one object):
+    # the same columns and rows, so they are keyed and placed in the union once per structure.
+    placed: list[tuple[dict, np.ndarray, np.ndarray]] = []
+    for (name, p, _e), b in zip(study.futures, builts):
+        memo = b.context.structure if b.context is not None else None
+        same = next(((cols, rows) for m, cols, rows in placed if m is memo), None)
+        if same is not None:
+            futures.append(Future(name, p, b.lp, *same, b))
+            continue
+        ct = column_table(b)
         n_before = len(known)
         known, cols = _union_index(known, ct["key"].to_numpy())
         frames.append(ct[cols >= n_before].drop(columns="col"))
@@ -363,8 +371,13 @@ def futures_of(case: Case, study: Study) -> tuple[list[Future], Union]:
         fam.append(b.lp.row_family[new])
         sense.append(b.lp.row_sense[new])
         futures.append(Future(name, p, b.lp, cols, rows, b))
+        if memo is not None:
+            placed.append((memo, cols, rows))
     union_cols = pd.concat(frames, ignore_index=True)
-    ref_rows = row_known.get_indexer(row_key_strings(ref.lp))
+    ref_memo = ref.context.structure if ref.context is not None else None
+    ref_rows = next((rows for m, _c, rows in placed if m is ref_memo), None)
+    if ref_rows is None:
+        ref_rows = row_known.get_indexer(row_key_strings(ref.lp))
     union_delta = []
     for d in deltas:
         ud = np.zeros(len(row_known))

@@ -31,7 +31,7 @@ import pytest
 from aop.api import load_case, solve_model
 from aop.errors import InputError
 from aop.solve import SolveOptions
-from aop.stochastic import carry_out, cvar, plan_for_futures
+from aop.stochastic import carry_out, column_table, cvar, futures_of, plan_for_futures, read_study, row_key_strings
 
 
 def hand_case(fee_copacker: float = 1.0, max_copacker: float = 40.0, fee_line: float = 7.0, max_units: float = 100.0, outsource_base: float = 0.0) -> dict[str, pd.DataFrame]:
@@ -122,6 +122,29 @@ def test_the_committed_plan_carried_out_in_each_future_costs_what_is_reported(ha
     ef = hand.extensive
     costs = carry_out(ef.futures, ef.committed, ef.rule, hand.union, hand.study.options, z, r, SolveOptions())
     assert costs == pytest.approx(hand.tables["futures"]["total_cost"].to_numpy())
+
+
+def test_futures_of_other_structures_share_one_union_of_columns_and_rows():
+    """Futures that keep the base's structure are placed once (``futures_of`` reuses their
+    keys); a future whose lane takes longer than the month has other transit columns. Each
+    future's columns and rows must land on the union's entries of the same business key."""
+    tables = hand_case()
+    tables["scenarios"] = pd.concat(
+        [tables["scenarios"], pd.DataFrame({"scenario": ["slow"], "table": ["lanes"], "column": ["lead_time_days"], "operation": ["set"], "value": [40.0]})], ignore_index=True
+    )
+    tables["probabilities"] = pd.DataFrame({"scenario": ["high", "low", "slow"], "probability": [0.4, 0.4, 0.2]})
+    case = load_case(tables)
+    futures, union = futures_of(case, read_study(case))
+    assert [f.name for f in futures] == ["high", "low", "slow"]
+    assert futures[0].built.context.structure is futures[1].built.context.structure
+    assert futures[2].built.context.structure is not futures[0].built.context.structure
+    keys = union.cols["key"].to_numpy()
+    for f in futures:
+        assert (keys[f.cols] == column_table(f.built)["key"].to_numpy()).all()
+        assert (union.row_keys[f.rows] == row_key_strings(f.lp)).all()
+        assert (union.row_sense[f.rows] == f.lp.row_sense).all()
+    assert len(set(keys)) == len(keys) and len(set(union.row_keys)) == len(union.row_keys)
+    assert len(futures[2].cols) < len(keys)  # the slow future has fewer columns (none arrives in time)
 
 
 def test_one_future_of_probability_one_is_aop_solve():
