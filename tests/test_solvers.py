@@ -48,6 +48,8 @@ def test_hipo_and_ipx_give_the_same_plan(generated):
         assert np.allclose(a[common].to_numpy(), b[common].to_numpy(), rtol=1e-6, atol=1e-6), s
     record = plans["hipo"].tables["provenance"].set_index("item")["value"]
     assert record["option interior_point"].startswith("HiPO with crossover (highspy-extras")
+    assert record["option hipo_ordering"] == aop.solve.HIPO_ORDERING  # the record says how HiGHS was set
+    assert "option hipo_ordering" not in plans["ipx"].tables["provenance"]["item"].tolist()
 
 
 def test_without_hipo_the_solve_falls_back_to_ipx_and_says_so(generated, monkeypatch):
