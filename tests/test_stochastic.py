@@ -81,6 +81,10 @@ def test_the_plan_hindsight_and_the_average_plan_match_the_hand_solution(hand):
     assert f.loc["high", "hindsight_cost"] == pytest.approx(980) and f.loc["low", "hindsight_cost"] == pytest.approx(250)
     grid = hand.tables["committed_plan"]
     assert grid["2027-01"].tolist() == pytest.approx([100])
+    # EEV: the average plan carried out by each future's own hindsight model, re-solved warm.
+    runs = hand.tables["runs"].set_index("run")["objective"]
+    assert runs["high: the average future's plan carried out"] == pytest.approx(1500)
+    assert runs["low: the average future's plan carried out"] == pytest.approx(500)
 
 
 def test_an_option_worth_buying_and_one_not_worth_its_fee(hand):
@@ -92,6 +96,12 @@ def test_an_option_worth_buying_and_one_not_worth_its_fee(hand):
     assert o.loc["line", "reserved"] == pytest.approx(0)
     assert o.loc["line", "value_per_unit"] == pytest.approx(5)  # below its fee of 7
     assert o.loc["line", "net_value"] == pytest.approx(0)
+    # The line option is not reserved, so taking it away is settled without a re-solve; the
+    # plan without it, solved from the case, costs the same.
+    assert hand.tables["runs"].set_index("run").loc["without option line", "how"].startswith("not re-solved")
+    no_line = hand_case()
+    no_line["options"] = no_line["options"].iloc[:1]
+    assert _summary(solve_hand(tables=no_line))["expected_total_cost"] == pytest.approx(800)
     # The reservation limit's price by finite difference: one more unit allowed.
     assert _summary(solve_hand(max_copacker=41.0))["expected_total_cost"] - 800 == pytest.approx(-5)
     # At a fee equal to what it saves (5), buying the line option neither costs nor saves.
@@ -156,6 +166,10 @@ def test_one_future_of_probability_one_is_aop_solve():
     alone["demand"] = alone["demand"].assign(quantity=150.0)
     assert _summary(plan)["expected_total_cost"] == pytest.approx(solve_model(alone).optimum.objective) == pytest.approx(1500)
     assert list(plan.tables["futures"]["future"]) == ["high"]
+    # One future: nothing to adapt to, so the commitment's flexibility is worth 0, proven by its
+    # prices (all 0) without a re-solve.
+    assert plan.tables["commitments"]["value_of_flexibility"].tolist() == [0.0]
+    assert plan.tables["runs"].set_index("run").loc["free to change: production all year", "how"].startswith("not re-solved")
 
 
 def test_cvar_with_all_weight_on_the_worst_outcome_is_the_min_max_plan():
