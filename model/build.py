@@ -405,7 +405,8 @@ def _flow_numbers(case: Case, sets: dict, t: dict[str, pd.DataFrame]) -> dict[st
     the mode is premium."""
     rates = lane_product_rates(case, sets["lane_products"])
     products = case.products.set_index("product")
-    carry = (rates["product"].map(products["unit_value"]) * rates["product"].map(products["holding_rate"])).to_numpy()
+    # As floats: with no flow at all (no demand) the empty map keeps the text dtype of the keys.
+    carry = rates["product"].map(products["unit_value"]).to_numpy(dtype=float) * rates["product"].map(products["holding_rate"]).to_numpy(dtype=float)
     lead = case.lanes["lead_time_days"].to_numpy(dtype=float)
     premium = case.lanes["premium"].to_numpy()
     out = {}

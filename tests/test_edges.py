@@ -59,6 +59,18 @@ def test_a_plan_that_delivers_nothing_is_a_plan(tmp_path, safety_stock):
     assert not list(out.glob(".aop-*")), "staging folder left behind"
 
 
+def test_a_case_without_demand_is_refused_as_input(tmp_path):
+    # No quantity above 0: the LP has no variables (HiGHS would answer "Empty", exit 1).
+    t = nothing_to_deliver()
+    t["demand"] = t["demand"].assign(quantity=0.0)
+    case = write_csvs(t, tmp_path / "case")
+    out = tmp_path / "plan"
+    r = subprocess.run([sys.executable, "-m", "aop.cli", "solve", str(case), "--out", str(out)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "demand.csv, column 'quantity': no demand quantity is above 0, so the plan has nothing to decide" in r.stderr
+    assert not out.exists()
+
+
 def test_a_customer_no_lane_reaches_gets_nothing_and_the_rest_is_planned(tmp_path):
     # By hand: no lane reaches C, so its 15 units are lost at 100 (1,500); DC's safety stock of
     # 2 is made at PL in P1 at 2 a unit and moved on a 0-day lane (4); no holding cost.
