@@ -20,7 +20,7 @@ import pandas as pd
 
 from .build import Built, build
 from .diagnose import diagnose
-from .errors import InputError, Problem, SolveError
+from .errors import SolveError
 from .plan import assemble
 from .read import from_frames, read_case
 from .results import Plan
@@ -67,9 +67,6 @@ def solve_model(
     say = progress or (lambda _msg: None)
     timings = {} if timings is None else timings
     case = source if isinstance(source, Case) else load_case(source, timings)
-    if not (case.demand["quantity"].to_numpy(dtype=float) > 0).any():
-        # Nothing to serve: HiGHS would answer "Empty", or plan stock for no one.
-        raise InputError([Problem(case.where.get("demand", "table 'demand'"), "no demand quantity is above 0, so the plan has nothing to decide: enter the plan's demand", None, "quantity")])
     t0 = time.perf_counter()
     built = build(case)
     timings["build"] = time.perf_counter() - t0

@@ -376,6 +376,9 @@ def validate(raw: RawCase) -> Case:
     settings = _settings(t["settings"], w["settings"], problems)
     if not ({"demand", "products", "customers", "service"} & broken):
         problems += _free_to_drop(d, products, customers, sv, w["demand"])
+    if "demand" not in broken and len(d) and not (pd.to_numeric(d["quantity"], errors="coerce").to_numpy(dtype=float) > 0).any():
+        # Nothing to serve: HiGHS would answer "Empty", or plan stock for no one.
+        problems.append(Problem(w["demand"], "no demand quantity is above 0, so the plan has nothing to decide: enter the plan's demand", None, "quantity"))
 
     # A cell the reader already explained (a formula with no saved value) is not also "blank".
     explained = {(p.where, p.row, p.column) for p in raw.problems if p.row is not None}
