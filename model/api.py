@@ -101,14 +101,14 @@ def plan_of(
     timings: dict[str, float] | None = None,
     finance: bool = True,
     what_if_seconds: float | None = None,
-    tables_ready: Callable[[dict[str, pd.DataFrame]], None] | None = None,
+    tables_ready: Callable[[Plan], None] | None = None,
 ) -> Plan:
     """The tables of a solved model as it stands (after any changes and re-solves), with the
     finance view (``whatifs.finance_tables``: its what-ifs re-solve warm, are undone, and
     together take at most ``what_if_seconds``: by default the plan's own HiGHS seconds, at least
     10 s; 0 leaves them out, their proven bounds stay) unless ``finance`` is False.
     ``timings``: the seconds of the stages so far; receives ``results`` and ``finance``.
-    ``tables_ready``: called with the results before the finance view (``plan.assemble``)."""
+    ``tables_ready``: called with the plan's results before the finance view (``plan.assemble``)."""
     return assemble(solved, timings, finance, what_if_seconds, tables_ready)
 
 

@@ -476,9 +476,9 @@ def _run(args: argparse.Namespace, stop=None) -> int:
         say = lambda m: print(f"aop: {m}", flush=True)
         solved = solve_model(case, timings, say, solver=args.solver, time_limit=args.time_limit, threads=args.threads, log=args.log, backend=args.backend, stop=stop)
         # The plan's own tables are written while the finance view re-solves (PlanWriter).
-        with PlanWriter(args.out) as writer:
+        with PlanWriter(args.out, **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {})) as writer:
             plan = plan_of(solved, timings, tables_ready=writer.start, **({} if args.what_if_seconds is None else {"what_if_seconds": max(0.0, args.what_if_seconds)}))
-            paths = writer.write(plan, timings=timings, base=base, base_label=args.base if base is not None else "", **({"max_sheet_rows": args.sheet_rows} if args.sheet_rows else {}))
+            paths = writer.write(plan, timings=timings, base=base, base_label=args.base if base is not None else "")
     except InputError as err:
         _print_problems(err)
         return EXIT_INPUT

@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import pandas as pd
-
 from . import metrics
 from .bottlenecks import bottlenecks
 from .reopen import SavedBasis
@@ -25,7 +23,7 @@ def assemble(
     timings: dict[str, float] | None = None,
     finance: bool = True,
     what_if_seconds: float | None = None,
-    tables_ready: Callable[[dict[str, pd.DataFrame]], None] | None = None,
+    tables_ready: Callable[[Plan], None] | None = None,
 ) -> Plan:
     """The tables of a solved model as it stands (after any changes and re-solves): the
     results, the finance view and the bottlenecks unless ``finance`` is False (their what-ifs
@@ -34,9 +32,9 @@ def assemble(
     the provenance.
     ``timings`` holds the seconds of the stages so far (read, validate, build, solve) and
     receives ``results`` and ``finance``; the summary and the provenance record them all.
-    ``tables_ready`` is called with the results (``results.plan_tables``) before the finance
-    view runs: they are final then (``aop solve`` writes them while the what-ifs re-solve,
-    ``report.PlanWriter``)."""
+    ``tables_ready`` is called with the plan as it stands before the finance view runs, its
+    tables the results (``results.plan_tables``): they are final then (``aop solve`` writes
+    them, and begins the workbook, while the what-ifs re-solve, ``report.PlanWriter``)."""
     timings = {} if timings is None else timings
     built, sol = solved.built, solved.optimum
     case = built.case
@@ -46,7 +44,7 @@ def assemble(
     tables = plan_tables(f)
     timings["results"] = time.perf_counter() - t0
     if tables_ready is not None:
-        tables_ready(tables)
+        tables_ready(Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=dict(tables), periods=case.period_names, families=dict(built.families)))
     extra, run = {}, {}
     if finance:
         t0 = time.perf_counter()

@@ -20,6 +20,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +31,7 @@ from .files import atomic_file, commit, inert_for_csv, staging, write_parquet
 from .results import PLAN_TABLES, Plan
 from .webreport import plan_page, render, study_page
 from .workbook import MAX_SHEET_ROWS as WORKBOOK_ROWS
-from .workbook import write_plan_workbook, write_study_workbook, write_tables
+from .workbook import begin_plan_workbook, end_plan_workbook, write_plan_workbook, write_study_workbook, write_tables
 
 
 def write_tables_file(tables: dict[str, pd.DataFrame], path: str | Path) -> None:
@@ -67,10 +68,12 @@ def write_plan(
 
 class PlanWriter:
     """A plan's results folder written in parts that run side by side: ``start`` takes the
-    plan's own tables (``results.plan_tables``: they do not depend on the finance view) and
-    writes their CSV and Parquet files into the staging folder in a child process while the
-    caller goes on to the finance view; ``write`` writes the workbook here while another child
-    writes the page and the other tables, waits for both (raising a child's error) and commits,
+    plan as it stands before its finance view (its own tables, ``results.plan_tables``: they do
+    not depend on the finance view) and, in child processes, writes their CSV and Parquet files
+    into the staging folder and begins the workbook with the sheets they fill
+    (``workbook.begin_plan_workbook``), while the caller goes on to the finance view; ``write``
+    hands the workbook's child the rest of the plan to end it with, writes the page and the
+    other tables in another child, waits for every part (raising a child's error) and commits,
     as ``write_plan`` does. Leaving the ``with`` block, by an error or Ctrl+C too, ends the
     children and removes the staging folder, so an unfinished run commits nothing:
 
@@ -82,12 +85,14 @@ class PlanWriter:
     (``solve._run_highs``) takes every simplex iteration or so, and the re-solves waited for
     the writing (at 88k variables a writer thread made the finance view 0.6 s slower)."""
 
-    def __init__(self, out_dir: str | Path):
+    def __init__(self, out_dir: str | Path, max_sheet_rows: int = WORKBOOK_ROWS):
         self.out = Path(out_dir)
+        self.max_sheet_rows = max_sheet_rows  # the workbook begun by ``start`` keeps this many rows a sheet
         self._made = not self.out.exists()  # a folder this run made and did not fill is removed again
         self._tmp: Path | None = None
         self._early: dict[str, pd.DataFrame] = {}  # the tables handed to start, by name
         self._children: list[_Child] = []
+        self._book: _Child | None = None  # the child that began the workbook and waits for the rest of the plan
         self._done = False
 
     def __enter__(self) -> PlanWriter:
@@ -103,37 +108,63 @@ class PlanWriter:
             if self._made and not self._done:
                 with contextlib.suppress(OSError):
                     self.out.rmdir()  # only if empty
+            self._book = None
 
     def _staging(self) -> Path:
         if self._tmp is None:
             self._tmp = staging(self.out)
         return self._tmp
 
-    def start(self, tables: dict[str, pd.DataFrame]) -> None:
-        """Start writing ``tables`` (``_write_tables``) in a child process, which has them as
-        they are now; ``write`` writes a table again if the plan's is not the frame handed here."""
+    def start(self, plan: Plan) -> None:
+        """Start writing ``plan``'s tables (``_write_tables``) in a child process, which has them
+        as they are now, and (where children are forked) begin its workbook in another; ``write``
+        writes a table again, and the whole workbook, if the plan's is not the frame handed here."""
         tmp = self._staging()
-        tables = dict(tables)
+        tables = dict(plan.tables)
         self._early.update(tables)
         self._children.append(_Child(lambda: _write_tables(tables, tmp)))
+        if FORK and self._book is None:
+            rows = self.max_sheet_rows
+
+            def book(receive: Callable[[], bytes]) -> None:
+                begun = begin_plan_workbook(plan, tmp / "plan.xlsx", rows)
+                rest = receive()
+                if rest:  # else the parent writes the workbook itself
+                    end_plan_workbook(begun, _whole_plan(plan, tmp / rest.decode()))
+
+            self._book = _Child(book, fed=True)
+            self._children.append(self._book)
 
     def write(
-        self, plan: Plan, max_sheet_rows: int = WORKBOOK_ROWS, timings: dict[str, float] | None = None, base: dict[str, pd.DataFrame] | None = None, base_label: str = ""
+        self, plan: Plan, max_sheet_rows: int | None = None, timings: dict[str, float] | None = None, base: dict[str, pd.DataFrame] | None = None, base_label: str = ""
     ) -> list[Path]:
         """Write the rest of ``plan``'s folder (see ``write_plan``), wait for every part and
         commit; return the paths written. ``timings`` receives ``write``, the seconds spent here."""
         t0 = time.perf_counter()
         tmp = self._staging()
+        rows = self.max_sheet_rows if max_sheet_rows is None else max_sheet_rows
         rest = {name: df for name, df in plan.tables.items() if self._early.get(name) is not df}
-        if any(name in self._early for name in rest):
+        changed = any(name in self._early for name in rest)
+        book, self._book = self._book, None
+        if book is not None and (changed or rows != self.max_sheet_rows):
+            book.send(b"")  # the book began from other tables or rows: written here instead
+            book = None
+        if changed:
             self._wait()  # a table started early has changed since: written again, after the first
+        if book is not None:
+            # The rest of the plan by a file, not the pipe: the child reads it only once it has
+            # begun the book, and a pipe would hold this process until then.
+            with open(tmp / _REST, "wb") as f:
+                pickle.dump((replace(plan, tables=rest, families={}, basis=None), list(plan.tables)), f, protocol=pickle.HIGHEST_PROTOCOL)
+            book.send(_REST.encode())
 
         def page_and_rest() -> None:
             (tmp / "report.html").write_text(render(plan_page(plan.tables, base, base_label)), encoding="utf-8")
             _write_tables(rest, tmp)
 
         self._children.append(_Child(page_and_rest))
-        write_plan_workbook(plan, tmp / "plan.xlsx", max_sheet_rows)
+        if book is None:
+            write_plan_workbook(plan, tmp / "plan.xlsx", rows)
         names = ["plan.xlsx", "report.html", *(f"{name}.csv" for name in plan.tables)]
         if PARQUET:
             names += [f"{name}.parquet" for name in plan.tables]
@@ -149,6 +180,20 @@ class PlanWriter:
     def _wait(self) -> None:
         for child in self._children:
             child.wait()
+
+
+#: The file in the staging folder that hands the workbook's child the rest of the plan.
+_REST = ".rest_of_plan.pickle"
+
+
+def _whole_plan(early: Plan, rest_file: Path) -> Plan:
+    """The plan ``PlanWriter.write`` was given, in the workbook's child: its own tables from
+    ``early`` (the child has them since ``start``), the rest from ``rest_file``."""
+    with open(rest_file, "rb") as f:
+        rest, order = pickle.load(f)
+    rest_file.unlink()
+    tables = {name: rest.tables[name] if name in rest.tables else early.tables[name] for name in order}
+    return replace(rest, tables=tables, families=early.families)
 
 
 def _write_tables(tables: dict[str, pd.DataFrame], tmp: Path) -> None:
@@ -170,17 +215,23 @@ FORK = sys.platform.startswith("linux")
 class _Child:
     """``work`` run in a forked child process (where ``FORK``; else here and now). ``wait``
     waits for it and raises its error (the child's traceback in a note); ``end`` kills it if it
-    still runs. Ctrl+C is the parent's: the child ignores it, and the parent ends it."""
+    still runs. Ctrl+C is the parent's: the child ignores it, and the parent ends it. A child
+    made ``fed`` is handed a function that waits for what the parent ``send``s it (b"" if the
+    parent ends first); fed children are forked only (``FORK``)."""
 
-    def __init__(self, work: Callable[[], object]):
+    def __init__(self, work: Callable[..., object], fed: bool = False):
         self.pid = 0
+        self._inbox = -1
         if not FORK:
+            assert not fed, "a fed child needs fork"
             work()
             return
         r, w = os.pipe()
+        if fed:
+            inbox_r, inbox_w = os.pipe()
         with warnings.catch_warnings():
             # Python 3.12+ warns of a fork while other threads run (HiGHS's idle workers): the
-            # child runs no HiGHS, only pandas and pyarrow, and leaves by os._exit.
+            # child runs no HiGHS, only pandas, pyarrow and xlsxwriter, and leaves by os._exit.
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
         if pid == 0:  # the child: never returns
@@ -189,7 +240,11 @@ class _Child:
                 os.close(r)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler
-                work()
+                if fed:
+                    os.close(inbox_w)
+                    work(lambda: _read_all(inbox_r))
+                else:
+                    work()
             except BaseException as err:
                 code = 1
                 err.add_note("in the process writing the plan's files:\n" + traceback.format_exc())
@@ -202,11 +257,23 @@ class _Child:
             finally:
                 os._exit(code)
         os.close(w)
+        if fed:
+            os.close(inbox_r)
+            self._inbox = inbox_w
         self.pid, self._pipe = pid, r
+
+    def send(self, data: bytes) -> None:
+        """Hand a fed child ``data`` (a few bytes: more would hold this process until the
+        child reads them); once only."""
+        with os.fdopen(self._inbox, "wb") as f:
+            f.write(data)
+        self._inbox = -1
 
     def wait(self) -> None:
         if not self.pid:
             return
+        if self._inbox >= 0:
+            self.send(b"")  # never fed: it ends without its part
         with os.fdopen(self._pipe, "rb") as f:
             data = f.read()  # until the child exits
         _, status = os.waitpid(self.pid, 0)
@@ -222,7 +289,15 @@ class _Child:
         os.kill(self.pid, signal.SIGKILL)  # its files go with the staging folder
         os.waitpid(self.pid, 0)
         os.close(self._pipe)
+        if self._inbox >= 0:
+            os.close(self._inbox)
+            self._inbox = -1
         self.pid = 0
+
+
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
 
 
 def write_study(study: str, tables: dict[str, pd.DataFrame], out_dir: str | Path, currency: str, title: str) -> list[Path]:

@@ -22,7 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,7 +96,6 @@ class _Writer:
 
     def sheet(self, name: str):
         ws = self.wb.add_worksheet(name)
-        ws.set_footer(self.footer)
         ws.set_margins(left=formats.MARGIN_INCHES, right=formats.MARGIN_INCHES)
         self.columns[ws.name] = []
         return ws
@@ -134,8 +135,10 @@ class _Writer:
 
     def finish(self) -> None:
         """Each sheet's print setup from its width (``page_layout``): portrait or landscape,
-        one page wide where that keeps text at 8 pt or more, its header rows repeated."""
+        one page wide where that keeps text at 8 pt or more, its header rows repeated; the
+        footer (set here, so a plan's footer can name its case after its sheets were begun)."""
         for ws in self.wb.worksheets():
+            ws.set_footer(self.footer)
             landscape, wide = formats.page_layout(self.columns.get(ws.name, []), self.keys.get(ws.name, 0))
             if landscape:
                 ws.set_landscape()
@@ -282,31 +285,50 @@ def _biggest(g: pd.DataFrame, keys: list[str], limit: int) -> tuple[pd.DataFrame
 
 def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) -> list[str]:
     """Write plan.xlsx for people (see the module docstring). Returns the sheet names."""
+    return end_plan_workbook(begin_plan_workbook(plan, path, max_rows), plan)
+
+
+@dataclass
+class PlanBook:
+    """plan.xlsx begun from a plan's own tables (``begin_plan_workbook``), to be ended with its
+    summary, finance view and record (``end_plan_workbook``). xlsxwriter keeps every sheet in
+    memory until the book is closed, so the summary sheet, made second, is filled at the end."""
+
+    wb: Any
+    w: _Writer
+    overview: Any
+    summary: Any
+    max_rows: int
+    written: list[str] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def grid_sheet(self, name: str, g: pd.DataFrame, keys: list[str], kind: str, note: str = "", cond=None) -> None:
+        g, zero = _without_zero_rows(g, keys, total_row=True)
+        g, cut = _biggest(g, keys, self.max_rows)
+        ws = self.w.sheet(name)
+        n = self.w.table(ws, g, {c: kind for c in g.columns if c not in keys}, total_row=True, keys=len(keys), freeze=len(keys))
+        _say_zero_rows(self.w, ws, n + 1, zero, name)
+        if cond:
+            cond(ws, g)
+        self.written.append(name)
+        self.notes[name] = "; ".join(x for x in (note, cut) if x)
+
+
+def begin_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) -> PlanBook:
+    """The sheets of plan.xlsx that read only the plan's own tables (``results.plan_tables``:
+    limits, production, capacity, shipments, inventory, demand, service), from ``plan`` as it
+    stands before its finance view; nothing is written to ``path`` until ``end_plan_workbook``.
+    ``aop solve`` begins the book while the finance view runs (``report.PlanWriter``)."""
     import xlsxwriter
 
     t = plan.tables
-    cur = plan.currency
-    prov = t["provenance"].set_index("item")["value"] if "provenance" in t else pd.Series(dtype=object)
-    case = Path(str(prov.get("case", "case"))).name
-    footer = f"&L{_footer_text(case)}&CPage &P of &N&R{dt.date.today().isoformat()}"
+    periods = list(plan.periods)
     wb = xlsxwriter.Workbook(
         str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": False}
     )
-    wb.set_properties(_properties(prov))
-    w = _Writer(wb, footer, cur)
-    periods = list(plan.periods)
-    notes: dict[str, str] = {}
-    overview = w.sheet("overview")
-    written = ["overview"]
-
-    s = t["summary"].copy()
-    unit = s["unit"].fillna("")
-    s["metric"] = s["metric"].map(metrics.label)
-    kinds_per_row = unit.map(formats.of_unit)
-    ws = w.sheet("summary")
-    _summary(w, ws, s.assign(unit=unit.replace({"fraction": "", "s": "seconds"})), kinds_per_row)
-    written.append("summary")
-
+    w = _Writer(wb, "", plan.currency)
+    book = PlanBook(wb, w, w.sheet("overview"), w.sheet("summary"), max_rows, written=["overview", "summary"])
+    written, notes, grid_sheet = book.written, book.notes, book.grid_sheet
     sp = t["shadow_prices"]
     lever = sp[sp["constraint"].isin([n for n, f in plan.families.items() if f.lever])]
     lever = lever.reindex(lever["shadow_price"].abs().sort_values(ascending=False).index)
@@ -316,17 +338,6 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
     w.table(ws, lever, {c: formats.kind_of(c) for c in lever.columns if lever[c].dtype.kind in "fiu"}, wrap="meaning", keys=1)
     written.append("limits")
     notes["limits"] = f"{len(lever):,} limits a reviewer can act on; every constraint's price in shadow_prices.csv"
-
-    def grid_sheet(name: str, g: pd.DataFrame, keys: list[str], kind: str, note: str = "", cond=None) -> None:
-        g, zero = _without_zero_rows(g, keys, total_row=True)
-        g, cut = _biggest(g, keys, max_rows)
-        ws = w.sheet(name)
-        n = w.table(ws, g, {c: kind for c in g.columns if c not in keys}, total_row=True, keys=len(keys), freeze=len(keys))
-        _say_zero_rows(w, ws, n + 1, zero, name)
-        if cond:
-            cond(ws, g)
-        written.append(name)
-        notes[name] = "; ".join(x for x in (note, cut) if x)
 
     prod = t["production"]
     if len(prod):
@@ -413,6 +424,27 @@ def write_plan_workbook(plan: Plan, path: Path, max_rows: int = MAX_SHEET_ROWS) 
         written.append("service")
         notes["service"] = "fill rate is on time over all demand; shaded where below its target"
 
+    return book
+
+
+def end_plan_workbook(book: PlanBook, plan: Plan) -> list[str]:
+    """End the book ``begin_plan_workbook`` began: the summary, the finance view's sheets, the
+    bottlenecks, the other tables, the overview and the record; write it and return the
+    sheet names. ``plan`` is the whole plan (its own tables the ones the book began with)."""
+    t = plan.tables
+    cur = plan.currency
+    periods = list(plan.periods)
+    w, written, notes, max_rows, grid_sheet = book.w, book.written, book.notes, book.max_rows, book.grid_sheet
+    wb, overview = book.wb, book.overview
+    prov = t["provenance"].set_index("item")["value"] if "provenance" in t else pd.Series(dtype=object)
+    case = Path(str(prov.get("case", "case"))).name
+    w.footer = f"&L{_footer_text(case)}&CPage &P of &N&R{dt.date.today().isoformat()}"
+    wb.set_properties(_properties(prov))
+    s = t["summary"].copy()
+    unit = s["unit"].fillna("")
+    s["metric"] = s["metric"].map(metrics.label)
+    kinds_per_row = unit.map(formats.of_unit)
+    _summary(w, book.summary, s.assign(unit=unit.replace({"fraction": "", "s": "seconds"})), kinds_per_row)
     if "ledger" in t:
         _finance_sheets(w, t, periods, cur, written, notes, max_rows)
     if "bottlenecks" in t and len(t["bottlenecks"]):

@@ -77,8 +77,8 @@ def test_a_finance_view_that_fails_commits_nothing_and_ends_the_writing(model, t
             writer.write(plan_of(model, tables_ready=writer.start))
     assert _raw(out) == before and not list(out.glob(".aop-*"))
     assert not (tmp_path / "new").exists(), "a folder the run made stays only if it wrote its plan"
-    if report.FORK:
-        assert len(started) == 2 and all(started)
+    if report.FORK:  # the tables' child and the workbook's, for each folder
+        assert len(started) == 4 and all(started)
         for pid in started:  # ended and reaped: no process left, not even a zombie
             with pytest.raises(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
@@ -97,3 +97,29 @@ def test_an_error_writing_the_tables_is_raised_and_nothing_is_committed(model, t
     if report.FORK:
         assert "in the process writing the plan's files" in "".join(getattr(err.value, "__notes__", []))
     assert _raw(out) == before and not list(out.glob(".aop-*"))
+
+
+def test_an_error_ending_the_workbook_in_its_child_is_raised_and_nothing_is_committed(model, tmp_path, monkeypatch):
+    out = tmp_path / "plan"
+    before = _previous_plan(out)
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("a sheet could not be written")
+
+    monkeypatch.setattr(report, "end_plan_workbook", broken)  # the workbook's child has it too
+    monkeypatch.setattr(report, "write_plan_workbook", broken)
+    with pytest.raises(ValueError, match="could not be written") as err, PlanWriter(out) as writer:
+        writer.write(plan_of(model, what_if_seconds=0.0, tables_ready=writer.start))
+    if report.FORK:
+        assert "in the process writing the plan's files" in "".join(getattr(err.value, "__notes__", []))
+    assert _raw(out) == before and not list(out.glob(".aop-*"))
+
+
+def test_a_workbook_begun_with_other_sheet_rows_is_written_again_with_the_rows_asked(model, tmp_path, monkeypatch):
+    with PlanWriter(tmp_path / "side_by_side", max_sheet_rows=3) as writer:
+        plan = plan_of(model, what_if_seconds=0.0, tables_ready=writer.start)
+        writer.write(plan, max_sheet_rows=5)
+    monkeypatch.setattr(report, "FORK", False)
+    write_plan(plan, tmp_path / "in_turn", max_sheet_rows=5)
+    a, b = _files(tmp_path / "side_by_side"), _files(tmp_path / "in_turn")
+    assert a["plan.xlsx"] == b["plan.xlsx"] and [n for n in a if a[n] != b[n]] == []
