@@ -7,10 +7,13 @@ in afterwards."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
-from . import metrics
+import pandas as pd
+
+from . import forks, metrics
 from .bottlenecks import bottlenecks
 from .reopen import SavedBasis
 from .results import Figures, Plan, plan_tables, provenance
@@ -45,20 +48,60 @@ def assemble(
     timings["results"] = time.perf_counter() - t0
     if tables_ready is not None:
         tables_ready(Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=dict(tables), periods=case.period_names, families=dict(built.families)))
-    extra, run = {}, {}
+    extra: dict[str, pd.DataFrame] = {}
+    run: dict[str, int] = {}
     if finance:
         t0 = time.perf_counter()
         what_ifs = WhatIfs(what_if_budget(sol) if what_if_seconds is None else what_if_seconds)
-        extra = finance_tables(solved, what_ifs=what_ifs, figures=f)
-        # Why the lines bind: their re-solves take what the finance view's left of the time.
-        extra["bottlenecks"] = bottlenecks(solved, what_ifs)
-        run = {"what_if_resolves": what_ifs.ran, "what_ifs_left_out": what_ifs.skipped}
+        extra, ran, skipped = _finance_view(solved, what_ifs, f)
+        run = {"what_if_resolves": ran, "what_ifs_left_out": skipped}
         timings["finance"] = time.perf_counter() - t0
     summary = metrics.summary(f, run, finance=finance, timings=timings)
     record = provenance(case, sol.solver, sol.options, sol.objective, timings)
     ordered = {"summary": summary, **{k: tables.pop(k) for k in list(tables) if k in CORE}, "provenance": record, **tables, **extra}
     plan = Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=ordered, warnings=[*case.warnings, *built.warnings, *solved.warnings], periods=case.period_names, families=dict(built.families), basis=saved)
     return plan
+
+
+#: A forked child re-solving the bottlenecks may run this long past the what-ifs' time (their
+#: tables after the last re-solve, at most a HiGHS time-limit check late) before it is taken
+#: for stuck, ended, and the bottlenecks are worked out here instead.
+GRACE_SECONDS = 30.0
+
+
+def _finance_view(solved: Solved, what_ifs: WhatIfs, f: Figures) -> tuple[dict[str, pd.DataFrame], int, int]:
+    """The finance view's tables (``whatifs.finance_tables``) and the bottlenecks, and how many
+    what-ifs ran and were left out. Where a child can be forked (``forks.FORK``) and the time is
+    bounded, the bottlenecks' re-solves run in a child, on the second core, beside the finance
+    view's own (dual simplex uses one): both from the optimal basis, within the same time. A
+    child that fails or overruns is ended and the bottlenecks are worked out here with the
+    time left (said in ``what_ifs_left_out`` if that is none)."""
+    side = forks.FORK and math.isfinite(what_ifs.seconds) and solved.highs.getBasis().valid
+    child = None
+    if side:
+        theirs = WhatIfs(what_ifs.seconds, start=what_ifs.start)
+
+        def work() -> tuple[pd.DataFrame, int, int]:
+            table = bottlenecks(solved, theirs)
+            return table, theirs.ran, theirs.skipped
+
+        child = forks.Child(work, fork=True, what="the process re-solving the bottlenecks")
+    try:
+        extra = finance_tables(solved, what_ifs=what_ifs, figures=f)
+        table, ran, skipped = None, 0, 0
+        if child is not None:
+            try:
+                table, ran, skipped = child.wait(what_ifs.start + what_ifs.seconds + GRACE_SECONDS)
+            except Exception:  # a child that failed or overran: its part is done here instead
+                table = None
+        if table is None:
+            # Why the lines bind: their re-solves take what the finance view's left of the time.
+            table = bottlenecks(solved, what_ifs)
+    finally:
+        if child is not None:
+            child.end()
+    extra["bottlenecks"] = table
+    return extra, what_ifs.ran + ran, what_ifs.skipped + skipped
 
 
 def _saved(solved: Solved) -> SavedBasis | None:

@@ -11,23 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import pickle
 import shutil
-import signal
-import sys
 import time
-import traceback
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
-from . import reopen
+from . import forks, reopen
 from .diagnose import Infeasibility
 from .files import atomic_file, commit, inert_for_csv, staging, write_parquet
+from .forks import Child
 from .results import PLAN_TABLES, Plan
 from .webreport import plan_page, render, study_page
 from .workbook import MAX_SHEET_ROWS as WORKBOOK_ROWS
@@ -91,8 +87,8 @@ class PlanWriter:
         self._made = not self.out.exists()  # a folder this run made and did not fill is removed again
         self._tmp: Path | None = None
         self._early: dict[str, pd.DataFrame] = {}  # the tables handed to start, by name
-        self._children: list[_Child] = []
-        self._book: _Child | None = None  # the child that began the workbook and waits for the rest of the plan
+        self._children: list[Child] = []
+        self._book: Child | None = None  # the child that began the workbook and waits for the rest of the plan
         self._done = False
 
     def __enter__(self) -> PlanWriter:
@@ -122,7 +118,7 @@ class PlanWriter:
         tmp = self._staging()
         tables = dict(plan.tables)
         self._early.update(tables)
-        self._children.append(_Child(lambda: _write_tables(tables, tmp)))
+        self._children.append(Child(lambda: _write_tables(tables, tmp), fork=FORK))
         if FORK and self._book is None:
             rows = self.max_sheet_rows
 
@@ -132,7 +128,7 @@ class PlanWriter:
                 if rest:  # else the parent writes the workbook itself
                     end_plan_workbook(begun, _whole_plan(plan, tmp / rest.decode()))
 
-            self._book = _Child(book, fed=True)
+            self._book = Child(book, fed=True, fork=FORK)
             self._children.append(self._book)
 
     def write(
@@ -162,7 +158,7 @@ class PlanWriter:
             (tmp / "report.html").write_text(render(plan_page(plan.tables, base, base_label)), encoding="utf-8")
             _write_tables(rest, tmp)
 
-        self._children.append(_Child(page_and_rest))
+        self._children.append(Child(page_and_rest, fork=FORK))
         if book is None:
             write_plan_workbook(plan, tmp / "plan.xlsx", rows)
         names = ["plan.xlsx", "report.html", *(f"{name}.csv" for name in plan.tables)]
@@ -206,98 +202,9 @@ def _write_tables(tables: dict[str, pd.DataFrame], tmp: Path) -> None:
             write_parquet(df, tmp / f"{name}.parquet")
 
 
-#: Parts of a folder are written in forked child processes on Linux. Elsewhere they run in the
-#: parent, one after another: macOS's system libraries are not safe to use after a fork, and
-#: Windows has none (a spawned child would have to be sent the tables).
-FORK = sys.platform.startswith("linux")
-
-
-class _Child:
-    """``work`` run in a forked child process (where ``FORK``; else here and now). ``wait``
-    waits for it and raises its error (the child's traceback in a note); ``end`` kills it if it
-    still runs. Ctrl+C is the parent's: the child ignores it, and the parent ends it. A child
-    made ``fed`` is handed a function that waits for what the parent ``send``s it (b"" if the
-    parent ends first); fed children are forked only (``FORK``)."""
-
-    def __init__(self, work: Callable[..., object], fed: bool = False):
-        self.pid = 0
-        self._inbox = -1
-        if not FORK:
-            assert not fed, "a fed child needs fork"
-            work()
-            return
-        r, w = os.pipe()
-        if fed:
-            inbox_r, inbox_w = os.pipe()
-        with warnings.catch_warnings():
-            # Python 3.12+ warns of a fork while other threads run (HiGHS's idle workers): the
-            # child runs no HiGHS, only pandas, pyarrow and xlsxwriter, and leaves by os._exit.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
-        if pid == 0:  # the child: never returns
-            code = 0
-            try:
-                os.close(r)
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler
-                if fed:
-                    os.close(inbox_w)
-                    work(lambda: _read_all(inbox_r))
-                else:
-                    work()
-            except BaseException as err:
-                code = 1
-                err.add_note("in the process writing the plan's files:\n" + traceback.format_exc())
-                try:
-                    data = pickle.dumps(err)
-                except Exception:
-                    data = pickle.dumps(RuntimeError(f"{type(err).__name__}: {err}"))
-                with os.fdopen(w, "wb") as f:
-                    f.write(data)
-            finally:
-                os._exit(code)
-        os.close(w)
-        if fed:
-            os.close(inbox_r)
-            self._inbox = inbox_w
-        self.pid, self._pipe = pid, r
-
-    def send(self, data: bytes) -> None:
-        """Hand a fed child ``data`` (a few bytes: more would hold this process until the
-        child reads them); once only."""
-        with os.fdopen(self._inbox, "wb") as f:
-            f.write(data)
-        self._inbox = -1
-
-    def wait(self) -> None:
-        if not self.pid:
-            return
-        if self._inbox >= 0:
-            self.send(b"")  # never fed: it ends without its part
-        with os.fdopen(self._pipe, "rb") as f:
-            data = f.read()  # until the child exits
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = 0
-        if data:
-            raise pickle.loads(data)
-        if status:
-            raise RuntimeError(f"the process writing the plan's files ended with exit status {os.waitstatus_to_exitcode(status)}")
-
-    def end(self) -> None:
-        if not self.pid:
-            return
-        os.kill(self.pid, signal.SIGKILL)  # its files go with the staging folder
-        os.waitpid(self.pid, 0)
-        os.close(self._pipe)
-        if self._inbox >= 0:
-            os.close(self._inbox)
-            self._inbox = -1
-        self.pid = 0
-
-
-def _read_all(fd: int) -> bytes:
-    with os.fdopen(fd, "rb") as f:
-        return f.read()
+#: Parts of a folder are written in forked child processes where ``forks.FORK`` (Linux); elsewhere
+#: they run in the parent, one after another.
+FORK = forks.FORK
 
 
 def write_study(study: str, tables: dict[str, pd.DataFrame], out_dir: str | Path, currency: str, title: str) -> list[Path]:

@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
-from aop import load_case, solve_case, solve_model
+from aop import forks, load_case, solve_case, solve_model
+from aop import plan as plan_module
 from aop.bottlenecks import COLUMNS, bottlenecks, sentences
 from aop.build import build
 from aop.families import FAMILIES
@@ -181,3 +182,67 @@ def test_the_build_ahead_waits_where_there_is_room():
     assert got["build_ahead"].tolist() == pytest.approx([10.0, 30.0, 15.0, 0.0])
     assert got["held_at"].tolist() == ["DC 10.00", "DC 30.00", "DC 15.00", ""]
     assert sentences(b) == ["LINE at PL runs at its limit from February; it builds 30 units ahead for March-April, all B, waiting at DC."]
+
+
+def _in_child_only(parent: int, then):
+    """A stand-in for ``bottlenecks`` that does ``then`` in a forked child and the real work in
+    the parent."""
+    import os
+
+    def stand_in(*args, **kwargs):
+        if os.getpid() != parent:
+            then()
+        return bottlenecks(*args, **kwargs)
+
+    return stand_in
+
+
+@pytest.mark.skipif(not forks.FORK, reason="children are forked on Linux only")
+def test_the_bottlenecks_re_solved_in_a_child_beside_the_finance_view_are_those_re_solved_here(monkeypatch):
+    alone = bottlenecks(solve_model(line_case()))
+    made = []
+
+    class Counted(forks.Child):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self.pid)
+
+    monkeypatch.setattr(forks, "Child", Counted)
+    plan = assemble(solve_model(line_case()), what_if_seconds=60.0)
+    assert len(made) == 1 and made[0] > 0  # forked
+    pd.testing.assert_frame_equal(plan.tables["bottlenecks"], alone)
+    # The child's re-solve is counted with the finance view's own.
+    assert plan.metric("what_if_resolves") == assemble(solve_model(line_case()), what_if_seconds=60.0).metric("what_if_resolves") >= 2
+
+
+@pytest.mark.skipif(not forks.FORK, reason="children are forked on Linux only")
+def test_a_child_that_fails_or_overruns_is_ended_and_its_bottlenecks_are_worked_out_here(monkeypatch, tmp_path):
+    import os
+    import time
+
+    model = solve_model(line_case())
+    alone, none_left = bottlenecks(model), bottlenecks(model, WhatIfs(0.0))
+    pids = tmp_path / "pids"
+
+    def fail():
+        pids.open("a").write(f"{os.getpid()}\n")
+        raise RuntimeError("the child failed")
+
+    def hang():
+        pids.open("a").write(f"{os.getpid()}\n")
+        time.sleep(600)
+
+    monkeypatch.setattr(plan_module, "GRACE_SECONDS", 1.0)
+    # A failed child's part is done here within the time; an overrun spends the time, so the
+    # build-ahead is then said to be unmeasured, not guessed.
+    for then, seconds, expected in ((fail, 30.0, alone), (hang, 2.0, none_left)):
+        monkeypatch.setattr(plan_module, "bottlenecks", _in_child_only(os.getpid(), then))
+        t0 = time.perf_counter()
+        plan = assemble(solve_model(line_case()), what_if_seconds=seconds)
+        assert time.perf_counter() - t0 < 30
+        pd.testing.assert_frame_equal(plan.tables["bottlenecks"], expected)
+    children = [int(p) for p in pids.read_text().split()]
+    assert len(children) == 2
+    for pid in children:  # ended and reaped: no process left, not even a zombie
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)

@@ -13,7 +13,7 @@ from tests.conftest import REPO
 
 #: Each module's layer, lowest first: a module imports only from lower layers.
 LAYERS = {
-    "errors": 0, "schema": 0, "words": 0, "formats": 0, "files": 0, "lp": 0, "version": 0,
+    "errors": 0, "schema": 0, "words": 0, "formats": 0, "files": 0, "forks": 0, "lp": 0, "version": 0,
     "bounds": 1, "read": 1, "reopen": 1,
     "validate": 2,
     "edits": 3, "families": 3,

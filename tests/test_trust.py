@@ -144,14 +144,14 @@ SLOW_WRITER = """
 import pathlib, sys, time
 import aop.report as report
 
-real = report.write_plan_workbook
+real = report.commit
 
-def slow(*args, **kwargs):
-    real(*args, **kwargs)
+def slow(*args, **kwargs):  # every file written into the staging folder, none moved yet
     pathlib.Path(sys.argv[3]).write_text("writing")
     time.sleep(120)
+    return real(*args, **kwargs)
 
-report.write_plan_workbook = slow
+report.commit = slow
 from aop.cli import main
 sys.exit(main(["solve", sys.argv[1], "--out", sys.argv[2]]))
 """
