@@ -501,6 +501,8 @@ def _run(args: argparse.Namespace, stop=None) -> int:
     except Exception as err:
         print(f"aop: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
         return EXIT_OTHER
+    for note in plan.notes:
+        print(f"aop: note: {note}", file=sys.stderr)
     s = plan.summary.set_index("metric")["value"]
     cur = plan.currency
     print(f"aop: optimal plan, total cost {float(s['total_cost']):,.2f} {cur}; revenue {float(s['revenue']):,.2f} {cur}; fill rate {float(s['fill_rate']):.1%}")

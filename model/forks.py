@@ -3,15 +3,19 @@ view runs (``report.PlanWriter``), and the bottlenecks' re-solves beside the fin
 own (``plan.assemble``).
 
 A child is forked, not spawned: it has the parent's data (the plan's tables, the solved model)
-without copying or rebuilding it. HiGHS's worker threads do not survive a fork, so a child that
-re-solves uses the dual simplex, which runs on the calling thread (measured: the same plans as
-the parent's re-solves, at 88k and 300k variables); its wait has a deadline, and the parent does
-the work itself when the child fails or misses it. Forks are used on Linux only: macOS's system
-libraries are not safe to use after a fork, and Windows has none.
+without copying or rebuilding it. HiGHS's worker threads do not survive a fork; a child's warm
+re-solves are dual simplex, which runs on the calling thread (measured: the same plans as the
+parent's re-solves, at 88k and 300k variables), but a re-solve that fails HiGHS's independent
+check is solved again cold by the plan's own algorithm, which may want those threads. So a
+re-solving child's wait has a deadline, and the parent does the work itself when the child
+fails or misses it. Forks are used on Linux only: macOS's system libraries are not safe to use
+after a fork, and Windows has none. A fork that fails (no memory or processes left) raises
+``OSError`` with nothing left open, and the callers do the work in the parent.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import select
@@ -37,8 +41,8 @@ class Child:
     for it and returns what ``work`` returned, or raises its error (the child's traceback in a
     note, ``what`` saying what the child did); ``end`` kills it if it still runs. Ctrl+C is the
     parent's: the child ignores it, and the parent ends it. A child made ``fed`` is handed a
-    function that waits for what the parent ``send``s it (b"" if the parent waits or ends
-    first); fed children need ``fork``."""
+    function that waits for what the parent ``send``s it (b"" if the parent ``wait``s without
+    sending); fed children need ``fork``."""
 
     def __init__(self, work: Callable[..., Any], fed: bool = False, fork: bool = FORK, what: str = "the process writing the plan's files"):
         self.pid = 0
@@ -50,13 +54,20 @@ class Child:
             self._value = work()
             return
         r, w = os.pipe()
+        inbox_r = inbox_w = -1
         if fed:
             inbox_r, inbox_w = os.pipe()
-        with warnings.catch_warnings():
-            # Python 3.12+ warns of a fork while other threads run (HiGHS's idle workers): the
-            # child leaves by os._exit and never waits for them.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12+ warns of a fork while other threads run (HiGHS's idle workers):
+                # the child leaves by os._exit and never waits for them.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except OSError:  # no memory or processes left for a child: nothing is left open
+            for fd in (r, w, inbox_r, inbox_w):
+                if fd >= 0:
+                    os.close(fd)
+            raise
         if pid == 0:  # the child: never returns
             code = 0
             try:
@@ -89,35 +100,46 @@ class Child:
 
     def send(self, data: bytes) -> None:
         """Hand a fed child ``data`` (a few bytes: more would hold this process until the
-        child reads them); once only."""
-        # Its length first: a child forked later holds a copy of this end, so the child here
-        # cannot wait for the pipe to close.
-        with os.fdopen(self._inbox, "wb") as f:
-            f.write(struct.pack("<Q", len(data)) + data)
-        self._inbox = -1
+        child reads them); once only. A child that has already ended is not an error here:
+        ``wait`` says why it ended."""
+        fd, self._inbox = self._inbox, -1
+        try:
+            # Its length first: a child forked later holds a copy of this end, so the child
+            # here cannot wait for the pipe to close.
+            os.write(fd, struct.pack("<Q", len(data)) + data)
+        except BrokenPipeError:
+            pass
+        finally:
+            os.close(fd)
 
     def wait(self, deadline: float = float("inf")) -> Any:
-        """What the child's work returned; its error raised. Past ``deadline`` (a
-        ``time.perf_counter`` time) the child is ended and ``Late`` raised."""
+        """What the child's work returned; its error raised. A child still running at
+        ``deadline`` (a ``time.perf_counter`` time) is ended and ``Late`` raised; one that has
+        finished by then is read whenever this is called."""
         if not self.pid:
             return self._value
         if self._inbox >= 0:
             self.send(b"")  # never fed: it ends without its part
         chunks = []
-        with os.fdopen(self._pipe, "rb", buffering=0) as f:
+        poll = select.poll()  # not select.select: it cannot watch a descriptor past 1023
+        poll.register(self._pipe, select.POLLIN | select.POLLHUP)
+        try:
             while True:
                 left = deadline - time.perf_counter()
-                if left <= 0 or not select.select([f], [], [], min(left, 3600.0))[0]:
+                wait_ms = None if math.isinf(left) else max(0, math.ceil(left * 1000))
+                if not poll.poll(wait_ms):
                     if time.perf_counter() < deadline:
                         continue
                     os.kill(self.pid, signal.SIGKILL)
                     os.waitpid(self.pid, 0)
                     self.pid = 0
                     raise Late(f"{self._what} did not finish in time")
-                chunk = f.read(1 << 20)
+                chunk = os.read(self._pipe, 1 << 20)
                 if not chunk:  # the child closed its end: it is done
                     break
                 chunks.append(chunk)
+        finally:
+            os.close(self._pipe)
         _, status = os.waitpid(self.pid, 0)
         self.pid = 0
         data = b"".join(chunks)

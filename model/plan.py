@@ -50,16 +50,22 @@ def assemble(
         tables_ready(Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=dict(tables), periods=case.period_names, families=dict(built.families)))
     extra: dict[str, pd.DataFrame] = {}
     run: dict[str, int] = {}
+    notes: list[str] = []  # what happened while the tables were made that a reader should know
+    where = ""
     if finance:
         t0 = time.perf_counter()
         what_ifs = WhatIfs(what_if_budget(sol) if what_if_seconds is None else what_if_seconds)
-        extra, ran, skipped = _finance_view(solved, what_ifs, f)
+        extra, ran, skipped, where = _finance_view(solved, what_ifs, f)
         run = {"what_if_resolves": ran, "what_ifs_left_out": skipped}
         timings["finance"] = time.perf_counter() - t0
+        if where.startswith("in this process, after the child"):
+            notes.append(f"the bottlenecks were re-solved {where}")
     summary = metrics.summary(f, run, finance=finance, timings=timings)
     record = provenance(case, sol.solver, sol.options, sol.objective, timings)
+    if finance:
+        record = pd.concat([record, pd.DataFrame([{"item": "bottlenecks re-solved", "value": where}])], ignore_index=True)
     ordered = {"summary": summary, **{k: tables.pop(k) for k in list(tables) if k in CORE}, "provenance": record, **tables, **extra}
-    plan = Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=ordered, warnings=[*case.warnings, *built.warnings, *solved.warnings], periods=case.period_names, families=dict(built.families), basis=saved)
+    plan = Plan(status=sol.status, total_cost=sol.objective, currency=case.currency, tables=ordered, warnings=[*case.warnings, *built.warnings, *solved.warnings], periods=case.period_names, families=dict(built.families), basis=saved, notes=notes)
     return plan
 
 
@@ -69,15 +75,16 @@ def assemble(
 GRACE_SECONDS = 30.0
 
 
-def _finance_view(solved: Solved, what_ifs: WhatIfs, f: Figures) -> tuple[dict[str, pd.DataFrame], int, int]:
-    """The finance view's tables (``whatifs.finance_tables``) and the bottlenecks, and how many
-    what-ifs ran and were left out. Where a child can be forked (``forks.FORK``) and the time is
-    bounded, the bottlenecks' re-solves run in a child, on the second core, beside the finance
-    view's own (dual simplex uses one): both from the optimal basis, within the same time. A
-    child that fails or overruns is ended and the bottlenecks are worked out here with the
-    time left (said in ``what_ifs_left_out`` if that is none)."""
-    side = forks.FORK and math.isfinite(what_ifs.seconds) and solved.highs.getBasis().valid
-    child = None
+def _finance_view(solved: Solved, what_ifs: WhatIfs, f: Figures) -> tuple[dict[str, pd.DataFrame], int, int, str]:
+    """The finance view's tables (``whatifs.finance_tables``) and the bottlenecks; how many
+    what-ifs ran and were left out; and where the bottlenecks were re-solved, in words. Where a
+    child can be forked (``forks.FORK``) and there is time for re-solves, the bottlenecks'
+    re-solves run in a child beside the finance view's own (dual simplex uses one core; the
+    writing children of ``aop solve`` share the cores too): both from the optimal basis, within
+    the same time. A child that fails or overruns is ended and the bottlenecks are worked out
+    here with the time left (none, after an overrun: ``what_ifs_left_out`` counts them)."""
+    side = forks.FORK and 0 < what_ifs.seconds < math.inf and solved.highs.getBasis().valid
+    child, where = None, "in this process, after the finance view's other what-ifs"
     if side:
         theirs = WhatIfs(what_ifs.seconds, start=what_ifs.start)
 
@@ -85,15 +92,20 @@ def _finance_view(solved: Solved, what_ifs: WhatIfs, f: Figures) -> tuple[dict[s
             table = bottlenecks(solved, theirs)
             return table, theirs.ran, theirs.skipped
 
-        child = forks.Child(work, fork=True, what="the process re-solving the bottlenecks")
+        try:
+            child = forks.Child(work, fork=True, what="the process re-solving the bottlenecks")
+        except OSError as err:
+            where = f"in this process (no child process could be started: {err})"
     try:
         extra = finance_tables(solved, what_ifs=what_ifs, figures=f)
         table, ran, skipped = None, 0, 0
         if child is not None:
             try:
                 table, ran, skipped = child.wait(what_ifs.start + what_ifs.seconds + GRACE_SECONDS)
-            except Exception:  # a child that failed or overran: its part is done here instead
-                table = None
+                where = "in a child process, beside the finance view's other what-ifs"
+            except Exception as err:  # its part is done here instead, and the plan says so
+                why = f"{type(err).__name__}: {err}".splitlines()[0]
+                where = f"in this process, after the child process re-solving them failed ({why})"
         if table is None:
             # Why the lines bind: their re-solves take what the finance view's left of the time.
             table = bottlenecks(solved, what_ifs)
@@ -101,7 +113,7 @@ def _finance_view(solved: Solved, what_ifs: WhatIfs, f: Figures) -> tuple[dict[s
         if child is not None:
             child.end()
     extra["bottlenecks"] = table
-    return extra, what_ifs.ran + ran, what_ifs.skipped + skipped
+    return extra, what_ifs.ran + ran, what_ifs.skipped + skipped, where
 
 
 def _saved(solved: Solved) -> SavedBasis | None:

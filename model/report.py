@@ -89,6 +89,7 @@ class PlanWriter:
         self._early: dict[str, pd.DataFrame] = {}  # the tables handed to start, by name
         self._children: list[Child] = []
         self._book: Child | None = None  # the child that began the workbook and waits for the rest of the plan
+        self._started = False
         self._done = False
 
     def __enter__(self) -> PlanWriter:
@@ -118,8 +119,11 @@ class PlanWriter:
         tmp = self._staging()
         tables = dict(plan.tables)
         self._early.update(tables)
-        self._children.append(Child(lambda: _write_tables(tables, tmp), fork=FORK))
-        if FORK and self._book is None:
+        self._child(lambda: _write_tables(tables, tmp))
+        if self._book is not None:  # a second start: the book began from other tables
+            self._book.send(b"")
+            self._book = None
+        elif FORK and not self._started:
             rows = self.max_sheet_rows
 
             def book(receive: Callable[[], bytes]) -> None:
@@ -128,8 +132,17 @@ class PlanWriter:
                 if rest:  # else the parent writes the workbook itself
                     end_plan_workbook(begun, _whole_plan(plan, tmp / rest.decode()))
 
-            self._book = Child(book, fed=True, fork=FORK)
-            self._children.append(self._book)
+            with contextlib.suppress(OSError):  # no child: the workbook is written here
+                self._book = Child(book, fed=True, fork=FORK)
+                self._children.append(self._book)
+        self._started = True
+
+    def _child(self, work: Callable[[], object]) -> None:
+        """``work`` in a child process (where ``FORK``), or here if none can be started."""
+        try:
+            self._children.append(Child(work, fork=FORK))
+        except OSError:
+            work()
 
     def write(
         self, plan: Plan, max_sheet_rows: int | None = None, timings: dict[str, float] | None = None, base: dict[str, pd.DataFrame] | None = None, base_label: str = ""
@@ -158,7 +171,7 @@ class PlanWriter:
             (tmp / "report.html").write_text(render(plan_page(plan.tables, base, base_label)), encoding="utf-8")
             _write_tables(rest, tmp)
 
-        self._children.append(Child(page_and_rest, fork=FORK))
+        self._child(page_and_rest)
         if book is None:
             write_plan_workbook(plan, tmp / "plan.xlsx", rows)
         names = ["plan.xlsx", "report.html", *(f"{name}.csv" for name in plan.tables)]

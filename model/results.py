@@ -64,6 +64,7 @@ class Plan:
     periods: list[str] = field(default_factory=list)  # the plan's periods, in order
     families: dict = field(default_factory=dict)  # the constraint families it was built from (families.Family by name)
     basis: SavedBasis | None = None  # what re-opens the solved model without solving it again (reopen)
+    notes: list[str] = field(default_factory=list)  # what happened while its tables were made, in words (a part worked out again)
 
     @property
     def shadow_prices(self) -> pd.DataFrame:

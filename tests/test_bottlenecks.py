@@ -211,8 +211,14 @@ def test_the_bottlenecks_re_solved_in_a_child_beside_the_finance_view_are_those_
     plan = assemble(solve_model(line_case()), what_if_seconds=60.0)
     assert len(made) == 1 and made[0] > 0  # forked
     pd.testing.assert_frame_equal(plan.tables["bottlenecks"], alone)
-    # The child's re-solve is counted with the finance view's own.
-    assert plan.metric("what_if_resolves") == assemble(solve_model(line_case()), what_if_seconds=60.0).metric("what_if_resolves") >= 2
+    prov = plan.tables["provenance"].set_index("item")["value"]
+    assert prov["bottlenecks re-solved"].startswith("in a child process") and plan.notes == []
+    # The child's re-solves are counted with the finance view's own, as one process counts them.
+    monkeypatch.setattr(forks, "FORK", False)
+    in_turn = assemble(solve_model(line_case()), what_if_seconds=60.0)
+    assert len(made) == 1 and in_turn.tables["provenance"].set_index("item")["value"]["bottlenecks re-solved"].startswith("in this process")
+    assert plan.metric("what_if_resolves") == in_turn.metric("what_if_resolves") >= 2
+    pd.testing.assert_frame_equal(in_turn.tables["bottlenecks"], alone)
 
 
 @pytest.mark.skipif(not forks.FORK, reason="children are forked on Linux only")
@@ -241,6 +247,8 @@ def test_a_child_that_fails_or_overruns_is_ended_and_its_bottlenecks_are_worked_
         plan = assemble(solve_model(line_case()), what_if_seconds=seconds)
         assert time.perf_counter() - t0 < 30
         pd.testing.assert_frame_equal(plan.tables["bottlenecks"], expected)
+        said = "RuntimeError: the child failed" if then is fail else "Late: the process re-solving the bottlenecks did not finish in time"
+        assert plan.notes == [f"the bottlenecks were re-solved in this process, after the child process re-solving them failed ({said})"]
     children = [int(p) for p in pids.read_text().split()]
     assert len(children) == 2
     for pid in children:  # ended and reaped: no process left, not even a zombie

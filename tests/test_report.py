@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -123,3 +124,23 @@ def test_a_workbook_begun_with_other_sheet_rows_is_written_again_with_the_rows_a
     write_plan(plan, tmp_path / "in_turn", max_sheet_rows=5)
     a, b = _files(tmp_path / "side_by_side"), _files(tmp_path / "in_turn")
     assert a["plan.xlsx"] == b["plan.xlsx"] and [n for n in a if a[n] != b[n]] == []
+
+
+def test_a_workbook_child_that_fails_before_it_is_handed_the_rest_says_why(model, tmp_path, monkeypatch):
+    out = tmp_path / "plan"
+    before = _previous_plan(out)
+
+    def broken(*_args, **_kwargs):
+        raise ValueError("the sheets could not be begun")
+
+    monkeypatch.setattr(report, "begin_plan_workbook", broken)  # the workbook's child has it too
+    monkeypatch.setattr(report, "write_plan_workbook", broken)
+    with pytest.raises(ValueError, match="could not be begun"), PlanWriter(out) as writer:
+        plan = plan_of(model, what_if_seconds=0.0, tables_ready=writer.start)
+        if report.FORK:  # the child has ended (not yet reaped) before it is handed the rest of the plan
+            stat = Path(f"/proc/{writer._book.pid}/stat")
+            deadline = time.monotonic() + 30
+            while stat.read_text().split(") ")[1][0] != "Z" and time.monotonic() < deadline:
+                time.sleep(0.02)
+        writer.write(plan)
+    assert _raw(out) == before and not list(out.glob(".aop-*"))

@@ -144,14 +144,14 @@ SLOW_WRITER = """
 import pathlib, sys, time
 import aop.report as report
 
-real = report.commit
+real = report.reopen.store
 
-def slow(*args, **kwargs):  # every file written into the staging folder, none moved yet
+def slow(*args, **kwargs):  # while the children write the workbook, the page and the tables
     pathlib.Path(sys.argv[3]).write_text("writing")
     time.sleep(120)
     return real(*args, **kwargs)
 
-report.commit = slow
+report.reopen.store = slow
 from aop.cli import main
 sys.exit(main(["solve", sys.argv[1], "--out", sys.argv[2]]))
 """
