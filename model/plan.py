@@ -69,9 +69,9 @@ def assemble(
     return plan
 
 
-#: A forked child re-solving the bottlenecks may run this long past the what-ifs' time (their
-#: tables after the last re-solve, at most a HiGHS time-limit check late) before it is taken
-#: for stuck, ended, and the bottlenecks are worked out here instead.
+#: A forked child re-solving the bottlenecks may run this long past the what-ifs' time (its
+#: re-solves stop at that time; its table after them takes well under a second at 300k) before
+#: it is taken for stuck (see ``forks``), ended, and the bottlenecks are worked out here instead.
 GRACE_SECONDS = 30.0
 
 
