@@ -55,10 +55,10 @@ def assemble(
     if finance:
         t0 = time.perf_counter()
         what_ifs = WhatIfs(what_if_budget(sol) if what_if_seconds is None else what_if_seconds)
-        extra, ran, skipped, where = _finance_view(solved, what_ifs, f)
+        extra, ran, skipped, where, failed = _finance_view(solved, what_ifs, f, saved is not None)
         run = {"what_if_resolves": ran, "what_ifs_left_out": skipped}
         timings["finance"] = time.perf_counter() - t0
-        if where.startswith("in this process, after the child"):
+        if failed:
             notes.append(f"the bottlenecks were re-solved {where}")
     summary = metrics.summary(f, run, finance=finance, timings=timings)
     record = provenance(case, sol.solver, sol.options, sol.objective, timings)
@@ -75,16 +75,17 @@ def assemble(
 GRACE_SECONDS = 30.0
 
 
-def _finance_view(solved: Solved, what_ifs: WhatIfs, f: Figures) -> tuple[dict[str, pd.DataFrame], int, int, str]:
+def _finance_view(solved: Solved, what_ifs: WhatIfs, f: Figures, has_basis: bool) -> tuple[dict[str, pd.DataFrame], int, int, str, bool]:
     """The finance view's tables (``whatifs.finance_tables``) and the bottlenecks; how many
-    what-ifs ran and were left out; and where the bottlenecks were re-solved, in words. Where a
-    child can be forked (``forks.FORK``) and there is time for re-solves, the bottlenecks'
+    what-ifs ran and were left out; where the bottlenecks were re-solved, in words; and whether
+    a child re-solving them failed. Where a child can be forked (``forks.FORK``), the model has
+    a basis to re-solve from (``has_basis``) and there is time for re-solves, the bottlenecks'
     re-solves run in a child beside the finance view's own (dual simplex uses one core; the
     writing children of ``aop solve`` share the cores too): both from the optimal basis, within
     the same time. A child that fails or overruns is ended and the bottlenecks are worked out
     here with the time left (none, after an overrun: ``what_ifs_left_out`` counts them)."""
-    side = forks.FORK and 0 < what_ifs.seconds < math.inf and solved.highs.getBasis().valid
-    child, where = None, "in this process, after the finance view's other what-ifs"
+    side = forks.FORK and 0 < what_ifs.seconds < math.inf and has_basis
+    child, where, failed = None, "in this process, after the finance view's other what-ifs", False
     if side:
         theirs = WhatIfs(what_ifs.seconds, start=what_ifs.start)
 
@@ -105,7 +106,7 @@ def _finance_view(solved: Solved, what_ifs: WhatIfs, f: Figures) -> tuple[dict[s
                 where = "in a child process, beside the finance view's other what-ifs"
             except Exception as err:  # its part is done here instead, and the plan says so
                 why = f"{type(err).__name__}: {err}".splitlines()[0]
-                where = f"in this process, after the child process re-solving them failed ({why})"
+                where, failed = f"in this process, after the child process re-solving them failed ({why})", True
         if table is None:
             # Why the lines bind: their re-solves take what the finance view's left of the time.
             table = bottlenecks(solved, what_ifs)
@@ -113,7 +114,7 @@ def _finance_view(solved: Solved, what_ifs: WhatIfs, f: Figures) -> tuple[dict[s
         if child is not None:
             child.end()
     extra["bottlenecks"] = table
-    return extra, what_ifs.ran + ran, what_ifs.skipped + skipped, where
+    return extra, what_ifs.ran + ran, what_ifs.skipped + skipped, where, failed
 
 
 def _saved(solved: Solved) -> SavedBasis | None:
