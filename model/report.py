@@ -105,7 +105,6 @@ class PlanWriter:
             if self._made and not self._done:
                 with contextlib.suppress(OSError):
                     self.out.rmdir()  # only if empty
-            self._book = None
 
     def _staging(self) -> Path:
         if self._tmp is None:
@@ -133,7 +132,7 @@ class PlanWriter:
                     end_plan_workbook(begun, _whole_plan(plan, tmp / rest.decode()))
 
             with contextlib.suppress(OSError):  # no child: the workbook is written here
-                self._book = Child(book, fed=True, fork=FORK)
+                self._book = Child(book, fed=True)
                 self._children.append(self._book)
         self._started = True
 
